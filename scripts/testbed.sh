@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# Builds the offline test bed from nothing, and reuses what is already built:
+#   - a Docker engine (Debian's docker.io), started when it does not answer;
+#   - images made here, under our own namespace: a registry, an `alpine` stand-in, and BuildKit
+#     (rootful and rootless) for every version in testbed/buildkit-versions;
+#   - release-shaped tarballs buildkit-vX.linux-amd64.tar.gz for the action's download path.
+# Usage: scripts/testbed.sh [up|images|env]
+#   up      (default) everything above; idempotent, quick when warm
+#   env     print the variables that tests and the repro use (after `up`)
+# Environment: TESTBED_BUILDKIT_VERSIONS overrides the version list ("v0.8.3 v0.9.0 ...");
+#              TESTBED_CACHE is where binaries and tarballs are kept (default /var/cache/lost-layer-testbed).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cache=${TESTBED_CACHE:-/var/cache/lost-layer-testbed}
+namespace=lost-layer-testbed
+label=dev.lost-layer.testbed
+# Any change to this script rebuilds the images (binaries are keyed by version alone).
+recipe=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16)
+read -r -a versions <<<"${TESTBED_BUILDKIT_VERSIONS:-$(tr '\n' ' ' <"$repo/testbed/buildkit-versions")}"
+
+log() { printf '[testbed] %s\n' "$*" >&2; }
+
+ensure_packages() {
+  local missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
+  [ -x /bin/busybox ] && /bin/busybox --list | grep -qx sh && file_is_static /bin/busybox || missing+=(busybox-static)
+  [ -x /usr/sbin/runc ] || missing+=(runc)
+  [ -x /usr/bin/rootlesskit ] || missing+=(rootlesskit)
+  [ -x /usr/bin/newuidmap ] || missing+=(uidmap)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
+
+ensure_dockerd() {
+  if docker info >/dev/null 2>&1; then return; fi
+  log "starting dockerd (log: $cache/dockerd.log)"
+  mkdir -p "$cache"
+  # setsid: dockerd outlives this script and the shell that ran it, as a system service would.
+  setsid dockerd >"$cache/dockerd.log" 2>&1 </dev/null &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && return
+    sleep 1
+  done
+  log "dockerd did not answer within 60 s; its log:"
+  tail -n 30 "$cache/dockerd.log" >&2
+  exit 1
+}
+
+# Copies a binary and every shared library ldd names for it into a rootfs.
+copy_with_libs() {
+  local rootfs=$1 bin=$2 dest=${3:-$2}
+  install -D -m "$(stat -c '%a' "$bin")" "$bin" "$rootfs$dest"
+  ldd "$bin" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+    [ -e "$rootfs$lib" ] || install -D "$(readlink -f "$lib")" "$rootfs$lib"
+  done
+}
+
+add_busybox() {
+  local rootfs=$1
+  install -D /bin/busybox "$rootfs/bin/busybox"
+  for applet in $(/bin/busybox --list); do
+    [ -e "$rootfs/bin/$applet" ] || ln -s busybox "$rootfs/bin/$applet"
+  done
+  mkdir -p "$rootfs/tmp" "$rootfs/etc" "$rootfs/proc" "$rootfs/sys" "$rootfs/dev"
+  chmod 1777 "$rootfs/tmp"
+}
+
+image_is_current() {
+  [ "$(docker image inspect -f "{{index .Config.Labels \"$label.recipe\"}}" "$1" 2>/dev/null)" = "$recipe" ]
+}
+
+# import_image NAME ROOTFS CHANGE... : a flat image from a folder, labelled with this recipe.
+import_image() {
+  local name=$1 rootfs=$2
+  shift 2
+  local changes=(--change "LABEL $label=true $label.recipe=$recipe")
+  for c in "$@"; do changes+=(--change "$c"); done
+  tar --numeric-owner -C "$rootfs" -c . | docker import "${changes[@]}" - "$name" >/dev/null
+  log "image $name: $(docker image inspect -f '{{.Size}}' "$name" | numfmt --to=iec)"
+}
+
+build_registry_image() {
+  local name=$namespace/registry:2.8
+  image_is_current "$name" && return
+  local rootfs
+  rootfs=$(mktemp -d)
+  copy_with_libs "$rootfs" /usr/bin/docker-registry
+  install -D /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
+  mkdir -p "$rootfs/var/lib/registry" "$rootfs/tmp" "$rootfs/etc/docker/registry"
+  cat >"$rootfs/etc/docker/registry/config.yml" <<'YAML'
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: /var/lib/registry
+  delete:
+    enabled: true
+http:
+  addr: :5000
+YAML
+  import_image "$name" "$rootfs" 'EXPOSE 5000' 'VOLUME /var/lib/registry' \
+    'ENTRYPOINT ["/usr/bin/docker-registry", "serve", "/etc/docker/registry/config.yml"]'
+  rm -rf "$rootfs"
+}
+
+# Stands in for alpine:latest: a shell and coreutils from Debian's busybox-static.
+build_base_image() {
+  local name=$namespace/alpine:latest
+  image_is_current "$name" && return
+  local rootfs
+  rootfs=$(mktemp -d)
+  add_busybox "$rootfs"
+  printf 'root:x:0:0:root:/root:/bin/sh\n' >"$rootfs/etc/passwd"
+  printf 'root:x:0:\n' >"$rootfs/etc/group"
+  import_image "$name" "$rootfs" 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' 'CMD ["/bin/sh"]'
+  rm -rf "$rootfs"
+}
+
+# buildkitd and buildctl from the Go module at VERSION, cached per version.
+build_buildkit_binaries() {
+  local version=$1 out=$cache/buildkit/$1
+  if [ -x "$out/buildkitd" ] && [ -x "$out/buildctl" ]; then return; fi
+  log "building buildkitd and buildctl $version with $(go version | cut -d' ' -f3) (a few minutes)"
+  local dir src
+  dir=$(go mod download -json "github.com/moby/buildkit@$version" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] || { log "go mod download github.com/moby/buildkit@$version failed"; exit 1; }
+  # The module's own go.mod (with its replace lines) drives the build: copy it out of the
+  # read-only module cache and build there, so `go install pkg@version`'s refusal does not apply.
+  src=$(mktemp -d)
+  cp -r "$dir/." "$src"
+  chmod -R u+w "$src"
+  local v replace
+  while read -r v replace; do
+    [ "$v" = "$version" ] && (cd "$src" && go mod edit -replace "$replace")
+  done < <(grep -v '^#' "$repo/testbed/go-replace")
+  mkdir -p "$out.tmp"
+  (cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath \
+    -ldflags "-s -w -X github.com/moby/buildkit/version.Version=$version" \
+    -o "$out.tmp/" ./cmd/buildkitd ./cmd/buildctl)
+  rm -rf "$src" "$out"
+  mv "$out.tmp" "$out"
+}
+
+build_buildkit_images() {
+  local version=$1 bin=$cache/buildkit/$1
+  local rootful=$namespace/buildkit:$version rootless=$namespace/buildkit:$version-rootless
+  if ! image_is_current "$rootful"; then
+    local rootfs
+    rootfs=$(mktemp -d)
+    add_busybox "$rootfs"
+    install -D "$bin/buildkitd" "$rootfs/usr/bin/buildkitd"
+    install -D "$bin/buildctl" "$rootfs/usr/bin/buildctl"
+    copy_with_libs "$rootfs" /usr/sbin/runc /usr/bin/runc
+    printf 'root:x:0:0:root:/root:/bin/sh\n' >"$rootfs/etc/passwd"
+    printf 'root:x:0:\n' >"$rootfs/etc/group"
+    mkdir -p "$rootfs/var/lib/buildkit" "$rootfs/etc/buildkit" "$rootfs/run"
+    import_image "$rootful" "$rootfs" 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
+      'VOLUME /var/lib/buildkit' 'ENTRYPOINT ["buildkitd"]'
+    rm -rf "$rootfs"
+  fi
+  if ! image_is_current "$rootless"; then
+    local rootfs
+    rootfs=$(mktemp -d)
+    add_busybox "$rootfs"
+    install -D "$bin/buildkitd" "$rootfs/usr/bin/buildkitd"
+    install -D "$bin/buildctl" "$rootfs/usr/bin/buildctl"
+    copy_with_libs "$rootfs" /usr/sbin/runc /usr/bin/runc
+    copy_with_libs "$rootfs" /usr/bin/rootlesskit
+    copy_with_libs "$rootfs" /usr/bin/newuidmap
+    copy_with_libs "$rootfs" /usr/bin/newgidmap
+    printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n' >"$rootfs/etc/passwd"
+    printf 'root:x:0:\nuser:x:1000:\n' >"$rootfs/etc/group"
+    printf 'user:100000:65536\n' >"$rootfs/etc/subuid"
+    printf 'user:100000:65536\n' >"$rootfs/etc/subgid"
+    mkdir -p "$rootfs/run/user/1000" "$rootfs/home/user/.local/share/buildkit" \
+      "$rootfs/home/user/.local/tmp" "$rootfs/home/user/.config/buildkit"
+    chown -R 1000:1000 "$rootfs/run/user/1000" "$rootfs/home/user"
+    chmod 700 "$rootfs/run/user/1000"
+    import_image "$rootless" "$rootfs" 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
+      'ENV HOME=/home/user' 'ENV USER=user' 'ENV XDG_RUNTIME_DIR=/run/user/1000' \
+      'ENV TMPDIR=/home/user/.local/tmp' \
+      'ENV BUILDKIT_HOST=unix:///run/user/1000/buildkit/buildkitd.sock' \
+      'USER 1000:1000' 'VOLUME /home/user/.local/share/buildkit' \
+      'ENTRYPOINT ["rootlesskit", "buildkitd"]'
+    rm -rf "$rootfs"
+  fi
+}
+
+# The layout of BuildKit's GitHub release assets: bin/buildctl, bin/buildkitd.
+build_release_tarball() {
+  local version=$1 dir=$cache/releases/$1
+  local name=buildkit-$version.linux-amd64.tar.gz
+  [ -s "$dir/$name" ] && return
+  local stage
+  stage=$(mktemp -d)
+  install -D "$cache/buildkit/$version/buildctl" "$stage/bin/buildctl"
+  install -D "$cache/buildkit/$version/buildkitd" "$stage/bin/buildkitd"
+  mkdir -p "$dir"
+  tar --numeric-owner --owner=0 --group=0 -C "$stage" -czf "$dir/$name.tmp" bin
+  mv "$dir/$name.tmp" "$dir/$name"
+  (cd "$dir" && sha256sum "$name" >"$name.sha256")
+  rm -rf "$stage"
+}
+
+print_env() {
+  printf 'TESTBED_IMAGE_NAMESPACE=%s\n' "$namespace"
+  printf 'TESTBED_REGISTRY_IMAGE=%s\n' "$namespace/registry:2.8"
+  printf 'TESTBED_BASE_IMAGE=%s\n' "$namespace/alpine:latest"
+  printf 'TESTBED_RELEASES_DIR=%s\n' "$cache/releases"
+  printf 'TESTBED_BUILDKIT_VERSIONS=%s\n' "${versions[*]}"
+}
+
+up() {
+  local started=$SECONDS
+  ensure_packages
+  ensure_dockerd
+  build_registry_image
+  build_base_image
+  for v in "${versions[@]}"; do
+    build_buildkit_binaries "$v"
+    build_buildkit_images "$v"
+    build_release_tarball "$v"
+  done
+  log "ready in $((SECONDS - started)) s: versions ${versions[*]}"
+}
+
+case "${1:-up}" in
+  up) up ;;
+  env) print_env ;;
+  *)
+    echo "usage: $0 [up|env]" >&2
+    exit 2
+    ;;
+esac

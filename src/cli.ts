@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runCheck } from './engine.js';
+import { parseCliArgs, usage } from './inputs/cli-args.js';
+import { parseSettings, type Settings } from './inputs/settings.js';
+import { consoleLog } from './log.js';
+import { bundledRepro, newRunId, runWorkDir } from './paths.js';
+import { writeReportFile } from './report/publish.js';
+import { renderSummary } from './report/summary.js';
+import { Docker } from './testbed/docker.js';
+import { removeRun } from './testbed/testbed.js';
+import { verdictLine } from './verdict/verdict.js';
+
+const EXIT = { clean: 0, reproduced: 1, error: 2 } as const;
+
+/**
+ * @actions/tool-cache speaks to the runner (`::debug::` lines, `[command]` echoes); in a terminal those
+ * lines are noise, so they are dropped unless RUNNER_DEBUG=1 asks for them.
+ */
+function quietRunnerCommands(): void {
+  if (process.env['RUNNER_DEBUG'] === '1') return;
+  const write = process.stdout.write.bind(process.stdout) as (chunk: string | Uint8Array) => boolean;
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    const kept = text
+      .split(/(?<=\n)/)
+      .filter((line) => !line.startsWith('::debug::') && !line.startsWith('[command]'))
+      .join('');
+    const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+    if (kept === '') {
+      callback?.();
+      return true;
+    }
+    return write(kept) && (callback?.(), true);
+  }) as typeof process.stdout.write;
+}
+
+async function cli(): Promise<number> {
+  let settings: Settings;
+  let summaryFile: string | undefined;
+  try {
+    const request = parseCliArgs(process.argv.slice(2), process.env);
+    if (request.help) {
+      process.stdout.write(`${usage()}\n`);
+      return EXIT.clean;
+    }
+    summaryFile = request.summaryFile;
+    settings = parseSettings(request.inputs, { workspace: process.cwd(), bundledRepro: bundledRepro() });
+  } catch (error) {
+    process.stderr.write(`lost-layer-check: ${(error as Error).message}\n\n${usage()}\n`);
+    return EXIT.error;
+  }
+
+  // The tool cache and temporary files live where the runner would keep them, or under ~/.cache.
+  const home = path.join(os.homedir(), '.cache', 'lost-layer');
+  process.env['RUNNER_TOOL_CACHE'] ||= path.join(home, 'tool-cache');
+  process.env['RUNNER_TEMP'] ||= path.join(home, 'tmp');
+  fs.mkdirSync(process.env['RUNNER_TEMP'], { recursive: true });
+
+  quietRunnerCommands();
+  const log = consoleLog();
+  const runId = newRunId();
+  const workDir = runWorkDir(process.env['RUNNER_TEMP'], runId);
+  const docker = new Docker();
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = () => (cleaning ??= settings.cleanup ? removeRun(docker, runId) : Promise.resolve());
+  // Ctrl-C or a kill: remove what the run made, then stop as the signal asks.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log.warning(`${signal}: removing run ${runId}`);
+      void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
+
+  try {
+    const result = await runCheck(settings, { runId, workDir, log, docker });
+    const reportPath = writeReportFile(result, settings, workDir);
+    if (summaryFile) fs.writeFileSync(summaryFile, renderSummary(result, settings));
+    for (const file of result.daemonLogFiles) log.info(`buildkitd logs of the failed attempt: ${file}`);
+    process.stdout.write(`${verdictLine(result.verdict)}\nreport: ${reportPath}\n`);
+    if (result.verdict.kind === 'error') return EXIT.error;
+    return result.verdict.kind === 'reproduced' && settings.failOnReproduce ? EXIT.reproduced : EXIT.clean;
+  } finally {
+    await cleanUp();
+    if (!settings.cleanup) log.info(`cleanup: false — run ${runId} is kept (label dev.lost-layer.run=${runId})`);
+  }
+}
+
+process.exitCode = await cli().catch((error: unknown) => {
+  process.stderr.write(`lost-layer-check: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+  return EXIT.error;
+});

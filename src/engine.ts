@@ -1,0 +1,178 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AttemptRecord } from './attempts/attempt.js';
+import { runAttempts } from './attempts/run-attempts.js';
+import type { Settings } from './inputs/settings.js';
+import { inspectTarball } from './inspection/tarball.js';
+import type { Log } from './log.js';
+import { Docker } from './testbed/docker.js';
+import { type InstalledBuildctl, installBuildctl } from './testbed/install-buildctl.js';
+import { TestBed, TestBedError } from './testbed/testbed.js';
+import { decideVerdict, type Verdict } from './verdict/verdict.js';
+
+export interface RunContext {
+  runId: string;
+  /** Tarballs, the local cache and the report go here. */
+  workDir: string;
+  log: Log;
+  docker?: Docker;
+}
+
+export interface RunResult {
+  runId: string;
+  verdict: Verdict;
+  records: AttemptRecord[];
+  buildkitVersion: string;
+  buildctl?: InstalledBuildctl;
+  startedAt: string;
+  finishedAt: string;
+  daemonLogFiles: string[];
+}
+
+/**
+ * One whole check, shared by the action and the CLI: install buildctl, start the registries, make the
+ * cache, run the attempts, decide. It leaves the run's containers to the caller's cleanup (the action's
+ * post step, the CLI's exit), so that a cancelled run is cleaned the same way as a finished one.
+ */
+export async function runCheck(settings: Settings, context: RunContext): Promise<RunResult> {
+  const { log, workDir } = context;
+  const docker = context.docker ?? new Docker();
+  const startedAt = new Date().toISOString();
+  fs.mkdirSync(workDir, { recursive: true });
+  let records: AttemptRecord[] = [];
+  let buildkitVersion = 'unknown';
+  let daemonLogFiles: string[] = [];
+  let buildctl: InstalledBuildctl | undefined;
+  let setupError: string | undefined;
+
+  try {
+    buildctl = await log.group('Install buildctl', async () => {
+      const installed = await installBuildctl(settings.buildctlVersion, settings.buildctlUrl, settings.githubToken);
+      log.info(`buildctl ${settings.buildctlVersion}: ${installed.fromToolCache ? 'found in the tool cache' : `downloaded from ${installed.url}`}`);
+      return installed;
+    });
+    const installedPath = buildctl.path;
+    const bed = new TestBed(
+      docker,
+      {
+        runId: context.runId,
+        registryImage: settings.registryImage,
+        mirrorUpstream: settings.mirrorUpstream,
+        mirrorImages: settings.mirrorImages,
+        buildkitdConfig: settings.buildkitdConfig,
+        buildkitdFlags: settings.buildkitdFlags,
+        buildkitdContainerOptions: settings.buildkitdContainerOptions,
+        buildctlBinary: installedPath,
+      },
+      log,
+    );
+    await log.group('Start the registries', async () => {
+      await checkImages(docker, settings);
+      await bed.start();
+    });
+    const cache = cacheSpecs(settings, bed, workDir);
+    if (settings.createCache) {
+      buildkitVersion = await log.group(`Create the cache with ${settings.cacheBuildkitImage}`, () =>
+        createCache(bed, settings, cache.export, workDir, log),
+      );
+    }
+    if (settings.runAttempts) {
+      const run = await log.group(
+        `Run ${settings.retries} attempts with ${settings.buildkitImage}, fresh state every ${settings.cacheResetFrequency || 'never'}`,
+        () =>
+          runAttempts(
+            bed,
+            {
+              image: settings.buildkitImage,
+              retries: settings.retries,
+              cacheResetFrequency: settings.cacheResetFrequency,
+              context: settings.context,
+              dockerfile: settings.dockerfile,
+              importCache: cache.import,
+              expectPaths: settings.expectPaths,
+              workDir,
+            },
+            log,
+          ),
+      );
+      ({ records, buildkitVersion, daemonLogFiles } = run);
+    }
+  } catch (error) {
+    setupError = (error as Error).message;
+  }
+
+  const verdict = decideVerdict({
+    plannedAttempts: settings.retries,
+    runAttempts: settings.runAttempts,
+    records,
+    setupError,
+  });
+  return {
+    runId: context.runId,
+    verdict,
+    records,
+    buildkitVersion,
+    buildctl,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    daemonLogFiles,
+  };
+}
+
+/** The --export-cache and --import-cache values for the configured cache type. */
+export function cacheSpecs(settings: Settings, bed: TestBed, workDir: string): { export: string; import: string } {
+  if (settings.cacheType === 'local') {
+    const dir = settings.cacheDir || path.join(workDir, 'cache');
+    return { export: `type=local,dest=${dir},mode=max`, import: `type=local,src=${dir}` };
+  }
+  const ref = `${bed.cacheRegistryHost}/lost-layer/cache:latest`;
+  return { export: `type=registry,ref=${ref},mode=max`, import: `type=registry,ref=${ref}` };
+}
+
+async function checkImages(docker: Docker, settings: Settings): Promise<void> {
+  const images = new Set([settings.registryImage, settings.buildkitImage, settings.cacheBuildkitImage]);
+  for (const image of settings.mirrorImages) images.add(image.source);
+  // Pull only what the host lacks, so that images built here (or air-gapped copies) are used as they are.
+  await Promise.all(
+    [...images].map(async (image) => {
+      if (await docker.imageFacts(image)) return;
+      try {
+        await docker.pull(image);
+      } catch (error) {
+        throw new TestBedError(`image ${image} is not on this Docker host and cannot be pulled: ${(error as Error).message}`);
+      }
+    }),
+  );
+}
+
+/**
+ * Builds once from scratch and exports the cache. Its output is the reference: when it lacks an expected
+ * path, the inputs are wrong, and no attempt could tell a lost layer from that.
+ */
+async function createCache(bed: TestBed, settings: Settings, exportCache: string, workDir: string, log: Log) {
+  const daemon = await bed.startBuildkitd(settings.cacheBuildkitImage);
+  try {
+    const version = await bed.buildkitVersion(daemon);
+    const reference = path.join(workDir, 'reference.tar');
+    const build = await daemon.buildctl.build({
+      context: settings.context,
+      dockerfile: settings.dockerfile,
+      exportCache,
+      output: `type=tar,dest=${reference}`,
+    });
+    if (build.exitCode !== 0) {
+      throw new TestBedError(`the build that creates the cache failed:\n${build.stderr.trimEnd().split('\n').slice(-15).join('\n')}`);
+    }
+    const contents = await inspectTarball(reference, settings.expectPaths);
+    fs.rmSync(reference, { force: true });
+    if (contents.missingPaths.length > 0) {
+      throw new TestBedError(
+        `expect-paths ${contents.missingPaths.join(', ')} are not in the image even when built without a cache`,
+      );
+    }
+    log.info(`cache exported by buildkitd ${version} (${exportCache})`);
+    return version;
+  } finally {
+    await bed.stopBuildkitd(daemon);
+  }
+}

@@ -1,0 +1,59 @@
+import { parseArgs } from 'node:util';
+import { INPUT_NAMES, type RawInputs } from './settings.js';
+
+/** The seed script's environment variables, and the input each one sets. */
+const SEED_ENVIRONMENT: Record<string, (value: string) => [string, string]> = {
+  BUILDKIT_IMAGE: (value) => ['buildkit-image', value],
+  RETRIES: (value) => ['retries', value],
+  CACHE_RESET_FREQ: (value) => ['cache-reset-frequency', value],
+  // The seed tests these for being set at all, whatever their value.
+  NO_CLEANUP: () => ['cleanup', 'false'],
+  USE_LOCAL_CACHE: () => ['cache-type', 'local'],
+  SKIP_CREATE_CACHE: () => ['create-cache', 'false'],
+  SKIP_TESTS: () => ['run-attempts', 'false'],
+};
+
+export interface CliRequest {
+  help: boolean;
+  inputs: RawInputs;
+  /** Where to write the Markdown summary, if anywhere. */
+  summaryFile?: string;
+}
+
+/** Flags named like the action's inputs (--retries 40); the seed's variables fill what flags leave out. */
+export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest {
+  const options = Object.fromEntries(INPUT_NAMES.map((name) => [name, { type: 'string' as const }]));
+  const { values } = parseArgs({
+    args: [...argv],
+    options: { ...options, help: { type: 'boolean', short: 'h' }, summary: { type: 'string' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  const inputs: Record<string, string> = {};
+  for (const [variable, toInput] of Object.entries(SEED_ENVIRONMENT)) {
+    const value = env[variable];
+    if (value === undefined) continue;
+    const [name, inputValue] = toInput(value);
+    inputs[name] = inputValue;
+  }
+  for (const name of INPUT_NAMES) {
+    const value = (values as Record<string, string | boolean | undefined>)[name];
+    if (typeof value === 'string') inputs[name] = value;
+  }
+  return { help: values.help === true, inputs, summaryFile: typeof values.summary === 'string' ? values.summary : undefined };
+}
+
+export function usage(): string {
+  return [
+    'usage: lost-layer-check [--INPUT VALUE ...] [--summary FILE]',
+    '',
+    "Runs the same check as the GitHub Action on this machine's Docker engine.",
+    'Every action input is a flag of the same name, e.g. --buildkit-image moby/buildkit:v0.9.0 --retries 40.',
+    'The seed script variables BUILDKIT_IMAGE, RETRIES, CACHE_RESET_FREQ, NO_CLEANUP, USE_LOCAL_CACHE,',
+    'SKIP_CREATE_CACHE and SKIP_TESTS are honoured; flags win over them.',
+    '',
+    'Exit status: 0 no layer lost (or no attempts asked for), 1 a layer was lost, 2 no verdict (error).',
+    '',
+    `Inputs: ${INPUT_NAMES.join(', ')}`,
+  ].join('\n');
+}

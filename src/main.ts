@@ -1,0 +1,69 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as core from '@actions/core';
+import { runCheck } from './engine.js';
+import { readActionInputs } from './inputs/action-inputs.js';
+import { parseSettings, type Settings } from './inputs/settings.js';
+import { actionLog } from './log.js';
+import { bundledRepro, newRunId, runWorkDir } from './paths.js';
+import { outputsOf } from './report/json-report.js';
+import { savedDaemonLogs, writeReportFile } from './report/publish.js';
+import { renderSummary } from './report/summary.js';
+import * as stateHelper from './state-helper.js';
+import { Docker } from './testbed/docker.js';
+import { removeRun } from './testbed/testbed.js';
+import { verdictLine } from './verdict/verdict.js';
+
+async function main(): Promise<void> {
+  let settings: Settings;
+  try {
+    settings = parseSettings(readActionInputs(), {
+      workspace: process.env['GITHUB_WORKSPACE'] || process.cwd(),
+      bundledRepro: bundledRepro(),
+    });
+  } catch (error) {
+    // Bad input stops the step before anything is created.
+    core.setFailed((error as Error).message);
+    return;
+  }
+  if (settings.githubToken) core.setSecret(settings.githubToken);
+
+  const runId = newRunId();
+  const workDir = runWorkDir(process.env['RUNNER_TEMP'] || os.tmpdir(), runId);
+  stateHelper.saveRun({ runId, workDir, cleanup: settings.cleanup });
+  core.info(`run ${runId}: containers, volumes and network are labelled dev.lost-layer.run=${runId}`);
+
+  const result = await runCheck(settings, { runId, workDir, log: actionLog });
+  const reportPath = writeReportFile(result, settings, workDir);
+  for (const [name, value] of Object.entries(outputsOf(result, reportPath))) core.setOutput(name, value);
+  if (process.env['GITHUB_STEP_SUMMARY']) await core.summary.addRaw(renderSummary(result, settings)).write();
+
+  const line = verdictLine(result.verdict);
+  if (result.verdict.kind === 'error') core.setFailed(line);
+  else if (result.verdict.kind === 'reproduced' && settings.failOnReproduce) core.setFailed(line);
+  else if (result.verdict.kind === 'reproduced') core.warning(line);
+  else core.info(line);
+}
+
+/** Runs after main, also when it failed or was cancelled: prints what failed, removes what the run made. */
+async function post(): Promise<void> {
+  if (!stateHelper.runId) return;
+  for (const file of savedDaemonLogs(stateHelper.workDir)) {
+    await core.group(`buildkitd logs of a failed attempt (${file})`, async () => core.info(fs.readFileSync(file, 'utf8')));
+  }
+  if (!stateHelper.cleanup) {
+    core.info(`cleanup: false — the containers, volumes and network labelled dev.lost-layer.run=${stateHelper.runId} are kept`);
+    return;
+  }
+  await core.group('Remove the containers, volumes and network of this run', async () => {
+    await removeRun(new Docker(), stateHelper.runId);
+    core.info(`removed everything labelled dev.lost-layer.run=${stateHelper.runId}`);
+  });
+}
+
+if (!stateHelper.isPost) {
+  stateHelper.markPost();
+  await main().catch((error: unknown) => core.setFailed(`unexpected error: ${(error as Error).stack ?? String(error)}`));
+} else {
+  await post().catch((error: unknown) => core.warning(`cleanup failed: ${(error as Error).message}`));
+}

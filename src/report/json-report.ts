@@ -1,0 +1,40 @@
+import type { RunResult } from '../engine.js';
+import type { Settings } from '../inputs/settings.js';
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+/** The settings as the report and summary show them: everything but the token. */
+export function publicSettings(settings: Settings): Omit<Settings, 'githubToken'> & { githubToken: string } {
+  return { ...settings, githubToken: settings.githubToken ? '***' : '' };
+}
+
+/** A versioned record of every attempt, for workflows to upload and compare. */
+export function buildReport(result: RunResult, settings: Settings) {
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    runId: result.runId,
+    startedAt: result.startedAt,
+    finishedAt: result.finishedAt,
+    verdict: result.verdict,
+    buildkitVersion: result.buildkitVersion,
+    buildctl: result.buildctl
+      ? { version: settings.buildctlVersion, url: result.buildctl.url, fromToolCache: result.buildctl.fromToolCache }
+      : undefined,
+    settings: publicSettings(settings),
+    attempts: result.records,
+  };
+}
+
+/** The action's outputs, as strings. */
+export function outputsOf(result: RunResult, reportPath: string): Record<string, string> {
+  const verdict = result.verdict;
+  return {
+    reproduced: String(verdict.kind === 'reproduced'),
+    'failed-attempt': verdict.kind === 'reproduced' ? String(verdict.failedAttempt) : '',
+    attempts: String(result.records.length),
+    'missing-paths': JSON.stringify(verdict.kind === 'reproduced' ? verdict.missingPaths : []),
+    'buildkit-version': result.buildkitVersion,
+    verdict: verdict.kind,
+    report: reportPath,
+  };
+}

@@ -1,0 +1,22 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RunResult } from '../engine.js';
+import type { Settings } from '../inputs/settings.js';
+import { buildReport } from './json-report.js';
+
+/** Writes report.json into the run's work folder and returns its path. */
+export function writeReportFile(result: RunResult, settings: Settings, workDir: string): string {
+  const file = path.join(workDir, 'report.json');
+  fs.mkdirSync(workDir, { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(buildReport(result, settings), null, 2)}\n`);
+  return file;
+}
+
+/** The logs of daemons whose attempt failed, saved by the main step. */
+export function savedDaemonLogs(workDir: string): string[] {
+  if (!workDir || !fs.existsSync(workDir)) return [];
+  return fs
+    .readdirSync(workDir)
+    .filter((name) => /-buildkitd-\d+\.log$/.test(name))
+    .map((name) => path.join(workDir, name));
+}

@@ -1,0 +1,18 @@
+import * as core from '@actions/core';
+
+/** What the main step leaves for the post step, through the runner's saved state. */
+export const isPost = core.getState('isPost') === 'true';
+export const runId = core.getState('runId');
+export const workDir = core.getState('workDir');
+export const cleanup = core.getState('cleanup') !== 'false';
+
+export function markPost(): void {
+  core.saveState('isPost', 'true');
+}
+
+/** Saved before anything is created, so that a cancelled main step is still cleaned up. */
+export function saveRun(run: { runId: string; workDir: string; cleanup: boolean }): void {
+  core.saveState('runId', run.runId);
+  core.saveState('workDir', run.workDir);
+  core.saveState('cleanup', String(run.cleanup));
+}

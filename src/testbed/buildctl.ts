@@ -1,0 +1,50 @@
+import * as path from 'node:path';
+import { type CommandResult, runCommand } from './command.js';
+
+export interface BuildRequest {
+  context: string;
+  dockerfile: string;
+  /** --export-cache value, e.g. type=registry,ref=host:5000/cache,mode=max */
+  exportCache?: string;
+  /** --import-cache value */
+  importCache?: string;
+  /** --output value, e.g. type=tar,dest=/tmp/attempt-1.tar */
+  output?: string;
+}
+
+/** A thin typed wrapper around the `buildctl` command line, bound to one daemon address. */
+export class Buildctl {
+  constructor(
+    readonly binary: string,
+    readonly address: string,
+  ) {}
+
+  /** True once the daemon answers and has a worker. */
+  async hasWorkers(): Promise<boolean> {
+    const result = await runCommand(this.binary, ['--addr', this.address, 'debug', 'workers'], { allowFailure: true });
+    return result.exitCode === 0 && result.stdout.trim().split('\n').length > 1;
+  }
+
+  /** Runs one build; the caller decides what a non-zero exit means. */
+  async build(request: BuildRequest): Promise<CommandResult> {
+    const args = [
+      '--addr',
+      this.address,
+      'build',
+      '--progress',
+      'plain',
+      '--frontend',
+      'dockerfile.v0',
+      '--local',
+      `context=${request.context}`,
+      '--local',
+      `dockerfile=${path.dirname(request.dockerfile)}`,
+      '--opt',
+      `filename=${path.basename(request.dockerfile)}`,
+    ];
+    if (request.exportCache) args.push('--export-cache', request.exportCache);
+    if (request.importCache) args.push('--import-cache', request.importCache);
+    if (request.output) args.push('--output', request.output);
+    return runCommand(this.binary, args, { allowFailure: true });
+  }
+}

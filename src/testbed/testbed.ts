@@ -1,0 +1,190 @@
+import type { Log } from '../log.js';
+import type { MirrorSeedImage } from '../inputs/settings.js';
+import { Buildctl } from './buildctl.js';
+import { buildkitdToml } from './buildkitd-config.js';
+import { Docker, RUN_LABEL } from './docker.js';
+
+const REGISTRY_PORT = 5000;
+const BUILDKITD_PORT = 1234;
+const CONFIG_PATH = '/etc/lost-layer/buildkitd.toml';
+const READY_TIMEOUT_MS = 60_000;
+
+export interface TestBedOptions {
+  runId: string;
+  registryImage: string;
+  mirrorUpstream: string;
+  mirrorImages: MirrorSeedImage[];
+  buildkitdConfig: string;
+  buildkitdFlags: string[];
+  buildkitdContainerOptions: string[] | undefined;
+  buildctlBinary: string;
+}
+
+export interface Buildkitd {
+  container: string;
+  volume: string;
+  image: string;
+  buildctl: Buildctl;
+}
+
+/** An infrastructure step that failed: never a verdict on BuildKit's output. */
+export class TestBedError extends Error {
+  override name = 'TestBedError';
+}
+
+/**
+ * The services of one run: a network, a cache registry, a Docker Hub mirror and buildkitd daemons, all
+ * named after the run and labelled with its id, so that cleanup removes exactly these.
+ */
+export class TestBed {
+  readonly prefix: string;
+  readonly network: string;
+  private generation = 0;
+  private config = '';
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly options: TestBedOptions,
+    private readonly log: Log,
+  ) {
+    this.prefix = `lost-layer-${options.runId}`;
+    this.network = `${this.prefix}-net`;
+  }
+
+  get cacheRegistryHost(): string {
+    return `${this.prefix}-cache:${REGISTRY_PORT}`;
+  }
+
+  get mirrorHost(): string {
+    return `${this.prefix}-mirror:${REGISTRY_PORT}`;
+  }
+
+  /** The network and both registries, started together; the mirror filled when it is not a pull-through. */
+  async start(): Promise<void> {
+    this.config = buildkitdToml(this.options.buildkitdConfig, { mirror: this.mirrorHost, cache: this.cacheRegistryHost });
+    await this.docker.createNetwork(this.network, this.options.runId);
+    const mirrorEnv: Record<string, string> = this.options.mirrorUpstream
+      ? { REGISTRY_PROXY_REMOTEURL: this.options.mirrorUpstream }
+      : {};
+    const [, mirrorAddress] = await Promise.all([
+      this.startRegistry(`${this.prefix}-cache`, {}),
+      this.startRegistry(`${this.prefix}-mirror`, mirrorEnv),
+    ]);
+    for (const image of this.options.mirrorImages) await this.seedMirror(mirrorAddress, image);
+  }
+
+  private async startRegistry(name: string, env: Record<string, string>): Promise<string> {
+    await this.docker.createContainer({
+      name,
+      image: this.options.registryImage,
+      network: this.network,
+      runId: this.options.runId,
+      publish: [{ containerPort: REGISTRY_PORT }],
+      env,
+    });
+    await this.docker.start(name);
+    const address = await this.docker.publishedAddress(name, REGISTRY_PORT);
+    // A build started before the registry answers can fail: wait for its API.
+    await waitUntil(`registry ${name}`, READY_TIMEOUT_MS, async () => {
+      if (!(await this.docker.isRunning(name))) {
+        throw new TestBedError(`registry ${name} stopped: ${await this.docker.logs(name)}`);
+      }
+      const response = await fetch(`http://${address}/v2/`).catch(() => undefined);
+      return response?.status === 200;
+    });
+    this.log.info(`registry ${name} answers on ${address}`);
+    return address;
+  }
+
+  private async seedMirror(mirrorAddress: string, image: MirrorSeedImage): Promise<void> {
+    const pushed = `${mirrorAddress}/${image.target}`;
+    await this.docker.tag(image.source, pushed);
+    try {
+      await this.docker.push(pushed);
+    } finally {
+      await this.docker.untag(pushed);
+    }
+    this.log.info(`mirror serves ${image.source} as docker.io/${image.target}`);
+  }
+
+  /** A buildkitd with a new, empty state volume, answering on 127.0.0.1. */
+  async startBuildkitd(image: string): Promise<Buildkitd> {
+    const facts = await this.docker.imageFacts(image);
+    if (!facts) throw new TestBedError(`image ${image} is not on this Docker host`);
+    const rootless = facts.user !== '' && !['0', 'root', '0:0', 'root:root'].includes(facts.user);
+    const home = facts.env['HOME'] ?? '/home/user';
+    const statePath = rootless ? `${home}/.local/share/buildkit` : '/var/lib/buildkit';
+    this.generation += 1;
+    const container = `${this.prefix}-buildkitd-${this.generation}`;
+    const volume = `${container}-state`;
+    const flags = [...this.options.buildkitdFlags];
+    // Without --privileged a rootless daemon cannot make a PID namespace per step.
+    if (rootless && !flags.includes('--oci-worker-no-process-sandbox')) flags.push('--oci-worker-no-process-sandbox');
+    await this.docker.createVolume(volume, this.options.runId);
+    await this.docker.createContainer({
+      name: container,
+      image,
+      network: this.network,
+      runId: this.options.runId,
+      publish: [{ containerPort: BUILDKITD_PORT }],
+      volumes: [{ source: volume, target: statePath }],
+      options: this.options.buildkitdContainerOptions ?? defaultContainerOptions(rootless),
+      args: ['--addr', `tcp://0.0.0.0:${BUILDKITD_PORT}`, '--config', CONFIG_PATH, ...flags],
+    });
+    await this.docker.writeFiles(container, [{ path: CONFIG_PATH, content: this.config }]);
+    await this.docker.start(container);
+    const address = await this.docker.publishedAddress(container, BUILDKITD_PORT);
+    const buildctl = new Buildctl(this.options.buildctlBinary, `tcp://${address}`);
+    await waitUntil(`buildkitd ${container}`, READY_TIMEOUT_MS, async () => {
+      if (!(await this.docker.isRunning(container))) {
+        throw new TestBedError(`buildkitd ${container} stopped:\n${await this.docker.logs(container)}`);
+      }
+      return buildctl.hasWorkers();
+    });
+    return { container, volume, image, buildctl };
+  }
+
+  /** Removes a daemon and its state: the next one starts with an empty local cache. */
+  async stopBuildkitd(daemon: Buildkitd): Promise<void> {
+    await this.docker.removeContainer(daemon.container);
+    await this.docker.removeVolume(daemon.volume);
+  }
+
+  /** The version the daemon itself reports, e.g. v0.9.0. */
+  async buildkitVersion(daemon: Buildkitd): Promise<string> {
+    const result = await this.docker.exec(daemon.container, ['buildkitd', '--version']);
+    return /\bv\d+\.\d+\.\d+\S*/.exec(result.stdout)?.[0] ?? (result.stdout.trim() || 'unknown');
+  }
+
+  async daemonLogs(daemon: Buildkitd): Promise<string> {
+    return this.docker.logs(daemon.container);
+  }
+
+  async isRunning(daemon: Buildkitd): Promise<boolean> {
+    return this.docker.isRunning(daemon.container);
+  }
+}
+
+/** Removes everything a run created, found by its label; safe to call twice. */
+export async function removeRun(docker: Docker, runId: string): Promise<void> {
+  await docker.removeLabelled(`${RUN_LABEL}=${runId}`);
+}
+
+/**
+ * What docker/setup-buildx-action's docker-container driver uses where --privileged is allowed (GitHub's
+ * runners); the rootless image needs only unconfined seccomp and AppArmor, as in BuildKit's own docs.
+ */
+export function defaultContainerOptions(rootless: boolean): string[] {
+  return rootless
+    ? ['--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined']
+    : ['--privileged'];
+}
+
+async function waitUntil(what: string, timeoutMs: number, ready: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
+    if (await ready()) return;
+    if (Date.now() > deadline) throw new TestBedError(`${what} did not answer within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}

@@ -210,12 +210,19 @@ build_release_tarball() {
   rm -rf "$stage"
 }
 
+# `docker run` options that work on this workplace's machines, where --privileged is refused (see the
+# README's test bed section): all capabilities but SYS_RESOURCE, unconfined profiles, the host's cgroups.
+rootful_options='--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup'
+rootless_options='--security-opt seccomp=unconfined --security-opt apparmor=unconfined --cap-add SYS_ADMIN --security-opt systempaths=unconfined'
+
 print_env() {
   printf 'TESTBED_IMAGE_NAMESPACE=%s\n' "$namespace"
   printf 'TESTBED_REGISTRY_IMAGE=%s\n' "$namespace/registry:2.8"
   printf 'TESTBED_BASE_IMAGE=%s\n' "$namespace/alpine:latest"
   printf 'TESTBED_RELEASES_DIR=%s\n' "$cache/releases"
   printf 'TESTBED_BUILDKIT_VERSIONS=%s\n' "${versions[*]}"
+  printf 'TESTBED_ROOTFUL_OPTIONS=%s\n' "$rootful_options"
+  printf 'TESTBED_ROOTLESS_OPTIONS=%s\n' "$rootless_options"
 }
 
 up() {
@@ -229,6 +236,8 @@ up() {
     build_buildkit_images "$v"
     build_release_tarball "$v"
   done
+  # Images replaced by a new recipe: drop them, they are ours and nothing uses them.
+  docker image prune --force --filter "label=$label" >/dev/null
   log "ready in $((SECONDS - started)) s: versions ${versions[*]}"
 }
 

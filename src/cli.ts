@@ -21,19 +21,16 @@ const EXIT = { clean: 0, reproduced: 1, error: 2 } as const;
  */
 function quietRunnerCommands(): void {
   if (process.env['RUNNER_DEBUG'] === '1') return;
-  const write = process.stdout.write.bind(process.stdout) as (chunk: string | Uint8Array) => boolean;
+  const write = process.stdout.write.bind(process.stdout) as (chunk: string, ...rest: unknown[]) => boolean;
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
     const kept = text
       .split(/(?<=\n)/)
       .filter((line) => !line.startsWith('::debug::') && !line.startsWith('[command]'))
       .join('');
-    const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
-    if (kept === '') {
-      callback?.();
-      return true;
-    }
-    return write(kept) && (callback?.(), true);
+    if (kept !== '') return write(kept, ...rest);
+    (rest.find((arg) => typeof arg === 'function') as (() => void) | undefined)?.();
+    return true;
   }) as typeof process.stdout.write;
 }
 
@@ -84,7 +81,8 @@ async function cli(): Promise<number> {
     return result.verdict.kind === 'reproduced' && settings.failOnReproduce ? EXIT.reproduced : EXIT.clean;
   } finally {
     await cleanUp();
-    if (!settings.cleanup) log.info(`cleanup: false — run ${runId} is kept (label dev.lost-layer.run=${runId})`);
+    if (!settings.cleanup)
+      log.info(`cleanup: false — run ${runId} is kept (label dev.lost-layer.run=${runId})`);
   }
 }
 

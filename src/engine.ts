@@ -47,8 +47,14 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
 
   try {
     buildctl = await log.group('Install buildctl', async () => {
-      const installed = await installBuildctl(settings.buildctlVersion, settings.buildctlUrl, settings.githubToken);
-      log.info(`buildctl ${settings.buildctlVersion}: ${installed.fromToolCache ? 'found in the tool cache' : `downloaded from ${installed.url}`}`);
+      const installed = await installBuildctl(
+        settings.buildctlVersion,
+        settings.buildctlUrl,
+        settings.githubToken,
+      );
+      log.info(
+        `buildctl ${settings.buildctlVersion}: ${installed.fromToolCache ? 'found in the tool cache' : `downloaded from ${installed.url}`}`,
+      );
       return installed;
     });
     const installedPath = buildctl.path;
@@ -107,6 +113,8 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
     records,
     setupError,
   });
+  // The whole image built without a cache is kept beside a broken one, for comparison.
+  if (verdict.kind !== 'reproduced') fs.rmSync(referenceTarball(workDir), { force: true });
   return {
     runId: context.runId,
     verdict,
@@ -120,7 +128,11 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
 }
 
 /** The --export-cache and --import-cache values for the configured cache type. */
-export function cacheSpecs(settings: Settings, bed: TestBed, workDir: string): { export: string; import: string } {
+export function cacheSpecs(
+  settings: Settings,
+  bed: TestBed,
+  workDir: string,
+): { export: string; import: string } {
   if (settings.cacheType === 'local') {
     const dir = settings.cacheDir || path.join(workDir, 'cache');
     return { export: `type=local,dest=${dir},mode=max`, import: `type=local,src=${dir}` };
@@ -139,7 +151,9 @@ async function checkImages(docker: Docker, settings: Settings): Promise<void> {
       try {
         await docker.pull(image);
       } catch (error) {
-        throw new TestBedError(`image ${image} is not on this Docker host and cannot be pulled: ${(error as Error).message}`);
+        throw new TestBedError(
+          `image ${image} is not on this Docker host and cannot be pulled: ${(error as Error).message}`,
+        );
       }
     }),
   );
@@ -153,7 +167,7 @@ async function createCache(bed: TestBed, settings: Settings, exportCache: string
   const daemon = await bed.startBuildkitd(settings.cacheBuildkitImage);
   try {
     const version = await bed.buildkitVersion(daemon);
-    const reference = path.join(workDir, 'reference.tar');
+    const reference = referenceTarball(workDir);
     const build = await daemon.buildctl.build({
       context: settings.context,
       dockerfile: settings.dockerfile,
@@ -161,10 +175,11 @@ async function createCache(bed: TestBed, settings: Settings, exportCache: string
       output: `type=tar,dest=${reference}`,
     });
     if (build.exitCode !== 0) {
-      throw new TestBedError(`the build that creates the cache failed:\n${build.stderr.trimEnd().split('\n').slice(-15).join('\n')}`);
+      throw new TestBedError(
+        `the build that creates the cache failed:\n${build.stderr.trimEnd().split('\n').slice(-15).join('\n')}`,
+      );
     }
     const contents = await inspectTarball(reference, settings.expectPaths);
-    fs.rmSync(reference, { force: true });
     if (contents.missingPaths.length > 0) {
       throw new TestBedError(
         `expect-paths ${contents.missingPaths.join(', ')} are not in the image even when built without a cache`,
@@ -175,4 +190,8 @@ async function createCache(bed: TestBed, settings: Settings, exportCache: string
   } finally {
     await bed.stopBuildkitd(daemon);
   }
+}
+
+function referenceTarball(workDir: string): string {
+  return path.join(workDir, 'reference.tar');
 }

@@ -49,10 +49,14 @@ async function main(): Promise<void> {
 async function post(): Promise<void> {
   if (!stateHelper.runId) return;
   for (const file of savedDaemonLogs(stateHelper.workDir)) {
-    await core.group(`buildkitd logs of a failed attempt (${file})`, async () => core.info(fs.readFileSync(file, 'utf8')));
+    await core.group(`buildkitd logs of a failed attempt (${file})`, async () =>
+      core.info(fs.readFileSync(file, 'utf8')),
+    );
   }
   if (!stateHelper.cleanup) {
-    core.info(`cleanup: false — the containers, volumes and network labelled dev.lost-layer.run=${stateHelper.runId} are kept`);
+    core.info(
+      `cleanup: false — the containers, volumes and network labelled dev.lost-layer.run=${stateHelper.runId} are kept`,
+    );
     return;
   }
   await core.group('Remove the containers, volumes and network of this run', async () => {
@@ -63,7 +67,9 @@ async function post(): Promise<void> {
 
 if (!stateHelper.isPost) {
   stateHelper.markPost();
-  await main().catch((error: unknown) => core.setFailed(`unexpected error: ${(error as Error).stack ?? String(error)}`));
+  await main().catch((error: unknown) =>
+    core.setFailed(`unexpected error: ${(error as Error).stack ?? String(error)}`),
+  );
 } else {
   await post().catch((error: unknown) => core.warning(`cleanup failed: ${(error as Error).message}`));
 }

@@ -88,7 +88,8 @@ async function oneAttempt(daemon: Buildkitd, plan: AttemptPlan, attempt: number)
   }
   try {
     const contents = await inspectTarball(tarball, plan.expectPaths);
-    if (contents.missingPaths.length > 0) return { kind: 'lost', missingPaths: contents.missingPaths, tarball };
+    if (contents.missingPaths.length > 0)
+      return { kind: 'lost', missingPaths: contents.missingPaths, tarball };
     fs.rmSync(tarball, { force: true });
     return { kind: 'intact' };
   } catch (error) {
@@ -102,7 +103,10 @@ async function oneAttempt(daemon: Buildkitd, plan: AttemptPlan, attempt: number)
 async function saveDaemonLogs(bed: TestBed, daemon: Buildkitd, workDir: string): Promise<string> {
   const file = path.join(workDir, `${daemon.container}.log`);
   const running = await bed.isRunning(daemon);
-  fs.writeFileSync(file, `# ${daemon.container} (${running ? 'running' : 'stopped'})\n${await bed.daemonLogs(daemon)}`);
+  fs.writeFileSync(
+    file,
+    `# ${daemon.container} (${running ? 'running' : 'stopped'})\n${await bed.daemonLogs(daemon)}`,
+  );
   return file;
 }
 

@@ -40,7 +40,11 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
     const value = (values as Record<string, string | boolean | undefined>)[name];
     if (typeof value === 'string') inputs[name] = value;
   }
-  return { help: values.help === true, inputs, summaryFile: typeof values.summary === 'string' ? values.summary : undefined };
+  return {
+    help: values.help === true,
+    inputs,
+    summaryFile: typeof values.summary === 'string' ? values.summary : undefined,
+  };
 }
 
 export function usage(): string {

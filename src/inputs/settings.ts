@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseShellWords } from 'shell-quote';
 import { parse as parseToml } from 'smol-toml';
+import { buildkitdToml } from '../testbed/buildkitd-config.js';
 
 /** Where the bundled reproduction lives, and where relative paths start from. */
 export interface PathContext {
@@ -112,8 +113,12 @@ export function parseSettings(raw: RawInputs, paths: PathContext): Settings {
   const orDefault = (name: string, fallback: string): string => value(name) || fallback;
 
   const buildkitImage = imageReference('buildkit-image', orDefault('buildkit-image', DEFAULT_BUILDKIT_IMAGE));
-  const cacheBuildkitImage = imageReference('cache-buildkit-image', orDefault('cache-buildkit-image', buildkitImage));
-  const buildctlVersion = value('buildctl-version') || versionFromImageTag(buildkitImage) || PINNED_BUILDCTL_VERSION;
+  const cacheBuildkitImage = imageReference(
+    'cache-buildkit-image',
+    orDefault('cache-buildkit-image', buildkitImage),
+  );
+  const buildctlVersion =
+    value('buildctl-version') || versionFromImageTag(buildkitImage) || PINNED_BUILDCTL_VERSION;
   if (!RELEASE_VERSION.test(buildctlVersion)) {
     throw new InputError('buildctl-version', `"${buildctlVersion}" is not a release tag like v0.9.1`);
   }
@@ -153,7 +158,8 @@ export function parseSettings(raw: RawInputs, paths: PathContext): Settings {
   const expectPaths = list(raw, 'expect-paths', ['repro.txt']).map((p) => archivePath('expect-paths', p));
   if (expectPaths.length === 0) throw new InputError('expect-paths', 'needs at least one path');
 
-  const mirrorUpstream = value('mirror-upstream') === 'none' ? '' : orDefault('mirror-upstream', DEFAULT_MIRROR_UPSTREAM);
+  const mirrorUpstream =
+    value('mirror-upstream') === 'none' ? '' : orDefault('mirror-upstream', DEFAULT_MIRROR_UPSTREAM);
   if (mirrorUpstream) httpUrl('mirror-upstream', mirrorUpstream, { allowPlainHttpOnLoopback: true });
   const mirrorImages = list(raw, 'mirror-images', []).map(mirrorSeed);
   if (mirrorUpstream && mirrorImages.length > 0) {
@@ -165,7 +171,9 @@ export function parseSettings(raw: RawInputs, paths: PathContext): Settings {
 
   const buildctlUrl = orDefault('buildctl-url', DEFAULT_BUILDCTL_URL);
   if (!buildctlUrl.includes('{version}')) throw new InputError('buildctl-url', 'must contain {version}');
-  httpUrl('buildctl-url', expandUrl(buildctlUrl, buildctlVersion, 'amd64'), { allowPlainHttpOnLoopback: true });
+  httpUrl('buildctl-url', expandUrl(buildctlUrl, buildctlVersion, 'amd64'), {
+    allowPlainHttpOnLoopback: true,
+  });
 
   return {
     buildkitImage,
@@ -218,7 +226,8 @@ function imageReference(input: string, reference: string): string {
 function integer(raw: RawInputs, input: string, fallback: number, min: number, max: number): number {
   const text = (raw[input] ?? '').trim();
   if (text === '') return fallback;
-  if (!/^\d+$/.test(text)) throw new InputError(input, `"${text}" is not a whole number from ${min} to ${max}`);
+  if (!/^\d+$/.test(text))
+    throw new InputError(input, `"${text}" is not a whole number from ${min} to ${max}`);
   const n = Number(text);
   if (n < min || n > max) throw new InputError(input, `${text} is outside ${min} to ${max}`);
   return n;
@@ -251,7 +260,7 @@ function list(raw: RawInputs, input: string, fallback: string[]): string[] {
 
 function archivePath(input: string, p: string): string {
   const normalized = path.posix.normalize(p.replace(/^\/+/, ''));
-  if (normalized === '.' || normalized.startsWith('..') || /[\0\r\n]/.test(p)) {
+  if (normalized === '.' || normalized === '..' || normalized.startsWith('../') || /[\0\r\n]/.test(p)) {
     throw new InputError(input, `"${p}" is not a path inside the image`);
   }
   return normalized;
@@ -267,7 +276,8 @@ function mirrorSeed(item: string): MirrorSeedImage {
 
 /** alpine:latest → library/alpine:latest, as Docker Hub names official images. */
 function dockerHubPath(reference: string): string {
-  const named = /:[\w][\w.-]*$/.test(reference) || reference.includes('@') ? reference : `${reference}:latest`;
+  const named =
+    /:[\w][\w.-]*$/.test(reference) || reference.includes('@') ? reference : `${reference}:latest`;
   return named.includes('/') ? named : `library/${named}`;
 }
 
@@ -275,7 +285,7 @@ function resolveInside(input: string, p: string, workspace: string): string {
   if (/[\0\r\n]/.test(p)) throw new InputError(input, 'must not contain control characters');
   const resolved = path.resolve(workspace, p);
   const relative = path.relative(workspace, resolved);
-  if (relative.startsWith('..') || path.isAbsolute(relative)) {
+  if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
     throw new InputError(input, `"${p}" is outside the workspace ${workspace}`);
   }
   return resolved;
@@ -288,7 +298,11 @@ function mustExist(input: string, p: string, kind: 'file' | 'directory'): void {
   }
 }
 
-function httpUrl(input: string, text: string, { allowPlainHttpOnLoopback }: { allowPlainHttpOnLoopback: boolean }) {
+function httpUrl(
+  input: string,
+  text: string,
+  { allowPlainHttpOnLoopback }: { allowPlainHttpOnLoopback: boolean },
+) {
   let url: URL;
   try {
     url = new URL(text);
@@ -303,12 +317,13 @@ function httpUrl(input: string, text: string, { allowPlainHttpOnLoopback }: { al
 /** Words as a shell would split them, but nothing a shell would do besides: no variables, no operators. */
 function shellWords(input: string, text: string): string[] {
   if (/[\0]/.test(text)) throw new InputError(input, 'must not contain NUL');
-  const words = parseShellWords(text, (name) => `$${name}`);
-  return words.map((word) => {
-    if (typeof word !== 'string') {
-      throw new InputError(input, `shell operators are not allowed (found ${JSON.stringify(word)})`);
-    }
-    return word;
+  // Nothing expands variables here; refusing `$` keeps what runs identical to what was written.
+  if (text.includes('$'))
+    throw new InputError(input, 'variables ($) are not expanded: write the value itself');
+  return parseShellWords(text).map((word) => {
+    if (typeof word === 'string') return word;
+    if ('op' in word && word.op === 'glob') return word.pattern; // no globbing either: the word as written
+    throw new InputError(input, `shell operators are not allowed (found ${JSON.stringify(word)})`);
   });
 }
 
@@ -316,7 +331,10 @@ function buildkitdConfig(raw: RawInputs, workspace: string): string {
   const file = (raw['buildkitd-config'] ?? '').trim();
   const inline = (raw['buildkitd-config-inline'] ?? '').trim();
   if (file && inline) {
-    throw new InputError('buildkitd-config-inline', 'give buildkitd-config or buildkitd-config-inline, not both');
+    throw new InputError(
+      'buildkitd-config-inline',
+      'give buildkitd-config or buildkitd-config-inline, not both',
+    );
   }
   const input = file ? 'buildkitd-config' : 'buildkitd-config-inline';
   let text = inline;
@@ -330,6 +348,12 @@ function buildkitdConfig(raw: RawInputs, workspace: string): string {
       parseToml(text);
     } catch (error) {
       throw new InputError(input, `is not TOML: ${(error as Error).message.split('\n')[0]}`);
+    }
+    try {
+      // Valid TOML can still have a shape our registry settings cannot be merged into.
+      buildkitdToml(text, { mirror: 'mirror:5000', cache: 'cache:5000' });
+    } catch (error) {
+      throw new InputError(input, (error as Error).message);
     }
   }
   return text;

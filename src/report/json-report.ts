@@ -18,7 +18,11 @@ export function buildReport(result: RunResult, settings: Settings) {
     verdict: result.verdict,
     buildkitVersion: result.buildkitVersion,
     buildctl: result.buildctl
-      ? { version: settings.buildctlVersion, url: result.buildctl.url, fromToolCache: result.buildctl.fromToolCache }
+      ? {
+          version: settings.buildctlVersion,
+          url: result.buildctl.url,
+          fromToolCache: result.buildctl.fromToolCache,
+        }
       : undefined,
     settings: publicSettings(settings),
     attempts: result.records,

@@ -25,7 +25,7 @@ export function renderSummary(result: RunResult, settings: Settings): string {
     '| Setting | Value |',
     '| --- | --- |',
     ...Object.entries(publicSettings(settings)).map(
-      ([key, value]) => `| ${key} | ${escapeCell(typeof value === 'string' ? value : JSON.stringify(value))} |`,
+      ([key, value]) => `| ${key} | ${escapeCell(settingText(value))} |`,
     ),
     '',
     '</details>',
@@ -35,7 +35,10 @@ export function renderSummary(result: RunResult, settings: Settings): string {
 }
 
 function cacheNote(settings: Settings): string {
-  const every = settings.cacheResetFrequency === 0 ? 'only before attempt 1' : `every ${settings.cacheResetFrequency} attempts`;
+  const every =
+    settings.cacheResetFrequency === 0
+      ? 'only before attempt 1'
+      : `every ${settings.cacheResetFrequency} attempts`;
   return `${settings.cacheType} cache, fresh buildkitd state ${every}`;
 }
 
@@ -54,8 +57,15 @@ function attemptsTable(records: readonly AttemptRecord[]): string[] {
     return `| ${r.attempt} | ${r.freshState ? 'yes' : ''} | ${(r.durationMs / 1000).toFixed(2)} s | ${result} |`;
   });
   const note =
-    shown.length < records.length ? [`${records.length - shown.length} intact attempts are not listed.`, ''] : [];
-  return [...note, '| Attempt | Fresh state before it | Duration | Result |', '| ---: | :---: | ---: | --- |', ...rows];
+    shown.length < records.length
+      ? [`${records.length - shown.length} intact attempts are not listed.`, '']
+      : [];
+  return [
+    ...note,
+    '| Attempt | Fresh state before it | Duration | Result |',
+    '| ---: | :---: | ---: | --- |',
+    ...rows,
+  ];
 }
 
 function escapeMarkdown(text: string): string {
@@ -66,7 +76,12 @@ function escapeCell(text: string): string {
   return escapeMarkdown(text).replace(/\r?\n/g, '<br>');
 }
 
-/** A code span; a backtick inside would end it early. */
+/** A code span; a backtick would end it early, and GitHub splits table cells at a pipe even inside one. */
 function code(text: string): string {
-  return `\`${text.replace(/`/g, "'")}\``;
+  return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+}
+
+function settingText(value: unknown): string {
+  if (value === undefined) return '(default)';
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }

@@ -21,7 +21,9 @@ export class Buildctl {
 
   /** True once the daemon answers and has a worker. */
   async hasWorkers(): Promise<boolean> {
-    const result = await runCommand(this.binary, ['--addr', this.address, 'debug', 'workers'], { allowFailure: true });
+    const result = await runCommand(this.binary, ['--addr', this.address, 'debug', 'workers'], {
+      allowFailure: true,
+    });
     return result.exitCode === 0 && result.stdout.trim().split('\n').length > 1;
   }
 

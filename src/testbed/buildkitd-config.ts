@@ -15,7 +15,9 @@ export function buildkitdToml(userConfig: string, hosts: RegistryHosts): string 
   const config: TomlTable = userConfig ? parse(userConfig) : {};
   const registries = table(config, 'registry');
   const dockerHub = table(registries, 'docker.io');
-  const mirrors = Array.isArray(dockerHub['mirrors']) ? dockerHub['mirrors'].filter((m) => m !== hosts.mirror) : [];
+  const mirrors = Array.isArray(dockerHub['mirrors'])
+    ? dockerHub['mirrors'].filter((m) => m !== hosts.mirror)
+    : [];
   dockerHub['mirrors'] = [hosts.mirror, ...mirrors];
   for (const host of [hosts.mirror, hosts.cache]) table(registries, host)['http'] = true;
   return stringify(config);
@@ -23,7 +25,10 @@ export function buildkitdToml(userConfig: string, hosts: RegistryHosts): string 
 
 function table(parent: TomlTable, key: string): TomlTable {
   const existing = parent[key];
-  if (existing !== undefined && (typeof existing !== 'object' || Array.isArray(existing) || existing instanceof Date)) {
+  if (
+    existing !== undefined &&
+    (typeof existing !== 'object' || Array.isArray(existing) || existing instanceof Date)
+  ) {
     throw new Error(`buildkitd config: "${key}" must be a table`);
   }
   const created = (existing as TomlTable | undefined) ?? {};

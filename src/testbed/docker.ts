@@ -33,7 +33,10 @@ export interface ImageFacts {
 export class Docker {
   constructor(private readonly binary = 'docker') {}
 
-  private run(args: readonly string[], options?: { input?: Buffer; allowFailure?: boolean }): Promise<CommandResult> {
+  private run(
+    args: readonly string[],
+    options?: { input?: Buffer; allowFailure?: boolean },
+  ): Promise<CommandResult> {
     return runCommand(this.binary, args, options);
   }
 
@@ -42,11 +45,16 @@ export class Docker {
   }
 
   async imageFacts(image: string): Promise<ImageFacts | undefined> {
-    const result = await this.run(['image', 'inspect', '--format', '{{json .Config}}', image], { allowFailure: true });
+    const result = await this.run(['image', 'inspect', '--format', '{{json .Config}}', image], {
+      allowFailure: true,
+    });
     if (result.exitCode !== 0) return undefined;
     const config = JSON.parse(result.stdout) as { User?: string; Env?: string[] | null };
     const env = Object.fromEntries(
-      (config.Env ?? []).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+      (config.Env ?? []).map((entry) => [
+        entry.slice(0, entry.indexOf('=')),
+        entry.slice(entry.indexOf('=') + 1),
+      ]),
     );
     return { user: config.User ?? '', env };
   }
@@ -91,7 +99,9 @@ export class Docker {
   }
 
   async isRunning(name: string): Promise<boolean> {
-    const result = await this.run(['inspect', '--format', '{{.State.Running}}', name], { allowFailure: true });
+    const result = await this.run(['inspect', '--format', '{{.State.Running}}', name], {
+      allowFailure: true,
+    });
     return result.exitCode === 0 && result.stdout.trim() === 'true';
   }
 
@@ -125,7 +135,9 @@ export class Docker {
   }
 
   /** Names of the containers, volumes and networks that carry a label (`key` or `key=value`). */
-  async listLabelled(label: string): Promise<{ containers: string[]; volumes: string[]; networks: string[] }> {
+  async listLabelled(
+    label: string,
+  ): Promise<{ containers: string[]; volumes: string[]; networks: string[] }> {
     const names = async (args: string[], field: string) =>
       (await this.run([...args, '--filter', `label=${label}`, '--format', `{{.${field}}}`])).stdout
         .split('\n')
@@ -142,7 +154,8 @@ export class Docker {
   /** Removes what carries the label: containers first, then the volumes and networks they used. */
   async removeLabelled(label: string): Promise<void> {
     const { containers, volumes, networks } = await this.listLabelled(label);
-    if (containers.length > 0) await this.run(['rm', '--force', '--volumes', ...containers], { allowFailure: true });
+    if (containers.length > 0)
+      await this.run(['rm', '--force', '--volumes', ...containers], { allowFailure: true });
     if (volumes.length > 0) await this.run(['volume', 'rm', '--force', ...volumes], { allowFailure: true });
     if (networks.length > 0) await this.run(['network', 'rm', ...networks], { allowFailure: true });
   }

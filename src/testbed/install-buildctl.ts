@@ -11,14 +11,24 @@ export interface InstalledBuildctl {
 
 /** Node's process.arch as BuildKit's release assets name it. */
 export function releaseArch(nodeArch: string = process.arch): string {
-  const names: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm-v7', s390x: 's390x', ppc64: 'ppc64le' };
+  const names: Record<string, string> = {
+    x64: 'amd64',
+    arm64: 'arm64',
+    arm: 'arm-v7',
+    s390x: 's390x',
+    ppc64: 'ppc64le',
+  };
   const name = names[nodeArch];
   if (!name) throw new Error(`BuildKit publishes no buildctl for ${nodeArch}`);
   return name;
 }
 
 /** buildctl from the runner's tool cache, or downloaded from a release-shaped tarball and cached. */
-export async function installBuildctl(version: string, urlTemplate: string, token: string): Promise<InstalledBuildctl> {
+export async function installBuildctl(
+  version: string,
+  urlTemplate: string,
+  token: string,
+): Promise<InstalledBuildctl> {
   const arch = releaseArch();
   const toolVersion = version.replace(/^v/, '');
   const url = expandUrl(urlTemplate, version, arch);

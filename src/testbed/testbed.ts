@@ -61,7 +61,10 @@ export class TestBed {
 
   /** The network and both registries, started together; the mirror filled when it is not a pull-through. */
   async start(): Promise<void> {
-    this.config = buildkitdToml(this.options.buildkitdConfig, { mirror: this.mirrorHost, cache: this.cacheRegistryHost });
+    this.config = buildkitdToml(this.options.buildkitdConfig, {
+      mirror: this.mirrorHost,
+      cache: this.cacheRegistryHost,
+    });
     await this.docker.createNetwork(this.network, this.options.runId);
     const mirrorEnv: Record<string, string> = this.options.mirrorUpstream
       ? { REGISTRY_PROXY_REMOTEURL: this.options.mirrorUpstream }
@@ -119,7 +122,8 @@ export class TestBed {
     const volume = `${container}-state`;
     const flags = [...this.options.buildkitdFlags];
     // Without --privileged a rootless daemon cannot make a PID namespace per step.
-    if (rootless && !flags.includes('--oci-worker-no-process-sandbox')) flags.push('--oci-worker-no-process-sandbox');
+    if (rootless && !flags.includes('--oci-worker-no-process-sandbox'))
+      flags.push('--oci-worker-no-process-sandbox');
     await this.docker.createVolume(volume, this.options.runId);
     await this.docker.createContainer({
       name: container,

@@ -33,7 +33,11 @@ export function decideVerdict(input: VerdictInput): Verdict {
   if (input.setupError !== undefined) return { kind: 'error', cause: input.setupError, attemptsRun };
   const firstError = input.records.find((r) => r.outcome.kind === 'error');
   if (firstError && firstError.outcome.kind === 'error') {
-    return { kind: 'error', cause: `attempt ${firstError.attempt}: ${firstError.outcome.cause}`, attemptsRun };
+    return {
+      kind: 'error',
+      cause: `attempt ${firstError.attempt}: ${firstError.outcome.cause}`,
+      attemptsRun,
+    };
   }
   if (!input.runAttempts) return { kind: 'not-run' };
   const intact = input.records.filter((r) => r.outcome.kind === 'intact').length;

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { leftovers } from '../support/leftovers.js';
+import { type ReleaseServer, serveReleases } from '../support/release-server.js';
+import { bedInputs, repoRoot, type TestBedFacts, testBed } from '../support/testbed.js';
+
+// The same engine through the command line (dist/cli/index.js, the package's bin).
+describe('the CLI, end to end on the test bed', () => {
+  let bed: TestBedFacts;
+  let releases: ReleaseServer;
+  let home: string;
+
+  before(async () => {
+    bed = testBed();
+    releases = await serveReleases(bed.releasesDir);
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'lost-layer-cli-'));
+  });
+  after(() => releases.close());
+
+  // Asynchronous: the release server answers from this same process.
+  async function cli(flags: Record<string, string>, env: Record<string, string> = {}) {
+    const args = Object.entries(flags).map(([name, value]) => `--${name}=${value}`);
+    const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'cli', 'index.js'), ...args], {
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        HOME: home,
+        RUNNER_TOOL_CACHE: path.join(home, 'tool-cache'),
+        RUNNER_TEMP: path.join(home, 'temp'),
+        ...env,
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const runId = /lost-layer-([0-9a-f]{8})/.exec(stdout + stderr)?.[1];
+    return { status, stdout, stderr, runId };
+  }
+
+  it('v0.9.0 rootless (the seed default kind): exit 1 when the layer is lost, nothing left', async () => {
+    // RETRIES is the seed's variable: the CLI honours it.
+    const run = await cli(bedInputs(bed, 'v0.9.0', 'rootless', releases.urlTemplate), { RETRIES: '40' });
+    assert.equal(run.status, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /^Layer lost: attempt \d+ built an image without repro\.txt$/m);
+    assert.ok(run.runId);
+    assert.deepEqual(leftovers(`dev.lost-layer.run=${run.runId}`), []);
+  });
+
+  it('v0.9.1: exit 0 after 40 clean attempts', async () => {
+    const run = await cli({ ...bedInputs(bed, 'v0.9.1', 'rootful', releases.urlTemplate), retries: '40' });
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /^No layer lost in 40 attempts$/m);
+    const reportPath = /^report: (.+)$/m.exec(run.stdout)?.[1] ?? '';
+    const report = JSON.parse(fs.readFileSync(reportPath, 'utf8')) as {
+      attempts: unknown[];
+      buildkitVersion: string;
+    };
+    assert.equal(report.attempts.length, 40);
+    assert.equal(report.buildkitVersion, 'v0.9.1');
+    assert.doesNotMatch(run.stdout + run.stderr, /::debug::/, 'runner commands stay out of the terminal');
+    assert.deepEqual(leftovers(`dev.lost-layer.run=${run.runId}`), []);
+  });
+
+  it('exit 2 with the input named for bad input, and for a seed variable with a bad value', async () => {
+    const flag = await cli({ 'cache-type': 's3' });
+    assert.equal(flag.status, 2);
+    assert.match(flag.stderr, /input "cache-type": "s3" is not one of registry, local/);
+    const seed = await cli({}, { CACHE_RESET_FREQ: 'often' });
+    assert.equal(seed.status, 2);
+    assert.match(seed.stderr, /input "cache-reset-frequency"/);
+  });
+});

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCheck } from '../../src/engine.js';
+import { parseSettings } from '../../src/inputs/settings.js';
+import { consoleLog } from '../../src/log.js';
+import { bundledRepro, newRunId } from '../../src/paths.js';
+import { Docker } from '../../src/testbed/docker.js';
+import { removeRun } from '../../src/testbed/testbed.js';
+import { leftovers } from '../support/leftovers.js';
+import { type ReleaseServer, serveReleases } from '../support/release-server.js';
+import { bedInputs, type TestBedFacts, testBed } from '../support/testbed.js';
+
+// Proves the bed is real for every version it lists: a cache exported to a registry container, then
+// imported by a fresh daemon into a tarball that holds repro.txt — rootful and rootless.
+describe('test bed smoke check', () => {
+  const bed: TestBedFacts = testBed();
+  let releases: ReleaseServer;
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lost-layer-smoke-'));
+  process.env['RUNNER_TOOL_CACHE'] = path.join(root, 'tool-cache');
+  process.env['RUNNER_TEMP'] = path.join(root, 'temp');
+
+  before(async () => {
+    releases = await serveReleases(bed.releasesDir);
+  });
+  after(() => releases.close());
+
+  for (const version of bed.versions) {
+    for (const variant of ['rootful', 'rootless'] as const) {
+      it(`${version} ${variant}: export the cache, import it, the tarball holds repro.txt`, async () => {
+        const settings = parseSettings(
+          {
+            ...bedInputs(bed, version, variant, releases.urlTemplate),
+            retries: '1',
+            'cache-reset-frequency': '1',
+          },
+          { workspace: root, bundledRepro: bundledRepro() },
+        );
+        const runId = newRunId();
+        const docker = new Docker();
+        try {
+          const result = await runCheck(settings, {
+            runId,
+            workDir: path.join(root, runId),
+            log: consoleLog(fs.createWriteStream('/dev/null')),
+            docker,
+          });
+          assert.deepEqual(result.verdict, { kind: 'clean', attemptsRun: 1 });
+          assert.equal(result.buildkitVersion, version);
+          assert.equal(result.records[0]?.outcome.kind, 'intact');
+        } finally {
+          await removeRun(docker, runId);
+        }
+        assert.deepEqual(leftovers(`dev.lost-layer.run=${runId}`), []);
+      });
+    }
+  }
+});

@@ -1,0 +1,118 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { repoRoot } from './testbed.js';
+
+interface ActionYml {
+  inputs: Record<string, { default?: string }>;
+  runs: { using: string; main: string; post?: string };
+}
+
+export interface StepResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ActionRun {
+  main: StepResult;
+  post: StepResult;
+  outputs: Record<string, string>;
+  state: Record<string, string>;
+  summary: string;
+}
+
+export interface RunnerDirs {
+  toolCache: string;
+  temp: string;
+  workspace: string;
+}
+
+export function runnerDirs(): RunnerDirs {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lost-layer-runner-'));
+  const dirs = {
+    toolCache: path.join(root, 'tool-cache'),
+    temp: path.join(root, 'temp'),
+    workspace: path.join(root, 'ws'),
+  };
+  for (const dir of Object.values(dirs)) fs.mkdirSync(dir, { recursive: true });
+  return dirs;
+}
+
+/**
+ * Runs the bundled action as GitHub's runner does: every input of action.yml as INPUT_* (with its
+ * default when not given), the runner's files for outputs, state and summary, then the post step with
+ * the state that the main step saved.
+ */
+export async function runAction(inputs: Record<string, string>, dirs: RunnerDirs): Promise<ActionRun> {
+  const action = parseYaml(fs.readFileSync(path.join(repoRoot, 'action.yml'), 'utf8')) as ActionYml;
+  const files = fs.mkdtempSync(path.join(dirs.temp, 'runner-files-'));
+  const outputFile = path.join(files, 'output');
+  const stateFile = path.join(files, 'state');
+  const summaryFile = path.join(files, 'summary');
+  for (const file of [outputFile, stateFile, summaryFile]) fs.writeFileSync(file, '');
+
+  const env: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '',
+    HOME: process.env['HOME'] ?? os.homedir(),
+    GITHUB_ACTIONS: 'true',
+    GITHUB_WORKSPACE: dirs.workspace,
+    RUNNER_TEMP: dirs.temp,
+    RUNNER_TOOL_CACHE: dirs.toolCache,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STATE: stateFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+  };
+  for (const [name, spec] of Object.entries(action.inputs)) {
+    // ${{ github.token }} is the runner's to fill; there is no token here.
+    const fallback = (spec.default ?? '').includes('${{') ? '' : (spec.default ?? '');
+    env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? fallback;
+  }
+  for (const name of Object.keys(inputs)) {
+    if (!(name in action.inputs)) throw new Error(`action.yml has no input ${name}`);
+  }
+
+  const main = await runNode(path.join(repoRoot, action.runs.main), env);
+  const state = parseCommandFile(fs.readFileSync(stateFile, 'utf8'));
+  const postEnv = { ...env };
+  for (const [name, value] of Object.entries(state)) postEnv[`STATE_${name}`] = value;
+  const post = action.runs.post
+    ? await runNode(path.join(repoRoot, action.runs.post), postEnv)
+    : { exitCode: 0, stdout: '', stderr: '' };
+  return {
+    main,
+    post,
+    outputs: parseCommandFile(fs.readFileSync(outputFile, 'utf8')),
+    state,
+    summary: fs.readFileSync(summaryFile, 'utf8'),
+  };
+}
+
+function runNode(script: string, env: Record<string, string>): Promise<StepResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ exitCode: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** GITHUB_OUTPUT and GITHUB_STATE: `name<<DELIMITER`, the value's lines, `DELIMITER`. */
+export function parseCommandFile(text: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^([^=<]+)<<(.+)$/.exec(lines[i] ?? '');
+    if (!match) continue;
+    const [, name = '', delimiter] = match;
+    const value: string[] = [];
+    for (i++; i < lines.length && lines[i] !== delimiter; i++) value.push(lines[i] ?? '');
+    values[name] = value.join('\n');
+  }
+  return values;
+}

@@ -1,0 +1,61 @@
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface TestBedFacts {
+  registryImage: string;
+  baseImage: string;
+  releasesDir: string;
+  versions: string[];
+  rootfulOptions: string;
+  rootlessOptions: string;
+  buildkitImage(version: string, variant: 'rootful' | 'rootless'): string;
+}
+
+/** What `scripts/testbed.sh env` says about the bed that `scripts/testbed.sh up` built. */
+export function testBed(): TestBedFacts {
+  const output = execFileSync('bash', [path.join(repoRoot, 'scripts', 'testbed.sh'), 'env'], {
+    encoding: 'utf8',
+  });
+  const env = Object.fromEntries(
+    output
+      .trim()
+      .split('\n')
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+  const need = (key: string): string => {
+    const value = env[key];
+    if (!value) throw new Error(`scripts/testbed.sh env printed no ${key}`);
+    return value;
+  };
+  const namespace = need('TESTBED_IMAGE_NAMESPACE');
+  return {
+    registryImage: need('TESTBED_REGISTRY_IMAGE'),
+    baseImage: need('TESTBED_BASE_IMAGE'),
+    releasesDir: need('TESTBED_RELEASES_DIR'),
+    versions: need('TESTBED_BUILDKIT_VERSIONS').split(/\s+/),
+    rootfulOptions: need('TESTBED_ROOTFUL_OPTIONS'),
+    rootlessOptions: need('TESTBED_ROOTLESS_OPTIONS'),
+    buildkitImage: (version, variant) =>
+      `${namespace}/buildkit:${version}${variant === 'rootless' ? '-rootless' : ''}`,
+  };
+}
+
+/** The inputs that point a run at the offline bed: our images, the mirror filled with the alpine stand-in. */
+export function bedInputs(
+  bed: TestBedFacts,
+  version: string,
+  variant: 'rootful' | 'rootless',
+  buildctlUrl: string,
+) {
+  return {
+    'buildkit-image': bed.buildkitImage(version, variant),
+    'registry-image': bed.registryImage,
+    'mirror-upstream': 'none',
+    'mirror-images': `${bed.baseImage}=library/alpine:latest`,
+    'buildkitd-container-options': variant === 'rootful' ? bed.rootfulOptions : bed.rootlessOptions,
+    'buildctl-url': buildctlUrl,
+  };
+}

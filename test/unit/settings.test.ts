@@ -1,0 +1,530 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  DEFAULT_BUILDCTL_URL,
+  expandUrl,
+  InputError,
+  parseSettings,
+  type PathContext,
+  type RawInputs,
+  versionFromImageTag,
+} from '../../src/inputs/settings.js';
+
+const bundledRepro = fileURLToPath(new URL('../../fixtures/repro', import.meta.url));
+
+/** root/ws is the workspace; root/outside.toml and root/Dockerfile lie beside it, outside it. */
+let root: string;
+let paths: PathContext;
+
+before(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'settings-test-'));
+  const workspace = path.join(root, 'ws');
+  fs.mkdirSync(workspace);
+  paths = { workspace, bundledRepro };
+  fs.mkdirSync(path.join(workspace, 'ctx'));
+  fs.writeFileSync(path.join(workspace, 'ctx', 'Dockerfile'), 'FROM alpine:latest\n');
+  fs.writeFileSync(path.join(workspace, 'ctx', 'Other.Dockerfile'), 'FROM busybox\n');
+  fs.mkdirSync(path.join(workspace, 'ctx-without-dockerfile'));
+  fs.mkdirSync(path.join(workspace, 'cache-made-earlier'));
+  fs.writeFileSync(path.join(workspace, 'cache-made-earlier', 'index.json'), '{"schemaVersion":2}\n');
+  fs.mkdirSync(path.join(workspace, 'cache-empty'));
+  fs.writeFileSync(path.join(workspace, 'a-file.txt'), 'not a directory\n');
+  fs.writeFileSync(path.join(workspace, 'buildkitd.toml'), 'debug = true\n[worker.oci]\ngc = false\n');
+  fs.writeFileSync(path.join(workspace, 'broken.toml'), 'debug = = true\n');
+  fs.writeFileSync(path.join(root, 'outside.toml'), 'debug = true\n');
+  fs.writeFileSync(path.join(root, 'Dockerfile'), 'FROM alpine:latest\n');
+});
+
+after(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+const parse = (raw: RawInputs) => parseSettings(raw, paths);
+
+describe('parseSettings defaults', () => {
+  it('fills every setting from its default when no input is given', () => {
+    const s = parse({});
+    assert.equal(s.buildkitImage, 'moby/buildkit:v0.9.0-rootless');
+    assert.equal(s.cacheBuildkitImage, 'moby/buildkit:v0.9.0-rootless');
+    assert.equal(s.buildctlVersion, 'v0.9.0');
+    assert.equal(
+      s.buildctlUrl,
+      'https://github.com/moby/buildkit/releases/download/{version}/buildkit-{version}.linux-{arch}.tar.gz',
+    );
+    assert.equal(s.githubToken, '');
+    assert.equal(s.retries, 20);
+    assert.equal(s.cacheResetFrequency, 4);
+    assert.equal(s.cacheType, 'registry');
+    assert.equal(s.cacheDir, '');
+    assert.equal(s.createCache, true);
+    assert.equal(s.runAttempts, true);
+    assert.equal(s.cleanup, true);
+    assert.deepEqual(s.expectPaths, ['repro.txt']);
+    assert.equal(s.registryImage, 'registry:2');
+    assert.equal(s.mirrorUpstream, 'https://registry-1.docker.io');
+    assert.deepEqual(s.mirrorImages, []);
+    assert.deepEqual(s.buildkitdFlags, []);
+    assert.equal(s.buildkitdConfig, '');
+    assert.equal(s.buildkitdContainerOptions, undefined);
+    assert.equal(s.failOnReproduce, true);
+    assert.equal(s.context, bundledRepro);
+    assert.equal(s.dockerfile, path.join(bundledRepro, 'Dockerfile'));
+    assert.ok(fs.statSync(s.dockerfile).isFile());
+  });
+
+  it('treats empty and blank inputs as missing', () => {
+    const blank = Object.fromEntries(
+      [
+        'buildkit-image',
+        'retries',
+        'cache-type',
+        'expect-paths',
+        'registry-image',
+        'create-cache',
+        'context',
+      ].map((name) => [name, '  ']),
+    );
+    assert.deepEqual(parse(blank), parse({}));
+    assert.deepEqual(parse({ 'buildkit-image': '', retries: '' }), parse({}));
+  });
+
+  it('makes the cache with buildkit-image unless cache-buildkit-image says otherwise', () => {
+    const same = parse({ 'buildkit-image': 'moby/buildkit:v0.10.6' });
+    assert.equal(same.cacheBuildkitImage, 'moby/buildkit:v0.10.6');
+    const other = parse({
+      'buildkit-image': 'moby/buildkit:v0.10.6',
+      'cache-buildkit-image': 'moby/buildkit:v0.8.3',
+    });
+    assert.equal(other.buildkitImage, 'moby/buildkit:v0.10.6');
+    assert.equal(other.cacheBuildkitImage, 'moby/buildkit:v0.8.3');
+  });
+
+  it('takes buildctl-version from the tag of buildkit-image', () => {
+    assert.equal(parse({ 'buildkit-image': 'moby/buildkit:v0.10.6' }).buildctlVersion, 'v0.10.6');
+    assert.equal(parse({ 'buildkit-image': 'moby/buildkit:v0.8.3-rootless' }).buildctlVersion, 'v0.8.3');
+  });
+
+  for (const image of [
+    'moby/buildkit:latest',
+    'moby/buildkit:master',
+    `moby/buildkit@sha256:${'a'.repeat(64)}`,
+  ]) {
+    it(`pins buildctl v0.9.1 for ${image}, whose tag names no release`, () => {
+      assert.equal(parse({ 'buildkit-image': image }).buildctlVersion, 'v0.9.1');
+    });
+  }
+
+  it('lets an explicit buildctl-version win over the image tag', () => {
+    assert.equal(
+      parse({ 'buildkit-image': 'moby/buildkit:v0.9.0', 'buildctl-version': 'v0.12.5' }).buildctlVersion,
+      'v0.12.5',
+    );
+    assert.equal(
+      parse({ 'buildkit-image': 'moby/buildkit:master', 'buildctl-version': 'v0.11.0-rc1' }).buildctlVersion,
+      'v0.11.0-rc1',
+    );
+  });
+});
+
+interface BadCase {
+  why: string;
+  inputs: RawInputs;
+  /** The input the error must name (default: the only key of `inputs`). */
+  names?: string;
+}
+
+const badCases: BadCase[] = [
+  // retries
+  { why: 'negative retries', inputs: { retries: '-1' } },
+  { why: 'zero retries', inputs: { retries: '0' } },
+  { why: 'huge retries', inputs: { retries: '100001' } },
+  { why: 'non-numeric retries', inputs: { retries: 'abc' } },
+  { why: 'float retries', inputs: { retries: '1.5' } },
+  { why: 'hex retries', inputs: { retries: '0x10' } },
+  { why: 'exponent retries', inputs: { retries: ' 1e3' } },
+  // cache-reset-frequency
+  { why: 'negative cache-reset-frequency', inputs: { 'cache-reset-frequency': '-4' } },
+  { why: 'non-numeric cache-reset-frequency', inputs: { 'cache-reset-frequency': 'often' } },
+  {
+    why: 'cache-reset-frequency above retries',
+    inputs: { retries: '4', 'cache-reset-frequency': '5' },
+    names: 'cache-reset-frequency',
+  },
+  {
+    why: 'default cache-reset-frequency (4) above retries 3',
+    inputs: { retries: '3' },
+    names: 'cache-reset-frequency',
+  },
+  // cache-type
+  { why: 'unknown cache-type', inputs: { 'cache-type': 's3' } },
+  { why: 'cache-type gha', inputs: { 'cache-type': 'gha' } },
+  { why: 'cache-type in capitals', inputs: { 'cache-type': 'Registry' } },
+  // image references
+  { why: 'upper-case repository path', inputs: { 'buildkit-image': 'moby/BuildKit:v0.9.0' } },
+  { why: 'upper-case path after an upper-case host', inputs: { 'buildkit-image': 'UPPER/Case' } },
+  { why: 'image with a space', inputs: { 'buildkit-image': 'a b' } },
+  { why: 'image with a shell command', inputs: { 'buildkit-image': 'img;rm -rf /' } },
+  { why: 'image with a newline', inputs: { 'buildkit-image': 'img\nother' } },
+  { why: 'image with a short digest', inputs: { 'buildkit-image': 'image@sha256:short' } },
+  {
+    why: 'image followed by a docker flag',
+    inputs: { 'buildkit-image': 'moby/buildkit:v0.9.0 --privileged' },
+  },
+  { why: 'cache image that is a flag', inputs: { 'cache-buildkit-image': '--privileged' } },
+  { why: 'registry image with a command', inputs: { 'registry-image': 'registry:2;id' } },
+  { why: 'registry image with an empty tag', inputs: { 'registry-image': 'registry:' } },
+  // buildctl-version
+  { why: 'buildctl-version latest', inputs: { 'buildctl-version': 'latest' } },
+  { why: 'buildctl-version without v', inputs: { 'buildctl-version': '0.9.1' } },
+  { why: 'buildctl-version with two numbers', inputs: { 'buildctl-version': 'v0.9' } },
+  { why: 'buildctl-version with a path', inputs: { 'buildctl-version': 'v0.9.1/../../x' } },
+  // the cache
+  {
+    why: 'create-cache false with the registry cache',
+    inputs: { 'create-cache': 'false' },
+    names: 'create-cache',
+  },
+  {
+    why: 'create-cache false with a local cache but no cache-dir',
+    inputs: { 'create-cache': 'false', 'cache-type': 'local' },
+    names: 'create-cache',
+  },
+  {
+    why: 'create-cache false with a cache-dir that holds no index.json',
+    inputs: { 'create-cache': 'false', 'cache-type': 'local', 'cache-dir': 'cache-empty' },
+    names: 'cache-dir',
+  },
+  { why: 'cache-dir with the registry cache', inputs: { 'cache-dir': 'cache-made-earlier' } },
+  {
+    why: 'cache-dir outside the workspace',
+    inputs: { 'cache-type': 'local', 'cache-dir': '../elsewhere' },
+    names: 'cache-dir',
+  },
+  // booleans
+  { why: 'create-cache yes', inputs: { 'create-cache': 'yes' } },
+  { why: 'cleanup 1', inputs: { cleanup: '1' } },
+  { why: 'run-attempts on', inputs: { 'run-attempts': 'on' } },
+  { why: 'fail-on-reproduce no', inputs: { 'fail-on-reproduce': 'no' } },
+  // the build
+  { why: 'dockerfile above the workspace', inputs: { dockerfile: '../Dockerfile' } },
+  { why: 'dockerfile at an absolute path outside', inputs: { dockerfile: '/etc/passwd' } },
+  { why: 'dockerfile that does not exist', inputs: { dockerfile: 'ctx/Missing.Dockerfile' } },
+  { why: 'dockerfile that is a directory', inputs: { dockerfile: 'ctx' } },
+  { why: 'context above the workspace', inputs: { context: '..' } },
+  { why: 'context at an absolute path outside', inputs: { context: '/etc' } },
+  { why: 'context that does not exist', inputs: { context: 'no-such-dir' } },
+  { why: 'context that is a file', inputs: { context: 'a-file.txt' } },
+  {
+    why: 'context without a Dockerfile and no dockerfile input',
+    inputs: { context: 'ctx-without-dockerfile' },
+    names: 'dockerfile',
+  },
+  // expect-paths
+  { why: 'expect-paths above the root', inputs: { 'expect-paths': '../etc' } },
+  { why: 'expect-paths the root itself', inputs: { 'expect-paths': '/' } },
+  { why: 'expect-paths climbing out through a folder', inputs: { 'expect-paths': 'a/../../etc/passwd' } },
+  { why: 'expect-paths only separators', inputs: { 'expect-paths': ', ,\n' } },
+  // buildctl-url
+  {
+    why: 'buildctl-url over http to another host',
+    inputs: { 'buildctl-url': 'http://example.com/{version}/{arch}.tgz' },
+  },
+  {
+    why: 'buildctl-url over http to a host named like localhost',
+    inputs: { 'buildctl-url': 'http://localhost.example.com/{version}.tgz' },
+  },
+  { why: 'buildctl-url over ftp', inputs: { 'buildctl-url': 'ftp://example.com/{version}/{arch}.tgz' } },
+  { why: 'buildctl-url not a URL', inputs: { 'buildctl-url': 'buildkit {version} tarball' } },
+  {
+    why: 'buildctl-url without {version}',
+    inputs: { 'buildctl-url': 'https://example.com/buildkit-{arch}.tgz' },
+  },
+  { why: 'buildctl-url file://', inputs: { 'buildctl-url': 'file:///tmp/{version}.tgz' } },
+  // the mirror
+  { why: 'mirror-upstream over http', inputs: { 'mirror-upstream': 'http://registry.example.com' } },
+  { why: 'mirror-upstream not a URL', inputs: { 'mirror-upstream': 'registry-1.docker.io' } },
+  {
+    why: 'mirror-images with the pull-through mirror',
+    inputs: { 'mirror-images': 'my/alpine:3=alpine:latest' },
+  },
+  {
+    why: 'mirror-images with two equals signs',
+    inputs: { 'mirror-upstream': 'none', 'mirror-images': 'a=b=c' },
+    names: 'mirror-images',
+  },
+  {
+    why: 'mirror-images naming a malformed source',
+    inputs: { 'mirror-upstream': 'none', 'mirror-images': 'My Image=alpine:latest' },
+    names: 'mirror-images',
+  },
+  {
+    why: 'mirror-images naming a malformed target',
+    inputs: { 'mirror-upstream': 'none', 'mirror-images': 'my/alpine:3=Alpine' },
+    names: 'mirror-images',
+  },
+  // buildkitd
+  { why: 'buildkitd-flags with ;', inputs: { 'buildkitd-flags': '--debug; rm -rf /' } },
+  { why: 'buildkitd-flags with a pipe', inputs: { 'buildkitd-flags': '--x | y' } },
+  { why: 'buildkitd-flags with &&', inputs: { 'buildkitd-flags': 'a && b' } },
+  { why: 'buildkitd-flags with a command substitution', inputs: { 'buildkitd-flags': '$(id)' } },
+  { why: 'buildkitd-flags with a redirection', inputs: { 'buildkitd-flags': '--debug > /tmp/out' } },
+  {
+    why: 'buildkitd-container-options with ;',
+    inputs: { 'buildkitd-container-options': '--privileged; id' },
+  },
+  {
+    why: 'buildkitd-config-inline that is not TOML',
+    inputs: { 'buildkitd-config-inline': 'debug = = true' },
+  },
+  {
+    why: 'buildkitd-config-inline whose registry is not a table (valid TOML, but no place for our mirror)',
+    inputs: { 'buildkitd-config-inline': 'registry = "oops"' },
+  },
+  {
+    why: 'buildkitd-config-inline that is YAML',
+    inputs: { 'buildkitd-config-inline': 'debug: true\nworker:\n  gc: no' },
+  },
+  {
+    why: 'both buildkitd-config and buildkitd-config-inline',
+    inputs: { 'buildkitd-config': 'buildkitd.toml', 'buildkitd-config-inline': 'debug = true' },
+    names: 'buildkitd-config-inline',
+  },
+  { why: 'buildkitd-config above the workspace', inputs: { 'buildkitd-config': '../outside.toml' } },
+  { why: 'buildkitd-config that does not exist', inputs: { 'buildkitd-config': 'missing.toml' } },
+  { why: 'buildkitd-config that is not TOML', inputs: { 'buildkitd-config': 'broken.toml' } },
+];
+
+describe('parseSettings rejects bad inputs, naming the input', () => {
+  it('has at least 30 cases', () => {
+    assert.ok(badCases.length >= 30, `only ${badCases.length} cases`);
+  });
+
+  for (const { why, inputs, names } of badCases) {
+    const name = names ?? Object.keys(inputs)[0] ?? '';
+    it(`${why}: ${JSON.stringify(inputs)}`, () => {
+      assert.throws(
+        () => parse(inputs),
+        (error: unknown) => {
+          assert.ok(error instanceof InputError, `not an InputError: ${String(error)}`);
+          assert.equal(error.input, name);
+          assert.ok(error.message.includes(name), `message does not name ${name}: ${error.message}`);
+          return true;
+        },
+      );
+    });
+  }
+
+  it('rejects a buildkitd-config given as an absolute path outside the workspace', () => {
+    assert.throws(
+      () => parse({ 'buildkitd-config': path.join(root, 'outside.toml') }),
+      (error: unknown) =>
+        error instanceof InputError &&
+        error.input === 'buildkitd-config' &&
+        /outside the workspace/.test(error.message),
+    );
+  });
+
+  it('says the dockerfile is outside the workspace, not merely missing', () => {
+    assert.throws(
+      () => parse({ dockerfile: '../Dockerfile' }),
+      (error: unknown) => error instanceof InputError && /outside the workspace/.test(error.message),
+    );
+  });
+});
+
+describe('parseSettings accepts good inputs', () => {
+  it('accepts an upper-case first component as a registry host, as Docker does (UPPER/case)', () => {
+    // Docker's reference grammar (distribution/reference splitDockerDomain) reads an upper-case first
+    // component as a registry host, so UPPER/case is registry "UPPER", repository "case".
+    assert.equal(parse({ 'buildkit-image': 'UPPER/case' }).buildkitImage, 'UPPER/case');
+  });
+
+  it('accepts image references with a registry port and a digest', () => {
+    const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+    const s = parse({
+      'buildkit-image': `localhost:5000/moby/buildkit:v0.9.0@${digest}`,
+      'registry-image': 'ghcr.io/distribution/registry:2.8.3',
+    });
+    assert.equal(s.buildkitImage, `localhost:5000/moby/buildkit:v0.9.0@${digest}`);
+    assert.equal(s.buildctlVersion, 'v0.9.0');
+    assert.equal(s.registryImage, 'ghcr.io/distribution/registry:2.8.3');
+  });
+
+  it('reads whole numbers, trimmed', () => {
+    const s = parse({ retries: ' 40 ', 'cache-reset-frequency': '0' });
+    assert.equal(s.retries, 40);
+    assert.equal(s.cacheResetFrequency, 0);
+    assert.equal(parse({ retries: '10000', 'cache-reset-frequency': '10000' }).retries, 10000);
+  });
+
+  it('reads the YAML booleans in their three spellings', () => {
+    const s = parse({ cleanup: 'False', 'run-attempts': 'FALSE', 'fail-on-reproduce': 'false' });
+    assert.equal(s.cleanup, false);
+    assert.equal(s.runAttempts, false);
+    assert.equal(s.failOnReproduce, false);
+    assert.equal(parse({ cleanup: 'TRUE' }).cleanup, true);
+  });
+
+  it('serves mirror-images under their Docker Hub names', () => {
+    const s = parse({
+      'mirror-upstream': 'none',
+      'mirror-images': 'lost-layer-testbed/alpine:latest=alpine:latest\nmy/img=other/thing:1, busybox',
+    });
+    assert.equal(s.mirrorUpstream, '');
+    assert.deepEqual(s.mirrorImages, [
+      { source: 'lost-layer-testbed/alpine:latest', target: 'library/alpine:latest' },
+      { source: 'my/img', target: 'other/thing:1' },
+      { source: 'busybox', target: 'library/busybox:latest' },
+    ]);
+  });
+
+  it('takes mirror-upstream none as no upstream, and another https upstream as given', () => {
+    assert.equal(parse({ 'mirror-upstream': 'none' }).mirrorUpstream, '');
+    assert.equal(
+      parse({ 'mirror-upstream': 'https://mirror.gcr.io' }).mirrorUpstream,
+      'https://mirror.gcr.io',
+    );
+    assert.equal(
+      parse({ 'mirror-upstream': 'http://127.0.0.1:5000' }).mirrorUpstream,
+      'http://127.0.0.1:5000',
+    );
+  });
+
+  it('splits buildkitd-flags into words', () => {
+    assert.deepEqual(parse({ 'buildkitd-flags': '--debug --oci-worker-gc=false' }).buildkitdFlags, [
+      '--debug',
+      '--oci-worker-gc=false',
+    ]);
+  });
+
+  it('keeps quoted words together', () => {
+    assert.deepEqual(
+      parse({ 'buildkitd-flags': `--debug "--oci-worker-labels=a b" '--x=c d'` }).buildkitdFlags,
+      ['--debug', '--oci-worker-labels=a b', '--x=c d'],
+    );
+  });
+
+  it('refuses variables, which nothing here would expand, and keeps backticks as literal words', () => {
+    for (const [input, text] of [
+      ['buildkitd-flags', '--root=$HOME'],
+      ['buildkitd-flags', '--root=${HOME}/bk'],
+      ['buildkitd-container-options', '--env X=$PATH'],
+    ] as const) {
+      assert.throws(
+        () => parse({ [input]: text }),
+        (error: unknown) => error instanceof InputError && error.input === input && /\$/.test(error.message),
+      );
+    }
+    assert.deepEqual(parse({ 'buildkitd-flags': '--x `id`' }).buildkitdFlags, ['--x', '`id`']);
+  });
+
+  it('keeps a glob character as written', () => {
+    assert.deepEqual(parse({ 'buildkitd-flags': '--x=*' }).buildkitdFlags, ['--x=*']);
+  });
+
+  it('normalises expect-paths to paths inside the image, split on commas and lines', () => {
+    assert.deepEqual(parse({ 'expect-paths': 'a, /b/c\n./d' }).expectPaths, ['a', 'b/c', 'd']);
+    assert.deepEqual(parse({ 'expect-paths': 'x/./y/../z' }).expectPaths, ['x/z']);
+  });
+
+  it('accepts create-cache false with a local cache-dir that holds index.json', () => {
+    const s = parse({ 'create-cache': 'false', 'cache-type': 'local', 'cache-dir': 'cache-made-earlier' });
+    assert.equal(s.createCache, false);
+    assert.equal(s.cacheType, 'local');
+    assert.equal(s.cacheDir, path.join(paths.workspace, 'cache-made-earlier'));
+  });
+
+  it('takes a name that starts with two dots as inside the workspace (..cache is not ../cache)', () => {
+    const s = parse({ 'cache-type': 'local', 'cache-dir': '..cache' });
+    assert.equal(s.cacheDir, path.join(paths.workspace, '..cache'));
+    assert.deepEqual(parse({ 'expect-paths': '..hidden' }).expectPaths, ['..hidden']);
+  });
+
+  it('resolves a local cache-dir inside the workspace, even one not made yet', () => {
+    const s = parse({ 'cache-type': 'local', 'cache-dir': 'new-cache' });
+    assert.equal(s.cacheDir, path.join(paths.workspace, 'new-cache'));
+    assert.equal(s.createCache, true);
+  });
+
+  it('builds the Dockerfile of the given context, or the given dockerfile', () => {
+    const ctx = path.join(paths.workspace, 'ctx');
+    const s = parse({ context: 'ctx' });
+    assert.equal(s.context, ctx);
+    assert.equal(s.dockerfile, path.join(ctx, 'Dockerfile'));
+    const t = parse({ context: ctx, dockerfile: 'ctx/Other.Dockerfile' });
+    assert.equal(t.dockerfile, path.join(ctx, 'Other.Dockerfile'));
+    const u = parse({ dockerfile: 'ctx/Other.Dockerfile' });
+    assert.equal(u.context, bundledRepro);
+    assert.equal(u.dockerfile, path.join(ctx, 'Other.Dockerfile'));
+  });
+
+  it('reads buildkitd-config from the workspace, and buildkitd-config-inline as given', () => {
+    const fromFile = parse({ 'buildkitd-config': 'buildkitd.toml' });
+    assert.equal(
+      fromFile.buildkitdConfig,
+      fs.readFileSync(path.join(paths.workspace, 'buildkitd.toml'), 'utf8'),
+    );
+    const inline = parse({ 'buildkitd-config-inline': '[worker.oci]\nmax-parallelism = 2' });
+    assert.equal(inline.buildkitdConfig, '[worker.oci]\nmax-parallelism = 2');
+  });
+
+  it('accepts a buildctl-url over https, or over plain http on a loopback address', () => {
+    for (const url of [
+      'https://mirror.example.com/buildkit/{version}/buildkit-{version}.linux-{arch}.tar.gz',
+      'http://127.0.0.1:8080/{version}/{arch}.tgz',
+      'http://localhost/{version}.tgz',
+      'http://[::1]:9000/{version}.tgz',
+    ]) {
+      assert.equal(parse({ 'buildctl-url': url }).buildctlUrl, url);
+    }
+  });
+
+  it('keeps the github-token', () => {
+    assert.equal(parse({ 'github-token': 'ghs_abc' }).githubToken, 'ghs_abc');
+  });
+});
+
+describe('versionFromImageTag', () => {
+  const cases: [string, string | undefined][] = [
+    ['moby/buildkit:v0.9.0-rootless', 'v0.9.0'],
+    ['moby/buildkit:v0.9.0', 'v0.9.0'],
+    ['moby/buildkit:v0.12.5', 'v0.12.5'],
+    ['localhost:5000/moby/buildkit:v0.10.3-rootless', 'v0.10.3'],
+    [`moby/buildkit:v0.9.0@sha256:${'b'.repeat(64)}`, 'v0.9.0'],
+    ['moby/buildkit:latest', undefined],
+    ['moby/buildkit:master', undefined],
+    ['moby/buildkit:master-rootless', undefined],
+    ['moby/buildkit', undefined],
+    ['localhost:5000/buildkit', undefined],
+    [`moby/buildkit@sha256:${'c'.repeat(64)}`, undefined],
+    ['moby/buildkit:v0.9', undefined],
+    ['moby/buildkit:0.9.0', undefined],
+    ['moby/buildkit:v0.9.0-rc1', undefined],
+  ];
+  for (const [image, expected] of cases) {
+    it(`${image} → ${String(expected)}`, () => {
+      assert.equal(versionFromImageTag(image), expected);
+    });
+  }
+});
+
+describe('expandUrl', () => {
+  it('fills in every {version} and {arch}', () => {
+    assert.equal(
+      expandUrl(DEFAULT_BUILDCTL_URL, 'v0.9.0', 'arm64'),
+      'https://github.com/moby/buildkit/releases/download/v0.9.0/buildkit-v0.9.0.linux-arm64.tar.gz',
+    );
+    assert.equal(
+      expandUrl('https://x/{arch}/{version}/{arch}', 'v1.2.3', 'amd64'),
+      'https://x/amd64/v1.2.3/amd64',
+    );
+  });
+
+  it('leaves a template without placeholders as it is', () => {
+    assert.equal(expandUrl('https://x/y.tgz', 'v1.2.3', 'amd64'), 'https://x/y.tgz');
+  });
+});

@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { AttemptOutcome, AttemptRecord } from '../../src/attempts/attempt.js';
+import type { RunResult } from '../../src/engine.js';
+import { parseSettings, type PathContext, type RawInputs, type Settings } from '../../src/inputs/settings.js';
+import { buildReport, outputsOf } from '../../src/report/json-report.js';
+import { renderSummary } from '../../src/report/summary.js';
+import { decideVerdict } from '../../src/verdict/verdict.js';
+
+const bundledRepro = fileURLToPath(new URL('../../fixtures/repro', import.meta.url));
+const TOKEN = 'ghs_secret123';
+
+let workspace: string;
+let paths: PathContext;
+before(() => {
+  workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'summary-test-'));
+  paths = { workspace, bundledRepro };
+});
+after(() => {
+  fs.rmSync(workspace, { recursive: true, force: true });
+});
+
+/**
+ * The default settings with a token. buildkitd-container-options is set because renderSummary throws on
+ * its default (undefined); that bug has its own test below.
+ */
+function settingsWith(raw: RawInputs = {}): Settings {
+  const settings = parseSettings(
+    { 'github-token': TOKEN, 'buildkitd-container-options': '--privileged', ...raw },
+    paths,
+  );
+  assert.equal(settings.githubToken, TOKEN);
+  return settings;
+}
+
+const record = (attempt: number, outcome: AttemptOutcome = { kind: 'intact' }): AttemptRecord => ({
+  attempt,
+  freshState: attempt % 4 === 1,
+  durationMs: 1500 + attempt,
+  outcome,
+});
+
+function runResult(
+  records: AttemptRecord[],
+  plannedAttempts = records.length,
+  setupError?: string,
+): RunResult {
+  return {
+    runId: 'deadbeef',
+    verdict: decideVerdict({ plannedAttempts, runAttempts: true, records, setupError }),
+    records,
+    buildkitVersion: 'v0.9.0',
+    buildctl: { path: '/opt/buildctl', url: 'https://example.com/buildctl.tgz', fromToolCache: false },
+    startedAt: '2026-11-28T09:00:00.000Z',
+    finishedAt: '2026-11-28T09:05:00.000Z',
+    daemonLogFiles: [],
+  };
+}
+
+function lostRun(lostAt: number, missingPaths = ['repro.txt']): RunResult {
+  const records = Array.from({ length: lostAt - 1 }, (_, i) => record(i + 1));
+  records.push(record(lostAt, { kind: 'lost', missingPaths, tarball: `/tmp/attempt-${lostAt}.tar` }));
+  return runResult(records, 20);
+}
+
+/** The rows of the attempts table: they start with the attempt number. */
+const attemptRows = (summary: string) => summary.split('\n').filter((line) => /^\| \d+ \|/.test(line));
+/** Pipes that split a table cell (not escaped with a backslash). */
+const cellPipes = (row: string) => (row.match(/(?<!\\)\|/g) ?? []).length;
+
+describe('renderSummary', () => {
+  it('starts with the heading, then gives the verdict line', () => {
+    const summary = renderSummary(lostRun(10), settingsWith());
+    const lines = summary.split('\n');
+    assert.equal(lines[0], '## BuildKit lost-layer check');
+    const verdict = lines.find((line) => line.includes('Layer lost'));
+    assert.ok(verdict, summary);
+    assert.match(verdict, /attempt 10\b/);
+    assert.match(verdict, /repro\.txt/);
+    assert.ok(lines.indexOf(verdict) < lines.findIndex((line) => line.startsWith('| Attempt')));
+  });
+
+  it('has one table row per attempt, and marks the lost one', () => {
+    const summary = renderSummary(lostRun(7), settingsWith());
+    const rows = attemptRows(summary);
+    assert.deepEqual(
+      rows.map((row) => Number(row.split('|')[1])),
+      [1, 2, 3, 4, 5, 6, 7],
+    );
+    const marked = rows.filter((row) => /layer lost/i.test(row));
+    assert.deepEqual(marked, [rows[6]]);
+    assert.match(rows[6] ?? '', /repro\.txt/);
+    for (const row of rows.slice(0, 6)) assert.match(row, /intact/);
+    assert.match(rows[4] ?? '', /\| yes \|/, 'attempt 5 started from a fresh state');
+    assert.doesNotMatch(rows[1] ?? '', /yes/);
+  });
+
+  it('shows a clean run and an errored attempt', () => {
+    const clean = renderSummary(
+      runResult(Array.from({ length: 3 }, (_, i) => record(i + 1))),
+      settingsWith(),
+    );
+    assert.match(clean, /No layer lost in 3 attempts/);
+    assert.equal(attemptRows(clean).length, 3);
+    const errored = renderSummary(
+      runResult([record(1), record(2, { kind: 'error', cause: 'buildctl build exited 1' })], 20),
+      settingsWith(),
+    );
+    assert.match(attemptRows(errored)[1] ?? '', /error: buildctl build exited 1/);
+  });
+
+  it('never contains the github token, nor does the JSON report', () => {
+    const settings = settingsWith();
+    for (const result of [lostRun(3), runResult([], 20, 'docker is not running')]) {
+      const summary = renderSummary(result, settings);
+      assert.ok(!summary.includes(TOKEN), 'token in the summary');
+      const report = JSON.stringify(buildReport(result, settings));
+      assert.ok(!report.includes(TOKEN), 'token in the report');
+      assert.ok(report.includes(settings.buildctlUrl), 'the report carries the settings');
+    }
+  });
+
+  it('keeps a long run short and says how many intact attempts it leaves out', () => {
+    const summary = renderSummary(lostRun(200), settingsWith({ retries: '200' }));
+    const rows = attemptRows(summary);
+    assert.ok(rows.length < 70, `${rows.length} rows`);
+    assert.ok(rows.some((row) => /layer lost/i.test(row) && row.startsWith('| 200 |')));
+    assert.match(summary, new RegExp(`\\b${200 - rows.length} intact attempts are not listed`));
+  });
+
+  it('keeps a long clean run short too, listing the last attempt', () => {
+    const records = Array.from({ length: 200 }, (_, i) => record(i + 1));
+    const summary = renderSummary(runResult(records), settingsWith({ retries: '200' }));
+    const rows = attemptRows(summary);
+    assert.ok(rows.length < 70, `${rows.length} rows`);
+    assert.ok(rows.some((row) => row.startsWith('| 200 |')));
+    assert.match(summary, new RegExp(`\\b${200 - rows.length} intact attempts are not listed`));
+  });
+
+  it('lists every attempt of a run of 60', () => {
+    const records = Array.from({ length: 60 }, (_, i) => record(i + 1));
+    const summary = renderSummary(runResult(records), settingsWith({ retries: '60' }));
+    assert.equal(attemptRows(summary).length, 60);
+    assert.doesNotMatch(summary, /not listed/);
+  });
+
+  it('keeps the five cell pipes of a row whose missing path holds a backtick', () => {
+    const summary = renderSummary(lostRun(2, ['dir/a`b.txt']), settingsWith());
+    const row = attemptRows(summary)[1] ?? '';
+    assert.equal(cellPipes(row), 5, row);
+    assert.equal((row.match(/`/g) ?? []).length, 2, `one code span, no stray backtick: ${row}`);
+  });
+
+  it('keeps the five cell pipes of a row whose error cause holds pipes and new lines', () => {
+    const summary = renderSummary(
+      runResult([record(1, { kind: 'error', cause: 'a | b\nc || d' })], 20),
+      settingsWith(),
+    );
+    const rows = attemptRows(summary);
+    assert.equal(rows.length, 1);
+    assert.equal(cellPipes(rows[0] ?? ''), 5, rows[0]);
+  });
+
+  it('keeps the five cell pipes of a row whose missing path holds a pipe', () => {
+    const settings = settingsWith({ 'expect-paths': 'dir/a|b.txt' });
+    const summary = renderSummary(lostRun(2, settings.expectPaths), settings);
+    const row = attemptRows(summary)[1] ?? '';
+    assert.equal(cellPipes(row), 5, row);
+  });
+
+  it('renders with the default settings (buildkitd-container-options not given)', () => {
+    const settings = parseSettings({}, paths);
+    const summary = renderSummary(lostRun(3), settings);
+    assert.match(summary, /^## BuildKit lost-layer check/);
+  });
+});
+
+describe('buildReport', () => {
+  it('records the verdict, every attempt and the settings without the token', () => {
+    const result = lostRun(4);
+    const settings = settingsWith();
+    const report = buildReport(result, settings);
+    assert.equal(report.runId, 'deadbeef');
+    assert.deepEqual(report.verdict, result.verdict);
+    assert.deepEqual(report.attempts, result.records);
+    assert.equal(report.settings.githubToken, '***');
+    assert.equal(report.settings.retries, 20);
+    assert.equal(report.buildctl?.version, 'v0.9.0');
+    assert.equal(buildReport(result, parseSettings({}, paths)).settings.githubToken, '');
+  });
+});
+
+describe('outputsOf', () => {
+  it('gives the outputs of a reproduced run as strings', () => {
+    assert.deepEqual(outputsOf(lostRun(10, ['repro.txt', 'etc/x']), '/tmp/run/report.json'), {
+      reproduced: 'true',
+      'failed-attempt': '10',
+      attempts: '10',
+      'missing-paths': '["repro.txt","etc/x"]',
+      'buildkit-version': 'v0.9.0',
+      verdict: 'reproduced',
+      report: '/tmp/run/report.json',
+    });
+  });
+
+  it('gives the outputs of a clean run', () => {
+    const outputs = outputsOf(runResult(Array.from({ length: 20 }, (_, i) => record(i + 1))), 'r.json');
+    assert.equal(outputs['reproduced'], 'false');
+    assert.equal(outputs['failed-attempt'], '');
+    assert.equal(outputs['attempts'], '20');
+    assert.equal(outputs['missing-paths'], '[]');
+    assert.equal(outputs['verdict'], 'clean');
+  });
+
+  it('gives the outputs of a run with no verdict', () => {
+    const outputs = outputsOf(runResult([record(1), record(2)], 20), 'r.json');
+    assert.equal(outputs['reproduced'], 'false');
+    assert.equal(outputs['attempts'], '2');
+    assert.equal(outputs['verdict'], 'error');
+    assert.deepEqual(JSON.parse(outputs['missing-paths'] ?? ''), []);
+  });
+});

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { AttemptOutcome, AttemptRecord } from '../../src/attempts/attempt.js';
+import { decideVerdict, verdictLine, type Verdict } from '../../src/verdict/verdict.js';
+
+const record = (attempt: number, outcome: AttemptOutcome): AttemptRecord => ({
+  attempt,
+  freshState: attempt % 4 === 1,
+  durationMs: 1000 + attempt,
+  outcome,
+});
+const intact = (attempt: number) => record(attempt, { kind: 'intact' });
+const lost = (attempt: number, missingPaths: string[]) =>
+  record(attempt, { kind: 'lost', missingPaths, tarball: `/tmp/attempt-${attempt}.tar` });
+const failed = (attempt: number, cause: string) => record(attempt, { kind: 'error', cause });
+const intactRun = (n: number) => Array.from({ length: n }, (_, i) => intact(i + 1));
+
+describe('decideVerdict', () => {
+  it('reports the first lost record as reproduced', () => {
+    const records = [...intactRun(9), lost(10, ['repro.txt']), lost(11, ['other.txt'])];
+    assert.deepEqual(decideVerdict({ plannedAttempts: 20, runAttempts: true, records }), {
+      kind: 'reproduced',
+      failedAttempt: 10,
+      missingPaths: ['repro.txt'],
+      attemptsRun: 11,
+    });
+  });
+
+  it('reports a loss even when an error came later or a set-up error is given', () => {
+    const records = [intact(1), lost(2, ['a', 'b']), failed(3, 'daemon gone')];
+    const verdict = decideVerdict({
+      plannedAttempts: 5,
+      runAttempts: true,
+      records,
+      setupError: 'cleanup failed',
+    });
+    assert.equal(verdict.kind, 'reproduced');
+    assert.ok(verdict.kind === 'reproduced');
+    assert.equal(verdict.failedAttempt, 2);
+    assert.deepEqual(verdict.missingPaths, ['a', 'b']);
+    assert.equal(verdict.attemptsRun, 3);
+  });
+
+  it('reports a loss that follows an errored attempt', () => {
+    const verdict = decideVerdict({
+      plannedAttempts: 5,
+      runAttempts: true,
+      records: [failed(1, 'x'), lost(2, ['repro.txt'])],
+    });
+    assert.equal(verdict.kind, 'reproduced');
+  });
+
+  it('gives an error with the set-up cause when there is no loss', () => {
+    assert.deepEqual(
+      decideVerdict({
+        plannedAttempts: 20,
+        runAttempts: true,
+        records: [],
+        setupError: 'docker is not running',
+      }),
+      { kind: 'error', cause: 'docker is not running', attemptsRun: 0 },
+    );
+    const afterAttempts = decideVerdict({
+      plannedAttempts: 3,
+      runAttempts: true,
+      records: intactRun(3),
+      setupError: 'late failure',
+    });
+    assert.deepEqual(afterAttempts, { kind: 'error', cause: 'late failure', attemptsRun: 3 });
+  });
+
+  it('gives an error for a set-up failure even when no attempts were asked for', () => {
+    const verdict = decideVerdict({
+      plannedAttempts: 20,
+      runAttempts: false,
+      records: [],
+      setupError: 'no cache',
+    });
+    assert.equal(verdict.kind, 'error');
+  });
+
+  it('gives an error naming the attempt that errored', () => {
+    const verdict = decideVerdict({
+      plannedAttempts: 20,
+      runAttempts: true,
+      records: [...intactRun(6), failed(7, 'buildctl build exited 1: boom')],
+    });
+    assert.deepEqual(verdict, {
+      kind: 'error',
+      cause: 'attempt 7: buildctl build exited 1: boom',
+      attemptsRun: 7,
+    });
+  });
+
+  it('is clean only when every planned attempt is intact', () => {
+    assert.deepEqual(decideVerdict({ plannedAttempts: 20, runAttempts: true, records: intactRun(20) }), {
+      kind: 'clean',
+      attemptsRun: 20,
+    });
+  });
+
+  it('gives an error when fewer attempts than planned were intact', () => {
+    const verdict = decideVerdict({ plannedAttempts: 20, runAttempts: true, records: intactRun(12) });
+    assert.equal(verdict.kind, 'error');
+    assert.ok(verdict.kind === 'error');
+    assert.match(verdict.cause, /only 12 of 20/);
+    assert.equal(verdict.attemptsRun, 12);
+    const none = decideVerdict({ plannedAttempts: 20, runAttempts: true, records: [] });
+    assert.ok(none.kind === 'error' && /only 0 of 20/.test(none.cause), JSON.stringify(none));
+  });
+
+  it('is not-run when attempts were not asked for and nothing failed', () => {
+    assert.deepEqual(decideVerdict({ plannedAttempts: 20, runAttempts: false, records: [] }), {
+      kind: 'not-run',
+    });
+  });
+});
+
+describe('verdictLine', () => {
+  it('names the failed attempt and the missing paths', () => {
+    const line = verdictLine({
+      kind: 'reproduced',
+      failedAttempt: 10,
+      missingPaths: ['repro.txt', 'etc/x'],
+      attemptsRun: 10,
+    });
+    assert.match(line, /attempt 10\b/);
+    assert.ok(line.includes('repro.txt'), line);
+    assert.ok(line.includes('etc/x'), line);
+    assert.match(line, /lost/i);
+  });
+
+  it('tells how many attempts a clean run made', () => {
+    const line = verdictLine({ kind: 'clean', attemptsRun: 37 });
+    assert.match(line, /\b37 attempts\b/);
+    assert.match(line, /no layer lost/i);
+  });
+
+  it('carries the cause of an error', () => {
+    assert.ok(
+      verdictLine({ kind: 'error', cause: 'attempt 3: daemon gone', attemptsRun: 3 }).includes(
+        'attempt 3: daemon gone',
+      ),
+    );
+  });
+
+  it('says so when no attempts were run', () => {
+    assert.match(verdictLine({ kind: 'not-run' }), /no attempts were run/i);
+  });
+
+  it('gives each kind a different line', () => {
+    const verdicts: Verdict[] = [
+      { kind: 'reproduced', failedAttempt: 1, missingPaths: ['a'], attemptsRun: 1 },
+      { kind: 'clean', attemptsRun: 1 },
+      { kind: 'error', cause: 'a', attemptsRun: 1 },
+      { kind: 'not-run' },
+    ];
+    assert.equal(new Set(verdicts.map(verdictLine)).size, verdicts.length);
+  });
+});

@@ -149,16 +149,22 @@ build_buildkit_binaries() {
   mv "$out.tmp" "$out"
 }
 
+# The files both BuildKit images share: busybox, buildkitd, buildctl and Debian's runc.
+buildkit_rootfs() {
+  local rootfs=$1 bin=$2
+  add_busybox "$rootfs"
+  install -D "$bin/buildkitd" "$rootfs/usr/bin/buildkitd"
+  install -D "$bin/buildctl" "$rootfs/usr/bin/buildctl"
+  copy_with_libs "$rootfs" /usr/sbin/runc /usr/bin/runc
+}
+
 build_buildkit_images() {
   local version=$1 bin=$cache/buildkit/$1
   local rootful=$namespace/buildkit:$version rootless=$namespace/buildkit:$version-rootless
+  local rootfs
   if ! image_is_current "$rootful"; then
-    local rootfs
     rootfs=$(mktemp -d)
-    add_busybox "$rootfs"
-    install -D "$bin/buildkitd" "$rootfs/usr/bin/buildkitd"
-    install -D "$bin/buildctl" "$rootfs/usr/bin/buildctl"
-    copy_with_libs "$rootfs" /usr/sbin/runc /usr/bin/runc
+    buildkit_rootfs "$rootfs" "$bin"
     printf 'root:x:0:0:root:/root:/bin/sh\n' >"$rootfs/etc/passwd"
     printf 'root:x:0:\n' >"$rootfs/etc/group"
     mkdir -p "$rootfs/var/lib/buildkit" "$rootfs/etc/buildkit" "$rootfs/run"
@@ -166,13 +172,10 @@ build_buildkit_images() {
       'VOLUME /var/lib/buildkit' 'ENTRYPOINT ["buildkitd"]'
     rm -rf "$rootfs"
   fi
+  # Like moby/buildkit:vX-rootless: rootlesskit maps uid 1000 to root in a user namespace.
   if ! image_is_current "$rootless"; then
-    local rootfs
     rootfs=$(mktemp -d)
-    add_busybox "$rootfs"
-    install -D "$bin/buildkitd" "$rootfs/usr/bin/buildkitd"
-    install -D "$bin/buildctl" "$rootfs/usr/bin/buildctl"
-    copy_with_libs "$rootfs" /usr/sbin/runc /usr/bin/runc
+    buildkit_rootfs "$rootfs" "$bin"
     copy_with_libs "$rootfs" /usr/bin/rootlesskit
     copy_with_libs "$rootfs" /usr/bin/newuidmap
     copy_with_libs "$rootfs" /usr/bin/newgidmap

@@ -11,4 +11,4 @@ fi
 bash scripts/testbed.sh up
 # The end-to-end suites run the bundle the runner runs: build it from the sources under test.
 npm run -s bundle >/dev/null
-node --import tsx --test test/unit/*.test.ts test/e2e/*.test.ts --test-concurrency=1
+node --import tsx --test --test-concurrency=1 test/unit/*.test.ts test/e2e/*.test.ts

@@ -36323,6 +36323,10 @@ async function runCheck(settings, context) {
     // The whole image built without a cache is kept beside a broken one, for comparison.
     if (verdict.kind !== 'reproduced')
         external_node_fs_.rmSync(referenceTarball(workDir), { force: true });
+    // A local cache of the run's own (no cache-dir given) ends with the run.
+    if (settings.cacheType === 'local' && !settings.cacheDir) {
+        external_node_fs_.rmSync(localCacheDir(settings, workDir), { recursive: true, force: true });
+    }
     return {
         runId: context.runId,
         verdict,
@@ -36337,7 +36341,7 @@ async function runCheck(settings, context) {
 /** The --export-cache and --import-cache values for the configured cache type. */
 function cacheSpecs(settings, bed, workDir) {
     if (settings.cacheType === 'local') {
-        const dir = settings.cacheDir || external_node_path_.join(workDir, 'cache');
+        const dir = localCacheDir(settings, workDir);
         return { export: `type=local,dest=${dir},mode=max`, import: `type=local,src=${dir}` };
     }
     const ref = `${bed.cacheRegistryHost}/lost-layer/cache:latest`;
@@ -36390,6 +36394,9 @@ async function createCache(bed, settings, exportCache, workDir, log) {
 }
 function referenceTarball(workDir) {
     return external_node_path_.join(workDir, 'reference.tar');
+}
+function localCacheDir(settings, workDir) {
+    return settings.cacheDir || external_node_path_.join(workDir, 'cache');
 }
 
 

@@ -115,6 +115,10 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
   });
   // The whole image built without a cache is kept beside a broken one, for comparison.
   if (verdict.kind !== 'reproduced') fs.rmSync(referenceTarball(workDir), { force: true });
+  // A local cache of the run's own (no cache-dir given) ends with the run.
+  if (settings.cacheType === 'local' && !settings.cacheDir) {
+    fs.rmSync(localCacheDir(settings, workDir), { recursive: true, force: true });
+  }
   return {
     runId: context.runId,
     verdict,
@@ -134,7 +138,7 @@ export function cacheSpecs(
   workDir: string,
 ): { export: string; import: string } {
   if (settings.cacheType === 'local') {
-    const dir = settings.cacheDir || path.join(workDir, 'cache');
+    const dir = localCacheDir(settings, workDir);
     return { export: `type=local,dest=${dir},mode=max`, import: `type=local,src=${dir}` };
   }
   const ref = `${bed.cacheRegistryHost}/lost-layer/cache:latest`;
@@ -194,4 +198,8 @@ async function createCache(bed: TestBed, settings: Settings, exportCache: string
 
 function referenceTarball(workDir: string): string {
   return path.join(workDir, 'reference.tar');
+}
+
+function localCacheDir(settings: Settings, workDir: string): string {
+  return settings.cacheDir || path.join(workDir, 'cache');
 }

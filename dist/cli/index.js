@@ -36441,6 +36441,10 @@ async function runCheck(settings, context) {
     // The whole image built without a cache is kept beside a broken one, for comparison.
     if (verdict.kind !== 'reproduced')
         external_node_fs_.rmSync(referenceTarball(workDir), { force: true });
+    // A local cache of the run's own (no cache-dir given) ends with the run.
+    if (settings.cacheType === 'local' && !settings.cacheDir) {
+        external_node_fs_.rmSync(localCacheDir(settings, workDir), { recursive: true, force: true });
+    }
     return {
         runId: context.runId,
         verdict,
@@ -36455,7 +36459,7 @@ async function runCheck(settings, context) {
 /** The --export-cache and --import-cache values for the configured cache type. */
 function cacheSpecs(settings, bed, workDir) {
     if (settings.cacheType === 'local') {
-        const dir = settings.cacheDir || external_node_path_.join(workDir, 'cache');
+        const dir = localCacheDir(settings, workDir);
         return { export: `type=local,dest=${dir},mode=max`, import: `type=local,src=${dir}` };
     }
     const ref = `${bed.cacheRegistryHost}/lost-layer/cache:latest`;
@@ -36509,6 +36513,9 @@ async function createCache(bed, settings, exportCache, workDir, log) {
 function referenceTarball(workDir) {
     return external_node_path_.join(workDir, 'reference.tar');
 }
+function localCacheDir(settings, workDir) {
+    return settings.cacheDir || external_node_path_.join(workDir, 'cache');
+}
 
 
 /***/ }),
@@ -36525,16 +36532,17 @@ function referenceTarball(workDir) {
 /* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(900);
 
 
-/** The seed script's environment variables, and the input each one sets. */
+/** The seed script's environment variables, and the inputs each one sets. */
 const SEED_ENVIRONMENT = {
-    BUILDKIT_IMAGE: (value) => ['buildkit-image', value],
-    RETRIES: (value) => ['retries', value],
-    CACHE_RESET_FREQ: (value) => ['cache-reset-frequency', value],
+    BUILDKIT_IMAGE: (value) => ({ 'buildkit-image': value }),
+    RETRIES: (value) => ({ retries: value }),
+    CACHE_RESET_FREQ: (value) => ({ 'cache-reset-frequency': value }),
     // The seed tests these for being set at all, whatever their value.
-    NO_CLEANUP: () => ['cleanup', 'false'],
-    USE_LOCAL_CACHE: () => ['cache-type', 'local'],
-    SKIP_CREATE_CACHE: () => ['create-cache', 'false'],
-    SKIP_TESTS: () => ['run-attempts', 'false'],
+    NO_CLEANUP: () => ({ cleanup: 'false' }),
+    // The seed keeps its local cache in ./cache, where a later SKIP_CREATE_CACHE run finds it.
+    USE_LOCAL_CACHE: () => ({ 'cache-type': 'local', 'cache-dir': 'cache' }),
+    SKIP_CREATE_CACHE: () => ({ 'create-cache': 'false' }),
+    SKIP_TESTS: () => ({ 'run-attempts': 'false' }),
 };
 /** Flags named like the action's inputs (--retries 40); the seed's variables fill what flags leave out. */
 function parseCliArgs(argv, env) {
@@ -36546,15 +36554,17 @@ function parseCliArgs(argv, env) {
         allowPositionals: false,
     });
     const inputs = {};
-    for (const [variable, toInput] of Object.entries(SEED_ENVIRONMENT)) {
+    for (const [variable, toInputs] of Object.entries(SEED_ENVIRONMENT)) {
         const value = env[variable];
-        if (value === undefined)
-            continue;
-        const [name, inputValue] = toInput(value);
-        inputs[name] = inputValue;
+        if (value !== undefined)
+            Object.assign(inputs, toInputs(value));
     }
+    const fromFlags = values;
+    // A --cache-type flag that overrides USE_LOCAL_CACHE takes the seed's ./cache with it.
+    if (typeof fromFlags['cache-type'] === 'string' && fromFlags['cache-type'] !== 'local')
+        delete inputs['cache-dir'];
     for (const name of _settings_js__WEBPACK_IMPORTED_MODULE_1__/* .INPUT_NAMES */ .Qh) {
-        const value = values[name];
+        const value = fromFlags[name];
         if (typeof value === 'string')
             inputs[name] = value;
     }

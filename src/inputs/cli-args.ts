@@ -1,16 +1,17 @@
 import { parseArgs } from 'node:util';
 import { INPUT_NAMES, type RawInputs } from './settings.js';
 
-/** The seed script's environment variables, and the input each one sets. */
-const SEED_ENVIRONMENT: Record<string, (value: string) => [string, string]> = {
-  BUILDKIT_IMAGE: (value) => ['buildkit-image', value],
-  RETRIES: (value) => ['retries', value],
-  CACHE_RESET_FREQ: (value) => ['cache-reset-frequency', value],
+/** The seed script's environment variables, and the inputs each one sets. */
+const SEED_ENVIRONMENT: Record<string, (value: string) => Record<string, string>> = {
+  BUILDKIT_IMAGE: (value) => ({ 'buildkit-image': value }),
+  RETRIES: (value) => ({ retries: value }),
+  CACHE_RESET_FREQ: (value) => ({ 'cache-reset-frequency': value }),
   // The seed tests these for being set at all, whatever their value.
-  NO_CLEANUP: () => ['cleanup', 'false'],
-  USE_LOCAL_CACHE: () => ['cache-type', 'local'],
-  SKIP_CREATE_CACHE: () => ['create-cache', 'false'],
-  SKIP_TESTS: () => ['run-attempts', 'false'],
+  NO_CLEANUP: () => ({ cleanup: 'false' }),
+  // The seed keeps its local cache in ./cache, where a later SKIP_CREATE_CACHE run finds it.
+  USE_LOCAL_CACHE: () => ({ 'cache-type': 'local', 'cache-dir': 'cache' }),
+  SKIP_CREATE_CACHE: () => ({ 'create-cache': 'false' }),
+  SKIP_TESTS: () => ({ 'run-attempts': 'false' }),
 };
 
 export interface CliRequest {
@@ -30,14 +31,16 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
     allowPositionals: false,
   });
   const inputs: Record<string, string> = {};
-  for (const [variable, toInput] of Object.entries(SEED_ENVIRONMENT)) {
+  for (const [variable, toInputs] of Object.entries(SEED_ENVIRONMENT)) {
     const value = env[variable];
-    if (value === undefined) continue;
-    const [name, inputValue] = toInput(value);
-    inputs[name] = inputValue;
+    if (value !== undefined) Object.assign(inputs, toInputs(value));
   }
+  const fromFlags = values as Record<string, string | boolean | undefined>;
+  // A --cache-type flag that overrides USE_LOCAL_CACHE takes the seed's ./cache with it.
+  if (typeof fromFlags['cache-type'] === 'string' && fromFlags['cache-type'] !== 'local')
+    delete inputs['cache-dir'];
   for (const name of INPUT_NAMES) {
-    const value = (values as Record<string, string | boolean | undefined>)[name];
+    const value = fromFlags[name];
     if (typeof value === 'string') inputs[name] = value;
   }
   return {

@@ -22,9 +22,10 @@ describe('the CLI, end to end on the test bed', () => {
   after(() => releases.close());
 
   // Asynchronous: the release server answers from this same process.
-  async function cli(flags: Record<string, string>, env: Record<string, string> = {}) {
+  async function cli(flags: Record<string, string>, env: Record<string, string> = {}, cwd = home) {
     const args = Object.entries(flags).map(([name, value]) => `--${name}=${value}`);
     const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'cli', 'index.js'), ...args], {
+      cwd,
       env: {
         PATH: process.env['PATH'] ?? '',
         HOME: home,
@@ -64,6 +65,36 @@ describe('the CLI, end to end on the test bed', () => {
     assert.equal(report.buildkitVersion, 'v0.9.1');
     assert.doesNotMatch(run.stdout + run.stderr, /::debug::/, 'runner commands stay out of the terminal');
     assert.deepEqual(leftovers(`dev.lost-layer.run=${run.runId}`), []);
+  });
+
+  it("the seed's two steps: a local cache made once (USE_LOCAL_CACHE, SKIP_TESTS), then tested (SKIP_CREATE_CACHE)", async () => {
+    const workspace = fs.mkdtempSync(path.join(home, 'ws-'));
+    const made = await cli(
+      bedInputs(bed, 'v0.9.0', 'rootful', releases.urlTemplate),
+      { USE_LOCAL_CACHE: '1', SKIP_TESTS: '1' },
+      workspace,
+    );
+    assert.equal(made.status, 0, made.stdout + made.stderr);
+    assert.match(made.stdout, /no attempts were run/);
+    assert.ok(fs.existsSync(path.join(workspace, 'cache', 'index.json')), 'the cache is kept in ./cache');
+
+    // The cache v0.9.0 made, imported by v0.9.1 (the fix) and by v0.9.0 (the bug).
+    const seedEnv = { USE_LOCAL_CACHE: '1', SKIP_CREATE_CACHE: '1' };
+    const fixed = await cli(
+      bedInputs(bed, 'v0.9.1', 'rootful', releases.urlTemplate),
+      { ...seedEnv, RETRIES: '8' },
+      workspace,
+    );
+    assert.equal(fixed.status, 0, fixed.stdout + fixed.stderr);
+    assert.match(fixed.stdout, /^No layer lost in 8 attempts$/m);
+    const buggy = await cli(
+      bedInputs(bed, 'v0.9.0', 'rootful', releases.urlTemplate),
+      { ...seedEnv, RETRIES: '40' },
+      workspace,
+    );
+    assert.equal(buggy.status, 1, buggy.stdout + buggy.stderr);
+    for (const run of [made, fixed, buggy])
+      assert.deepEqual(leftovers(`dev.lost-layer.run=${run.runId}`), []);
   });
 
   it('exit 2 with the input named for bad input, and for a seed variable with a bad value', async () => {

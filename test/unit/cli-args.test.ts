@@ -26,6 +26,7 @@ describe('parseCliArgs', () => {
       'cache-reset-frequency': '2',
       cleanup: 'false',
       'cache-type': 'local',
+      'cache-dir': 'cache',
       'create-cache': 'false',
       'run-attempts': 'false',
     });
@@ -36,14 +37,14 @@ describe('parseCliArgs', () => {
     assert.equal(parseCliArgs([], {}).inputs['cleanup'], undefined);
   });
 
-  for (const [variable, input, value] of [
-    ['USE_LOCAL_CACHE', 'cache-type', 'local'],
-    ['SKIP_CREATE_CACHE', 'create-cache', 'false'],
-    ['SKIP_TESTS', 'run-attempts', 'false'],
+  for (const [variable, expected] of [
+    ['USE_LOCAL_CACHE', { 'cache-type': 'local', 'cache-dir': 'cache' }],
+    ['SKIP_CREATE_CACHE', { 'create-cache': 'false' }],
+    ['SKIP_TESTS', { 'run-attempts': 'false' }],
   ] as const) {
-    it(`maps ${variable}, whatever its value, to ${input}: ${value}`, () => {
+    it(`maps ${variable}, whatever its value, to ${JSON.stringify(expected)}`, () => {
       for (const setting of ['', '1', 'false']) {
-        assert.deepEqual(parseCliArgs([], { [variable]: setting }).inputs, { [input]: value });
+        assert.deepEqual(parseCliArgs([], { [variable]: setting }).inputs, expected);
       }
     });
   }

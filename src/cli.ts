@@ -2,12 +2,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseArgs } from 'node:util';
 import { runCheck } from './engine.js';
 import { parseCliArgs, usage } from './inputs/cli-args.js';
 import { parseSettings, type Settings } from './inputs/settings.js';
 import { consoleLog } from './log.js';
 import { bundledRepro, newRunId, runWorkDir } from './paths.js';
+import { buildMatrix, renderMatrix } from './report/matrix.js';
 import { writeReportFile } from './report/publish.js';
+import { readReports } from './report/read-reports.js';
 import { renderSummary } from './report/summary.js';
 import { Docker } from './testbed/docker.js';
 import { removeRun } from './testbed/testbed.js';
@@ -34,7 +37,21 @@ function quietRunnerCommands(): void {
   }) as typeof process.stdout.write;
 }
 
+/** `lost-layer-check table [--versions v0.9.0,v0.9.1] REPORT_OR_FOLDER...`: the bisect table of many runs. */
+function table(argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { versions: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const expected = (values.versions ?? '').split(',').filter((v) => v.trim() !== '');
+  const result = buildMatrix(readReports(positionals.length > 0 ? positionals : ['.']), expected);
+  process.stdout.write(`${renderMatrix(result)}\n`);
+  return EXIT.clean;
+}
+
 async function cli(): Promise<number> {
+  if (process.argv[2] === 'table') return table(process.argv.slice(3));
   let settings: Settings;
   let summaryFile: string | undefined;
   try {

@@ -2,13 +2,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AttemptRecord } from './attempts/attempt.js';
 import { runAttempts } from './attempts/run-attempts.js';
-import type { Settings } from './inputs/settings.js';
-import { inspectTarball } from './inspection/tarball.js';
+import type { OutputType, Settings } from './inputs/settings.js';
+import { inspectOutput, outputFileName } from './inspection/inspect-output.js';
+import type { LayerFacts } from './inspection/diagnosis.js';
+import type { OciImage } from './inspection/oci-image.js';
 import type { Log } from './log.js';
+import { lastLines } from './testbed/command.js';
 import { Docker } from './testbed/docker.js';
 import { type InstalledBuildctl, installBuildctl } from './testbed/install-buildctl.js';
 import { TestBed, TestBedError } from './testbed/testbed.js';
-import { decideVerdict, type Verdict } from './verdict/verdict.js';
+import type { LossRate } from './verdict/loss-rate.js';
+import { decideVerdict, measuredLossRate, type Verdict } from './verdict/verdict.js';
 
 export interface RunContext {
   runId: string;
@@ -27,6 +31,10 @@ export interface RunResult {
   startedAt: string;
   finishedAt: string;
   daemonLogFiles: string[];
+  /** Set when the attempts were a fixed-size sample (see measuredLossRate). */
+  lossRate?: LossRate;
+  /** The reference image's layers, when there was one. */
+  referenceLayers?: LayerFacts[];
 }
 
 /**
@@ -77,10 +85,12 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
       await bed.start();
     });
     const cache = cacheSpecs(settings, bed, workDir);
+    let reference: OciImage | undefined;
     if (settings.createCache) {
-      buildkitVersion = await log.group(`Create the cache with ${settings.cacheBuildkitImage}`, () =>
-        createCache(bed, settings, cache.export, workDir, log),
-      );
+      ({ buildkitVersion, reference } = await log.group(
+        `Create the cache with ${settings.cacheBuildkitImage}`,
+        () => createCache(bed, settings, cache.export, workDir, log),
+      ));
     }
     if (settings.runAttempts) {
       const run = await log.group(
@@ -96,6 +106,9 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
               dockerfile: settings.dockerfile,
               importCache: cache.import,
               expectPaths: settings.expectPaths,
+              outputType: settings.outputType,
+              reference,
+              keepGoing: settings.keepGoing,
               workDir,
             },
             log,
@@ -114,7 +127,8 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
     setupError,
   });
   // The whole image built without a cache is kept beside a broken one, for comparison.
-  if (verdict.kind !== 'reproduced') fs.rmSync(referenceTarball(workDir), { force: true });
+  if (verdict.kind !== 'reproduced')
+    fs.rmSync(referenceOutput(workDir, settings.outputType), { force: true });
   // A local cache of the run's own (no cache-dir given) ends with the run.
   if (settings.cacheType === 'local' && !settings.cacheDir) {
     fs.rmSync(localCacheDir(settings, workDir), { recursive: true, force: true });
@@ -128,6 +142,7 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
     startedAt,
     finishedAt: new Date().toISOString(),
     daemonLogFiles,
+    lossRate: measuredLossRate(verdict, settings.keepGoing),
   };
 }
 
@@ -167,37 +182,47 @@ async function checkImages(docker: Docker, settings: Settings): Promise<void> {
  * Builds once from scratch and exports the cache. Its output is the reference: when it lacks an expected
  * path, the inputs are wrong, and no attempt could tell a lost layer from that.
  */
-async function createCache(bed: TestBed, settings: Settings, exportCache: string, workDir: string, log: Log) {
+async function createCache(
+  bed: TestBed,
+  settings: Settings,
+  exportCache: string,
+  workDir: string,
+  log: Log,
+): Promise<{ buildkitVersion: string; reference?: OciImage }> {
   const daemon = await bed.startBuildkitd(settings.cacheBuildkitImage);
   try {
-    const version = await bed.buildkitVersion(daemon);
-    const reference = referenceTarball(workDir);
+    const buildkitVersion = await bed.buildkitVersion(daemon);
+    const output = referenceOutput(workDir, settings.outputType);
     const build = await daemon.buildctl.build({
       context: settings.context,
       dockerfile: settings.dockerfile,
       exportCache,
-      output: `type=tar,dest=${reference}`,
+      output: `type=${settings.outputType},dest=${output}`,
     });
     if (build.exitCode !== 0) {
+      throw new TestBedError(`the build that creates the cache failed:\n${lastLines(build.stderr, 15)}`);
+    }
+    const check = await inspectOutput(output, settings.outputType, settings.expectPaths);
+    if (check.missingPaths.length > 0) {
       throw new TestBedError(
-        `the build that creates the cache failed:\n${build.stderr.trimEnd().split('\n').slice(-15).join('\n')}`,
+        `expect-paths ${check.missingPaths.join(', ')} are not in the image even when built without a cache`,
       );
     }
-    const contents = await inspectTarball(reference, settings.expectPaths);
-    if (contents.missingPaths.length > 0) {
-      throw new TestBedError(
-        `expect-paths ${contents.missingPaths.join(', ')} are not in the image even when built without a cache`,
+    log.info(`cache exported by buildkitd ${buildkitVersion} (${exportCache})`);
+    if (check.image) {
+      const layers = check.image.layers.map(
+        (l) => `${l.position}: ${l.digest.slice(0, 19)} ${l.files.length} files`,
       );
+      log.info(`reference image: ${layers.join(', ')}`);
     }
-    log.info(`cache exported by buildkitd ${version} (${exportCache})`);
-    return version;
+    return { buildkitVersion, reference: check.image };
   } finally {
     await bed.stopBuildkitd(daemon);
   }
 }
 
-function referenceTarball(workDir: string): string {
-  return path.join(workDir, 'reference.tar');
+function referenceOutput(workDir: string, outputType: OutputType): string {
+  return path.join(workDir, outputFileName('reference', outputType));
 }
 
 function localCacheDir(settings: Settings, workDir: string): string {

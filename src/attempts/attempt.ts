@@ -1,11 +1,33 @@
+import type { LayerFacts } from '../inspection/diagnosis.js';
+
 /** What one attempt's output showed. */
 export type AttemptOutcome =
-  /** The build succeeded and its tarball holds every expected path. */
-  | { kind: 'intact' }
-  /** The build succeeded, the tarball was read to its end, and expected paths are not in it. */
-  | { kind: 'lost'; missingPaths: string[]; tarball: string }
+  /** The build succeeded and its output holds every expected path and every layer of the reference. */
+  | { kind: 'intact'; notes?: LayerNotes }
+  /** The build succeeded, the output was read to its end, and expected paths or reference layers are not in it. */
+  | {
+      kind: 'lost';
+      missingPaths: string[];
+      lostLayers: LayerFacts[];
+      /** Where the broken output was kept. */
+      output: string;
+      notes?: LayerNotes;
+      layers?: LayerComparison;
+    }
   /** The attempt could not be judged: build error, daemon gone, unreadable output. */
   | { kind: 'error'; cause: string };
+
+/** What else the layer comparison saw: reported, never a verdict by itself. */
+export interface LayerNotes {
+  unexpectedLayers: LayerFacts[];
+  emptyLayers: LayerFacts[];
+  historyChanges: { createdBy: string; referenceEmpty: boolean; attemptEmpty: boolean }[];
+}
+
+export interface LayerComparison {
+  reference: LayerFacts[];
+  attempt: LayerFacts[];
+}
 
 export interface AttemptRecord {
   attempt: number;

@@ -1,7 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Log } from '../log.js';
-import { InspectionError, inspectTarball } from '../inspection/tarball.js';
+import { inspectOutput, outputFileName } from '../inspection/inspect-output.js';
+import type { OciImage } from '../inspection/oci-image.js';
+import { InspectionError } from '../inspection/tarball.js';
+import type { OutputType } from '../inputs/settings.js';
+import { lossText } from '../verdict/verdict.js';
 import { lastLines } from '../testbed/command.js';
 import type { Buildkitd, TestBed } from '../testbed/testbed.js';
 import type { AttemptOutcome, AttemptRecord } from './attempt.js';
@@ -15,6 +19,10 @@ export interface AttemptPlan {
   dockerfile: string;
   importCache: string;
   expectPaths: string[];
+  outputType: OutputType;
+  /** The image built without a cache, when this run made one (OCI output only). */
+  reference?: OciImage;
+  keepGoing: boolean;
   workDir: string;
 }
 
@@ -28,7 +36,8 @@ export interface AttemptsRun {
 
 /**
  * The retry loop: reset buildkitd's state when the policy says so, import the cache, build to a tarball,
- * read the tarball. Stops at the first lost layer, and at the first attempt that cannot be judged.
+ * read the output. Stops at the first lost layer (unless keepGoing), and at the first attempt that cannot
+ * be judged.
  */
 export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Promise<AttemptsRun> {
   const run: AttemptsRun = { records: [], buildkitVersion: 'unknown', daemonLogFiles: [] };
@@ -66,7 +75,7 @@ export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Pr
         run.daemonLogFiles.push(await saveDaemonLogs(bed, daemon, plan.workDir));
         break;
       }
-      if (outcome.kind === 'lost') break;
+      if (outcome.kind === 'lost' && !plan.keepGoing) break;
     }
   } finally {
     if (daemon) await bed.stopBuildkitd(daemon);
@@ -75,27 +84,35 @@ export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Pr
 }
 
 async function oneAttempt(daemon: Buildkitd, plan: AttemptPlan, attempt: number): Promise<AttemptOutcome> {
-  const tarball = path.join(plan.workDir, `attempt-${attempt}.tar`);
+  const output = path.join(plan.workDir, outputFileName(`attempt-${attempt}`, plan.outputType));
   const build = await daemon.buildctl.build({
     context: plan.context,
     dockerfile: plan.dockerfile,
     importCache: plan.importCache,
-    output: `type=tar,dest=${tarball}`,
+    output: `type=${plan.outputType},dest=${output}`,
   });
   if (build.exitCode !== 0) {
-    fs.rmSync(tarball, { force: true });
+    fs.rmSync(output, { force: true });
     return { kind: 'error', cause: `buildctl build exited ${build.exitCode}: ${lastLines(build.stderr, 3)}` };
   }
   try {
-    const contents = await inspectTarball(tarball, plan.expectPaths);
-    if (contents.missingPaths.length > 0)
-      return { kind: 'lost', missingPaths: contents.missingPaths, tarball };
-    fs.rmSync(tarball, { force: true });
-    return { kind: 'intact' };
-  } catch (error) {
-    if (error instanceof InspectionError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
-      return { kind: 'error', cause: (error as Error).message };
+    const check = await inspectOutput(output, plan.outputType, plan.expectPaths, plan.reference);
+    const notes = check.notes ? { notes: check.notes } : {};
+    if (check.missingPaths.length > 0 || check.lostLayers.length > 0) {
+      const layers = check.layers ? { layers: check.layers } : {};
+      return {
+        kind: 'lost',
+        missingPaths: check.missingPaths,
+        lostLayers: check.lostLayers,
+        output,
+        ...notes,
+        ...layers,
+      };
     }
+    fs.rmSync(output, { force: true });
+    return { kind: 'intact', ...notes };
+  } catch (error) {
+    if (error instanceof InspectionError) return { kind: 'error', cause: error.message };
     throw error;
   }
 }
@@ -118,7 +135,7 @@ function describe(record: AttemptRecord): string {
     case 'intact':
       return `${head}intact, ${seconds}`;
     case 'lost':
-      return `${head}LAYER LOST — missing ${record.outcome.missingPaths.join(', ')}, ${seconds}`;
+      return `${head}LAYER LOST — ${lossText(record.outcome.missingPaths, record.outcome.lostLayers)}, ${seconds}`;
     case 'error':
       return `${head}infrastructure error: ${record.outcome.cause}`;
   }

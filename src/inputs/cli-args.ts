@@ -53,6 +53,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
 export function usage(): string {
   return [
     'usage: lost-layer-check [--INPUT VALUE ...] [--summary FILE]',
+    '       lost-layer-check table [--versions v0.9.0,v0.9.1] REPORT_OR_FOLDER...',
     '',
     "Runs the same check as the GitHub Action on this machine's Docker engine.",
     'Every action input is a flag of the same name, e.g. --buildkit-image moby/buildkit:v0.9.0 --retries 40.',
@@ -60,6 +61,7 @@ export function usage(): string {
     'SKIP_CREATE_CACHE and SKIP_TESTS are honoured; flags win over them.',
     '',
     'Exit status: 0 no layer lost (or no attempts asked for), 1 a layer was lost, 2 no verdict (error).',
+    'table prints one Markdown table of many reports: versions in semver order, and where the loss stops.',
     '',
     `Inputs: ${INPUT_NAMES.join(', ')}`,
   ].join('\n');

@@ -13,6 +13,8 @@ export interface PathContext {
 }
 
 export type CacheType = 'registry' | 'local';
+/** oci: the image itself, compared layer by layer with the reference; tar: its filesystem, as the seed. */
+export type OutputType = 'oci' | 'tar';
 
 export interface MirrorSeedImage {
   /** An image the local Docker engine already has. */
@@ -50,6 +52,9 @@ export interface Settings {
   /** `docker run` options for the buildkitd container; undefined: our defaults for the image's kind. */
   buildkitdContainerOptions: string[] | undefined;
   failOnReproduce: boolean;
+  outputType: OutputType;
+  /** Go on after a lost layer, to measure how often it happens. */
+  keepGoing: boolean;
 }
 
 /** The inputs of action.yml, in its order; the CLI takes the same names as flags. */
@@ -77,6 +82,8 @@ export const INPUT_NAMES = [
   'buildkitd-config-inline',
   'buildkitd-container-options',
   'fail-on-reproduce',
+  'output-type',
+  'keep-going',
 ] as const;
 
 export type InputName = (typeof INPUT_NAMES)[number];
@@ -200,6 +207,8 @@ export function parseSettings(raw: RawInputs, paths: PathContext): Settings {
       ? shellWords('buildkitd-container-options', value('buildkitd-container-options'))
       : undefined,
     failOnReproduce: boolean(raw, 'fail-on-reproduce', true),
+    outputType: oneOf('output-type', orDefault('output-type', 'oci'), ['oci', 'tar'] as const),
+    keepGoing: boolean(raw, 'keep-going', false),
   };
 }
 

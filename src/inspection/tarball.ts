@@ -19,12 +19,12 @@ export async function inspectTarball(
   file: string,
   expectedPaths: readonly string[],
 ): Promise<TarballContents> {
-  const wanted = new Set(expectedPaths.map(normalize));
+  const wanted = new Set(expectedPaths.map(normalizeArchivePath));
   let entries = 0;
   const reader = extract();
   reader.on('entry', (header, stream, next) => {
     entries += 1;
-    wanted.delete(normalize(header.name));
+    wanted.delete(normalizeArchivePath(header.name));
     stream.on('end', next);
     stream.resume();
   });
@@ -39,10 +39,11 @@ export async function inspectTarball(
   // would look exactly like a lost layer. Only an archive that reaches its end marker is judged.
   if (!end.reached)
     throw new InspectionError(`${file} ends before the tar end-of-archive marker: it was cut off`);
-  return { entries, missingPaths: expectedPaths.filter((p) => wanted.has(normalize(p))) };
+  return { entries, missingPaths: expectedPaths.filter((p) => wanted.has(normalizeArchivePath(p))) };
 }
 
-function normalize(name: string): string {
+/** A tar entry's name as a path inside the image: no ./ or / in front, no / behind. */
+export function normalizeArchivePath(name: string): string {
   return path.posix.normalize(name.replace(/^\.?\/+/, '')).replace(/\/+$/, '');
 }
 
@@ -52,7 +53,7 @@ const BLOCK = 512;
  * Passes the bytes through unchanged while it walks the tar's blocks — a header, its data rounded up to
  * whole blocks, the next header — to see whether the two zero blocks that end an archive are there.
  */
-class EndOfArchive extends Transform {
+export class EndOfArchive extends Transform {
   reached = false;
   private readonly header = Buffer.alloc(BLOCK);
   private filled = 0;

@@ -24,6 +24,7 @@ export function buildReport(result: RunResult, settings: Settings) {
           fromToolCache: result.buildctl.fromToolCache,
         }
       : undefined,
+    lossRate: result.lossRate,
     settings: publicSettings(settings),
     attempts: result.records,
   };
@@ -40,5 +41,12 @@ export function outputsOf(result: RunResult, reportPath: string): Record<string,
     'buildkit-version': result.buildkitVersion,
     verdict: verdict.kind,
     report: reportPath,
+    'lost-count': String(verdict.kind === 'reproduced' ? verdict.lostCount : 0),
+    'lost-layers': JSON.stringify(verdict.kind === 'reproduced' ? verdict.lostLayers : []),
+    'loss-rate': result.lossRate ? String(result.lossRate.rate) : '',
+    'loss-rate-interval': result.lossRate
+      ? JSON.stringify([result.lossRate.twoSided.low, result.lossRate.twoSided.high])
+      : '',
+    'loss-rate-upper-bound': result.lossRate ? String(result.lossRate.oneSidedUpper) : '',
   };
 }

@@ -1,4 +1,6 @@
-import type { AttemptRecord } from '../attempts/attempt.js';
+import type { AttemptOutcome, AttemptRecord, LayerComparison } from '../attempts/attempt.js';
+import type { LayerFacts } from '../inspection/diagnosis.js';
+import { describeLossRate } from '../verdict/loss-rate.js';
 import type { RunResult } from '../engine.js';
 import type { Settings } from '../inputs/settings.js';
 import { verdictLine } from '../verdict/verdict.js';
@@ -6,6 +8,7 @@ import { publicSettings } from './json-report.js';
 
 /** Past this many attempts the table keeps only the ones that did not end intact, and the last few. */
 const MAX_TABLE_ROWS = 60;
+const MAX_LOSS_LINES = 20;
 
 /** The job summary as Markdown: the verdict first, then the attempts, then how the run was set up. */
 export function renderSummary(result: RunResult, settings: Settings): string {
@@ -18,7 +21,19 @@ export function renderSummary(result: RunResult, settings: Settings): string {
     `BuildKit **${escapeMarkdown(result.buildkitVersion)}** (${code(settings.buildkitImage)}), cache made by ${code(settings.cacheBuildkitImage)}, ${cacheNote(settings)}.`,
     '',
   ];
-  if (result.records.length > 0) lines.push(...attemptsTable(result.records), '');
+  if (result.lossRate) lines.push(escapeMarkdown(describeLossRate(result.lossRate)), '');
+  const losses = result.records.flatMap((r) =>
+    r.outcome.kind === 'lost' ? [{ attempt: r.attempt, outcome: r.outcome }] : [],
+  );
+  if (losses.length > 0) {
+    lines.push('### Lost layers', '', ...losses.slice(0, MAX_LOSS_LINES).map(lossLine));
+    if (losses.length > MAX_LOSS_LINES)
+      lines.push(`- … and ${losses.length - MAX_LOSS_LINES} more attempts (see the report)`);
+    lines.push('');
+    const first = losses[0];
+    if (first?.outcome.layers) lines.push(...layersTable(first.attempt, first.outcome.layers), '');
+  }
+  if (result.records.length > 0) lines.push('### Attempts', '', ...attemptsTable(result.records), '');
   lines.push(
     '<details><summary>Settings</summary>',
     '',
@@ -84,4 +99,54 @@ function code(text: string): string {
 function settingText(value: unknown): string {
   if (value === undefined) return '(default)';
   return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** "- Attempt 10: layer 2 `COPY repro.txt /` (sha256:61f73165b730, 177 B, 1 file) gone; `repro.txt` missing" */
+function lossLine({
+  attempt,
+  outcome,
+}: {
+  attempt: number;
+  outcome: Extract<AttemptOutcome, { kind: 'lost' }>;
+}): string {
+  const layers = outcome.lostLayers.map(
+    (l) => `layer ${l.position} ${l.createdBy ? `${code(l.createdBy)} ` : ''}(${layerText(l)}) gone`,
+  );
+  const paths =
+    outcome.missingPaths.length > 0 ? [`${outcome.missingPaths.map(code).join(', ')} missing`] : [];
+  return `- Attempt ${attempt}: ${[...layers, ...paths].join('; ')}`;
+}
+
+/** The reference's layers beside the broken image's, matched by content. */
+function layersTable(attempt: number, layers: LayerComparison): string[] {
+  const byContent = new Map(layers.attempt.map((l) => [l.diffId, l]));
+  const rows = layers.reference.map((ref) => {
+    const found = byContent.get(ref.diffId);
+    return `| ${ref.position} | ${ref.createdBy ? code(ref.createdBy) : ''} | ${layerText(ref)} | ${found ? `layer ${found.position}` : '**missing**'} |`;
+  });
+  const known = new Set(layers.reference.map((l) => l.diffId));
+  const extra = layers.attempt
+    .filter((l) => !known.has(l.diffId))
+    .map(
+      (l) =>
+        `|  | ${l.createdBy ? code(l.createdBy) : ''} | not in the reference | layer ${l.position}: ${layerText(l)} |`,
+    );
+  return [
+    `Reference build (no cache) beside attempt ${attempt}:`,
+    '',
+    `| Layer | Instruction | Reference | Attempt ${attempt} |`,
+    '| ---: | --- | --- | --- |',
+    ...rows,
+    ...extra,
+  ];
+}
+
+function layerText(l: LayerFacts): string {
+  return `${code(l.digest.replace(/^sha256:/, '').slice(0, 12))}, ${bytes(l.size)}, ${l.files} ${l.files === 1 ? 'file' : 'files'}`;
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }

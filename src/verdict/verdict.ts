@@ -1,7 +1,18 @@
 import type { AttemptRecord } from '../attempts/attempt.js';
+import type { LayerFacts } from '../inspection/diagnosis.js';
+import { type LossRate, lossRate } from './loss-rate.js';
 
 export type Verdict =
-  | { kind: 'reproduced'; failedAttempt: number; missingPaths: string[]; attemptsRun: number }
+  | {
+      kind: 'reproduced';
+      /** The first attempt that lost a layer, and what it lost. */
+      failedAttempt: number;
+      missingPaths: string[];
+      lostLayers: LayerFacts[];
+      /** How many attempts lost a layer (more than one only with keep-going). */
+      lostCount: number;
+      attemptsRun: number;
+    }
   | { kind: 'clean'; attemptsRun: number }
   | { kind: 'error'; cause: string; attemptsRun: number }
   /** run-attempts: false — only the cache was made. */
@@ -27,6 +38,8 @@ export function decideVerdict(input: VerdictInput): Verdict {
       kind: 'reproduced',
       failedAttempt: firstLoss.attempt,
       missingPaths: firstLoss.outcome.missingPaths,
+      lostLayers: firstLoss.outcome.lostLayers,
+      lostCount: input.records.filter((r) => r.outcome.kind === 'lost').length,
       attemptsRun,
     };
   }
@@ -54,7 +67,9 @@ export function decideVerdict(input: VerdictInput): Verdict {
 export function verdictLine(verdict: Verdict): string {
   switch (verdict.kind) {
     case 'reproduced':
-      return `Layer lost: attempt ${verdict.failedAttempt} built an image without ${verdict.missingPaths.join(', ')}`;
+      return `Layer lost: attempt ${verdict.failedAttempt}: ${lossText(verdict.missingPaths, verdict.lostLayers)}${
+        verdict.lostCount > 1 ? ` (${verdict.lostCount} of ${verdict.attemptsRun} attempts lost a layer)` : ''
+      }`;
     case 'clean':
       return `No layer lost in ${verdict.attemptsRun} attempts`;
     case 'error':
@@ -62,4 +77,22 @@ export function verdictLine(verdict: Verdict): string {
     case 'not-run':
       return 'Cache created; no attempts were run (run-attempts: false)';
   }
+}
+
+/** "layer 2 (COPY repro.txt /) gone; repro.txt missing" */
+export function lossText(missingPaths: readonly string[], lostLayers: readonly LayerFacts[]): string {
+  const layers = lostLayers.map((l) => `layer ${l.position}${l.createdBy ? ` (${l.createdBy})` : ''} gone`);
+  const paths = missingPaths.length > 0 ? [`${missingPaths.join(', ')} missing`] : [];
+  return [...layers, ...paths].join('; ');
+}
+
+/**
+ * The per-attempt loss rate, where the attempts make a fixed-size sample: a clean run, or a run that kept
+ * going after losses. A run that stopped at its first loss has no such sample (it stopped because of the
+ * result), so it gets no rate.
+ */
+export function measuredLossRate(verdict: Verdict, keptGoing: boolean): LossRate | undefined {
+  if (verdict.kind === 'clean') return lossRate(0, verdict.attemptsRun);
+  if (verdict.kind === 'reproduced' && keptGoing) return lossRate(verdict.lostCount, verdict.attemptsRun);
+  return undefined;
 }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type ActionRun, runAction, type RunnerDirs, runnerDirs } from '../support/action-runner.js';
 import { leftovers } from '../support/leftovers.js';
 import { type ReleaseServer, serveReleases } from '../support/release-server.js';
-import { bedInputs, type TestBedFacts, testBed } from '../support/testbed.js';
+import { bedInputs, repoRoot, type TestBedFacts, testBed } from '../support/testbed.js';
 
 // The bundled dist/index.js, run as the runner runs it, against real BuildKit on the test bed.
 describe('the action, end to end on the test bed', () => {
@@ -12,6 +13,8 @@ describe('the action, end to end on the test bed', () => {
   let releases: ReleaseServer;
   let dirs: RunnerDirs;
   const catches: string[] = [];
+  /** Reports by version, for the bisect table. */
+  const reports = new Map<string, string>();
 
   before(async () => {
     bed = testBed();
@@ -58,7 +61,17 @@ describe('the action, end to end on the test bed', () => {
         attempts.map((a) => a.outcome.kind),
         [...Array<string>(failed - 1).fill('intact'), 'lost'],
       );
-      assert.match(run.summary, new RegExp(`Layer lost: attempt ${failed} built an image without repro.txt`));
+      // The lost layer is named: the reference build's COPY layer, and the path it adds.
+      assert.match(
+        run.summary,
+        new RegExp(`Layer lost: attempt ${failed}: layer 2 \\(COPY repro.txt /\\) gone; repro.txt missing`),
+      );
+      const [lostLayer] = JSON.parse(run.outputs['lost-layers'] ?? '') as {
+        createdBy: string;
+        files: number;
+      }[];
+      assert.deepEqual([lostLayer?.createdBy, lostLayer?.files], ['COPY repro.txt /', 1]);
+      assert.equal(run.outputs['loss-rate'], '', 'no rate from a run that stopped at its first loss');
       assert.match(run.main.stdout, /::error::Layer lost/);
       catches.push(`${variant} attempt ${failed}`);
       assertNothingLeft(run);
@@ -78,9 +91,71 @@ describe('the action, end to end on the test bed', () => {
       const attempts = report(run).attempts;
       assert.equal(attempts.filter((a) => a.outcome.kind === 'intact').length, 40);
       assert.match(run.summary, /No layer lost in 40 attempts/);
+      assert.ok(Math.abs(Number(run.outputs['loss-rate-upper-bound']) - 0.0722) < 0.0005);
+      assert.match(
+        run.summary,
+        /0 of 40 attempts lost a layer: the loss rate is below 7\.2% at 95% confidence/,
+      );
+      if (variant === 'rootful') reports.set('v0.9.1', run.outputs['report'] ?? '');
       assertNothingLeft(run);
     });
   }
+
+  it('v0.9.0 with keep-going over 40 attempts: a loss rate above 0, the COPY layer named in the summary', async () => {
+    const run = await runAction(
+      { ...bedInputs(bed, 'v0.9.0', 'rootful', releases.urlTemplate), retries: '40', 'keep-going': 'true' },
+      dirs,
+    );
+    assert.equal(run.outputs['reproduced'], 'true', run.main.stdout);
+    assert.equal(run.outputs['attempts'], '40', 'kept going through every attempt');
+    const lost = Number(run.outputs['lost-count']);
+    assert.ok(lost >= 1 && lost <= 40);
+    assert.equal(Number(run.outputs['loss-rate']), lost / 40);
+    const [low, high] = JSON.parse(run.outputs['loss-rate-interval'] ?? '') as number[];
+    assert.ok((low ?? 0) > 0 && (high ?? 0) > (low ?? 0) && (high ?? 1) < 1);
+    assert.match(run.summary, new RegExp(`${lost} of 40 attempts lost a layer: `));
+    assert.match(
+      run.summary,
+      /- Attempt \d+: layer 2 `COPY repro.txt \/` \(`[0-9a-f]{12}`, 177 B, 1 file\) gone; `repro.txt` missing/,
+    );
+    assert.match(run.summary, /\| 2 \| `COPY repro.txt \/` \| .* \| \*\*missing\*\* \|/);
+    catches.push(`keep-going ${lost}/40`);
+    reports.set('v0.9.0', run.outputs['report'] ?? '');
+    assertNothingLeft(run);
+  });
+
+  it('the bisect table of the v0.9.0 and v0.9.1 reports gives the boundary, and lists a missing job', async () => {
+    assert.equal(reports.size, 2, 'the v0.9.0 keep-going and v0.9.1 rootful runs left their reports');
+    const run = await runAction(
+      { reports: [...reports.values()].join('\n'), versions: 'v0.8.3, v0.9.0, v0.9.1' },
+      dirs,
+      path.join(repoRoot, 'summarize'),
+    );
+    assert.equal(run.main.exitCode, 0, run.main.stdout);
+    assert.equal(run.outputs['last-lost'], 'v0.9.0');
+    assert.equal(run.outputs['first-clean'], 'v0.9.1');
+    assert.match(run.summary, /Last release that lost a layer: v0\.9\.0; first clean: v0\.9\.1\./);
+    assert.deepEqual(
+      run.summary
+        .split('\n')
+        .filter((l) => /^\| v/.test(l))
+        .map((l) => l.split('|')[1]?.trim()),
+      ['v0.8.3', 'v0.9.0', 'v0.9.1'],
+    );
+    assert.match(run.outputs['problems'] ?? '', /v0\.8\.3/);
+    fs.writeFileSync(path.join(dirs.temp, 'bisect-summary.md'), run.summary);
+  });
+
+  it("output-type tar, the seed's rootfs check: v0.9.0 still caught by the missing path", async () => {
+    const run = await runAction(
+      { ...bedInputs(bed, 'v0.9.0', 'rootless', releases.urlTemplate), retries: '40', 'output-type': 'tar' },
+      dirs,
+    );
+    assert.equal(run.outputs['reproduced'], 'true', run.main.stdout);
+    assert.deepEqual(JSON.parse(run.outputs['missing-paths'] ?? ''), ['repro.txt']);
+    assert.equal(run.outputs['lost-layers'], '[]', 'a rootfs tarball has no layers to name');
+    assertNothingLeft(run);
+  });
 
   it('finds buildctl in the tool cache on the second run, and downloads nothing', async () => {
     const downloadsBefore = releases.requests.length;

@@ -46,8 +46,12 @@ export function runnerDirs(): RunnerDirs {
  * default when not given), the runner's files for outputs, state and summary, then the post step with
  * the state that the main step saved.
  */
-export async function runAction(inputs: Record<string, string>, dirs: RunnerDirs): Promise<ActionRun> {
-  const action = parseYaml(fs.readFileSync(path.join(repoRoot, 'action.yml'), 'utf8')) as ActionYml;
+export async function runAction(
+  inputs: Record<string, string>,
+  dirs: RunnerDirs,
+  actionDir: string = repoRoot,
+): Promise<ActionRun> {
+  const action = parseYaml(fs.readFileSync(path.join(actionDir, 'action.yml'), 'utf8')) as ActionYml;
   const files = fs.mkdtempSync(path.join(dirs.temp, 'runner-files-'));
   const outputFile = path.join(files, 'output');
   const stateFile = path.join(files, 'state');
@@ -74,12 +78,12 @@ export async function runAction(inputs: Record<string, string>, dirs: RunnerDirs
     if (!(name in action.inputs)) throw new Error(`action.yml has no input ${name}`);
   }
 
-  const main = await runNode(path.join(repoRoot, action.runs.main), env);
+  const main = await runNode(path.join(actionDir, action.runs.main), env);
   const state = parseCommandFile(fs.readFileSync(stateFile, 'utf8'));
   const postEnv = { ...env };
   for (const [name, value] of Object.entries(state)) postEnv[`STATE_${name}`] = value;
   const post = action.runs.post
-    ? await runNode(path.join(repoRoot, action.runs.post), postEnv)
+    ? await runNode(path.join(actionDir, action.runs.post), postEnv)
     : { exitCode: 0, stdout: '', stderr: '' };
   return {
     main,

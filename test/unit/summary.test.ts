@@ -9,7 +9,7 @@ import type { RunResult } from '../../src/engine.js';
 import { parseSettings, type PathContext, type RawInputs, type Settings } from '../../src/inputs/settings.js';
 import { buildReport, outputsOf } from '../../src/report/json-report.js';
 import { renderSummary } from '../../src/report/summary.js';
-import { decideVerdict } from '../../src/verdict/verdict.js';
+import { decideVerdict, measuredLossRate } from '../../src/verdict/verdict.js';
 
 const bundledRepro = fileURLToPath(new URL('../../fixtures/repro', import.meta.url));
 const TOKEN = 'ghs_secret123';
@@ -48,10 +48,13 @@ function runResult(
   records: AttemptRecord[],
   plannedAttempts = records.length,
   setupError?: string,
+  keptGoing = false,
 ): RunResult {
+  const verdict = decideVerdict({ plannedAttempts, runAttempts: true, records, setupError });
   return {
     runId: 'deadbeef',
-    verdict: decideVerdict({ plannedAttempts, runAttempts: true, records, setupError }),
+    verdict,
+    lossRate: measuredLossRate(verdict, keptGoing),
     records,
     buildkitVersion: 'v0.9.0',
     buildctl: { path: '/opt/buildctl', url: 'https://example.com/buildctl.tgz', fromToolCache: false },
@@ -63,7 +66,9 @@ function runResult(
 
 function lostRun(lostAt: number, missingPaths = ['repro.txt']): RunResult {
   const records = Array.from({ length: lostAt - 1 }, (_, i) => record(i + 1));
-  records.push(record(lostAt, { kind: 'lost', missingPaths, tarball: `/tmp/attempt-${lostAt}.tar` }));
+  records.push(
+    record(lostAt, { kind: 'lost', missingPaths, lostLayers: [], output: `/tmp/attempt-${lostAt}.oci.tar` }),
+  );
   return runResult(records, 20);
 }
 
@@ -204,7 +209,41 @@ describe('outputsOf', () => {
       'buildkit-version': 'v0.9.0',
       verdict: 'reproduced',
       report: '/tmp/run/report.json',
+      'lost-count': '1',
+      'lost-layers': '[]',
+      // A run that stopped at its first loss is no fixed-size sample: no rate.
+      'loss-rate': '',
+      'loss-rate-interval': '',
+      'loss-rate-upper-bound': '',
     });
+  });
+
+  it('gives the loss rate of a run that kept going, and the bound of a clean run', () => {
+    const records = Array.from({ length: 40 }, (_, i) =>
+      record(
+        i + 1,
+        i % 5 === 4 ? { kind: 'lost', missingPaths: ['repro.txt'], lostLayers: [], output: 'x' } : undefined,
+      ),
+    );
+    const kept = outputsOf(runResult(records, 40, undefined, true), 'r.json');
+    assert.equal(kept['lost-count'], '8');
+    assert.equal(kept['loss-rate'], '0.2');
+    const [low, high] = JSON.parse(kept['loss-rate-interval'] ?? '') as number[];
+    assert.ok(
+      Math.abs((low ?? 0) - 0.0905) < 0.001 && Math.abs((high ?? 0) - 0.3565) < 0.001,
+      `${low} ${high}`,
+    );
+    const clean = outputsOf(runResult(Array.from({ length: 40 }, (_, i) => record(i + 1))), 'r.json');
+    assert.equal(clean['loss-rate'], '0');
+    assert.ok(Math.abs(Number(clean['loss-rate-upper-bound']) - 0.0722) < 0.0005);
+    const summary = renderSummary(
+      runResult(Array.from({ length: 40 }, (_, i) => record(i + 1))),
+      settingsWith(),
+    );
+    assert.match(
+      summary,
+      /0 of 40 attempts lost a layer: the loss rate is below 7\.2% at 95% confidence \(one-sided\)\./,
+    );
   });
 
   it('gives the outputs of a clean run', () => {

@@ -11,7 +11,7 @@ const record = (attempt: number, outcome: AttemptOutcome): AttemptRecord => ({
 });
 const intact = (attempt: number) => record(attempt, { kind: 'intact' });
 const lost = (attempt: number, missingPaths: string[]) =>
-  record(attempt, { kind: 'lost', missingPaths, tarball: `/tmp/attempt-${attempt}.tar` });
+  record(attempt, { kind: 'lost', missingPaths, lostLayers: [], output: `/tmp/attempt-${attempt}.oci.tar` });
 const failed = (attempt: number, cause: string) => record(attempt, { kind: 'error', cause });
 const intactRun = (n: number) => Array.from({ length: n }, (_, i) => intact(i + 1));
 
@@ -22,6 +22,8 @@ describe('decideVerdict', () => {
       kind: 'reproduced',
       failedAttempt: 10,
       missingPaths: ['repro.txt'],
+      lostLayers: [],
+      lostCount: 2,
       attemptsRun: 11,
     });
   });
@@ -122,12 +124,37 @@ describe('verdictLine', () => {
       kind: 'reproduced',
       failedAttempt: 10,
       missingPaths: ['repro.txt', 'etc/x'],
+      lostLayers: [],
+      lostCount: 1,
       attemptsRun: 10,
     });
     assert.match(line, /attempt 10\b/);
     assert.ok(line.includes('repro.txt'), line);
     assert.ok(line.includes('etc/x'), line);
     assert.match(line, /lost/i);
+  });
+
+  it('names the lost layer by position and instruction, and counts the losses of a run that kept going', () => {
+    const layer = {
+      position: 2,
+      digest: 'sha256:61f7',
+      diffId: 'sha256:c04d',
+      size: 177,
+      files: 1,
+      createdBy: 'COPY repro.txt /',
+    };
+    const line = verdictLine({
+      kind: 'reproduced',
+      failedAttempt: 3,
+      missingPaths: ['repro.txt'],
+      lostLayers: [layer],
+      lostCount: 7,
+      attemptsRun: 40,
+    });
+    assert.equal(
+      line,
+      'Layer lost: attempt 3: layer 2 (COPY repro.txt /) gone; repro.txt missing (7 of 40 attempts lost a layer)',
+    );
   });
 
   it('tells how many attempts a clean run made', () => {
@@ -150,7 +177,14 @@ describe('verdictLine', () => {
 
   it('gives each kind a different line', () => {
     const verdicts: Verdict[] = [
-      { kind: 'reproduced', failedAttempt: 1, missingPaths: ['a'], attemptsRun: 1 },
+      {
+        kind: 'reproduced',
+        failedAttempt: 1,
+        missingPaths: ['a'],
+        lostLayers: [],
+        lostCount: 1,
+        attemptsRun: 1,
+      },
       { kind: 'clean', attemptsRun: 1 },
       { kind: 'error', cause: 'a', attemptsRun: 1 },
       { kind: 'not-run' },

@@ -1,0 +1,68 @@
+import type { ImageLayer, OciImage } from './oci-image.js';
+
+/** A layer as the report names it. */
+export interface LayerFacts {
+  position: number;
+  digest: string;
+  diffId: string;
+  size: number;
+  files: number;
+  /** The instruction that made it, from the reference build's history ('' when unknown). */
+  createdBy: string;
+}
+
+export interface Diagnosis {
+  /** Layers of the reference that the attempt's image lacks, while it has no layer of its own instead. */
+  lostLayers: LayerFacts[];
+  /** The attempt's layers that the reference does not have (a step rebuilt instead of taken from the cache). */
+  unexpectedLayers: LayerFacts[];
+  /** Layers whose tarball holds no file, in the attempt's image. */
+  emptyLayers: LayerFacts[];
+  /** Instructions the attempt's history marks empty (or not) unlike the reference's: context only, not evidence. */
+  historyChanges: { createdBy: string; referenceEmpty: boolean; attemptEmpty: boolean }[];
+  referenceLayers: LayerFacts[];
+  attemptLayers: LayerFacts[];
+}
+
+/**
+ * Compares an attempt's image with the reference built without a cache, layer by layer, by content
+ * (diff_id). A layer is lost when the attempt's layers are a strict subset of the reference's: something
+ * was dropped and nothing rebuilt in its place. History is not evidence: BuildKit v0.9.0 mislabels it
+ * even in whole images built from the cache.
+ */
+export function diagnose(reference: OciImage, attempt: OciImage): Diagnosis {
+  const referenceLayers = namedLayers(reference);
+  const attemptLayers = namedLayers(attempt);
+  const inReference = new Set(reference.layers.map((l) => l.diffId));
+  const inAttempt = new Set(attempt.layers.map((l) => l.diffId));
+  const unexpectedLayers = attemptLayers.filter((l) => !inReference.has(l.diffId));
+  const missing = referenceLayers.filter((l) => !inAttempt.has(l.diffId));
+  const historyChanges = reference.history.flatMap((entry, i) => {
+    const other = attempt.history[i];
+    return other && other.createdBy === entry.createdBy && other.emptyLayer !== entry.emptyLayer
+      ? [{ createdBy: entry.createdBy, referenceEmpty: entry.emptyLayer, attemptEmpty: other.emptyLayer }]
+      : [];
+  });
+  return {
+    lostLayers: unexpectedLayers.length === 0 ? missing : [],
+    unexpectedLayers,
+    emptyLayers: attemptLayers.filter((l) => l.files === 0),
+    historyChanges,
+    referenceLayers,
+    attemptLayers,
+  };
+}
+
+/** Each layer with the instruction its image's history gives it: non-empty entries take layers in order. */
+function namedLayers(image: OciImage): LayerFacts[] {
+  const instructions = image.history.filter((h) => !h.emptyLayer).map((h) => h.createdBy);
+  const named = instructions.length === image.layers.length;
+  return image.layers.map((layer: ImageLayer, i) => ({
+    position: layer.position,
+    digest: layer.digest,
+    diffId: layer.diffId,
+    size: layer.size,
+    files: layer.files.length,
+    createdBy: named ? (instructions[i] ?? '') : '',
+  }));
+}

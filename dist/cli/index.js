@@ -72035,7 +72035,12 @@ function buildMatrix(inputs, expectedVersions) {
 function renderMatrix(result) {
     const lines = ['## BuildKit lost-layer bisect', '', boundarySentence(result), ''];
     if (result.rows.length > 0) {
-        lines.push('| Version | Image | Verdict | Attempts | Lost | Loss rate |', '| --- | --- | --- | ---: | ---: | --- |', ...result.rows.map((row) => `| ${cell(row.version)} | ${cell(row.image)} | ${VERDICT_TEXT[row.verdict]} | ${row.attempts} | ${row.lost} | ${cell(row.rateText)} |`), '');
+        lines.push('| Version | Image | Verdict | Attempts | Lost | Loss rate |', '| --- | --- | --- | ---: | ---: | --- |', ...result.rows.map((row) => {
+            // A job with no report ran nothing we know of: no counts rather than zeros.
+            const known = row.verdict !== 'missing' && row.verdict !== 'unreadable';
+            const counts = known ? `${row.attempts} | ${row.lost}` : `${NO_RATE} | ${NO_RATE}`;
+            return `| ${cell(row.version)} | ${cell(row.image)} | ${VERDICT_TEXT[row.verdict]} | ${counts} | ${cell(row.rateText)} |`;
+        }), '');
     }
     if (result.problems.length > 0) {
         lines.push('Some jobs gave no verdict:', '', ...result.problems.map((p) => `- ${cell(p)}`), '');
@@ -72376,6 +72381,7 @@ function readReports(locations) {
 /** Past this many attempts the table keeps only the ones that did not end intact, and the last few. */
 const MAX_TABLE_ROWS = 60;
 const MAX_LOSS_LINES = 20;
+const FOLD_ATTEMPTS_ABOVE = 12;
 /** The job summary as Markdown: the verdict first, then the attempts, then how the run was set up. */
 function renderSummary(result, settings) {
     const icon = { reproduced: '🔴', clean: '🟢', error: '⚠️', 'not-run': '⚪' }[result.verdict.kind];
@@ -72399,8 +72405,12 @@ function renderSummary(result, settings) {
         if (first?.outcome.layers)
             lines.push(...layersTable(first.attempt, first.outcome.layers), '');
     }
-    if (result.records.length > 0)
-        lines.push('### Attempts', '', ...attemptsTable(result.records), '');
+    if (result.records.length > 0) {
+        // A long table is folded: the lines above already say what went wrong.
+        const fold = result.records.length > FOLD_ATTEMPTS_ABOVE;
+        lines.push(fold ? `<details><summary>Attempts (${result.records.length})</summary>` : '### Attempts', '');
+        lines.push(...attemptsTable(result.records), '', ...(fold ? ['</details>', ''] : []));
+    }
     lines.push('<details><summary>Settings</summary>', '', '| Setting | Value |', '| --- | --- |', ...Object.entries((0,_json_report_js__WEBPACK_IMPORTED_MODULE_2__/* .publicSettings */ .dg)(settings)).map(([key, value]) => `| ${key} | ${escapeCell(settingText(value))} |`), '', '</details>', '');
     return lines.join('\n');
 }
@@ -72418,7 +72428,7 @@ function attemptsTable(records) {
         const result = r.outcome.kind === 'intact'
             ? 'intact'
             : r.outcome.kind === 'lost'
-                ? `**layer lost**: missing ${r.outcome.missingPaths.map(code).join(', ')}`
+                ? `**layer lost**: ${lossCell(r.outcome)}`
                 : `infrastructure error: ${escapeCell(r.outcome.cause)}`;
         return `| ${r.attempt} | ${r.freshState ? 'yes' : ''} | ${(r.durationMs / 1000).toFixed(2)} s | ${result} |`;
     });
@@ -72458,7 +72468,7 @@ function layersTable(attempt, layers) {
     const byContent = new Map(layers.attempt.map((l) => [l.diffId, l]));
     const rows = layers.reference.map((ref) => {
         const found = byContent.get(ref.diffId);
-        return `| ${ref.position} | ${ref.createdBy ? code(ref.createdBy) : ''} | ${layerText(ref)} | ${found ? `layer ${found.position}` : '**missing**'} |`;
+        return `| ${ref.position} | ${ref.createdBy ? code(ref.createdBy) : '—'} | ${layerText(ref)} | ${found ? `layer ${found.position}` : '**missing**'} |`;
     });
     const known = new Set(layers.reference.map((l) => l.diffId));
     const extra = layers.attempt
@@ -72482,6 +72492,11 @@ function bytes(n) {
     if (n < 1024 * 1024)
         return `${(n / 1024).toFixed(1)} KiB`;
     return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+function lossCell(outcome) {
+    const layers = outcome.lostLayers.map((l) => `layer ${l.position}${l.createdBy ? ` ${code(l.createdBy)}` : ''} gone`);
+    const paths = outcome.missingPaths.length > 0 ? [`${outcome.missingPaths.map(code).join(', ')} missing`] : [];
+    return [...layers, ...paths].join('; ');
 }
 
 

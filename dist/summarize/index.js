@@ -66364,7 +66364,12 @@ function buildMatrix(inputs, expectedVersions) {
 function renderMatrix(result) {
     const lines = ['## BuildKit lost-layer bisect', '', boundarySentence(result), ''];
     if (result.rows.length > 0) {
-        lines.push('| Version | Image | Verdict | Attempts | Lost | Loss rate |', '| --- | --- | --- | ---: | ---: | --- |', ...result.rows.map((row) => `| ${cell(row.version)} | ${cell(row.image)} | ${VERDICT_TEXT[row.verdict]} | ${row.attempts} | ${row.lost} | ${cell(row.rateText)} |`), '');
+        lines.push('| Version | Image | Verdict | Attempts | Lost | Loss rate |', '| --- | --- | --- | ---: | ---: | --- |', ...result.rows.map((row) => {
+            // A job with no report ran nothing we know of: no counts rather than zeros.
+            const known = row.verdict !== 'missing' && row.verdict !== 'unreadable';
+            const counts = known ? `${row.attempts} | ${row.lost}` : `${NO_RATE} | ${NO_RATE}`;
+            return `| ${cell(row.version)} | ${cell(row.image)} | ${VERDICT_TEXT[row.verdict]} | ${counts} | ${cell(row.rateText)} |`;
+        }), '');
     }
     if (result.problems.length > 0) {
         lines.push('Some jobs gave no verdict:', '', ...result.problems.map((p) => `- ${cell(p)}`), '');

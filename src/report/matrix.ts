@@ -74,10 +74,12 @@ export function renderMatrix(result: MatrixResult): string {
     lines.push(
       '| Version | Image | Verdict | Attempts | Lost | Loss rate |',
       '| --- | --- | --- | ---: | ---: | --- |',
-      ...result.rows.map(
-        (row) =>
-          `| ${cell(row.version)} | ${cell(row.image)} | ${VERDICT_TEXT[row.verdict]} | ${row.attempts} | ${row.lost} | ${cell(row.rateText)} |`,
-      ),
+      ...result.rows.map((row) => {
+        // A job with no report ran nothing we know of: no counts rather than zeros.
+        const known = row.verdict !== 'missing' && row.verdict !== 'unreadable';
+        const counts = known ? `${row.attempts} | ${row.lost}` : `${NO_RATE} | ${NO_RATE}`;
+        return `| ${cell(row.version)} | ${cell(row.image)} | ${VERDICT_TEXT[row.verdict]} | ${counts} | ${cell(row.rateText)} |`;
+      }),
       '',
     );
   }

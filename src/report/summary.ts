@@ -9,6 +9,7 @@ import { publicSettings } from './json-report.js';
 /** Past this many attempts the table keeps only the ones that did not end intact, and the last few. */
 const MAX_TABLE_ROWS = 60;
 const MAX_LOSS_LINES = 20;
+const FOLD_ATTEMPTS_ABOVE = 12;
 
 /** The job summary as Markdown: the verdict first, then the attempts, then how the run was set up. */
 export function renderSummary(result: RunResult, settings: Settings): string {
@@ -33,7 +34,12 @@ export function renderSummary(result: RunResult, settings: Settings): string {
     const first = losses[0];
     if (first?.outcome.layers) lines.push(...layersTable(first.attempt, first.outcome.layers), '');
   }
-  if (result.records.length > 0) lines.push('### Attempts', '', ...attemptsTable(result.records), '');
+  if (result.records.length > 0) {
+    // A long table is folded: the lines above already say what went wrong.
+    const fold = result.records.length > FOLD_ATTEMPTS_ABOVE;
+    lines.push(fold ? `<details><summary>Attempts (${result.records.length})</summary>` : '### Attempts', '');
+    lines.push(...attemptsTable(result.records), '', ...(fold ? ['</details>', ''] : []));
+  }
   lines.push(
     '<details><summary>Settings</summary>',
     '',
@@ -67,7 +73,7 @@ function attemptsTable(records: readonly AttemptRecord[]): string[] {
       r.outcome.kind === 'intact'
         ? 'intact'
         : r.outcome.kind === 'lost'
-          ? `**layer lost**: missing ${r.outcome.missingPaths.map(code).join(', ')}`
+          ? `**layer lost**: ${lossCell(r.outcome)}`
           : `infrastructure error: ${escapeCell(r.outcome.cause)}`;
     return `| ${r.attempt} | ${r.freshState ? 'yes' : ''} | ${(r.durationMs / 1000).toFixed(2)} s | ${result} |`;
   });
@@ -122,7 +128,7 @@ function layersTable(attempt: number, layers: LayerComparison): string[] {
   const byContent = new Map(layers.attempt.map((l) => [l.diffId, l]));
   const rows = layers.reference.map((ref) => {
     const found = byContent.get(ref.diffId);
-    return `| ${ref.position} | ${ref.createdBy ? code(ref.createdBy) : ''} | ${layerText(ref)} | ${found ? `layer ${found.position}` : '**missing**'} |`;
+    return `| ${ref.position} | ${ref.createdBy ? code(ref.createdBy) : '—'} | ${layerText(ref)} | ${found ? `layer ${found.position}` : '**missing**'} |`;
   });
   const known = new Set(layers.reference.map((l) => l.diffId));
   const extra = layers.attempt
@@ -149,4 +155,13 @@ function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function lossCell(outcome: Extract<AttemptOutcome, { kind: 'lost' }>): string {
+  const layers = outcome.lostLayers.map(
+    (l) => `layer ${l.position}${l.createdBy ? ` ${code(l.createdBy)}` : ''} gone`,
+  );
+  const paths =
+    outcome.missingPaths.length > 0 ? [`${outcome.missingPaths.map(code).join(', ')} missing`] : [];
+  return [...layers, ...paths].join('; ');
 }

@@ -69759,21 +69759,40 @@ module.exports = {
 
 /***/ }),
 
-/***/ 47183:
+/***/ 90639:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  k: () => (/* binding */ runCheck)
+  k_: () => (/* binding */ runCheck)
 });
 
-// UNUSED EXPORTS: cacheSpecs
+// UNUSED EXPORTS: cacheSpecs, verificationText
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(73024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(76760);
+;// CONCATENATED MODULE: ./src/inspection/build-log.ts
+/**
+ * The Dockerfile steps that a build ran instead of taking from the cache, read from buildctl's
+ * `--progress plain` log. An attempt whose steps did not all come from the imported cache did not test the
+ * import at all (a failed import only warns and builds from scratch), so it must not count as intact.
+ */
+function stepsNotFromCache(progressLog) {
+    const lines = progressLog.split('\n').map((line) => line.trimEnd());
+    const cached = new Set(lines.flatMap((line) => /^#(\d+) CACHED$/.exec(line)?.slice(1, 2) ?? []));
+    const steps = new Map();
+    for (const line of lines) {
+        // "#7 [3/4] COPY repro.txt /", or "#7 [stage-1 3/4] ..." in a multi-stage build; FROM is resolved, not built.
+        const step = /^#(\d+) \[(?:[^\]]*\s)?\d+\/\d+\] (.+)$/.exec(line);
+        if (step?.[1] && step[2] && !step[2].startsWith('FROM '))
+            steps.set(step[1], step[2]);
+    }
+    return [...steps].filter(([id]) => !cached.has(id)).map(([, instruction]) => instruction);
+}
+
 ;// CONCATENATED MODULE: ./src/inspection/diagnosis.ts
 /**
  * Compares an attempt's image with the reference built without a cache, layer by layer, by content
@@ -70183,8 +70202,8 @@ function outputFileName(base, outputType) {
 
 // EXTERNAL MODULE: ./src/verdict/verdict.ts
 var verdict_verdict = __nccwpck_require__(91396);
-// EXTERNAL MODULE: ./src/testbed/command.ts
-var command = __nccwpck_require__(85042);
+// EXTERNAL MODULE: ./src/testbed/command.ts + 1 modules
+var command = __nccwpck_require__(56162);
 ;// CONCATENATED MODULE: ./src/attempts/reset-policy.ts
 /**
  * Whether buildkitd starts from an empty state before this attempt (1-based). The first attempt always
@@ -70199,6 +70218,7 @@ function resetsBefore(attempt, frequency) {
 }
 
 ;// CONCATENATED MODULE: ./src/attempts/run-attempts.ts
+
 
 
 
@@ -70267,10 +70287,19 @@ async function oneAttempt(daemon, plan, attempt) {
         dockerfile: plan.dockerfile,
         importCache: plan.importCache,
         output: `type=${plan.outputType},dest=${output}`,
+        timeoutMs: plan.attemptTimeoutSeconds * 1000,
     });
-    if (build.exitCode !== 0) {
+    if (build.timedOut || build.exitCode !== 0) {
         external_node_fs_.rmSync(output, { force: true });
-        return { kind: 'error', cause: `buildctl build exited ${build.exitCode}: ${(0,command/* lastLines */.w$)(build.stderr, 3)}` };
+        const why = build.timedOut
+            ? `buildctl build did not finish within ${plan.attemptTimeoutSeconds} s (attempt-timeout)`
+            : `buildctl build exited ${build.exitCode}: ${(0,command/* lastLines */.w$)(build.stderr, 3)}`;
+        return { kind: 'error', cause: why };
+    }
+    const ran = stepsNotFromCache(build.stderr);
+    if (ran.length > 0) {
+        external_node_fs_.rmSync(output, { force: true });
+        return { kind: 'error', cause: `the imported cache was not used: ${ran.join(', ')} ran instead` };
     }
     try {
         const check = await inspectOutput(output, plan.outputType, plan.expectPaths, plan.reference);
@@ -70880,20 +70909,20 @@ function extractZipNix(file, dest) {
  */
 function cacheDir(sourceDir, tool, version, arch) {
     return tool_cache_awaiter(this, void 0, void 0, function* () {
-        version = semver.clean(version) || version;
-        arch = arch || os.arch();
-        core.debug(`Caching tool ${tool} ${version} ${arch}`);
-        core.debug(`source dir: ${sourceDir}`);
-        if (!fs.statSync(sourceDir).isDirectory()) {
+        version = node_modules_semver.clean(version) || version;
+        arch = arch || external_os_.arch();
+        lib_core/* debug */.Yz(`Caching tool ${tool} ${version} ${arch}`);
+        lib_core/* debug */.Yz(`source dir: ${sourceDir}`);
+        if (!external_fs_.statSync(sourceDir).isDirectory()) {
             throw new Error('sourceDir is not a directory');
         }
         // Create the tool dir
         const destPath = yield _createToolPath(tool, version, arch);
         // copy each child item. do not move. move can fail on Windows
         // due to anti-virus software having an open handle on a file.
-        for (const itemName of fs.readdirSync(sourceDir)) {
-            const s = path.join(sourceDir, itemName);
-            yield io.cp(s, destPath, { recursive: true });
+        for (const itemName of external_fs_.readdirSync(sourceDir)) {
+            const s = external_path_.join(sourceDir, itemName);
+            yield lib_io.cp(s, destPath, { recursive: true });
         }
         // write .complete
         _completeToolPath(tool, version, arch);
@@ -70912,20 +70941,20 @@ function cacheDir(sourceDir, tool, version, arch) {
  */
 function cacheFile(sourceFile, targetFile, tool, version, arch) {
     return tool_cache_awaiter(this, void 0, void 0, function* () {
-        version = node_modules_semver.clean(version) || version;
-        arch = arch || external_os_.arch();
-        lib_core/* debug */.Yz(`Caching tool ${tool} ${version} ${arch}`);
-        lib_core/* debug */.Yz(`source file: ${sourceFile}`);
-        if (!external_fs_.statSync(sourceFile).isFile()) {
+        version = semver.clean(version) || version;
+        arch = arch || os.arch();
+        core.debug(`Caching tool ${tool} ${version} ${arch}`);
+        core.debug(`source file: ${sourceFile}`);
+        if (!fs.statSync(sourceFile).isFile()) {
             throw new Error('sourceFile is not a file');
         }
         // create the tool dir
         const destFolder = yield _createToolPath(tool, version, arch);
         // copy instead of move. move can fail on Windows due to
         // anti-virus software having an open handle on a file.
-        const destPath = external_path_.join(destFolder, targetFile);
-        lib_core/* debug */.Yz(`destination file ${destPath}`);
-        yield lib_io.cp(sourceFile, destPath);
+        const destPath = path.join(destFolder, targetFile);
+        core.debug(`destination file ${destPath}`);
+        yield io.cp(sourceFile, destPath);
         // write .complete
         _completeToolPath(tool, version, arch);
         return destFolder;
@@ -71144,6 +71173,12 @@ var settings = __nccwpck_require__(70900);
 
 
 
+
+/** A download whose bytes are not the ones expected: never installed, never cached. */
+class VerificationError extends Error {
+    name = 'VerificationError';
+}
+const VERIFICATION_FILE = 'verification.json';
 /** Node's process.arch as BuildKit's release assets name it. */
 function releaseArch(nodeArch = process.arch) {
     const names = {
@@ -71158,25 +71193,99 @@ function releaseArch(nodeArch = process.arch) {
         throw new Error(`BuildKit publishes no buildctl for ${nodeArch}`);
     return name;
 }
-/** buildctl from the runner's tool cache, or downloaded from a release-shaped tarball and cached. */
-async function installBuildctl(version, urlTemplate, token) {
+/**
+ * buildctl from the runner's tool cache, or downloaded from a release-shaped tarball (retried with back-off
+ * by @actions/tool-cache), checked against a SHA-256 when one is known, and only then cached.
+ */
+async function installBuildctl(source) {
     const arch = releaseArch();
-    const toolVersion = version.replace(/^v/, '');
-    const url = (0,settings/* expandUrl */.Uu)(urlTemplate, version, arch);
+    const toolVersion = source.version.replace(/^v/, '');
+    const url = (0,settings/* expandUrl */.Uu)(source.urlTemplate, source.version, arch);
     const cached = find('buildctl', toolVersion, arch);
-    if (cached)
-        return { path: external_node_path_.join(cached, 'buildctl'), url, fromToolCache: true };
-    // The token only goes to GitHub itself, never to a mirror.
-    const auth = token && new URL(url).hostname === 'github.com' ? `token ${token}` : undefined;
-    const archive = await downloadTool(url, undefined, auth);
-    const extracted = await extractTar(archive);
-    const binary = external_node_path_.join(extracted, 'bin', 'buildctl');
-    if (!external_node_fs_.existsSync(binary))
-        throw new Error(`${url} holds no bin/buildctl`);
-    const dir = await cacheFile(binary, 'buildctl', 'buildctl', toolVersion, arch);
-    external_node_fs_.rmSync(extracted, { recursive: true, force: true });
-    external_node_fs_.rmSync(archive, { force: true });
-    return { path: external_node_path_.join(dir, 'buildctl'), url, fromToolCache: false };
+    const recorded = cached ? readVerification(cached) : undefined;
+    // A cached binary counts when its tarball is the one asked for (or none was asked for).
+    if (cached && recorded && (!source.sha256 || recorded.sha256 === source.sha256)) {
+        return { path: external_node_path_.join(cached, 'buildctl'), url, fromToolCache: true, ...recorded };
+    }
+    const githubHost = new URL(url).hostname === 'github.com';
+    const archive = await downloadTool(url, undefined, source.token && githubHost ? `token ${source.token}` : undefined);
+    try {
+        const sha256 = await fileSha256(archive);
+        const expected = source.sha256
+            ? { digest: source.sha256, by: 'buildctl-sha256' }
+            : await releaseDigest(source, url).then((digest) => (digest ? { digest, by: 'GitHub release digest' } : undefined), (error) => ({ digest: '', by: '', why: error.message }));
+        if (expected?.digest && expected.digest !== sha256) {
+            throw new VerificationError(`${url} has SHA-256 ${sha256}, not the ${expected.by} ${expected.digest}: not installed`);
+        }
+        const verification = expected?.digest
+            ? { sha256, verifiedBy: expected.by }
+            : {
+                sha256,
+                verifiedBy: '',
+                unverifiedBecause: expected && 'why' in expected
+                    ? `no digest: ${expected.why}`
+                    : 'no buildctl-sha256 and no digest published for the asset',
+            };
+        const extracted = await extractTar(archive);
+        const binary = external_node_path_.join(extracted, 'bin', 'buildctl');
+        if (!external_node_fs_.existsSync(binary))
+            throw new Error(`${url} holds no bin/buildctl`);
+        const stage = external_node_fs_.mkdtempSync(external_node_path_.join(external_node_path_.dirname(extracted), 'buildctl-'));
+        external_node_fs_.copyFileSync(binary, external_node_path_.join(stage, 'buildctl'));
+        external_node_fs_.chmodSync(external_node_path_.join(stage, 'buildctl'), 0o755);
+        external_node_fs_.writeFileSync(external_node_path_.join(stage, VERIFICATION_FILE), JSON.stringify(verification));
+        const dir = await cacheDir(stage, 'buildctl', toolVersion, arch);
+        external_node_fs_.rmSync(extracted, { recursive: true, force: true });
+        external_node_fs_.rmSync(stage, { recursive: true, force: true });
+        return { path: external_node_path_.join(dir, 'buildctl'), url, fromToolCache: false, ...verification };
+    }
+    finally {
+        external_node_fs_.rmSync(archive, { force: true });
+    }
+}
+/**
+ * The `digest` GitHub's release API publishes for the asset of the same file name, from the repository the
+ * URL names (github.com/OWNER/REPO/releases/download/...), else moby/buildkit; undefined when it has none.
+ */
+async function releaseDigest(source, url) {
+    const repository = /^https:\/\/github\.com\/([^/]+\/[^/]+)\/releases\/download\//.exec(url)?.[1] ?? 'moby/buildkit';
+    const api = `${source.apiUrl.replace(/\/+$/, '')}/repos/${repository}/releases/tags/${encodeURIComponent(source.version)}`;
+    const headers = { accept: 'application/vnd.github+json' };
+    if (source.token)
+        headers['authorization'] = `Bearer ${source.token}`;
+    const response = await fetch(api, { headers, signal: AbortSignal.timeout(15_000) });
+    if (!response.ok)
+        throw new Error(`${api} answered ${response.status}`);
+    const release = (await response.json());
+    const name = external_node_path_.posix.basename(new URL(url).pathname);
+    const digest = release.assets?.find((asset) => asset.name === name)?.digest ?? undefined;
+    if (digest && !/^sha256:[a-f0-9]{64}$/.test(digest))
+        throw new Error(`${api} gives ${name} an unknown digest ${digest}`);
+    return digest?.slice('sha256:'.length);
+}
+async function fileSha256(file) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for await (const chunk of external_node_fs_.createReadStream(file))
+        hash.update(chunk);
+    return hash.digest('hex');
+}
+function readVerification(dir) {
+    try {
+        const parsed = JSON.parse(external_node_fs_.readFileSync(external_node_path_.join(dir, VERIFICATION_FILE), 'utf8'));
+        if (typeof parsed.sha256 !== 'string' || typeof parsed.verifiedBy !== 'string')
+            return undefined;
+        return {
+            sha256: parsed.sha256,
+            verifiedBy: parsed.verifiedBy,
+            ...(typeof parsed.unverifiedBecause === 'string'
+                ? { unverifiedBecause: parsed.unverifiedBecause }
+                : {}),
+        };
+    }
+    catch {
+        // Not cached by this action (or by an older one): downloaded and checked again.
+        return undefined;
+    }
 }
 
 // EXTERNAL MODULE: ./src/testbed/testbed.ts + 1 modules
@@ -71207,9 +71316,23 @@ async function runCheck(settings, context) {
     let buildctl;
     let setupError;
     try {
+        // Before anything is downloaded or created: a host with no answering engine is the first thing to say.
+        const engine = await docker.serverVersion().catch((error) => {
+            throw new testbed/* TestBedError */.QE(`the Docker engine does not answer: ${error.message}`);
+        });
+        log.info(`Docker engine ${engine}`);
         buildctl = await log.group('Install buildctl', async () => {
-            const installed = await installBuildctl(settings.buildctlVersion, settings.buildctlUrl, settings.githubToken);
+            const installed = await installBuildctl({
+                version: settings.buildctlVersion,
+                urlTemplate: settings.buildctlUrl,
+                token: settings.githubToken,
+                sha256: settings.buildctlSha256,
+                apiUrl: context.githubApiUrl ?? 'https://api.github.com',
+            });
             log.info(`buildctl ${settings.buildctlVersion}: ${installed.fromToolCache ? 'found in the tool cache' : `downloaded from ${installed.url}`}`);
+            log.info(verificationText(installed));
+            if (!installed.verifiedBy)
+                log.warning(verificationText(installed));
             return installed;
         });
         const installedPath = buildctl.path;
@@ -71244,6 +71367,7 @@ async function runCheck(settings, context) {
                 outputType: settings.outputType,
                 reference,
                 keepGoing: settings.keepGoing,
+                attemptTimeoutSeconds: settings.attemptTimeoutSeconds,
                 workDir,
             }, log));
             ({ records, buildkitVersion, daemonLogFiles } = run);
@@ -71316,7 +71440,11 @@ async function createCache(bed, settings, exportCache, workDir, log) {
             dockerfile: settings.dockerfile,
             exportCache,
             output: `type=${settings.outputType},dest=${output}`,
+            timeoutMs: settings.attemptTimeoutSeconds * 1000,
         });
+        if (build.timedOut) {
+            throw new testbed/* TestBedError */.QE(`the build that creates the cache did not finish within ${settings.attemptTimeoutSeconds} s`);
+        }
         if (build.exitCode !== 0) {
             throw new testbed/* TestBedError */.QE(`the build that creates the cache failed:\n${(0,command/* lastLines */.w$)(build.stderr, 15)}`);
         }
@@ -71340,6 +71468,12 @@ function referenceOutput(workDir, outputType) {
 }
 function localCacheDir(settings, workDir) {
     return settings.cacheDir || external_node_path_.join(workDir, 'cache');
+}
+/** "sha256 ab12… verified against the GitHub release digest", or why it was not. */
+function verificationText(installed) {
+    return installed.verifiedBy
+        ? `buildctl tarball sha256 ${installed.sha256} verified against the ${installed.verifiedBy}`
+        : `buildctl tarball sha256 ${installed.sha256} NOT verified (${installed.unverifiedBecause ?? 'no digest'}); set buildctl-sha256 to check it`;
 }
 
 
@@ -71390,6 +71524,7 @@ const INPUT_NAMES = [
     'cache-buildkit-image',
     'buildctl-version',
     'buildctl-url',
+    'buildctl-sha256',
     'github-token',
     'retries',
     'cache-reset-frequency',
@@ -71411,6 +71546,7 @@ const INPUT_NAMES = [
     'fail-on-reproduce',
     'output-type',
     'keep-going',
+    'attempt-timeout',
 ];
 class InputError extends Error {
     input;
@@ -71484,6 +71620,7 @@ function parseSettings(raw, paths) {
         cacheBuildkitImage,
         buildctlVersion,
         buildctlUrl,
+        buildctlSha256: sha256Input('buildctl-sha256', value('buildctl-sha256')),
         githubToken: value('github-token'),
         retries,
         cacheResetFrequency,
@@ -71501,11 +71638,12 @@ function parseSettings(raw, paths) {
         buildkitdFlags: shellWords('buildkitd-flags', value('buildkitd-flags')),
         buildkitdConfig: buildkitdConfig(raw, paths.workspace),
         buildkitdContainerOptions: value('buildkitd-container-options')
-            ? shellWords('buildkitd-container-options', value('buildkitd-container-options'))
+            ? containerOptions(shellWords('buildkitd-container-options', value('buildkitd-container-options')))
             : undefined,
         failOnReproduce: boolean(raw, 'fail-on-reproduce', true),
         outputType: oneOf('output-type', orDefault('output-type', 'oci'), ['oci', 'tar']),
         keepGoing: boolean(raw, 'keep-going', false),
+        attemptTimeoutSeconds: integer(raw, 'attempt-timeout', 600, 1, 86_400),
     };
 }
 /** moby/buildkit:v0.9.0-rootless → v0.9.0; latest, master or a digest → undefined. */
@@ -71657,6 +71795,60 @@ function buildkitdConfig(raw, workspace) {
     }
     return text;
 }
+/**
+ * `docker run` options that shape what the container may do. Its name, network, ports, labels, entrypoint and
+ * life are the run's own: an option that changed them would break cleanup or exposure, so it is refused.
+ */
+const CONTAINER_OPTIONS = new Map([
+    ['--privileged', 'flag'],
+    ['--init', 'flag'],
+    ['--cap-add', 'value'],
+    ['--cap-drop', 'value'],
+    ['--security-opt', 'value'],
+    ['--cgroupns', 'value'],
+    ['--cgroup-parent', 'value'],
+    ['--device', 'value'],
+    ['--tmpfs', 'value'],
+    ['--ulimit', 'value'],
+    ['--memory', 'value'],
+    ['-m', 'value'],
+    ['--memory-swap', 'value'],
+    ['--cpus', 'value'],
+    ['--pids-limit', 'value'],
+    ['--shm-size', 'value'],
+    ['--userns', 'value'],
+    ['--sysctl', 'value'],
+    ['--group-add', 'value'],
+    ['--volume', 'value'],
+    ['-v', 'value'],
+    ['--mount', 'value'],
+    ['--env', 'value'],
+    ['-e', 'value'],
+    ['--dns', 'value'],
+]);
+function containerOptions(words) {
+    const input = 'buildkitd-container-options';
+    for (let i = 0; i < words.length; i++) {
+        const word = words[i] ?? '';
+        const name = word.startsWith('--') && word.includes('=') ? word.slice(0, word.indexOf('=')) : word;
+        const kind = CONTAINER_OPTIONS.get(name);
+        if (!kind) {
+            throw new InputError(input, `"${word}" is not an option allowed here (allowed: ${[...CONTAINER_OPTIONS.keys()].join(' ')})`);
+        }
+        if (kind === 'value' && name === word) {
+            if (i + 1 >= words.length)
+                throw new InputError(input, `${word} needs a value`);
+            i += 1;
+        }
+    }
+    return words;
+}
+function sha256Input(input, text) {
+    const hex = text.replace(/^sha256:/, '').toLowerCase();
+    if (hex !== '' && !/^[a-f0-9]{64}$/.test(hex))
+        throw new InputError(input, `"${text}" is not a SHA-256 (64 hex digits)`);
+    return hex;
+}
 
 
 /***/ }),
@@ -71698,7 +71890,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(48161);
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(46058);
-/* harmony import */ var _engine_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(47183);
+/* harmony import */ var _engine_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(90639);
 /* harmony import */ var _inputs_action_inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(16441);
 /* harmony import */ var _inputs_settings_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(70900);
 /* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(25625);
@@ -71744,8 +71936,20 @@ async function main() {
     const workDir = (0,_paths_js__WEBPACK_IMPORTED_MODULE_7__/* .runWorkDir */ .ax)(process.env['RUNNER_TEMP'] || node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir(), runId);
     _state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .saveRun */ .BQ({ runId, workDir, cleanup: settings.cleanup });
     _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`run ${runId}: containers, volumes and network are labelled dev.lost-layer.run=${runId}`);
-    const result = await (0,_engine_js__WEBPACK_IMPORTED_MODULE_3__/* .runCheck */ .k)(settings, { runId, workDir, log: _log_js__WEBPACK_IMPORTED_MODULE_6__/* .actionLog */ .Z });
-    const reportPath = (0,_report_publish_js__WEBPACK_IMPORTED_MODULE_8__/* .writeReportFile */ .a)(result, settings, workDir);
+    const result = await (0,_engine_js__WEBPACK_IMPORTED_MODULE_3__/* .runCheck */ .k_)(settings, {
+        runId,
+        workDir,
+        log: _log_js__WEBPACK_IMPORTED_MODULE_6__/* .actionLog */ .Z,
+        githubApiUrl: process.env['GITHUB_API_URL'] || undefined,
+    });
+    let reportPath = '';
+    try {
+        reportPath = (0,_report_publish_js__WEBPACK_IMPORTED_MODULE_8__/* .writeReportFile */ .a)(result, settings, workDir);
+    }
+    catch (error) {
+        // A full disk must not hide the verdict: the outputs and the summary still say it.
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e(`the report could not be written: ${error.message}`);
+    }
     for (const [name, value] of Object.entries((0,_report_json_report_js__WEBPACK_IMPORTED_MODULE_14__/* .outputsOf */ .Yz)(result, reportPath)))
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH(name, value);
     if (process.env['GITHUB_STEP_SUMMARY'])
@@ -71950,6 +72154,12 @@ function renderSummary(result, settings) {
         `BuildKit **${escapeMarkdown(result.buildkitVersion)}** (${code(settings.buildkitImage)}), cache made by ${code(settings.cacheBuildkitImage)}, ${cacheNote(settings)}.`,
         '',
     ];
+    if (result.buildctl) {
+        const how = result.buildctl.verifiedBy
+            ? `verified against the ${result.buildctl.verifiedBy}`
+            : `**not verified** (${escapeMarkdown(result.buildctl.unverifiedBecause ?? 'no digest')})`;
+        lines.push(`buildctl ${escapeMarkdown(settings.buildctlVersion)}: tarball sha256 ${code(result.buildctl.sha256.slice(0, 12))} ${how}.`, '');
+    }
     if (result.lossRate)
         lines.push(escapeMarkdown((0,_verdict_loss_rate_js__WEBPACK_IMPORTED_MODULE_0__/* .describeLossRate */ .vd)(result.lossRate)), '');
     const losses = result.records.flatMap((r) => r.outcome.kind === 'lost' ? [{ attempt: r.attempt, outcome: r.outcome }] : []);
@@ -72128,22 +72338,29 @@ function table(parent, key) {
 
 /***/ }),
 
-/***/ 85042:
+/***/ 56162:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   d1: () => (/* binding */ runCommand),
-/* harmony export */   w$: () => (/* binding */ lastLines)
-/* harmony export */ });
-/* unused harmony export CommandError */
-/* harmony import */ var _actions_exec__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(75260);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  w$: () => (/* binding */ lastLines),
+  d1: () => (/* binding */ runCommand)
+});
+
+// UNUSED EXPORTS: CommandError
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/testbed/command.ts
 
 /** A command that exited non-zero: it names the command and the end of what it printed. */
 class CommandError extends Error {
     argv;
     result;
     constructor(argv, result) {
-        super(`\`${argv.join(' ')}\` exited ${result.exitCode}: ${lastLines(result.stderr || result.stdout, 5)}`);
+        const why = result.timedOut ? 'timed out' : `exited ${result.exitCode}`;
+        super(`\`${argv.join(' ')}\` ${why}: ${lastLines(result.stderr || result.stdout, 5)}`);
         this.argv = argv;
         this.result = result;
         this.name = 'CommandError';
@@ -72152,16 +72369,45 @@ class CommandError extends Error {
 function lastLines(text, count) {
     return text.trimEnd().split('\n').slice(-count).join('\n');
 }
-/** Runs a program with arguments as an array (never through a shell) and returns what it printed. */
-async function runCommand(file, args, options = {}) {
-    const result = await (0,_actions_exec__WEBPACK_IMPORTED_MODULE_0__/* .getExecOutput */ .H)(file, [...args], {
-        silent: true,
-        ignoreReturnCode: true,
-        input: options.input,
+/**
+ * Runs a program with arguments as an array (never through a shell) and returns what it printed.
+ * Node's own spawn rather than @actions/exec: it can kill a command that hangs.
+ */
+function runCommand(file, args, options = {}) {
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+        const stdout = [];
+        const stderr = [];
+        let timedOut = false;
+        const timer = options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGKILL');
+            }, options.timeoutMs);
+        child.stdout.on('data', (chunk) => stdout.push(chunk));
+        child.stderr.on('data', (chunk) => stderr.push(chunk));
+        child.on('error', (error) => {
+            clearTimeout(timer);
+            reject(new Error(`cannot run ${file}: ${error.message}`));
+        });
+        child.on('close', (code) => {
+            clearTimeout(timer);
+            const result = {
+                exitCode: code ?? -1,
+                stdout: Buffer.concat(stdout).toString('utf8'),
+                stderr: Buffer.concat(stderr).toString('utf8'),
+                timedOut,
+            };
+            if (result.exitCode !== 0 && !options.allowFailure)
+                reject(new CommandError([file, ...args], result));
+            else
+                resolve(result);
+        });
+        // A command that does not read its input must not fail the write.
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(options.input);
     });
-    if (result.exitCode !== 0 && !options.allowFailure)
-        throw new CommandError([file, ...args], result);
-    return result;
 }
 
 
@@ -72176,7 +72422,7 @@ async function runCommand(file, args, options = {}) {
 /* harmony export */ });
 /* unused harmony export OWNER_LABEL */
 /* harmony import */ var tar_stream__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(56118);
-/* harmony import */ var _command_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(85042);
+/* harmony import */ var _command_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(56162);
 
 
 /** Every container, volume and network we create carries this label... */
@@ -72329,8 +72575,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(76760);
-// EXTERNAL MODULE: ./src/testbed/command.ts
-var command = __nccwpck_require__(85042);
+// EXTERNAL MODULE: ./src/testbed/command.ts + 1 modules
+var command = __nccwpck_require__(56162);
 ;// CONCATENATED MODULE: ./src/testbed/buildctl.ts
 
 
@@ -72372,7 +72618,7 @@ class Buildctl {
             args.push('--import-cache', request.importCache);
         if (request.output)
             args.push('--output', request.output);
-        return (0,command/* runCommand */.d1)(this.binary, args, { allowFailure: true });
+        return (0,command/* runCommand */.d1)(this.binary, args, { allowFailure: true, timeoutMs: request.timeoutMs });
     }
 }
 
@@ -74002,9 +74248,10 @@ function getIDToken(aud) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  m: () => (/* binding */ exec),
-  H: () => (/* binding */ getExecOutput)
+  m: () => (/* binding */ exec)
 });
+
+// UNUSED EXPORTS: getExecOutput
 
 // EXTERNAL MODULE: external "string_decoder"
 var external_string_decoder_ = __nccwpck_require__(13193);
@@ -74661,8 +74908,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
-        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stdoutDecoder = new StringDecoder('utf8');
+        const stderrDecoder = new StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {

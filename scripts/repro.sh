@@ -20,7 +20,10 @@ url_file=$(mktemp)
 node --import tsx test/support/release-server.ts "$TESTBED_RELEASES_DIR" >"$url_file" &
 server=$!
 trap 'kill $server 2>/dev/null; rm -f "$url_file"' EXIT
-for _ in $(seq 1 50); do [ -s "$url_file" ] && break; sleep 0.1; done
+for _ in $(seq 1 50); do [ "$(wc -l <"$url_file")" -ge 2 ] && break; sleep 0.1; done
+# The same server answers GitHub's release API, for the digest the download is checked against.
+export GITHUB_API_URL
+GITHUB_API_URL=$(sed -n 2p "$url_file")
 
 if [ "$variant" = rootless ]; then image_suffix=-rootless; options=$TESTBED_ROOTLESS_OPTIONS; else image_suffix=; options=$TESTBED_ROOTFUL_OPTIONS; fi
 status=0

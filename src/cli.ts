@@ -89,7 +89,13 @@ async function cli(): Promise<number> {
   }
 
   try {
-    const result = await runCheck(settings, { runId, workDir, log, docker });
+    const result = await runCheck(settings, {
+      runId,
+      workDir,
+      log,
+      docker,
+      githubApiUrl: process.env['GITHUB_API_URL'] || undefined,
+    });
     const reportPath = writeReportFile(result, settings, workDir);
     if (summaryFile) fs.writeFileSync(summaryFile, renderSummary(result, settings));
     for (const file of result.daemonLogFiles) log.info(`buildkitd logs of the failed attempt: ${file}`);

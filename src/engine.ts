@@ -20,6 +20,8 @@ export interface RunContext {
   workDir: string;
   log: Log;
   docker?: Docker;
+  /** Where to ask for a release's asset digests (GITHUB_API_URL on a runner). */
+  githubApiUrl?: string;
 }
 
 export interface RunResult {
@@ -54,15 +56,24 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
   let setupError: string | undefined;
 
   try {
+    // Before anything is downloaded or created: a host with no answering engine is the first thing to say.
+    const engine = await docker.serverVersion().catch((error: unknown) => {
+      throw new TestBedError(`the Docker engine does not answer: ${(error as Error).message}`);
+    });
+    log.info(`Docker engine ${engine}`);
     buildctl = await log.group('Install buildctl', async () => {
-      const installed = await installBuildctl(
-        settings.buildctlVersion,
-        settings.buildctlUrl,
-        settings.githubToken,
-      );
+      const installed = await installBuildctl({
+        version: settings.buildctlVersion,
+        urlTemplate: settings.buildctlUrl,
+        token: settings.githubToken,
+        sha256: settings.buildctlSha256,
+        apiUrl: context.githubApiUrl ?? 'https://api.github.com',
+      });
       log.info(
         `buildctl ${settings.buildctlVersion}: ${installed.fromToolCache ? 'found in the tool cache' : `downloaded from ${installed.url}`}`,
       );
+      log.info(verificationText(installed));
+      if (!installed.verifiedBy) log.warning(verificationText(installed));
       return installed;
     });
     const installedPath = buildctl.path;
@@ -109,6 +120,7 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
               outputType: settings.outputType,
               reference,
               keepGoing: settings.keepGoing,
+              attemptTimeoutSeconds: settings.attemptTimeoutSeconds,
               workDir,
             },
             log,
@@ -198,7 +210,13 @@ async function createCache(
       dockerfile: settings.dockerfile,
       exportCache,
       output: `type=${settings.outputType},dest=${output}`,
+      timeoutMs: settings.attemptTimeoutSeconds * 1000,
     });
+    if (build.timedOut) {
+      throw new TestBedError(
+        `the build that creates the cache did not finish within ${settings.attemptTimeoutSeconds} s`,
+      );
+    }
     if (build.exitCode !== 0) {
       throw new TestBedError(`the build that creates the cache failed:\n${lastLines(build.stderr, 15)}`);
     }
@@ -227,4 +245,11 @@ function referenceOutput(workDir: string, outputType: OutputType): string {
 
 function localCacheDir(settings: Settings, workDir: string): string {
   return settings.cacheDir || path.join(workDir, 'cache');
+}
+
+/** "sha256 ab12… verified against the GitHub release digest", or why it was not. */
+export function verificationText(installed: InstalledBuildctl): string {
+  return installed.verifiedBy
+    ? `buildctl tarball sha256 ${installed.sha256} verified against the ${installed.verifiedBy}`
+    : `buildctl tarball sha256 ${installed.sha256} NOT verified (${installed.unverifiedBecause ?? 'no digest'}); set buildctl-sha256 to check it`;
 }

@@ -33,8 +33,19 @@ async function main(): Promise<void> {
   stateHelper.saveRun({ runId, workDir, cleanup: settings.cleanup });
   core.info(`run ${runId}: containers, volumes and network are labelled dev.lost-layer.run=${runId}`);
 
-  const result = await runCheck(settings, { runId, workDir, log: actionLog });
-  const reportPath = writeReportFile(result, settings, workDir);
+  const result = await runCheck(settings, {
+    runId,
+    workDir,
+    log: actionLog,
+    githubApiUrl: process.env['GITHUB_API_URL'] || undefined,
+  });
+  let reportPath = '';
+  try {
+    reportPath = writeReportFile(result, settings, workDir);
+  } catch (error) {
+    // A full disk must not hide the verdict: the outputs and the summary still say it.
+    core.warning(`the report could not be written: ${(error as Error).message}`);
+  }
   for (const [name, value] of Object.entries(outputsOf(result, reportPath))) core.setOutput(name, value);
   if (process.env['GITHUB_STEP_SUMMARY']) await core.summary.addRaw(renderSummary(result, settings)).write();
 

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Log } from '../log.js';
+import { stepsNotFromCache } from '../inspection/build-log.js';
 import { inspectOutput, outputFileName } from '../inspection/inspect-output.js';
 import type { OciImage } from '../inspection/oci-image.js';
 import { InspectionError } from '../inspection/tarball.js';
@@ -23,6 +24,7 @@ export interface AttemptPlan {
   /** The image built without a cache, when this run made one (OCI output only). */
   reference?: OciImage;
   keepGoing: boolean;
+  attemptTimeoutSeconds: number;
   workDir: string;
 }
 
@@ -90,10 +92,19 @@ async function oneAttempt(daemon: Buildkitd, plan: AttemptPlan, attempt: number)
     dockerfile: plan.dockerfile,
     importCache: plan.importCache,
     output: `type=${plan.outputType},dest=${output}`,
+    timeoutMs: plan.attemptTimeoutSeconds * 1000,
   });
-  if (build.exitCode !== 0) {
+  if (build.timedOut || build.exitCode !== 0) {
     fs.rmSync(output, { force: true });
-    return { kind: 'error', cause: `buildctl build exited ${build.exitCode}: ${lastLines(build.stderr, 3)}` };
+    const why = build.timedOut
+      ? `buildctl build did not finish within ${plan.attemptTimeoutSeconds} s (attempt-timeout)`
+      : `buildctl build exited ${build.exitCode}: ${lastLines(build.stderr, 3)}`;
+    return { kind: 'error', cause: why };
+  }
+  const ran = stepsNotFromCache(build.stderr);
+  if (ran.length > 0) {
+    fs.rmSync(output, { force: true });
+    return { kind: 'error', cause: `the imported cache was not used: ${ran.join(', ')} ran instead` };
   }
   try {
     const check = await inspectOutput(output, plan.outputType, plan.expectPaths, plan.reference);

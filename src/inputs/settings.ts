@@ -29,6 +29,8 @@ export interface Settings {
   cacheBuildkitImage: string;
   buildctlVersion: string;
   buildctlUrl: string;
+  /** Expected SHA-256 of the buildctl release tarball ('' : the GitHub release digest, when published). */
+  buildctlSha256: string;
   githubToken: string;
   retries: number;
   /** A fresh buildkitd state before attempt 1 and then every N attempts; 0: only before attempt 1. */
@@ -55,6 +57,8 @@ export interface Settings {
   outputType: OutputType;
   /** Go on after a lost layer, to measure how often it happens. */
   keepGoing: boolean;
+  /** Seconds one build may take (the cache build and each attempt) before it counts as hung. */
+  attemptTimeoutSeconds: number;
 }
 
 /** The inputs of action.yml, in its order; the CLI takes the same names as flags. */
@@ -63,6 +67,7 @@ export const INPUT_NAMES = [
   'cache-buildkit-image',
   'buildctl-version',
   'buildctl-url',
+  'buildctl-sha256',
   'github-token',
   'retries',
   'cache-reset-frequency',
@@ -84,6 +89,7 @@ export const INPUT_NAMES = [
   'fail-on-reproduce',
   'output-type',
   'keep-going',
+  'attempt-timeout',
 ] as const;
 
 export type InputName = (typeof INPUT_NAMES)[number];
@@ -187,6 +193,7 @@ export function parseSettings(raw: RawInputs, paths: PathContext): Settings {
     cacheBuildkitImage,
     buildctlVersion,
     buildctlUrl,
+    buildctlSha256: sha256Input('buildctl-sha256', value('buildctl-sha256')),
     githubToken: value('github-token'),
     retries,
     cacheResetFrequency,
@@ -204,11 +211,12 @@ export function parseSettings(raw: RawInputs, paths: PathContext): Settings {
     buildkitdFlags: shellWords('buildkitd-flags', value('buildkitd-flags')),
     buildkitdConfig: buildkitdConfig(raw, paths.workspace),
     buildkitdContainerOptions: value('buildkitd-container-options')
-      ? shellWords('buildkitd-container-options', value('buildkitd-container-options'))
+      ? containerOptions(shellWords('buildkitd-container-options', value('buildkitd-container-options')))
       : undefined,
     failOnReproduce: boolean(raw, 'fail-on-reproduce', true),
     outputType: oneOf('output-type', orDefault('output-type', 'oci'), ['oci', 'tar'] as const),
     keepGoing: boolean(raw, 'keep-going', false),
+    attemptTimeoutSeconds: integer(raw, 'attempt-timeout', 600, 1, 86_400),
   };
 }
 
@@ -366,4 +374,63 @@ function buildkitdConfig(raw: RawInputs, workspace: string): string {
     }
   }
   return text;
+}
+
+/**
+ * `docker run` options that shape what the container may do. Its name, network, ports, labels, entrypoint and
+ * life are the run's own: an option that changed them would break cleanup or exposure, so it is refused.
+ */
+const CONTAINER_OPTIONS = new Map<string, 'flag' | 'value'>([
+  ['--privileged', 'flag'],
+  ['--init', 'flag'],
+  ['--cap-add', 'value'],
+  ['--cap-drop', 'value'],
+  ['--security-opt', 'value'],
+  ['--cgroupns', 'value'],
+  ['--cgroup-parent', 'value'],
+  ['--device', 'value'],
+  ['--tmpfs', 'value'],
+  ['--ulimit', 'value'],
+  ['--memory', 'value'],
+  ['-m', 'value'],
+  ['--memory-swap', 'value'],
+  ['--cpus', 'value'],
+  ['--pids-limit', 'value'],
+  ['--shm-size', 'value'],
+  ['--userns', 'value'],
+  ['--sysctl', 'value'],
+  ['--group-add', 'value'],
+  ['--volume', 'value'],
+  ['-v', 'value'],
+  ['--mount', 'value'],
+  ['--env', 'value'],
+  ['-e', 'value'],
+  ['--dns', 'value'],
+]);
+
+function containerOptions(words: string[]): string[] {
+  const input = 'buildkitd-container-options';
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] ?? '';
+    const name = word.startsWith('--') && word.includes('=') ? word.slice(0, word.indexOf('=')) : word;
+    const kind = CONTAINER_OPTIONS.get(name);
+    if (!kind) {
+      throw new InputError(
+        input,
+        `"${word}" is not an option allowed here (allowed: ${[...CONTAINER_OPTIONS.keys()].join(' ')})`,
+      );
+    }
+    if (kind === 'value' && name === word) {
+      if (i + 1 >= words.length) throw new InputError(input, `${word} needs a value`);
+      i += 1;
+    }
+  }
+  return words;
+}
+
+function sha256Input(input: string, text: string): string {
+  const hex = text.replace(/^sha256:/, '').toLowerCase();
+  if (hex !== '' && !/^[a-f0-9]{64}$/.test(hex))
+    throw new InputError(input, `"${text}" is not a SHA-256 (64 hex digits)`);
+  return hex;
 }

@@ -22,6 +22,15 @@ export function renderSummary(result: RunResult, settings: Settings): string {
     `BuildKit **${escapeMarkdown(result.buildkitVersion)}** (${code(settings.buildkitImage)}), cache made by ${code(settings.cacheBuildkitImage)}, ${cacheNote(settings)}.`,
     '',
   ];
+  if (result.buildctl) {
+    const how = result.buildctl.verifiedBy
+      ? `verified against the ${result.buildctl.verifiedBy}`
+      : `**not verified** (${escapeMarkdown(result.buildctl.unverifiedBecause ?? 'no digest')})`;
+    lines.push(
+      `buildctl ${escapeMarkdown(settings.buildctlVersion)}: tarball sha256 ${code(result.buildctl.sha256.slice(0, 12))} ${how}.`,
+      '',
+    );
+  }
   if (result.lossRate) lines.push(escapeMarkdown(describeLossRate(result.lossRate)), '');
   const losses = result.records.flatMap((r) =>
     r.outcome.kind === 'lost' ? [{ attempt: r.attempt, outcome: r.outcome }] : [],

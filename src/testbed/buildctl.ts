@@ -10,6 +10,8 @@ export interface BuildRequest {
   importCache?: string;
   /** --output value, e.g. type=tar,dest=/tmp/attempt-1.tar */
   output?: string;
+  /** Kill buildctl after this long: a build that hangs is an error, not a wait without end. */
+  timeoutMs?: number;
 }
 
 /** A thin typed wrapper around the `buildctl` command line, bound to one daemon address. */
@@ -47,6 +49,6 @@ export class Buildctl {
     if (request.exportCache) args.push('--export-cache', request.exportCache);
     if (request.importCache) args.push('--import-cache', request.importCache);
     if (request.output) args.push('--output', request.output);
-    return runCommand(this.binary, args, { allowFailure: true });
+    return runCommand(this.binary, args, { allowFailure: true, timeoutMs: request.timeoutMs });
   }
 }

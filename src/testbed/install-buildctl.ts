@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tc from '@actions/tool-cache';
@@ -7,7 +8,30 @@ export interface InstalledBuildctl {
   path: string;
   url: string;
   fromToolCache: boolean;
+  /** SHA-256 of the release tarball the binary came from. */
+  sha256: string;
+  /** What the tarball was checked against: 'buildctl-sha256', 'GitHub release digest', or '' (not verified). */
+  verifiedBy: string;
+  /** Why it was not verified, when it was not. */
+  unverifiedBecause?: string;
 }
+
+export interface BuildctlSource {
+  version: string;
+  urlTemplate: string;
+  token: string;
+  /** buildctl-sha256: the tarball's expected digest, '' when not given. */
+  sha256: string;
+  /** The GitHub API to ask for the release asset's digest (GITHUB_API_URL on a runner). */
+  apiUrl: string;
+}
+
+/** A download whose bytes are not the ones expected: never installed, never cached. */
+export class VerificationError extends Error {
+  override name = 'VerificationError';
+}
+
+const VERIFICATION_FILE = 'verification.json';
 
 /** Node's process.arch as BuildKit's release assets name it. */
 export function releaseArch(nodeArch: string = process.arch): string {
@@ -23,26 +47,111 @@ export function releaseArch(nodeArch: string = process.arch): string {
   return name;
 }
 
-/** buildctl from the runner's tool cache, or downloaded from a release-shaped tarball and cached. */
-export async function installBuildctl(
-  version: string,
-  urlTemplate: string,
-  token: string,
-): Promise<InstalledBuildctl> {
+/**
+ * buildctl from the runner's tool cache, or downloaded from a release-shaped tarball (retried with back-off
+ * by @actions/tool-cache), checked against a SHA-256 when one is known, and only then cached.
+ */
+export async function installBuildctl(source: BuildctlSource): Promise<InstalledBuildctl> {
   const arch = releaseArch();
-  const toolVersion = version.replace(/^v/, '');
-  const url = expandUrl(urlTemplate, version, arch);
+  const toolVersion = source.version.replace(/^v/, '');
+  const url = expandUrl(source.urlTemplate, source.version, arch);
   const cached = tc.find('buildctl', toolVersion, arch);
-  if (cached) return { path: path.join(cached, 'buildctl'), url, fromToolCache: true };
+  const recorded = cached ? readVerification(cached) : undefined;
+  // A cached binary counts when its tarball is the one asked for (or none was asked for).
+  if (cached && recorded && (!source.sha256 || recorded.sha256 === source.sha256)) {
+    return { path: path.join(cached, 'buildctl'), url, fromToolCache: true, ...recorded };
+  }
 
-  // The token only goes to GitHub itself, never to a mirror.
-  const auth = token && new URL(url).hostname === 'github.com' ? `token ${token}` : undefined;
-  const archive = await tc.downloadTool(url, undefined, auth);
-  const extracted = await tc.extractTar(archive);
-  const binary = path.join(extracted, 'bin', 'buildctl');
-  if (!fs.existsSync(binary)) throw new Error(`${url} holds no bin/buildctl`);
-  const dir = await tc.cacheFile(binary, 'buildctl', 'buildctl', toolVersion, arch);
-  fs.rmSync(extracted, { recursive: true, force: true });
-  fs.rmSync(archive, { force: true });
-  return { path: path.join(dir, 'buildctl'), url, fromToolCache: false };
+  const githubHost = new URL(url).hostname === 'github.com';
+  const archive = await tc.downloadTool(
+    url,
+    undefined,
+    source.token && githubHost ? `token ${source.token}` : undefined,
+  );
+  try {
+    const sha256 = await fileSha256(archive);
+    const expected = source.sha256
+      ? { digest: source.sha256, by: 'buildctl-sha256' }
+      : await releaseDigest(source, url).then(
+          (digest) => (digest ? { digest, by: 'GitHub release digest' } : undefined),
+          (error: unknown) => ({ digest: '', by: '', why: (error as Error).message }),
+        );
+    if (expected?.digest && expected.digest !== sha256) {
+      throw new VerificationError(
+        `${url} has SHA-256 ${sha256}, not the ${expected.by} ${expected.digest}: not installed`,
+      );
+    }
+    const verification = expected?.digest
+      ? { sha256, verifiedBy: expected.by }
+      : {
+          sha256,
+          verifiedBy: '',
+          unverifiedBecause:
+            expected && 'why' in expected
+              ? `no digest: ${expected.why}`
+              : 'no buildctl-sha256 and no digest published for the asset',
+        };
+    const extracted = await tc.extractTar(archive);
+    const binary = path.join(extracted, 'bin', 'buildctl');
+    if (!fs.existsSync(binary)) throw new Error(`${url} holds no bin/buildctl`);
+    const stage = fs.mkdtempSync(path.join(path.dirname(extracted), 'buildctl-'));
+    fs.copyFileSync(binary, path.join(stage, 'buildctl'));
+    fs.chmodSync(path.join(stage, 'buildctl'), 0o755);
+    fs.writeFileSync(path.join(stage, VERIFICATION_FILE), JSON.stringify(verification));
+    const dir = await tc.cacheDir(stage, 'buildctl', toolVersion, arch);
+    fs.rmSync(extracted, { recursive: true, force: true });
+    fs.rmSync(stage, { recursive: true, force: true });
+    return { path: path.join(dir, 'buildctl'), url, fromToolCache: false, ...verification };
+  } finally {
+    fs.rmSync(archive, { force: true });
+  }
+}
+
+/**
+ * The `digest` GitHub's release API publishes for the asset of the same file name, from the repository the
+ * URL names (github.com/OWNER/REPO/releases/download/...), else moby/buildkit; undefined when it has none.
+ */
+export async function releaseDigest(source: BuildctlSource, url: string): Promise<string | undefined> {
+  const repository =
+    /^https:\/\/github\.com\/([^/]+\/[^/]+)\/releases\/download\//.exec(url)?.[1] ?? 'moby/buildkit';
+  const api = `${source.apiUrl.replace(/\/+$/, '')}/repos/${repository}/releases/tags/${encodeURIComponent(source.version)}`;
+  const headers: Record<string, string> = { accept: 'application/vnd.github+json' };
+  if (source.token) headers['authorization'] = `Bearer ${source.token}`;
+  const response = await fetch(api, { headers, signal: AbortSignal.timeout(15_000) });
+  if (!response.ok) throw new Error(`${api} answered ${response.status}`);
+  const release = (await response.json()) as { assets?: { name?: string; digest?: string | null }[] };
+  const name = path.posix.basename(new URL(url).pathname);
+  const digest = release.assets?.find((asset) => asset.name === name)?.digest ?? undefined;
+  if (digest && !/^sha256:[a-f0-9]{64}$/.test(digest))
+    throw new Error(`${api} gives ${name} an unknown digest ${digest}`);
+  return digest?.slice('sha256:'.length);
+}
+
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function readVerification(
+  dir: string,
+): Omit<InstalledBuildctl, 'path' | 'url' | 'fromToolCache'> | undefined {
+  try {
+    const parsed = JSON.parse(fs.readFileSync(path.join(dir, VERIFICATION_FILE), 'utf8')) as {
+      sha256?: unknown;
+      verifiedBy?: unknown;
+      unverifiedBecause?: unknown;
+    };
+    if (typeof parsed.sha256 !== 'string' || typeof parsed.verifiedBy !== 'string') return undefined;
+    return {
+      sha256: parsed.sha256,
+      verifiedBy: parsed.verifiedBy,
+      ...(typeof parsed.unverifiedBecause === 'string'
+        ? { unverifiedBecause: parsed.unverifiedBecause }
+        : {}),
+    };
+  } catch {
+    // Not cached by this action (or by an older one): downloaded and checked again.
+    return undefined;
+  }
 }

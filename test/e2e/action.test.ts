@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type ActionRun, runAction, type RunnerDirs, runnerDirs } from '../support/action-runner.js';
+import {
+  type ActionRun,
+  runAction,
+  type RunnerDirs,
+  runnerDirs,
+  type RunOptions,
+} from '../support/action-runner.js';
 import { leftovers } from '../support/leftovers.js';
 import { type ReleaseServer, serveReleases } from '../support/release-server.js';
 import { bedInputs, repoRoot, type TestBedFacts, testBed } from '../support/testbed.js';
@@ -26,6 +32,10 @@ describe('the action, end to end on the test bed', () => {
     if (catches.length > 0) console.log(`v0.9.0 caught at: ${catches.join(', ')}`);
   });
 
+  // GitHub's release API for the digests: the local server answers it.
+  const act = (inputs: Record<string, string>, options: RunOptions = {}) =>
+    runAction(inputs, dirs, { ...options, env: { GITHUB_API_URL: releases.origin, ...options.env } });
+
   function assertNothingLeft(run: ActionRun): void {
     assert.ok(run.state['runId'], 'the main step saved its run id for the post step');
     assert.equal(run.post.exitCode, 0, run.post.stdout + run.post.stderr);
@@ -44,10 +54,7 @@ describe('the action, end to end on the test bed', () => {
 
   for (const variant of ['rootful', 'rootless'] as const) {
     it(`v0.9.0 ${variant}: reproduced within 40 attempts, the step fails, nothing is left`, async () => {
-      const run = await runAction(
-        { ...bedInputs(bed, 'v0.9.0', variant, releases.urlTemplate), retries: '40' },
-        dirs,
-      );
+      const run = await act({ ...bedInputs(bed, 'v0.9.0', variant, releases.urlTemplate), retries: '40' });
       assert.equal(run.outputs['reproduced'], 'true', run.main.stdout);
       assert.equal(run.main.exitCode, 1, 'fail-on-reproduce fails the step');
       const failed = Number(run.outputs['failed-attempt']);
@@ -78,10 +85,7 @@ describe('the action, end to end on the test bed', () => {
     });
 
     it(`v0.9.1 ${variant}: clean after 40 attempts`, async () => {
-      const run = await runAction(
-        { ...bedInputs(bed, 'v0.9.1', variant, releases.urlTemplate), retries: '40' },
-        dirs,
-      );
+      const run = await act({ ...bedInputs(bed, 'v0.9.1', variant, releases.urlTemplate), retries: '40' });
       assert.equal(run.main.exitCode, 0, run.main.stdout);
       assert.equal(run.outputs['reproduced'], 'false');
       assert.equal(run.outputs['verdict'], 'clean');
@@ -102,10 +106,11 @@ describe('the action, end to end on the test bed', () => {
   }
 
   it('v0.9.0 with keep-going over 40 attempts: a loss rate above 0, the COPY layer named in the summary', async () => {
-    const run = await runAction(
-      { ...bedInputs(bed, 'v0.9.0', 'rootful', releases.urlTemplate), retries: '40', 'keep-going': 'true' },
-      dirs,
-    );
+    const run = await act({
+      ...bedInputs(bed, 'v0.9.0', 'rootful', releases.urlTemplate),
+      retries: '40',
+      'keep-going': 'true',
+    });
     assert.equal(run.outputs['reproduced'], 'true', run.main.stdout);
     assert.equal(run.outputs['attempts'], '40', 'kept going through every attempt');
     const lost = Number(run.outputs['lost-count']);
@@ -126,10 +131,9 @@ describe('the action, end to end on the test bed', () => {
 
   it('the bisect table of the v0.9.0 and v0.9.1 reports gives the boundary, and lists a missing job', async () => {
     assert.equal(reports.size, 2, 'the v0.9.0 keep-going and v0.9.1 rootful runs left their reports');
-    const run = await runAction(
+    const run = await act(
       { reports: [...reports.values()].join('\n'), versions: 'v0.8.3, v0.9.0, v0.9.1' },
-      dirs,
-      path.join(repoRoot, 'summarize'),
+      { actionDir: path.join(repoRoot, 'summarize') },
     );
     assert.equal(run.main.exitCode, 0, run.main.stdout);
     assert.equal(run.outputs['last-lost'], 'v0.9.0');
@@ -147,10 +151,11 @@ describe('the action, end to end on the test bed', () => {
   });
 
   it("output-type tar, the seed's rootfs check: v0.9.0 still caught by the missing path", async () => {
-    const run = await runAction(
-      { ...bedInputs(bed, 'v0.9.0', 'rootless', releases.urlTemplate), retries: '40', 'output-type': 'tar' },
-      dirs,
-    );
+    const run = await act({
+      ...bedInputs(bed, 'v0.9.0', 'rootless', releases.urlTemplate),
+      retries: '40',
+      'output-type': 'tar',
+    });
     assert.equal(run.outputs['reproduced'], 'true', run.main.stdout);
     assert.deepEqual(JSON.parse(run.outputs['missing-paths'] ?? ''), ['repro.txt']);
     assert.equal(run.outputs['lost-layers'], '[]', 'a rootfs tarball has no layers to name');
@@ -160,10 +165,11 @@ describe('the action, end to end on the test bed', () => {
   it('finds buildctl in the tool cache on the second run, and downloads nothing', async () => {
     const downloadsBefore = releases.requests.length;
     assert.ok(downloadsBefore > 0, 'the earlier runs downloaded buildctl from the local server');
-    const run = await runAction(
-      { ...bedInputs(bed, 'v0.9.1', 'rootful', releases.urlTemplate), retries: '4', 'run-attempts': 'false' },
-      dirs,
-    );
+    const run = await act({
+      ...bedInputs(bed, 'v0.9.1', 'rootful', releases.urlTemplate),
+      retries: '4',
+      'run-attempts': 'false',
+    });
     assert.equal(run.main.exitCode, 0, run.main.stdout);
     assert.match(run.main.stdout, /buildctl v0\.9\.1: found in the tool cache/);
     assert.equal(releases.requests.length, downloadsBefore);
@@ -173,15 +179,12 @@ describe('the action, end to end on the test bed', () => {
 
   it('an infrastructure failure is an error, never a lost layer', async () => {
     // A buildkitd flag the daemon refuses: the daemon dies before any attempt can be judged.
-    const run = await runAction(
-      {
-        ...bedInputs(bed, 'v0.9.0', 'rootful', releases.urlTemplate),
-        retries: '4',
-        'create-cache': 'true',
-        'buildkitd-flags': '--no-such-flag',
-      },
-      dirs,
-    );
+    const run = await act({
+      ...bedInputs(bed, 'v0.9.0', 'rootful', releases.urlTemplate),
+      retries: '4',
+      'create-cache': 'true',
+      'buildkitd-flags': '--no-such-flag',
+    });
     assert.equal(run.main.exitCode, 1);
     assert.equal(run.outputs['reproduced'], 'false');
     assert.equal(run.outputs['verdict'], 'error');
@@ -190,10 +193,7 @@ describe('the action, end to end on the test bed', () => {
   });
 
   it('rejects bad input before it creates anything', async () => {
-    const run = await runAction(
-      { ...bedInputs(bed, 'v0.9.0', 'rootful', releases.urlTemplate), retries: 'lots' },
-      dirs,
-    );
+    const run = await act({ ...bedInputs(bed, 'v0.9.0', 'rootful', releases.urlTemplate), retries: 'lots' });
     assert.equal(run.main.exitCode, 1);
     assert.match(run.main.stdout, /::error::input "retries": "lots" is not a whole number/);
     assert.equal(run.state['runId'], undefined, 'no run was started');

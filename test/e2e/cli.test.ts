@@ -31,6 +31,7 @@ describe('the CLI, end to end on the test bed', () => {
         HOME: home,
         RUNNER_TOOL_CACHE: path.join(home, 'tool-cache'),
         RUNNER_TEMP: path.join(home, 'temp'),
+        GITHUB_API_URL: releases.origin,
         ...env,
       },
     });

@@ -46,6 +46,7 @@ describe('test bed smoke check', () => {
             workDir: path.join(root, runId),
             log: consoleLog(fs.createWriteStream('/dev/null')),
             docker,
+            githubApiUrl: releases.origin,
           });
           assert.deepEqual(result.verdict, { kind: 'clean', attemptsRun: 1 });
           assert.equal(result.buildkitVersion, version);

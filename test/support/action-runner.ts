@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +12,7 @@ interface ActionYml {
 
 export interface StepResult {
   exitCode: number;
+  signal?: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -46,10 +47,19 @@ export function runnerDirs(): RunnerDirs {
  * default when not given), the runner's files for outputs, state and summary, then the post step with
  * the state that the main step saved.
  */
+export interface RunOptions {
+  /** The folder of the action.yml to run (default: the repository's root action). */
+  actionDir?: string;
+  /** More of the runner's environment, e.g. GITHUB_API_URL. */
+  env?: Record<string, string>;
+  /** Called once the main step has started, with its process: to signal it as a cancelled job would. */
+  onMainStarted?: (child: ChildProcess) => void;
+}
+
 export async function runAction(
   inputs: Record<string, string>,
   dirs: RunnerDirs,
-  actionDir: string = repoRoot,
+  { actionDir = repoRoot, env: extraEnv = {}, onMainStarted }: RunOptions = {},
 ): Promise<ActionRun> {
   const action = parseYaml(fs.readFileSync(path.join(actionDir, 'action.yml'), 'utf8')) as ActionYml;
   const files = fs.mkdtempSync(path.join(dirs.temp, 'runner-files-'));
@@ -68,6 +78,7 @@ export async function runAction(
     GITHUB_OUTPUT: outputFile,
     GITHUB_STATE: stateFile,
     GITHUB_STEP_SUMMARY: summaryFile,
+    ...extraEnv,
   };
   for (const [name, spec] of Object.entries(action.inputs)) {
     // ${{ github.token }} is the runner's to fill; there is no token here.
@@ -78,7 +89,7 @@ export async function runAction(
     if (!(name in action.inputs)) throw new Error(`action.yml has no input ${name}`);
   }
 
-  const main = await runNode(path.join(actionDir, action.runs.main), env);
+  const main = await runNode(path.join(actionDir, action.runs.main), env, onMainStarted);
   const state = parseCommandFile(fs.readFileSync(stateFile, 'utf8'));
   const postEnv = { ...env };
   for (const [name, value] of Object.entries(state)) postEnv[`STATE_${name}`] = value;
@@ -94,15 +105,20 @@ export async function runAction(
   };
 }
 
-function runNode(script: string, env: Record<string, string>): Promise<StepResult> {
+function runNode(
+  script: string,
+  env: Record<string, string>,
+  onStarted?: (child: ChildProcess) => void,
+): Promise<StepResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    onStarted?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ exitCode: code ?? -1, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ exitCode: code ?? -1, signal, stdout, stderr }));
   });
 }
 

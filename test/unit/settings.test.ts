@@ -296,6 +296,39 @@ const badCases: BadCase[] = [
   { why: 'buildkitd-config above the workspace', inputs: { 'buildkitd-config': '../outside.toml' } },
   { why: 'buildkitd-config that does not exist', inputs: { 'buildkitd-config': 'missing.toml' } },
   { why: 'buildkitd-config that is not TOML', inputs: { 'buildkitd-config': 'broken.toml' } },
+  // buildkitd-container-options: the container's name, network, ports, labels and life are the run's
+  ...[
+    '--network host',
+    '--net=host',
+    '--name other',
+    '-p 1234:1234',
+    '--publish=80:80',
+    '--label a=b',
+    '--rm',
+    '-d',
+  ].map((options) => ({
+    why: `a container option the run owns (${options})`,
+    inputs: { 'buildkitd-container-options': options },
+  })),
+  { why: 'an unknown container option', inputs: { 'buildkitd-container-options': '--no-such-option' } },
+  {
+    why: 'a container option without its value',
+    inputs: { 'buildkitd-container-options': '--privileged --cap-add' },
+  },
+  {
+    why: 'a container option smuggling a command',
+    inputs: { 'buildkitd-container-options': '--entrypoint sh' },
+  },
+  {
+    why: 'a newline-separated shell command',
+    inputs: { 'buildkitd-container-options': '--privileged\nrm -rf /' },
+  },
+  // attempt-timeout
+  { why: 'zero attempt-timeout', inputs: { 'attempt-timeout': '0' } },
+  { why: 'a day and more of attempt-timeout', inputs: { 'attempt-timeout': '86401' } },
+  { why: 'attempt-timeout with a unit', inputs: { 'attempt-timeout': '10m' } },
+  { why: 'unknown output-type', inputs: { 'output-type': 'docker' } },
+  { why: 'keep-going not a boolean', inputs: { 'keep-going': 'sometimes' } },
 ];
 
 describe('parseSettings rejects bad inputs, naming the input', () => {
@@ -392,6 +425,18 @@ describe('parseSettings accepts good inputs', () => {
       parse({ 'mirror-upstream': 'http://127.0.0.1:5000' }).mirrorUpstream,
       'http://127.0.0.1:5000',
     );
+  });
+
+  it('takes the container options that work where --privileged is refused', () => {
+    const options =
+      '--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup';
+    assert.deepEqual(
+      parse({ 'buildkitd-container-options': options }).buildkitdContainerOptions,
+      options.split(' '),
+    );
+    assert.deepEqual(parse({ 'buildkitd-container-options': '--privileged' }).buildkitdContainerOptions, [
+      '--privileged',
+    ]);
   });
 
   it('splits buildkitd-flags into words', () => {

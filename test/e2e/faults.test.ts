@@ -1,0 +1,361 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  type ActionRun,
+  runAction,
+  type RunnerDirs,
+  runnerDirs,
+  type RunOptions,
+} from '../support/action-runner.js';
+import { leftovers } from '../support/leftovers.js';
+import { type ReleaseServer, serveReleases } from '../support/release-server.js';
+import { docker, waitForContainer } from '../support/run-watch.js';
+import { bedInputs, repoRoot, type TestBedFacts, testBed } from '../support/testbed.js';
+
+// Every fault ends in a clear error naming its cause, or in a correct verdict: never "layer lost" from an
+// infrastructure fault, never "clean" for attempts that did not run. And nothing labelled ours is left.
+describe('fault suite, on the test bed', () => {
+  let bed: TestBedFacts;
+  let releases: ReleaseServer;
+  let dirs: RunnerDirs;
+  const outcomes: string[] = [];
+
+  before(async () => {
+    bed = testBed();
+    releases = await serveReleases(bed.releasesDir);
+    dirs = runnerDirs();
+  });
+  after(async () => {
+    await releases.close();
+    console.log(outcomes.map((o) => `fault: ${o}`).join('\n'));
+  });
+
+  const act = (inputs: Record<string, string>, options: RunOptions = {}, runnerDirs: RunnerDirs = dirs) =>
+    runAction(inputs, runnerDirs, { ...options, env: { GITHUB_API_URL: releases.origin, ...options.env } });
+  const fixed = (extra: Record<string, string> = {}) => ({
+    ...bedInputs(bed, 'v0.9.1', 'rootful', releases.urlTemplate),
+    ...extra,
+  });
+
+  function assertError(run: ActionRun, cause: RegExp, name: string): void {
+    assert.equal(run.outputs['verdict'], 'error', `${name}: ${run.main.stdout}`);
+    assert.equal(run.outputs['reproduced'], 'false');
+    assert.notEqual(run.main.exitCode, 0);
+    assert.match(run.main.stdout, cause);
+    assert.doesNotMatch(run.main.stdout, /::error::Layer lost/);
+    const said = /::error::(.*)/.exec(run.main.stdout)?.[1] ?? '';
+    outcomes.push(`${name} → ${said.slice(0, 240)}`);
+  }
+
+  function assertNothingLeft(run: ActionRun): void {
+    const runId = run.state['runId'];
+    if (runId) assert.deepEqual(leftovers(`dev.lost-layer.run=${runId}`), []);
+    assert.equal(run.post.exitCode, 0, run.post.stdout);
+  }
+
+  it('dockerd not reachable at start: an error before anything is created', async () => {
+    const run = await act(fixed(), { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+    assertError(run, /::error::No verdict: .*the Docker engine does not answer/, 'dockerd unreachable');
+    assert.equal(releases.requests.filter((r) => r.endsWith('.tar.gz')).length, 0, 'nothing was downloaded');
+    assertNothingLeft(run);
+  });
+
+  it('the buildkit image missing and not pullable: an error naming the image', async () => {
+    const run = await act(
+      fixed({ 'buildkit-image': 'lost-layer-testbed/buildkit:v9.9.9', 'buildctl-version': 'v0.9.1' }),
+    );
+    assertError(
+      run,
+      /image lost-layer-testbed\/buildkit:v9\.9\.9 is not on this Docker host and cannot be pulled/,
+      'image missing',
+    );
+    assertNothingLeft(run);
+  });
+
+  for (const registry of ['cache', 'mirror'] as const) {
+    it(`the ${registry} registry killed in the middle of the attempts: an error, not a clean run`, async () => {
+      const running = act(fixed({ retries: '40' }));
+      // Attempts have started once the first attempt daemon runs (daemon 1 made the cache).
+      const daemon = await waitForContainer(/-buildkitd-2$/);
+      docker('kill', daemon.replace(/-buildkitd-2$/, `-${registry}`));
+      const run = await running;
+      assertError(
+        run,
+        registry === 'cache'
+          ? /the imported cache was not used|buildctl build exited/
+          : /buildctl build exited|cache was not used/,
+        `${registry} registry killed`,
+      );
+      assert.ok(Number(run.outputs['attempts']) < 40, 'the loop stopped at the fault');
+      assertNothingLeft(run);
+    });
+  }
+
+  it('buildkitd killed during the attempts: an error, and the post step prints its logs', async () => {
+    const running = act(fixed({ retries: '40' }));
+    docker('kill', await waitForContainer(/-buildkitd-2$/));
+    const run = await running;
+    assertError(run, /buildctl build exited|starting a fresh buildkitd failed/, 'buildkitd killed');
+    assert.match(run.post.stdout, /buildkitd logs of a failed attempt/);
+    assertNothingLeft(run);
+  });
+
+  it('an attempt that hangs past attempt-timeout: killed, an error naming the timeout', async () => {
+    // Paused once attempt 2 has begun: the daemon answered, and the attempt in flight hangs.
+    const run = await act(fixed({ retries: '40', 'attempt-timeout': '3' }), {
+      onMainStarted: (child) => {
+        let seen = '';
+        const watch = (chunk: Buffer) => {
+          seen += chunk.toString();
+          if (!/^attempt 2: /m.test(seen)) return;
+          child.stdout?.off('data', watch);
+          void waitForContainer(/-buildkitd-2$/).then((daemon) => docker('pause', daemon));
+        };
+        child.stdout?.on('data', watch);
+      },
+    });
+    assertError(run, /did not finish within 3 s \(attempt-timeout\)/, 'attempt hangs');
+    assertNothingLeft(run);
+  });
+
+  it('the host ports a registry or buildkitd would use by default already taken: a clean run all the same', async () => {
+    const servers = await Promise.all(
+      [5000, 1234].map(
+        (port) =>
+          new Promise<net.Server | undefined>((resolve) => {
+            const server = net.createServer().listen(port, '127.0.0.1', () => resolve(server));
+            server.on('error', () => resolve(undefined)); // already taken by someone else: as good
+          }),
+      ),
+    );
+    try {
+      const run = await act(fixed({ retries: '4' }));
+      assert.equal(run.outputs['verdict'], 'clean', run.main.stdout);
+      outcomes.push('ports 5000 and 1234 taken → clean (Docker picks free ports on 127.0.0.1)');
+      assertNothingLeft(run);
+    } finally {
+      for (const server of servers) server?.close();
+    }
+  });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`the main step sent ${signal} in the middle (a cancelled job), then the post step: nothing left`, async () => {
+      const run = await act(fixed({ retries: '400' }), {
+        onMainStarted: (child) => {
+          void waitForContainer(/-buildkitd-2$/).then(() => child.kill(signal));
+        },
+      });
+      assert.equal(run.main.signal ?? 'exited', signal, run.main.stdout);
+      assert.equal(run.outputs['reproduced'], undefined, 'a cancelled run gives no verdict');
+      outcomes.push(`${signal} mid-run → no verdict, post cleaned up`);
+      assertNothingLeft(run);
+    });
+  }
+
+  it('the CLI sent SIGINT in the middle: it removes its run and exits 130', async () => {
+    const child = spawn(
+      process.execPath,
+      [path.join(repoRoot, 'dist', 'cli', 'index.js'), ...flags(fixed({ retries: '400' }))],
+      {
+        env: {
+          ...process.env,
+          GITHUB_API_URL: releases.origin,
+          RUNNER_TOOL_CACHE: dirs.toolCache,
+          RUNNER_TEMP: dirs.temp,
+        },
+      },
+    );
+    let output = '';
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const daemon = await waitForContainer(/-buildkitd-2$/);
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 130, output);
+    const runId = /lost-layer-([0-9a-f]{8})-/.exec(daemon)?.[1] ?? '';
+    assert.deepEqual(leftovers(`dev.lost-layer.run=${runId}`), []);
+    outcomes.push('CLI SIGINT mid-run → exit 130, cleaned up');
+  });
+
+  it('no disk space for the outputs (a 1 MiB tmpfs as RUNNER_TEMP): an error, not a lost layer', async (t) => {
+    const tiny = fs.mkdtempSync(path.join(os.tmpdir(), 'lost-layer-tiny-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', tiny]);
+    } catch {
+      t.skip('cannot mount a tmpfs here');
+      return;
+    }
+    try {
+      const run = await act(fixed({ retries: '4' }), {}, { ...dirs, temp: tiny });
+      assertError(run, /no space left on device|ENOSPC|exited|cannot read/i, 'disk full');
+      assertNothingLeft(run);
+    } finally {
+      execFileSync('umount', [tiny]);
+      fs.rmSync(tiny, { recursive: true, force: true });
+    }
+  });
+
+  it('two runs at once on one Docker host, same inputs: both reproduce, nothing collides, each cleans its own', async () => {
+    const inputs = { ...bedInputs(bed, 'v0.9.0', 'rootful', releases.urlTemplate), retries: '40' };
+    const [a, b] = await Promise.all([act(inputs), act(inputs)]);
+    assert.ok(a && b);
+    assert.notEqual(a.state['runId'], b.state['runId']);
+    for (const run of [a, b]) {
+      assert.equal(run.outputs['reproduced'], 'true', run.main.stdout);
+      assertNothingLeft(run);
+    }
+    outcomes.push(
+      `two runs at once → reproduced at attempts ${a.outputs['failed-attempt']} and ${b.outputs['failed-attempt']}`,
+    );
+  });
+
+  it('only 127.0.0.1 ports, and the token never in the logs, the summary or the report', async () => {
+    const token = 'ghs_FAKEtoken0123456789abcdefABCDEF01';
+    const running = act(fixed({ retries: '12', 'github-token': token }));
+    const daemon = await waitForContainer(/-buildkitd-2$/);
+    const prefix = daemon.replace(/-buildkitd-2$/, '');
+    for (const name of [daemon, `${prefix}-cache`, `${prefix}-mirror`]) {
+      const bindings = JSON.parse(
+        docker('inspect', '--format', '{{json .HostConfig.PortBindings}}', name),
+      ) as Record<string, { HostIp: string }[]>;
+      const hostIps = Object.values(bindings)
+        .flat()
+        .map((b) => b.HostIp);
+      assert.ok(
+        hostIps.length > 0 && hostIps.every((ip) => ip === '127.0.0.1'),
+        `${name}: ${hostIps.join(', ')}`,
+      );
+    }
+    const run = await running;
+    assert.equal(run.outputs['verdict'], 'clean', run.main.stdout);
+    const report = fs.readFileSync(run.outputs['report'] ?? '', 'utf8');
+    // The runner reads `::add-mask::` itself and prints no such line: everything else is what a reader sees.
+    const log = (run.main.stdout + run.main.stderr + run.post.stdout)
+      .split('\n')
+      .filter((line) => !line.startsWith('::add-mask::'))
+      .join('\n');
+    assert.ok(run.main.stdout.includes(`::add-mask::${token}`), 'the token is masked in the runner log');
+    for (const [where, text] of [
+      ['log', log],
+      ['summary', run.summary],
+      ['report', report],
+    ] as const) {
+      assert.ok(!text.includes(token), `the token is in the ${where}`);
+    }
+    outcomes.push('exposure: every port on 127.0.0.1, token in no log, summary or report');
+    assertNothingLeft(run);
+  });
+});
+
+describe('downloads verified, on the test bed', () => {
+  let bed: TestBedFacts;
+  let releases: ReleaseServer;
+
+  before(async () => {
+    bed = testBed();
+    releases = await serveReleases(bed.releasesDir);
+  });
+  after(() => releases.close());
+
+  // A fresh tool cache each: every case downloads.
+  const act = (extra: Record<string, string>) =>
+    runAction(
+      { ...bedInputs(bed, 'v0.9.1', 'rootful', releases.urlTemplate), retries: '4', ...extra },
+      runnerDirs(),
+      { env: { GITHUB_API_URL: releases.origin } },
+    );
+  const realSha256 = () =>
+    fs
+      .readFileSync(path.join(bed.releasesDir, 'v0.9.1', 'buildkit-v0.9.1.linux-amd64.tar.gz.sha256'), 'utf8')
+      .split(' ')[0] ?? '';
+
+  it('verified against the digest the release API publishes, and said so in the summary', async () => {
+    const run = await act({});
+    assert.equal(run.outputs['verdict'], 'clean', run.main.stdout);
+    assert.match(
+      run.summary,
+      new RegExp(
+        `tarball sha256 \`${realSha256().slice(0, 12)}\` verified against the GitHub release digest`,
+      ),
+    );
+  });
+
+  it('a digest that does not match: a hard error, and the tool cache stays empty', async () => {
+    releases.digests.set('buildkit-v0.9.1.linux-amd64.tar.gz', `sha256:${'0'.repeat(64)}`);
+    try {
+      const dirs = runnerDirs();
+      const run = await runAction(
+        { ...bedInputs(bed, 'v0.9.1', 'rootful', releases.urlTemplate), retries: '4' },
+        dirs,
+        { env: { GITHUB_API_URL: releases.origin } },
+      );
+      assert.equal(run.outputs['verdict'], 'error');
+      assert.match(
+        run.main.stdout,
+        /has SHA-256 [0-9a-f]{64}, not the GitHub release digest 0{64}: not installed/,
+      );
+      assert.deepEqual(fs.readdirSync(dirs.toolCache), [], 'nothing was cached');
+    } finally {
+      releases.digests.delete('buildkit-v0.9.1.linux-amd64.tar.gz');
+    }
+  });
+
+  it('buildctl-sha256 wins: the right one verifies, a wrong one fails', async () => {
+    const right = await act({ 'buildctl-sha256': realSha256() });
+    assert.equal(right.outputs['verdict'], 'clean', right.main.stdout);
+    assert.match(right.summary, /verified against the buildctl-sha256/);
+    const wrong = await act({ 'buildctl-sha256': 'f'.repeat(64) });
+    assert.equal(wrong.outputs['verdict'], 'error');
+    assert.match(wrong.main.stdout, /not the buildctl-sha256 f{64}/);
+  });
+
+  it('no digest published: installed, but the summary says it is not verified', async () => {
+    releases.digests.set('buildkit-v0.9.1.linux-amd64.tar.gz', null);
+    try {
+      const run = await act({});
+      assert.equal(run.outputs['verdict'], 'clean', run.main.stdout);
+      assert.match(run.summary, /\*\*not verified\*\*/);
+      assert.match(run.main.stdout, /::warning::buildctl tarball sha256 [0-9a-f]{64} NOT verified/);
+    } finally {
+      releases.digests.delete('buildkit-v0.9.1.linux-amd64.tar.gz');
+    }
+  });
+
+  it('a mirror that fails once (503): retried with back-off, then installed', async () => {
+    releases.failNextDownloads = 1;
+    const run = await act({});
+    assert.equal(releases.failNextDownloads, 0, 'the failure was served');
+    assert.equal(run.outputs['verdict'], 'clean', run.main.stdout);
+  });
+});
+
+describe('hostile inputs through the bundled action', () => {
+  const marker = path.join(os.tmpdir(), `lost-layer-pwned-${process.pid}`);
+  const cases: [string, Record<string, string>][] = [
+    ['buildkit-image', { 'buildkit-image': `moby/buildkit:v0.9.0; touch ${marker}` }],
+    ['buildkitd-flags', { 'buildkitd-flags': `--debug $(touch ${marker})` }],
+    ['buildkitd-flags', { 'buildkitd-flags': `--debug && touch ${marker}` }],
+    ['buildkitd-container-options', { 'buildkitd-container-options': `--privileged\ntouch ${marker}` }],
+    ['retries', { retries: '5\nINPUT_CLEANUP=false' }],
+    ['dockerfile', { dockerfile: '../../../../etc/passwd' }],
+    ['buildctl-url', { 'buildctl-url': 'http://example.com/{version}/buildctl.tgz' }],
+    ['expect-paths', { 'expect-paths': '../../etc/shadow' }],
+  ];
+  for (const [input, inputs] of cases) {
+    it(`rejects ${JSON.stringify(inputs)} before anything starts`, async () => {
+      const run = await runAction(inputs, runnerDirs());
+      assert.equal(run.main.exitCode, 1);
+      assert.match(run.main.stdout, new RegExp(`::error::input "${input}"`));
+      assert.equal(run.state['runId'], undefined, 'no run was started');
+      assert.equal(fs.existsSync(marker), false, 'nothing ran through a shell');
+    });
+  }
+});
+
+function flags(inputs: Record<string, string>): string[] {
+  return Object.entries(inputs).map(([name, value]) => `--${name}=${value}`);
+}

@@ -13,4 +13,7 @@ code { background: #eff1f3; border-radius: 6px; padding: .2em .4em; font: 12px "
 table { border-collapse: collapse; margin: 8px 0 16px; } th, td { border: 1px solid #d1d9e0; padding: 6px 13px; }
 tr:nth-child(2n) { background: #f6f8fa; } th { font-weight: 600; }
 details { margin-top: 16px; } summary { cursor: pointer; }`;
-fs.writeFileSync(output, `<!doctype html><html><head><meta charset="utf-8"><style>${css}</style></head><body>${body}</body></html>`);
+fs.writeFileSync(
+  output,
+  `<!doctype html><html><head><meta charset="utf-8"><style>${css}</style></head><body>${body}</body></html>`,
+);

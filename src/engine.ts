@@ -121,6 +121,7 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
               reference,
               keepGoing: settings.keepGoing,
               attemptTimeoutSeconds: settings.attemptTimeoutSeconds,
+              resetMode: settings.cacheResetMode,
               workDir,
             },
             log,

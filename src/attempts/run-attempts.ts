@@ -5,7 +5,7 @@ import { stepsNotFromCache } from '../inspection/build-log.js';
 import { inspectOutput, outputFileName } from '../inspection/inspect-output.js';
 import type { OciImage } from '../inspection/oci-image.js';
 import { InspectionError } from '../inspection/tarball.js';
-import type { OutputType } from '../inputs/settings.js';
+import type { OutputType, ResetMode } from '../inputs/settings.js';
 import { lossText } from '../verdict/verdict.js';
 import { lastLines } from '../testbed/command.js';
 import type { Buildkitd, TestBed } from '../testbed/testbed.js';
@@ -25,6 +25,7 @@ export interface AttemptPlan {
   reference?: OciImage;
   keepGoing: boolean;
   attemptTimeoutSeconds: number;
+  resetMode: ResetMode;
   workDir: string;
 }
 
@@ -49,12 +50,16 @@ export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Pr
       const freshState = resetsBefore(attempt, plan.cacheResetFrequency);
       if (freshState) {
         try {
-          if (daemon) await bed.stopBuildkitd(daemon);
-          daemon = undefined;
-          daemon = await bed.startBuildkitd(plan.image);
-          if (attempt === 1) run.buildkitVersion = await bed.buildkitVersion(daemon);
+          if (daemon && plan.resetMode === 'prune') {
+            await daemon.buildctl.pruneAll(plan.attemptTimeoutSeconds * 1000);
+          } else {
+            if (daemon) await bed.stopBuildkitd(daemon);
+            daemon = undefined;
+            daemon = await bed.startBuildkitd(plan.image);
+            if (attempt === 1) run.buildkitVersion = await bed.buildkitVersion(daemon);
+          }
         } catch (error) {
-          const cause = `starting a fresh buildkitd failed: ${(error as Error).message}`;
+          const cause = `resetting buildkitd's state failed: ${(error as Error).message}`;
           run.records.push({ attempt, freshState, durationMs: 0, outcome: { kind: 'error', cause } });
           log.info(describe(run.records[run.records.length - 1] as AttemptRecord));
           break;

@@ -13,6 +13,8 @@ export interface PathContext {
 }
 
 export type CacheType = 'registry' | 'local';
+/** restart: a new buildkitd container and state volume (the seed's reset); prune: `buildctl prune --all`. */
+export type ResetMode = 'restart' | 'prune';
 /** oci: the image itself, compared layer by layer with the reference; tar: its filesystem, as the seed. */
 export type OutputType = 'oci' | 'tar';
 
@@ -59,6 +61,8 @@ export interface Settings {
   keepGoing: boolean;
   /** Seconds one build may take (the cache build and each attempt) before it counts as hung. */
   attemptTimeoutSeconds: number;
+  /** How a reset empties buildkitd's state. */
+  cacheResetMode: ResetMode;
 }
 
 /** The inputs of action.yml, in its order; the CLI takes the same names as flags. */
@@ -71,6 +75,7 @@ export const INPUT_NAMES = [
   'github-token',
   'retries',
   'cache-reset-frequency',
+  'cache-reset-mode',
   'cache-type',
   'cache-dir',
   'create-cache',
@@ -113,6 +118,8 @@ export const PINNED_BUILDCTL_VERSION = 'v0.9.1';
 export const DEFAULT_BUILDCTL_URL =
   'https://github.com/moby/buildkit/releases/download/{version}/buildkit-{version}.linux-{arch}.tar.gz';
 export const DEFAULT_MIRROR_UPSTREAM = 'https://registry-1.docker.io';
+/** The seed's reset, until the benchmark's reset study says otherwise (README, "Speed"). */
+export const DEFAULT_RESET_MODE: ResetMode = 'restart';
 
 const MAX_RETRIES = 10_000;
 
@@ -217,6 +224,10 @@ export function parseSettings(raw: RawInputs, paths: PathContext): Settings {
     outputType: oneOf('output-type', orDefault('output-type', 'oci'), ['oci', 'tar'] as const),
     keepGoing: boolean(raw, 'keep-going', false),
     attemptTimeoutSeconds: integer(raw, 'attempt-timeout', 600, 1, 86_400),
+    cacheResetMode: oneOf('cache-reset-mode', orDefault('cache-reset-mode', DEFAULT_RESET_MODE), [
+      'restart',
+      'prune',
+    ] as const),
   };
 }
 

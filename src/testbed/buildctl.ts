@@ -29,6 +29,11 @@ export class Buildctl {
     return result.exitCode === 0 && result.stdout.trim().split('\n').length > 1;
   }
 
+  /** Empties the daemon's build cache (`buildctl prune --all`): a fresh state without a new daemon. */
+  async pruneAll(timeoutMs?: number): Promise<void> {
+    await runCommand(this.binary, ['--addr', this.address, 'prune', '--all'], { timeoutMs });
+  }
+
   /** Runs one build; the caller decides what a non-zero exit means. */
   async build(request: BuildRequest): Promise<CommandResult> {
     const args = [

@@ -100,7 +100,7 @@ describe('fault suite, on the test bed', () => {
     const running = act(fixed({ retries: '40' }));
     docker('kill', await waitForContainer(/-buildkitd-2$/));
     const run = await running;
-    assertError(run, /buildctl build exited|starting a fresh buildkitd failed/, 'buildkitd killed');
+    assertError(run, /buildctl build exited|resetting buildkitd's state failed/, 'buildkitd killed');
     assert.match(run.post.stdout, /buildkitd logs of a failed attempt/);
     assertNothingLeft(run);
   });

@@ -69768,7 +69768,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   k_: () => (/* binding */ runCheck)
 });
 
-// UNUSED EXPORTS: cacheSpecs, verificationText
+// UNUSED EXPORTS: cacheSpecs, prepareTestBed, verificationText
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(73024);
@@ -70234,17 +70234,21 @@ function resetsBefore(attempt, frequency) {
 async function runAttempts(bed, plan, log) {
     const run = { records: [], buildkitVersion: 'unknown', daemonLogFiles: [] };
     let daemon;
+    const removals = [];
     try {
         for (let attempt = 1; attempt <= plan.retries; attempt++) {
             const freshState = resetsBefore(attempt, plan.cacheResetFrequency);
+            const resetStarted = performance.now();
             if (freshState) {
                 try {
                     if (daemon && plan.resetMode === 'prune') {
                         await daemon.buildctl.pruneAll(plan.attemptTimeoutSeconds * 1000);
                     }
                     else {
+                        // The old daemon goes in the background: its container and volume are its own, and the new
+                        // one need not wait for them (every removal is awaited before the loop returns).
                         if (daemon)
-                            await bed.stopBuildkitd(daemon);
+                            removals.push(bed.stopBuildkitd(daemon));
                         daemon = undefined;
                         daemon = await bed.startBuildkitd(plan.image);
                         if (attempt === 1)
@@ -70253,7 +70257,14 @@ async function runAttempts(bed, plan, log) {
                 }
                 catch (error) {
                     const cause = `resetting buildkitd's state failed: ${error.message}`;
-                    run.records.push({ attempt, freshState, durationMs: 0, outcome: { kind: 'error', cause } });
+                    const resetMs = Math.round(performance.now() - resetStarted);
+                    run.records.push({
+                        attempt,
+                        freshState,
+                        resetMs,
+                        durationMs: 0,
+                        outcome: { kind: 'error', cause },
+                    });
                     log.info(describe(run.records[run.records.length - 1]));
                     break;
                 }
@@ -70262,10 +70273,12 @@ async function runAttempts(bed, plan, log) {
             if (!daemon)
                 throw new Error('no buildkitd for the attempt');
             const buildStarted = performance.now();
+            const resetMs = Math.round(buildStarted - resetStarted);
             const outcome = await oneAttempt(daemon, plan, attempt);
             const record = {
                 attempt,
                 freshState,
+                resetMs,
                 durationMs: Math.round(performance.now() - buildStarted),
                 outcome,
             };
@@ -70281,7 +70294,8 @@ async function runAttempts(bed, plan, log) {
     }
     finally {
         if (daemon)
-            await bed.stopBuildkitd(daemon);
+            removals.push(bed.stopBuildkitd(daemon));
+        await Promise.all(removals);
     }
     return run;
 }
@@ -71203,6 +71217,10 @@ function releaseArch(nodeArch = process.arch) {
  * by @actions/tool-cache), checked against a SHA-256 when one is known, and only then cached.
  */
 async function installBuildctl(source) {
+    // Two jobs on one self-hosted runner share its tool cache: one fills it, the other waits and finds it.
+    return withToolCacheLock(`buildctl-${source.version}-${releaseArch()}`, () => findOrDownload(source));
+}
+async function findOrDownload(source) {
     const arch = releaseArch();
     const toolVersion = source.version.replace(/^v/, '');
     const url = (0,settings/* expandUrl */.Uu)(source.urlTemplate, source.version, arch);
@@ -71292,6 +71310,54 @@ function readVerification(dir) {
         return undefined;
     }
 }
+const LOCK_WAIT_MS = 10 * 60_000;
+/**
+ * Runs `work` holding an exclusive lock file in the tool cache. A lock whose process is gone (killed job)
+ * is taken over; one still held after LOCK_WAIT_MS is an error rather than a wait without end.
+ */
+async function withToolCacheLock(name, work) {
+    const dir = process.env['RUNNER_TOOL_CACHE'];
+    if (!dir)
+        throw new Error('RUNNER_TOOL_CACHE is not set');
+    external_node_fs_.mkdirSync(dir, { recursive: true });
+    const lock = external_node_path_.join(dir, `.${name}.lock`);
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+        try {
+            external_node_fs_.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+            break;
+        }
+        catch (error) {
+            if (error.code !== 'EEXIST')
+                throw error;
+            if (!holderAlive(lock)) {
+                external_node_fs_.rmSync(lock, { force: true });
+                continue;
+            }
+            if (Date.now() > deadline)
+                throw new Error(`${lock} is still held by another run after ${LOCK_WAIT_MS / 1000} s`);
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+    }
+    try {
+        return await work();
+    }
+    finally {
+        external_node_fs_.rmSync(lock, { force: true });
+    }
+}
+function holderAlive(lock) {
+    const pid = Number(external_node_fs_.readFileSync(lock, { encoding: 'utf8', flag: 'r' }).trim());
+    if (!Number.isInteger(pid) || pid <= 0)
+        return false;
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (error) {
+        return error.code === 'EPERM';
+    }
+}
 
 // EXTERNAL MODULE: ./src/testbed/testbed.ts + 1 modules
 var testbed = __nccwpck_require__(2721);
@@ -71321,40 +71387,9 @@ async function runCheck(settings, context) {
     let buildctl;
     let setupError;
     try {
-        // Before anything is downloaded or created: a host with no answering engine is the first thing to say.
-        const engine = await docker.serverVersion().catch((error) => {
-            throw new testbed/* TestBedError */.QE(`the Docker engine does not answer: ${error.message}`);
-        });
-        log.info(`Docker engine ${engine}`);
-        buildctl = await log.group('Install buildctl', async () => {
-            const installed = await installBuildctl({
-                version: settings.buildctlVersion,
-                urlTemplate: settings.buildctlUrl,
-                token: settings.githubToken,
-                sha256: settings.buildctlSha256,
-                apiUrl: context.githubApiUrl ?? 'https://api.github.com',
-            });
-            log.info(`buildctl ${settings.buildctlVersion}: ${installed.fromToolCache ? 'found in the tool cache' : `downloaded from ${installed.url}`}`);
-            log.info(verificationText(installed));
-            if (!installed.verifiedBy)
-                log.warning(verificationText(installed));
-            return installed;
-        });
-        const installedPath = buildctl.path;
-        const bed = new testbed/* TestBed */.G_(docker, {
-            runId: context.runId,
-            registryImage: settings.registryImage,
-            mirrorUpstream: settings.mirrorUpstream,
-            mirrorImages: settings.mirrorImages,
-            buildkitdConfig: settings.buildkitdConfig,
-            buildkitdFlags: settings.buildkitdFlags,
-            buildkitdContainerOptions: settings.buildkitdContainerOptions,
-            buildctlBinary: installedPath,
-        }, log);
-        await log.group('Start the registries', async () => {
-            await checkImages(docker, settings);
-            await bed.start();
-        });
+        const prepared = await prepareTestBed(settings, context, docker);
+        buildctl = prepared.buildctl;
+        const bed = prepared.bed;
         const cache = cacheSpecs(settings, bed, workDir);
         let reference;
         if (settings.createCache) {
@@ -71406,6 +71441,51 @@ async function runCheck(settings, context) {
         daemonLogFiles,
         lossRate: (0,verdict_verdict/* measuredLossRate */.I$)(verdict, settings.keepGoing),
     };
+}
+/**
+ * Everything before the cache: the engine answers, then buildctl is installed while the images are checked
+ * and the registries start, side by side. Both sides are waited for even when one fails, so that nothing
+ * is still being created when the caller cleans up.
+ */
+async function prepareTestBed(settings, context, docker) {
+    const { log } = context;
+    // Before anything is downloaded or created: a host with no answering engine is the first thing to say.
+    const engine = await docker.serverVersion().catch((error) => {
+        throw new testbed/* TestBedError */.QE(`the Docker engine does not answer: ${error.message}`);
+    });
+    log.info(`Docker engine ${engine}`);
+    return log.group('Set up: buildctl, images and registries', async () => {
+        const bed = new testbed/* TestBed */.G_(docker, {
+            runId: context.runId,
+            registryImage: settings.registryImage,
+            mirrorUpstream: settings.mirrorUpstream,
+            mirrorImages: settings.mirrorImages,
+            buildkitdConfig: settings.buildkitdConfig,
+            buildkitdFlags: settings.buildkitdFlags,
+            buildkitdContainerOptions: settings.buildkitdContainerOptions,
+        }, log);
+        const [installed, started] = await Promise.allSettled([
+            installBuildctl({
+                version: settings.buildctlVersion,
+                urlTemplate: settings.buildctlUrl,
+                token: settings.githubToken,
+                sha256: settings.buildctlSha256,
+                apiUrl: context.githubApiUrl ?? 'https://api.github.com',
+            }),
+            checkImages(docker, settings).then(() => bed.start()),
+        ]);
+        if (installed.status === 'rejected')
+            throw installed.reason;
+        if (started.status === 'rejected')
+            throw started.reason;
+        const buildctl = installed.value;
+        log.info(`buildctl ${settings.buildctlVersion}: ${buildctl.fromToolCache ? 'found in the tool cache' : `downloaded from ${buildctl.url}`}`);
+        log.info(verificationText(buildctl));
+        if (!buildctl.verifiedBy)
+            log.warning(verificationText(buildctl));
+        bed.useBuildctl(buildctl.path);
+        return { bed, buildctl };
+    });
 }
 /** The --export-cache and --import-cache values for the configured cache type. */
 function cacheSpecs(settings, bed, workDir) {
@@ -72667,6 +72747,8 @@ class TestBed {
     network;
     generation = 0;
     config = '';
+    buildctlBinary = '';
+    imageFactsCache = new Map();
     constructor(docker, options, log) {
         this.docker = docker;
         this.options = options;
@@ -72730,11 +72812,19 @@ class TestBed {
         }
         this.log.info(`mirror serves ${image.source} as docker.io/${image.target}`);
     }
+    /** The buildctl that talks to the daemons, once installed. */
+    useBuildctl(binary) {
+        this.buildctlBinary = binary;
+    }
     /** A buildkitd with a new, empty state volume, answering on 127.0.0.1. */
     async startBuildkitd(image) {
-        const facts = await this.docker.imageFacts(image);
+        if (!this.buildctlBinary)
+            throw new Error('no buildctl: useBuildctl() comes before startBuildkitd()');
+        // Read once per image: a reset is on the per-attempt path.
+        const facts = this.imageFactsCache.get(image) ?? (await this.docker.imageFacts(image));
         if (!facts)
             throw new TestBedError(`image ${image} is not on this Docker host`);
+        this.imageFactsCache.set(image, facts);
         const rootless = facts.user !== '' && !['0', 'root', '0:0', 'root:root'].includes(facts.user);
         const home = facts.env['HOME'] ?? '/home/user';
         const statePath = rootless ? `${home}/.local/share/buildkit` : '/var/lib/buildkit';
@@ -72759,7 +72849,7 @@ class TestBed {
         await this.docker.writeFiles(container, [{ path: CONFIG_PATH, content: this.config }]);
         await this.docker.start(container);
         const address = await this.docker.publishedAddress(container, BUILDKITD_PORT);
-        const buildctl = new Buildctl(this.options.buildctlBinary, `tcp://${address}`);
+        const buildctl = new Buildctl(this.buildctlBinary, `tcp://${address}`);
         await waitUntil(`buildkitd ${container}`, READY_TIMEOUT_MS, async () => {
             if (!(await this.docker.isRunning(container))) {
                 throw new TestBedError(`buildkitd ${container} stopped:\n${await this.docker.logs(container)}`);

@@ -56,45 +56,9 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
   let setupError: string | undefined;
 
   try {
-    // Before anything is downloaded or created: a host with no answering engine is the first thing to say.
-    const engine = await docker.serverVersion().catch((error: unknown) => {
-      throw new TestBedError(`the Docker engine does not answer: ${(error as Error).message}`);
-    });
-    log.info(`Docker engine ${engine}`);
-    buildctl = await log.group('Install buildctl', async () => {
-      const installed = await installBuildctl({
-        version: settings.buildctlVersion,
-        urlTemplate: settings.buildctlUrl,
-        token: settings.githubToken,
-        sha256: settings.buildctlSha256,
-        apiUrl: context.githubApiUrl ?? 'https://api.github.com',
-      });
-      log.info(
-        `buildctl ${settings.buildctlVersion}: ${installed.fromToolCache ? 'found in the tool cache' : `downloaded from ${installed.url}`}`,
-      );
-      log.info(verificationText(installed));
-      if (!installed.verifiedBy) log.warning(verificationText(installed));
-      return installed;
-    });
-    const installedPath = buildctl.path;
-    const bed = new TestBed(
-      docker,
-      {
-        runId: context.runId,
-        registryImage: settings.registryImage,
-        mirrorUpstream: settings.mirrorUpstream,
-        mirrorImages: settings.mirrorImages,
-        buildkitdConfig: settings.buildkitdConfig,
-        buildkitdFlags: settings.buildkitdFlags,
-        buildkitdContainerOptions: settings.buildkitdContainerOptions,
-        buildctlBinary: installedPath,
-      },
-      log,
-    );
-    await log.group('Start the registries', async () => {
-      await checkImages(docker, settings);
-      await bed.start();
-    });
+    const prepared = await prepareTestBed(settings, context, docker);
+    buildctl = prepared.buildctl;
+    const bed = prepared.bed;
     const cache = cacheSpecs(settings, bed, workDir);
     let reference: OciImage | undefined;
     if (settings.createCache) {
@@ -157,6 +121,64 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
     daemonLogFiles,
     lossRate: measuredLossRate(verdict, settings.keepGoing),
   };
+}
+
+export interface PreparedTestBed {
+  bed: TestBed;
+  buildctl: InstalledBuildctl;
+}
+
+/**
+ * Everything before the cache: the engine answers, then buildctl is installed while the images are checked
+ * and the registries start, side by side. Both sides are waited for even when one fails, so that nothing
+ * is still being created when the caller cleans up.
+ */
+export async function prepareTestBed(
+  settings: Settings,
+  context: RunContext,
+  docker: Docker,
+): Promise<PreparedTestBed> {
+  const { log } = context;
+  // Before anything is downloaded or created: a host with no answering engine is the first thing to say.
+  const engine = await docker.serverVersion().catch((error: unknown) => {
+    throw new TestBedError(`the Docker engine does not answer: ${(error as Error).message}`);
+  });
+  log.info(`Docker engine ${engine}`);
+  return log.group('Set up: buildctl, images and registries', async () => {
+    const bed = new TestBed(
+      docker,
+      {
+        runId: context.runId,
+        registryImage: settings.registryImage,
+        mirrorUpstream: settings.mirrorUpstream,
+        mirrorImages: settings.mirrorImages,
+        buildkitdConfig: settings.buildkitdConfig,
+        buildkitdFlags: settings.buildkitdFlags,
+        buildkitdContainerOptions: settings.buildkitdContainerOptions,
+      },
+      log,
+    );
+    const [installed, started] = await Promise.allSettled([
+      installBuildctl({
+        version: settings.buildctlVersion,
+        urlTemplate: settings.buildctlUrl,
+        token: settings.githubToken,
+        sha256: settings.buildctlSha256,
+        apiUrl: context.githubApiUrl ?? 'https://api.github.com',
+      }),
+      checkImages(docker, settings).then(() => bed.start()),
+    ]);
+    if (installed.status === 'rejected') throw installed.reason;
+    if (started.status === 'rejected') throw started.reason;
+    const buildctl = installed.value;
+    log.info(
+      `buildctl ${settings.buildctlVersion}: ${buildctl.fromToolCache ? 'found in the tool cache' : `downloaded from ${buildctl.url}`}`,
+    );
+    log.info(verificationText(buildctl));
+    if (!buildctl.verifiedBy) log.warning(verificationText(buildctl));
+    bed.useBuildctl(buildctl.path);
+    return { bed, buildctl };
+  });
 }
 
 /** The --export-cache and --import-cache values for the configured cache type. */

@@ -33,6 +33,9 @@ export interface AttemptRecord {
   attempt: number;
   /** buildkitd started from an empty state just before this attempt. */
   freshState: boolean;
+  /** Time spent emptying buildkitd's state before this attempt (0 when it did not). */
+  resetMs: number;
+  /** The attempt itself: build, cache-use check, output inspection. */
   durationMs: number;
   outcome: AttemptOutcome;
 }

@@ -45,22 +45,33 @@ export interface AttemptsRun {
 export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Promise<AttemptsRun> {
   const run: AttemptsRun = { records: [], buildkitVersion: 'unknown', daemonLogFiles: [] };
   let daemon: Buildkitd | undefined;
+  const removals: Promise<void>[] = [];
   try {
     for (let attempt = 1; attempt <= plan.retries; attempt++) {
       const freshState = resetsBefore(attempt, plan.cacheResetFrequency);
+      const resetStarted = performance.now();
       if (freshState) {
         try {
           if (daemon && plan.resetMode === 'prune') {
             await daemon.buildctl.pruneAll(plan.attemptTimeoutSeconds * 1000);
           } else {
-            if (daemon) await bed.stopBuildkitd(daemon);
+            // The old daemon goes in the background: its container and volume are its own, and the new
+            // one need not wait for them (every removal is awaited before the loop returns).
+            if (daemon) removals.push(bed.stopBuildkitd(daemon));
             daemon = undefined;
             daemon = await bed.startBuildkitd(plan.image);
             if (attempt === 1) run.buildkitVersion = await bed.buildkitVersion(daemon);
           }
         } catch (error) {
           const cause = `resetting buildkitd's state failed: ${(error as Error).message}`;
-          run.records.push({ attempt, freshState, durationMs: 0, outcome: { kind: 'error', cause } });
+          const resetMs = Math.round(performance.now() - resetStarted);
+          run.records.push({
+            attempt,
+            freshState,
+            resetMs,
+            durationMs: 0,
+            outcome: { kind: 'error', cause },
+          });
           log.info(describe(run.records[run.records.length - 1] as AttemptRecord));
           break;
         }
@@ -69,10 +80,12 @@ export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Pr
       if (!daemon) throw new Error('no buildkitd for the attempt');
 
       const buildStarted = performance.now();
+      const resetMs = Math.round(buildStarted - resetStarted);
       const outcome = await oneAttempt(daemon, plan, attempt);
       const record: AttemptRecord = {
         attempt,
         freshState,
+        resetMs,
         durationMs: Math.round(performance.now() - buildStarted),
         outcome,
       };
@@ -85,7 +98,8 @@ export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Pr
       if (outcome.kind === 'lost' && !plan.keepGoing) break;
     }
   } finally {
-    if (daemon) await bed.stopBuildkitd(daemon);
+    if (daemon) removals.push(bed.stopBuildkitd(daemon));
+    await Promise.all(removals);
   }
   return run;
 }

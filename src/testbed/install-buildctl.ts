@@ -52,6 +52,11 @@ export function releaseArch(nodeArch: string = process.arch): string {
  * by @actions/tool-cache), checked against a SHA-256 when one is known, and only then cached.
  */
 export async function installBuildctl(source: BuildctlSource): Promise<InstalledBuildctl> {
+  // Two jobs on one self-hosted runner share its tool cache: one fills it, the other waits and finds it.
+  return withToolCacheLock(`buildctl-${source.version}-${releaseArch()}`, () => findOrDownload(source));
+}
+
+async function findOrDownload(source: BuildctlSource): Promise<InstalledBuildctl> {
   const arch = releaseArch();
   const toolVersion = source.version.replace(/^v/, '');
   const url = expandUrl(source.urlTemplate, source.version, arch);
@@ -153,5 +158,50 @@ function readVerification(
   } catch {
     // Not cached by this action (or by an older one): downloaded and checked again.
     return undefined;
+  }
+}
+
+const LOCK_WAIT_MS = 10 * 60_000;
+
+/**
+ * Runs `work` holding an exclusive lock file in the tool cache. A lock whose process is gone (killed job)
+ * is taken over; one still held after LOCK_WAIT_MS is an error rather than a wait without end.
+ */
+async function withToolCacheLock<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const dir = process.env['RUNNER_TOOL_CACHE'];
+  if (!dir) throw new Error('RUNNER_TOOL_CACHE is not set');
+  fs.mkdirSync(dir, { recursive: true });
+  const lock = path.join(dir, `.${name}.lock`);
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (!holderAlive(lock)) {
+        fs.rmSync(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`${lock} is still held by another run after ${LOCK_WAIT_MS / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+function holderAlive(lock: string): boolean {
+  const pid = Number(fs.readFileSync(lock, { encoding: 'utf8', flag: 'r' }).trim());
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -2,7 +2,7 @@ import type { Log } from '../log.js';
 import type { MirrorSeedImage } from '../inputs/settings.js';
 import { Buildctl } from './buildctl.js';
 import { buildkitdToml } from './buildkitd-config.js';
-import { Docker, RUN_LABEL } from './docker.js';
+import { Docker, type ImageFacts, RUN_LABEL } from './docker.js';
 
 const REGISTRY_PORT = 5000;
 const BUILDKITD_PORT = 1234;
@@ -17,7 +17,6 @@ export interface TestBedOptions {
   buildkitdConfig: string;
   buildkitdFlags: string[];
   buildkitdContainerOptions: string[] | undefined;
-  buildctlBinary: string;
 }
 
 export interface Buildkitd {
@@ -41,6 +40,8 @@ export class TestBed {
   readonly network: string;
   private generation = 0;
   private config = '';
+  private buildctlBinary = '';
+  private readonly imageFactsCache = new Map<string, ImageFacts>();
 
   constructor(
     private readonly docker: Docker,
@@ -110,10 +111,18 @@ export class TestBed {
     this.log.info(`mirror serves ${image.source} as docker.io/${image.target}`);
   }
 
+  /** The buildctl that talks to the daemons, once installed. */
+  useBuildctl(binary: string): void {
+    this.buildctlBinary = binary;
+  }
+
   /** A buildkitd with a new, empty state volume, answering on 127.0.0.1. */
   async startBuildkitd(image: string): Promise<Buildkitd> {
-    const facts = await this.docker.imageFacts(image);
+    if (!this.buildctlBinary) throw new Error('no buildctl: useBuildctl() comes before startBuildkitd()');
+    // Read once per image: a reset is on the per-attempt path.
+    const facts = this.imageFactsCache.get(image) ?? (await this.docker.imageFacts(image));
     if (!facts) throw new TestBedError(`image ${image} is not on this Docker host`);
+    this.imageFactsCache.set(image, facts);
     const rootless = facts.user !== '' && !['0', 'root', '0:0', 'root:root'].includes(facts.user);
     const home = facts.env['HOME'] ?? '/home/user';
     const statePath = rootless ? `${home}/.local/share/buildkit` : '/var/lib/buildkit';
@@ -138,7 +147,7 @@ export class TestBed {
     await this.docker.writeFiles(container, [{ path: CONFIG_PATH, content: this.config }]);
     await this.docker.start(container);
     const address = await this.docker.publishedAddress(container, BUILDKITD_PORT);
-    const buildctl = new Buildctl(this.options.buildctlBinary, `tcp://${address}`);
+    const buildctl = new Buildctl(this.buildctlBinary, `tcp://${address}`);
     await waitUntil(`buildkitd ${container}`, READY_TIMEOUT_MS, async () => {
       if (!(await this.docker.isRunning(container))) {
         throw new TestBedError(`buildkitd ${container} stopped:\n${await this.docker.logs(container)}`);

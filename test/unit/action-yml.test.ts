@@ -109,7 +109,7 @@ describe('action.yml', () => {
     const result: RunResult = {
       runId: 'r',
       verdict: { kind: 'clean', attemptsRun: 1 },
-      records: [{ attempt: 1, freshState: true, durationMs: 1, outcome: { kind: 'intact' } }],
+      records: [{ attempt: 1, freshState: true, resetMs: 300, durationMs: 1, outcome: { kind: 'intact' } }],
       buildkitVersion: 'v0.9.0',
       startedAt: '',
       finishedAt: '',

@@ -40,6 +40,7 @@ function settingsWith(raw: RawInputs = {}): Settings {
 const record = (attempt: number, outcome: AttemptOutcome = { kind: 'intact' }): AttemptRecord => ({
   attempt,
   freshState: attempt % 4 === 1,
+  resetMs: attempt % 4 === 1 ? 400 : 0,
   durationMs: 1500 + attempt,
   outcome,
 });

@@ -6,6 +6,7 @@ import { decideVerdict, verdictLine, type Verdict } from '../../src/verdict/verd
 const record = (attempt: number, outcome: AttemptOutcome): AttemptRecord => ({
   attempt,
   freshState: attempt % 4 === 1,
+  resetMs: attempt % 4 === 1 ? 400 : 0,
   durationMs: 1000 + attempt,
   outcome,
 });

@@ -1,0 +1,393 @@
+// The benchmark (a script that prints numbers, not a test): side by side in one run on the test bed,
+//   floor   one bare, fully cached `buildctl build` to a tarball against a running daemon;
+//   set-up  what the action does before the cache: buildctl from the tool cache, images, registries,
+//           buildkitd answering;
+//   seed    the seed script's method: a container per attempt that starts buildkitd, builds, stops
+//           (buildctl-daemonless.sh style), its state volume removed every 4 attempts;
+//   engine  this action's engine with its defaults;
+//   study   (--study) the reset policy: every 2, 3, 4, 6, 8 attempts or never, by restart or by prune;
+//   fixed   v0.9.1 with the defaults, to show it never loses a layer.
+// Usage: node --import tsx scripts/benchmark.ts [--attempts 40] [--rounds 3] [--study] [--study-attempts 60]
+//        [--fixed-attempts 200] [--variant rootful|rootless]
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { runCheck, prepareTestBed } from '../src/engine.js';
+import { type RawInputs, parseSettings, type Settings } from '../src/inputs/settings.js';
+import { inspectTarball } from '../src/inspection/tarball.js';
+import { consoleLog } from '../src/log.js';
+import { bundledRepro, newRunId } from '../src/paths.js';
+import { Docker } from '../src/testbed/docker.js';
+import { removeRun } from '../src/testbed/testbed.js';
+import { serveReleases } from '../test/support/release-server.js';
+import { bedInputs, repoRoot, testBed } from '../test/support/testbed.js';
+
+const { values } = parseArgs({
+  options: {
+    attempts: { type: 'string', default: '40' },
+    rounds: { type: 'string', default: '3' },
+    study: { type: 'boolean', default: false },
+    'study-attempts': { type: 'string', default: '60' },
+    'fixed-attempts': { type: 'string', default: '200' },
+    variant: { type: 'string', default: 'rootful' },
+  },
+});
+const attempts = Number(values.attempts);
+const rounds = Number(values.rounds);
+const variant = values.variant === 'rootless' ? 'rootless' : 'rootful';
+
+await run('bash', [path.join(repoRoot, 'scripts', 'testbed.sh'), 'up']);
+const bed = testBed();
+const releases = await serveReleases(bed.releasesDir);
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lost-layer-bench-'));
+process.env['RUNNER_TOOL_CACHE'] = path.join(root, 'tool-cache');
+process.env['RUNNER_TEMP'] = path.join(root, 'temp');
+const quiet = consoleLog(fs.createWriteStream('/dev/null'));
+const docker = new Docker();
+
+const settingsFor = (version: string, extra: RawInputs = {}): Settings =>
+  parseSettings(
+    { ...bedInputs(bed, version, variant, releases.urlTemplate), ...extra },
+    { workspace: root, bundledRepro: bundledRepro() },
+  );
+
+interface Series {
+  /** Seconds each attempt took, its reset included. */
+  seconds: number[];
+  lost: boolean[];
+  /** Whether buildkitd's state was emptied before the attempt. */
+  resets: boolean[];
+}
+
+try {
+  // Fill the tool cache once, so that every set-up below is the warm one.
+  await engineRound(settingsFor('v0.9.0', { retries: '1', 'cache-reset-frequency': '1' }));
+
+  const setup = await measureSetUp(5);
+  const floor = await measureFloor(12);
+
+  const seed: Series = { seconds: [], lost: [], resets: [] };
+  const engine: Series = { seconds: [], lost: [], resets: [] };
+  const seedRounds: number[][] = [];
+  const engineRounds: number[][] = [];
+  for (let r = 0; r < rounds; r++) {
+    // Interleaved, so that a machine that slows down slows both alike.
+    const e = await engineRound(settingsFor('v0.9.0', { retries: String(attempts), 'keep-going': 'true' }));
+    const s = await seedRound(attempts);
+    append(engine, e);
+    append(seed, s);
+    engineRounds.push(timesToLoss(e));
+    seedRounds.push(timesToLoss(s));
+    log(`round ${r + 1}: engine ${count(e.lost)}/${attempts} lost, seed ${count(s.lost)}/${attempts} lost`);
+  }
+
+  const fixedAttempts = Number(values['fixed-attempts']);
+  const fixed = await engineRound(
+    settingsFor('v0.9.1', { retries: String(fixedAttempts), 'keep-going': 'true' }),
+  );
+
+  print(
+    '\n## Benchmark (BuildKit v0.9.0, test bed, ' + variant + `, ${rounds} rounds × ${attempts} attempts)\n`,
+  );
+  print(`| measure | seed's method | this engine | engine ÷ seed |`);
+  print(`| --- | ---: | ---: | ---: |`);
+  const spaSeed = mean(seed.seconds);
+  const spaEngine = mean(engine.seconds);
+  const rateSeed = count(seed.lost) / seed.lost.length;
+  const rateEngine = count(engine.lost) / engine.lost.length;
+  const mttdSeed = meanTimeToDetection(seedRounds, spaSeed, rateSeed);
+  const mttdEngine = meanTimeToDetection(engineRounds, spaEngine, rateEngine);
+  print(
+    `| seconds per attempt (reset included) | ${f(spaSeed)} | ${f(spaEngine)} | ${f(spaEngine / spaSeed)} |`,
+  );
+  print(`| per-attempt loss rate | ${pct(rateSeed)} | ${pct(rateEngine)} | ${f(rateEngine / rateSeed)} |`);
+  print(
+    `| mean time to first detection, s | ${f(mttdSeed.seconds)} | ${f(mttdEngine.seconds)} | ${f(mttdEngine.seconds / mttdSeed.seconds)} |`,
+  );
+  print(`| first detections seen (rounds) | ${mttdSeed.seen}/${rounds} | ${mttdEngine.seen}/${rounds} | |`);
+  print('');
+  print(`| measure | seconds | ratio |`);
+  print(`| --- | ---: | ---: |`);
+  print(
+    `| floor: one bare cached \`buildctl build\` (median of ${floor.length}) | ${f(median(floor))} | 1.00 |`,
+  );
+  print(
+    `| engine: seconds per attempt, reset included | ${f(spaEngine)} | ${f(spaEngine / median(floor))} × floor |`,
+  );
+  print(
+    `| engine: seconds per attempt without resets | ${f(mean(withoutResets(engine)))} | ${f(mean(withoutResets(engine)) / median(floor))} × floor |`,
+  );
+  print(
+    `| set-up, warm: buildctl from the tool cache, registries, buildkitd (median of ${setup.length}) | ${f(median(setup))} | |`,
+  );
+  print(`| v0.9.1: attempts run, layers lost | ${fixed.lost.length}, ${count(fixed.lost)} | |`);
+
+  if (values.study) await resetStudy(Number(values['study-attempts']));
+} finally {
+  await releases.close();
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+/** One run of the engine; per attempt: seconds (reset included) and whether it lost a layer. */
+async function engineRound(settings: Settings): Promise<Series> {
+  const runId = newRunId();
+  try {
+    const result = await runCheck(settings, {
+      runId,
+      workDir: path.join(root, runId),
+      log: quiet,
+      docker,
+      githubApiUrl: releases.origin,
+    });
+    if (result.verdict.kind === 'error') throw new Error(`engine run failed: ${result.verdict.cause}`);
+    return {
+      seconds: result.records.map((r) => (r.durationMs + r.resetMs) / 1000),
+      lost: result.records.map((r) => r.outcome.kind === 'lost'),
+      resets: result.records.map((r) => r.freshState),
+    };
+  } finally {
+    await removeRun(docker, runId);
+    fs.rmSync(path.join(root, runId), { recursive: true, force: true });
+  }
+}
+
+/**
+ * The seed's method on the same bed: the engine makes the registries and the cache (run-attempts false),
+ * then every attempt is a `docker run` that starts buildkitd, waits for it, builds to a tarball and stops,
+ * as buildctl-daemonless.sh does; the state volume is replaced every 4 attempts.
+ */
+async function seedRound(total: number): Promise<Series> {
+  const runId = newRunId();
+  const settings = settingsFor('v0.9.0', { retries: '4', 'run-attempts': 'false', cleanup: 'false' });
+  const out = fs.mkdtempSync(path.join(root, 'seed-'));
+  const series: Series = { seconds: [], lost: [], resets: [] };
+  try {
+    await runCheck(settings, {
+      runId,
+      workDir: path.join(root, runId),
+      log: quiet,
+      docker,
+      githubApiUrl: releases.origin,
+    });
+    const prefix = `lost-layer-${runId}`;
+    const config = path.join(out, 'buildkitd.toml');
+    fs.writeFileSync(
+      config,
+      [
+        '[registry."docker.io"]',
+        `  mirrors = ["${prefix}-mirror:5000"]`,
+        `[registry."${prefix}-mirror:5000"]`,
+        '  http = true',
+        `[registry."${prefix}-cache:5000"]`,
+        '  http = true',
+        '',
+      ].join('\n'),
+    );
+    const script = [
+      // As buildctl-daemonless.sh: rootlesskit in front of buildkitd when not root.
+      'bk=buildkitd; [ "$(id -u)" = 0 ] || bk="rootlesskit buildkitd --oci-worker-no-process-sandbox"',
+      '$bk --config /etc/seed/buildkitd.toml >/tmp/buildkitd.log 2>&1 & pid=$!',
+      'i=0; until buildctl debug workers >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 300 ] && exit 3; sleep 0.1; done',
+      `buildctl build --frontend dockerfile.v0 --local context=/ctx --local dockerfile=/ctx --import-cache type=registry,ref=${prefix}-cache:5000/lost-layer/cache:latest --output type=tar,dest=/out/attempt.tar; rc=$?`,
+      'kill $pid; wait $pid; exit $rc',
+    ].join('\n');
+    const options = settings.buildkitdContainerOptions ?? [];
+    const statePath = variant === 'rootless' ? '/home/user/.local/share/buildkit' : '/var/lib/buildkit';
+    let volume = '';
+    for (let attempt = 1; attempt <= total; attempt++) {
+      const started = performance.now();
+      if ((attempt - 1) % 4 === 0) {
+        if (volume) await run('docker', ['volume', 'rm', volume]);
+        volume = `${prefix}-seed-${attempt}`;
+        await run('docker', [
+          'volume',
+          'create',
+          '--label',
+          `dev.lost-layer.run=${runId}`,
+          '--label',
+          'dev.lost-layer=true',
+          volume,
+        ]);
+      }
+      const tarball = path.join(out, 'attempt.tar');
+      fs.rmSync(tarball, { force: true });
+      await run('docker', [
+        'run',
+        '--rm',
+        '--network',
+        `${prefix}-net`,
+        '--label',
+        `dev.lost-layer.run=${runId}`,
+        '--label',
+        'dev.lost-layer=true',
+        ...options,
+        '-v',
+        `${volume}:${statePath}`,
+        '-v',
+        `${config}:/etc/seed/buildkitd.toml:ro`,
+        '-v',
+        `${bundledRepro()}:/ctx:ro`,
+        '-v',
+        `${out}:/out`,
+        '--entrypoint',
+        '/bin/sh',
+        settings.buildkitImage,
+        '-c',
+        script,
+      ]);
+      const { missingPaths } = await inspectTarball(tarball, ['repro.txt']);
+      series.seconds.push((performance.now() - started) / 1000);
+      series.lost.push(missingPaths.length > 0);
+      series.resets.push((attempt - 1) % 4 === 0);
+    }
+  } finally {
+    await removeRun(docker, runId);
+    fs.rmSync(path.join(root, runId), { recursive: true, force: true });
+  }
+  return series;
+}
+
+async function measureSetUp(times: number): Promise<number[]> {
+  const seconds: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const runId = newRunId();
+    const settings = settingsFor('v0.9.0');
+    const started = performance.now();
+    try {
+      const { bed: testbed } = await prepareTestBed(
+        settings,
+        { runId, workDir: path.join(root, runId), log: quiet, githubApiUrl: releases.origin },
+        docker,
+      );
+      await testbed.startBuildkitd(settings.buildkitImage);
+      seconds.push((performance.now() - started) / 1000);
+    } finally {
+      await removeRun(docker, runId);
+    }
+  }
+  return seconds;
+}
+
+/** The bare build: a daemon that already holds everything, building the repro to a tarball. */
+async function measureFloor(times: number): Promise<number[]> {
+  const runId = newRunId();
+  const settings = settingsFor('v0.9.0');
+  try {
+    const { bed: testbed } = await prepareTestBed(
+      settings,
+      { runId, workDir: path.join(root, runId), log: quiet, githubApiUrl: releases.origin },
+      docker,
+    );
+    const daemon = await testbed.startBuildkitd(settings.buildkitImage);
+    const dest = path.join(root, 'floor.tar');
+    const build = () =>
+      daemon.buildctl.build({
+        context: settings.context,
+        dockerfile: settings.dockerfile,
+        output: `type=tar,dest=${dest}`,
+      });
+    const first = await build();
+    if (first.exitCode !== 0) throw new Error(first.stderr);
+    const seconds: number[] = [];
+    for (let i = 0; i < times; i++) {
+      const started = performance.now();
+      const result = await build();
+      if (result.exitCode !== 0) throw new Error(result.stderr);
+      seconds.push((performance.now() - started) / 1000);
+    }
+    return seconds;
+  } finally {
+    await removeRun(docker, runId);
+  }
+}
+
+/** Reset every 2, 3, 4, 6, 8 attempts or never, by restarting the daemon or by pruning its cache. */
+async function resetStudy(studyAttempts: number): Promise<void> {
+  print(`\n## Reset policy (v0.9.0, ${studyAttempts} attempts each, keep-going)\n`);
+  print('| reset | every | s/attempt | lost | loss rate | expected s to first loss (s/attempt ÷ rate) |');
+  print('| --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const mode of ['restart', 'prune'] as const) {
+    for (const every of [2, 3, 4, 6, 8, 0]) {
+      const series = await engineRound(
+        settingsFor('v0.9.0', {
+          retries: String(studyAttempts),
+          'cache-reset-frequency': String(every),
+          'cache-reset-mode': mode,
+          'keep-going': 'true',
+        }),
+      );
+      const spa = mean(series.seconds);
+      const rate = count(series.lost) / series.lost.length;
+      print(
+        `| ${mode} | ${every || 'never'} | ${f(spa)} | ${count(series.lost)} | ${pct(rate)} | ${rate > 0 ? f(spa / rate) : '∞'} |`,
+      );
+    }
+  }
+}
+
+/** Per round, the seconds from its first attempt to the end of its first lost one (none: not seen). */
+function timesToLoss(series: Series): number[] {
+  const first = series.lost.indexOf(true);
+  return first < 0 ? [] : [series.seconds.slice(0, first + 1).reduce((a, b) => a + b, 0)];
+}
+
+/**
+ * The mean time to the first loss: of the rounds that saw one; when some did not, the geometric model
+ * (seconds per attempt ÷ loss rate) is used instead, which does not drop the slow rounds.
+ */
+function meanTimeToDetection(
+  perRound: number[][],
+  spa: number,
+  rate: number,
+): { seconds: number; seen: number } {
+  const seen = perRound.filter((r) => r.length > 0);
+  const seconds = seen.length === perRound.length ? mean(seen.flat()) : rate > 0 ? spa / rate : Infinity;
+  return { seconds, seen: seen.length };
+}
+
+function withoutResets(series: Series): number[] {
+  return series.seconds.filter((_, i) => !series.resets[i]);
+}
+
+function append(into: Series, from: Series): void {
+  into.seconds.push(...from.seconds);
+  into.lost.push(...from.lost);
+  into.resets.push(...from.resets);
+}
+
+function run(file: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${file} ${args.slice(0, 3).join(' ')}: ${stderr}`)),
+    );
+  });
+}
+
+function count(flags: boolean[]): number {
+  return flags.filter(Boolean).length;
+}
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+}
+function f(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(2) : '∞';
+}
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}
+function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}

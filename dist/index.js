@@ -70266,6 +70266,9 @@ async function runAttempts(bed, plan, log) {
                         outcome: { kind: 'error', cause },
                     });
                     log.info(describe(run.records[run.records.length - 1]));
+                    const failed = daemon?.container ?? bed.lastDaemonContainer;
+                    if (failed)
+                        run.daemonLogFiles.push(await saveDaemonLogs(bed, failed, plan.workDir));
                     break;
                 }
             }
@@ -70285,7 +70288,7 @@ async function runAttempts(bed, plan, log) {
             run.records.push(record);
             log.info(describe(record));
             if (outcome.kind === 'error') {
-                run.daemonLogFiles.push(await saveDaemonLogs(bed, daemon, plan.workDir));
+                run.daemonLogFiles.push(await saveDaemonLogs(bed, daemon.container, plan.workDir));
                 break;
             }
             if (outcome.kind === 'lost' && !plan.keepGoing)
@@ -70343,10 +70346,10 @@ async function oneAttempt(daemon, plan, attempt) {
         throw error;
     }
 }
-async function saveDaemonLogs(bed, daemon, workDir) {
-    const file = external_node_path_.join(workDir, `${daemon.container}.log`);
-    const running = await bed.isRunning(daemon);
-    external_node_fs_.writeFileSync(file, `# ${daemon.container} (${running ? 'running' : 'stopped'})\n${await bed.daemonLogs(daemon)}`);
+async function saveDaemonLogs(bed, container, workDir) {
+    const file = external_node_path_.join(workDir, `${container}.log`);
+    const running = await bed.isRunning(container);
+    external_node_fs_.writeFileSync(file, `# ${container} (${running ? 'running' : 'stopped'})\n${await bed.daemonLogs(container)}`);
     return file;
 }
 function describe(record) {
@@ -72748,6 +72751,8 @@ class TestBed {
     generation = 0;
     config = '';
     buildctlBinary = '';
+    /** The daemon started last, also when it failed to answer: its logs tell why. */
+    lastDaemonContainer;
     imageFactsCache = new Map();
     constructor(docker, options, log) {
         this.docker = docker;
@@ -72830,6 +72835,7 @@ class TestBed {
         const statePath = rootless ? `${home}/.local/share/buildkit` : '/var/lib/buildkit';
         this.generation += 1;
         const container = `${this.prefix}-buildkitd-${this.generation}`;
+        this.lastDaemonContainer = container;
         const volume = `${container}-state`;
         const flags = [...this.options.buildkitdFlags];
         // Without --privileged a rootless daemon cannot make a PID namespace per step.
@@ -72868,11 +72874,11 @@ class TestBed {
         const result = await this.docker.exec(daemon.container, ['buildkitd', '--version']);
         return /\bv\d+\.\d+\.\d+\S*/.exec(result.stdout)?.[0] ?? (result.stdout.trim() || 'unknown');
     }
-    async daemonLogs(daemon) {
-        return this.docker.logs(daemon.container);
+    async daemonLogs(container) {
+        return this.docker.logs(container);
     }
-    async isRunning(daemon) {
-        return this.docker.isRunning(daemon.container);
+    async isRunning(container) {
+        return this.docker.isRunning(container);
     }
 }
 /** Removes everything a run created, found by its label; safe to call twice. */

@@ -73,6 +73,8 @@ export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Pr
             outcome: { kind: 'error', cause },
           });
           log.info(describe(run.records[run.records.length - 1] as AttemptRecord));
+          const failed = daemon?.container ?? bed.lastDaemonContainer;
+          if (failed) run.daemonLogFiles.push(await saveDaemonLogs(bed, failed, plan.workDir));
           break;
         }
       }
@@ -92,7 +94,7 @@ export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Pr
       run.records.push(record);
       log.info(describe(record));
       if (outcome.kind === 'error') {
-        run.daemonLogFiles.push(await saveDaemonLogs(bed, daemon, plan.workDir));
+        run.daemonLogFiles.push(await saveDaemonLogs(bed, daemon.container, plan.workDir));
         break;
       }
       if (outcome.kind === 'lost' && !plan.keepGoing) break;
@@ -147,12 +149,12 @@ async function oneAttempt(daemon: Buildkitd, plan: AttemptPlan, attempt: number)
   }
 }
 
-async function saveDaemonLogs(bed: TestBed, daemon: Buildkitd, workDir: string): Promise<string> {
-  const file = path.join(workDir, `${daemon.container}.log`);
-  const running = await bed.isRunning(daemon);
+async function saveDaemonLogs(bed: TestBed, container: string, workDir: string): Promise<string> {
+  const file = path.join(workDir, `${container}.log`);
+  const running = await bed.isRunning(container);
   fs.writeFileSync(
     file,
-    `# ${daemon.container} (${running ? 'running' : 'stopped'})\n${await bed.daemonLogs(daemon)}`,
+    `# ${container} (${running ? 'running' : 'stopped'})\n${await bed.daemonLogs(container)}`,
   );
   return file;
 }

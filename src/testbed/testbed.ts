@@ -41,6 +41,8 @@ export class TestBed {
   private generation = 0;
   private config = '';
   private buildctlBinary = '';
+  /** The daemon started last, also when it failed to answer: its logs tell why. */
+  lastDaemonContainer: string | undefined;
   private readonly imageFactsCache = new Map<string, ImageFacts>();
 
   constructor(
@@ -128,6 +130,7 @@ export class TestBed {
     const statePath = rootless ? `${home}/.local/share/buildkit` : '/var/lib/buildkit';
     this.generation += 1;
     const container = `${this.prefix}-buildkitd-${this.generation}`;
+    this.lastDaemonContainer = container;
     const volume = `${container}-state`;
     const flags = [...this.options.buildkitdFlags];
     // Without --privileged a rootless daemon cannot make a PID namespace per step.
@@ -169,12 +172,12 @@ export class TestBed {
     return /\bv\d+\.\d+\.\d+\S*/.exec(result.stdout)?.[0] ?? (result.stdout.trim() || 'unknown');
   }
 
-  async daemonLogs(daemon: Buildkitd): Promise<string> {
-    return this.docker.logs(daemon.container);
+  async daemonLogs(container: string): Promise<string> {
+    return this.docker.logs(container);
   }
 
-  async isRunning(daemon: Buildkitd): Promise<boolean> {
-    return this.docker.isRunning(daemon.container);
+  async isRunning(container: string): Promise<boolean> {
+    return this.docker.isRunning(container);
   }
 }
 

@@ -42,6 +42,20 @@ describe('fault suite, on the test bed', () => {
     ...extra,
   });
 
+  /** Does `then` once the main step has logged the start of attempt 2: its daemon answered, attempts run. */
+  const onAttempt2 =
+    (then: (daemon: string) => void): RunOptions['onMainStarted'] =>
+    (child) => {
+      let seen = '';
+      const watch = (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (!/^attempt 2: /m.test(seen)) return;
+        child.stdout?.off('data', watch);
+        void waitForContainer(/-buildkitd-2$/).then(then);
+      };
+      child.stdout?.on('data', watch);
+    };
+
   function assertError(run: ActionRun, cause: RegExp, name: string): void {
     assert.equal(run.outputs['verdict'], 'error', `${name}: ${run.main.stdout}`);
     assert.equal(run.outputs['reproduced'], 'false');
@@ -79,11 +93,11 @@ describe('fault suite, on the test bed', () => {
 
   for (const registry of ['cache', 'mirror'] as const) {
     it(`the ${registry} registry killed in the middle of the attempts: an error, not a clean run`, async () => {
-      const running = act(fixed({ retries: '40' }));
-      // Attempts have started once the first attempt daemon runs (daemon 1 made the cache).
-      const daemon = await waitForContainer(/-buildkitd-2$/);
-      docker('kill', daemon.replace(/-buildkitd-2$/, `-${registry}`));
-      const run = await running;
+      const run = await act(fixed({ retries: '40' }), {
+        onMainStarted: onAttempt2((daemon) =>
+          docker('kill', daemon.replace(/-buildkitd-2$/, `-${registry}`)),
+        ),
+      });
       assertError(
         run,
         registry === 'cache'
@@ -97,9 +111,9 @@ describe('fault suite, on the test bed', () => {
   }
 
   it('buildkitd killed during the attempts: an error, and the post step prints its logs', async () => {
-    const running = act(fixed({ retries: '40' }));
-    docker('kill', await waitForContainer(/-buildkitd-2$/));
-    const run = await running;
+    const run = await act(fixed({ retries: '40' }), {
+      onMainStarted: onAttempt2((daemon) => docker('kill', daemon)),
+    });
     assertError(run, /buildctl build exited|resetting buildkitd's state failed/, 'buildkitd killed');
     assert.match(run.post.stdout, /buildkitd logs of a failed attempt/);
     assertNothingLeft(run);
@@ -108,16 +122,7 @@ describe('fault suite, on the test bed', () => {
   it('an attempt that hangs past attempt-timeout: killed, an error naming the timeout', async () => {
     // Paused once attempt 2 has begun: the daemon answered, and the attempt in flight hangs.
     const run = await act(fixed({ retries: '40', 'attempt-timeout': '3' }), {
-      onMainStarted: (child) => {
-        let seen = '';
-        const watch = (chunk: Buffer) => {
-          seen += chunk.toString();
-          if (!/^attempt 2: /m.test(seen)) return;
-          child.stdout?.off('data', watch);
-          void waitForContainer(/-buildkitd-2$/).then((daemon) => docker('pause', daemon));
-        };
-        child.stdout?.on('data', watch);
-      },
+      onMainStarted: onAttempt2((daemon) => docker('pause', daemon)),
     });
     assertError(run, /did not finish within 3 s \(attempt-timeout\)/, 'attempt hangs');
     assertNothingLeft(run);

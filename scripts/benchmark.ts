@@ -9,6 +9,7 @@
 //   fixed   v0.9.1 with the defaults, to show it never loses a layer.
 // Usage: node --import tsx scripts/benchmark.ts [--attempts 40] [--rounds 3] [--study] [--study-attempts 60]
 //        [--fixed-attempts 200] [--variant rootful|rootless]
+//        [--study-modes restart,prune] [--study-every 2,3,4,6,8,0] [--skip-main (the study alone)]
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,10 +18,11 @@ import { parseArgs } from 'node:util';
 import { runCheck, prepareTestBed } from '../src/engine.js';
 import { type RawInputs, parseSettings, type Settings } from '../src/inputs/settings.js';
 import { inspectTarball } from '../src/inspection/tarball.js';
-import { consoleLog } from '../src/log.js';
+import { consoleLog, quietRunnerCommands } from '../src/log.js';
 import { bundledRepro, newRunId } from '../src/paths.js';
 import { Docker } from '../src/testbed/docker.js';
 import { removeRun } from '../src/testbed/testbed.js';
+import { lossRate } from '../src/verdict/loss-rate.js';
 import { serveReleases } from '../test/support/release-server.js';
 import { bedInputs, repoRoot, testBed } from '../test/support/testbed.js';
 
@@ -30,6 +32,9 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     study: { type: 'boolean', default: false },
     'study-attempts': { type: 'string', default: '60' },
+    'study-modes': { type: 'string', default: 'restart,prune' },
+    'study-every': { type: 'string', default: '2,3,4,6,8,0' },
+    'skip-main': { type: 'boolean', default: false },
     'fixed-attempts': { type: 'string', default: '200' },
     variant: { type: 'string', default: 'rootful' },
   },
@@ -45,6 +50,7 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lost-layer-bench-'));
 process.env['RUNNER_TOOL_CACHE'] = path.join(root, 'tool-cache');
 process.env['RUNNER_TEMP'] = path.join(root, 'temp');
 const quiet = consoleLog(fs.createWriteStream('/dev/null'));
+quietRunnerCommands();
 const docker = new Docker();
 
 const settingsFor = (version: string, extra: RawInputs = {}): Settings =>
@@ -65,6 +71,14 @@ try {
   // Fill the tool cache once, so that every set-up below is the warm one.
   await engineRound(settingsFor('v0.9.0', { retries: '1', 'cache-reset-frequency': '1' }));
 
+  if (!values['skip-main']) await mainComparison();
+  if (values.study) await resetStudy(Number(values['study-attempts']));
+} finally {
+  await releases.close();
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+async function mainComparison(): Promise<void> {
   const setup = await measureSetUp(5);
   const floor = await measureFloor(12);
 
@@ -123,11 +137,6 @@ try {
     `| set-up, warm: buildctl from the tool cache, registries, buildkitd (median of ${setup.length}) | ${f(median(setup))} | |`,
   );
   print(`| v0.9.1: attempts run, layers lost | ${fixed.lost.length}, ${count(fixed.lost)} | |`);
-
-  if (values.study) await resetStudy(Number(values['study-attempts']));
-} finally {
-  await releases.close();
-  fs.rmSync(root, { recursive: true, force: true });
 }
 
 /** One run of the engine; per attempt: seconds (reset included) and whether it lost a layer. */
@@ -306,10 +315,14 @@ async function measureFloor(times: number): Promise<number[]> {
 /** Reset every 2, 3, 4, 6, 8 attempts or never, by restarting the daemon or by pruning its cache. */
 async function resetStudy(studyAttempts: number): Promise<void> {
   print(`\n## Reset policy (v0.9.0, ${studyAttempts} attempts each, keep-going)\n`);
-  print('| reset | every | s/attempt | lost | loss rate | expected s to first loss (s/attempt ÷ rate) |');
+  print(
+    '| reset | every | s/attempt | lost | loss rate (95% interval) | expected s to first loss (s/attempt ÷ rate) |',
+  );
   print('| --- | ---: | ---: | ---: | ---: | ---: |');
-  for (const mode of ['restart', 'prune'] as const) {
-    for (const every of [2, 3, 4, 6, 8, 0]) {
+  const modes = (values['study-modes'] ?? '').split(',').filter((m) => m === 'restart' || m === 'prune');
+  const everies = (values['study-every'] ?? '').split(',').map(Number);
+  for (const mode of modes) {
+    for (const every of everies) {
       const series = await engineRound(
         settingsFor('v0.9.0', {
           retries: String(studyAttempts),
@@ -320,8 +333,9 @@ async function resetStudy(studyAttempts: number): Promise<void> {
       );
       const spa = mean(series.seconds);
       const rate = count(series.lost) / series.lost.length;
+      const bounds = lossRate(count(series.lost), series.lost.length).twoSided;
       print(
-        `| ${mode} | ${every || 'never'} | ${f(spa)} | ${count(series.lost)} | ${pct(rate)} | ${rate > 0 ? f(spa / rate) : '∞'} |`,
+        `| ${mode} | ${every || 'never'} | ${f(spa)} | ${count(series.lost)} | ${pct(rate)} (${pct(bounds.low)}–${pct(bounds.high)}) | ${rate > 0 ? f(spa / rate) : '∞'} |`,
       );
     }
   }

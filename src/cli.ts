@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { runCheck } from './engine.js';
 import { parseCliArgs, usage } from './inputs/cli-args.js';
 import { parseSettings, type Settings } from './inputs/settings.js';
-import { consoleLog } from './log.js';
+import { consoleLog, quietRunnerCommands } from './log.js';
 import { bundledRepro, newRunId, runWorkDir } from './paths.js';
 import { buildMatrix, renderMatrix } from './report/matrix.js';
 import { writeReportFile } from './report/publish.js';
@@ -17,25 +17,6 @@ import { removeRun } from './testbed/testbed.js';
 import { verdictLine } from './verdict/verdict.js';
 
 const EXIT = { clean: 0, reproduced: 1, error: 2 } as const;
-
-/**
- * @actions/tool-cache speaks to the runner (`::debug::` lines, `[command]` echoes); in a terminal those
- * lines are noise, so they are dropped unless RUNNER_DEBUG=1 asks for them.
- */
-function quietRunnerCommands(): void {
-  if (process.env['RUNNER_DEBUG'] === '1') return;
-  const write = process.stdout.write.bind(process.stdout) as (chunk: string, ...rest: unknown[]) => boolean;
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    const kept = text
-      .split(/(?<=\n)/)
-      .filter((line) => !line.startsWith('::debug::') && !line.startsWith('[command]'))
-      .join('');
-    if (kept !== '') return write(kept, ...rest);
-    (rest.find((arg) => typeof arg === 'function') as (() => void) | undefined)?.();
-    return true;
-  }) as typeof process.stdout.write;
-}
 
 /** `lost-layer-check table [--versions v0.9.0,v0.9.1] REPORT_OR_FOLDER...`: the bisect table of many runs. */
 function table(argv: string[]): number {

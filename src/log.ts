@@ -23,3 +23,26 @@ export function consoleLog(stream: NodeJS.WritableStream = process.stderr): Log 
     },
   };
 }
+
+/**
+ * @actions/tool-cache speaks to the runner (`::debug::` lines, `[command]` echoes, written as strings); in a
+ * terminal those lines are noise, so they are dropped unless RUNNER_DEBUG=1 asks for them. Bytes written as
+ * buffers pass untouched.
+ */
+export function quietRunnerCommands(): void {
+  if (process.env['RUNNER_DEBUG'] === '1') return;
+  const write = process.stdout.write.bind(process.stdout) as (
+    chunk: string | Uint8Array,
+    ...rest: unknown[]
+  ) => boolean;
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    if (typeof chunk !== 'string') return write(chunk, ...rest);
+    const kept = chunk
+      .split(/(?<=\n)/)
+      .filter((line) => !line.startsWith('::debug::') && !line.startsWith('[command]'))
+      .join('');
+    if (kept !== '') return write(kept, ...rest);
+    (rest.find((arg) => typeof arg === 'function') as (() => void) | undefined)?.();
+    return true;
+  }) as typeof process.stdout.write;
+}

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCheck } from '../../src/engine.js';
 import { parseSettings } from '../../src/inputs/settings.js';
-import { consoleLog } from '../../src/log.js';
+import { consoleLog, quietRunnerCommands } from '../../src/log.js';
 import { bundledRepro, newRunId } from '../../src/paths.js';
 import { Docker } from '../../src/testbed/docker.js';
 import { removeRun } from '../../src/testbed/testbed.js';
@@ -23,6 +23,8 @@ describe('test bed smoke check', () => {
   process.env['RUNNER_TEMP'] = path.join(root, 'temp');
 
   before(async () => {
+    // The engine runs in this process: keep @actions/core's runner commands out of the test report.
+    quietRunnerCommands();
     releases = await serveReleases(bed.releasesDir);
   });
   after(() => releases.close());

@@ -75,6 +75,9 @@ describe('action.yml', () => {
     assert.equal(ymlDefault('cache-reset-frequency'), String(defaults.cacheResetFrequency));
     assert.equal(ymlDefault('cache-type'), 'registry');
     assert.equal(ymlDefault('cache-type'), defaults.cacheType);
+    assert.equal(ymlDefault('cache-reset-mode'), defaults.cacheResetMode);
+    assert.equal(ymlDefault('output-type'), defaults.outputType);
+    assert.equal(ymlDefault('attempt-timeout'), String(defaults.attemptTimeoutSeconds));
     assert.equal(ymlDefault('buildkit-image'), defaults.buildkitImage);
     assert.equal(ymlDefault('registry-image'), defaults.registryImage);
     assert.equal(ymlDefault('expect-paths'), defaults.expectPaths.join(','));

@@ -76,6 +76,14 @@ describe('parseSettings defaults', () => {
     assert.ok(fs.statSync(s.dockerfile).isFile());
   });
 
+  it('resets by pruning, every 4 attempts, and gives each attempt 600 s', () => {
+    const s = parse({});
+    assert.equal(s.cacheResetMode, 'prune');
+    assert.equal(s.cacheResetFrequency, 4);
+    assert.equal(s.attemptTimeoutSeconds, 600);
+    assert.equal(parse({ 'cache-reset-mode': 'restart' }).cacheResetMode, 'restart');
+  });
+
   it('treats empty and blank inputs as missing', () => {
     const blank = Object.fromEntries(
       [
@@ -328,6 +336,7 @@ const badCases: BadCase[] = [
   { why: 'a day and more of attempt-timeout', inputs: { 'attempt-timeout': '86401' } },
   { why: 'attempt-timeout with a unit', inputs: { 'attempt-timeout': '10m' } },
   { why: 'unknown output-type', inputs: { 'output-type': 'docker' } },
+  { why: 'unknown cache-reset-mode', inputs: { 'cache-reset-mode': 'reboot' } },
   { why: 'keep-going not a boolean', inputs: { 'keep-going': 'sometimes' } },
 ];
 

@@ -1,40 +1,20 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import {
-  type ActionRun,
-  runAction,
-  type RunnerDirs,
-  runnerDirs,
-  type RunOptions,
-} from '../support/action-runner.js';
+import { describe, it } from 'node:test';
+import type { ActionRun } from '../support/action-runner.js';
+import { BedSuite } from '../support/bed-suite.js';
 import { leftovers } from '../support/leftovers.js';
-import { type ReleaseServer, serveReleases } from '../support/release-server.js';
-import { bedInputs, repoRoot, type TestBedFacts, testBed } from '../support/testbed.js';
+import { repoRoot } from '../support/testbed.js';
 
 // The bundled dist/index.js, run as the runner runs it, against real BuildKit on the test bed.
 describe('the action, end to end on the test bed', () => {
-  let bed: TestBedFacts;
-  let releases: ReleaseServer;
-  let dirs: RunnerDirs;
   const catches: string[] = [];
   /** Reports by version, for the bisect table. */
   const reports = new Map<string, string>();
-
-  before(async () => {
-    bed = testBed();
-    releases = await serveReleases(bed.releasesDir);
-    dirs = runnerDirs();
-  });
-  after(async () => {
-    await releases.close();
+  const suite = BedSuite.open(() => {
     if (catches.length > 0) console.log(`v0.9.0 caught at: ${catches.join(', ')}`);
   });
-
-  // GitHub's release API for the digests: the local server answers it.
-  const act = (inputs: Record<string, string>, options: RunOptions = {}) =>
-    runAction(inputs, dirs, { ...options, env: { GITHUB_API_URL: releases.origin, ...options.env } });
 
   function assertNothingLeft(run: ActionRun): void {
     assert.ok(run.state['runId'], 'the main step saved its run id for the post step');
@@ -54,7 +34,7 @@ describe('the action, end to end on the test bed', () => {
 
   for (const variant of ['rootful', 'rootless'] as const) {
     it(`v0.9.0 ${variant}: reproduced within 40 attempts, the step fails, nothing is left`, async () => {
-      const run = await act({ ...bedInputs(bed, 'v0.9.0', variant, releases.urlTemplate), retries: '40' });
+      const run = await suite.act({ ...suite.inputs('v0.9.0', variant), retries: '40' });
       assert.equal(run.outputs['reproduced'], 'true', run.main.stdout);
       assert.equal(run.main.exitCode, 1, 'fail-on-reproduce fails the step');
       const failed = Number(run.outputs['failed-attempt']);
@@ -85,7 +65,7 @@ describe('the action, end to end on the test bed', () => {
     });
 
     it(`v0.9.1 ${variant}: clean after 40 attempts`, async () => {
-      const run = await act({ ...bedInputs(bed, 'v0.9.1', variant, releases.urlTemplate), retries: '40' });
+      const run = await suite.act({ ...suite.inputs('v0.9.1', variant), retries: '40' });
       assert.equal(run.main.exitCode, 0, run.main.stdout);
       assert.equal(run.outputs['reproduced'], 'false');
       assert.equal(run.outputs['verdict'], 'clean');
@@ -106,8 +86,8 @@ describe('the action, end to end on the test bed', () => {
   }
 
   it('v0.9.0 with keep-going over 40 attempts: a loss rate above 0, the COPY layer named in the summary', async () => {
-    const run = await act({
-      ...bedInputs(bed, 'v0.9.0', 'rootful', releases.urlTemplate),
+    const run = await suite.act({
+      ...suite.inputs('v0.9.0', 'rootful'),
       retries: '40',
       'keep-going': 'true',
     });
@@ -131,7 +111,7 @@ describe('the action, end to end on the test bed', () => {
 
   it('the bisect table of the v0.9.0 and v0.9.1 reports gives the boundary, and lists a missing job', async () => {
     assert.equal(reports.size, 2, 'the v0.9.0 keep-going and v0.9.1 rootful runs left their reports');
-    const run = await act(
+    const run = await suite.act(
       { reports: [...reports.values()].join('\n'), versions: 'v0.8.3, v0.9.0, v0.9.1' },
       { actionDir: path.join(repoRoot, 'summarize') },
     );
@@ -147,12 +127,12 @@ describe('the action, end to end on the test bed', () => {
       ['v0.8.3', 'v0.9.0', 'v0.9.1'],
     );
     assert.match(run.outputs['problems'] ?? '', /v0\.8\.3/);
-    fs.writeFileSync(path.join(dirs.temp, 'bisect-summary.md'), run.summary);
+    fs.writeFileSync(path.join(suite.dirs.temp, 'bisect-summary.md'), run.summary);
   });
 
   it("output-type tar, the seed's rootfs check: v0.9.0 still caught by the missing path", async () => {
-    const run = await act({
-      ...bedInputs(bed, 'v0.9.0', 'rootless', releases.urlTemplate),
+    const run = await suite.act({
+      ...suite.inputs('v0.9.0', 'rootless'),
       retries: '40',
       'output-type': 'tar',
     });
@@ -163,24 +143,24 @@ describe('the action, end to end on the test bed', () => {
   });
 
   it('finds buildctl in the tool cache on the second run, and downloads nothing', async () => {
-    const downloadsBefore = releases.requests.length;
+    const downloadsBefore = suite.releases.requests.length;
     assert.ok(downloadsBefore > 0, 'the earlier runs downloaded buildctl from the local server');
-    const run = await act({
-      ...bedInputs(bed, 'v0.9.1', 'rootful', releases.urlTemplate),
+    const run = await suite.act({
+      ...suite.inputs('v0.9.1', 'rootful'),
       retries: '4',
       'run-attempts': 'false',
     });
     assert.equal(run.main.exitCode, 0, run.main.stdout);
     assert.match(run.main.stdout, /buildctl v0\.9\.1: found in the tool cache/);
-    assert.equal(releases.requests.length, downloadsBefore);
+    assert.equal(suite.releases.requests.length, downloadsBefore);
     assert.equal(run.outputs['verdict'], 'not-run');
     assertNothingLeft(run);
   });
 
   it('an infrastructure failure is an error, never a lost layer', async () => {
     // A buildkitd flag the daemon refuses: the daemon dies before any attempt can be judged.
-    const run = await act({
-      ...bedInputs(bed, 'v0.9.0', 'rootful', releases.urlTemplate),
+    const run = await suite.act({
+      ...suite.inputs('v0.9.0', 'rootful'),
       retries: '4',
       'create-cache': 'true',
       'buildkitd-flags': '--no-such-flag',
@@ -193,7 +173,7 @@ describe('the action, end to end on the test bed', () => {
   });
 
   it('rejects bad input before it creates anything', async () => {
-    const run = await act({ ...bedInputs(bed, 'v0.9.0', 'rootful', releases.urlTemplate), retries: 'lots' });
+    const run = await suite.act({ ...suite.inputs('v0.9.0', 'rootful'), retries: 'lots' });
     assert.equal(run.main.exitCode, 1);
     assert.match(run.main.stdout, /::error::input "retries": "lots" is not a whole number/);
     assert.equal(run.state['runId'], undefined, 'no run was started');

@@ -4,43 +4,20 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import {
-  type ActionRun,
-  runAction,
-  type RunnerDirs,
-  runnerDirs,
-  type RunOptions,
-} from '../support/action-runner.js';
+import { describe, it } from 'node:test';
+import { type ActionRun, runAction, runnerDirs, type RunOptions } from '../support/action-runner.js';
+import { BedSuite } from '../support/bed-suite.js';
 import { leftovers } from '../support/leftovers.js';
-import { type ReleaseServer, serveReleases } from '../support/release-server.js';
 import { docker, waitForContainer } from '../support/run-watch.js';
-import { bedInputs, repoRoot, type TestBedFacts, testBed } from '../support/testbed.js';
+import { repoRoot } from '../support/testbed.js';
 
 // Every fault ends in a clear error naming its cause, or in a correct verdict: never "layer lost" from an
 // infrastructure fault, never "clean" for attempts that did not run. And nothing labelled ours is left.
 describe('fault suite, on the test bed', () => {
-  let bed: TestBedFacts;
-  let releases: ReleaseServer;
-  let dirs: RunnerDirs;
   const outcomes: string[] = [];
-
-  before(async () => {
-    bed = testBed();
-    releases = await serveReleases(bed.releasesDir);
-    dirs = runnerDirs();
-  });
-  after(async () => {
-    await releases.close();
-    console.log(outcomes.map((o) => `fault: ${o}`).join('\n'));
-  });
-
-  const act = (inputs: Record<string, string>, options: RunOptions = {}, runnerDirs: RunnerDirs = dirs) =>
-    runAction(inputs, runnerDirs, { ...options, env: { GITHUB_API_URL: releases.origin, ...options.env } });
-  const fixed = (extra: Record<string, string> = {}) => ({
-    ...bedInputs(bed, 'v0.9.1', 'rootful', releases.urlTemplate),
-    ...extra,
-  });
+  const suite = BedSuite.open(() => console.log(outcomes.map((o) => `fault: ${o}`).join('\n')));
+  const act = suite.act.bind(suite);
+  const fixed = (extra: Record<string, string> = {}) => suite.inputs('v0.9.1', 'rootful', extra);
 
   /** Does `then` once the main step has logged the start of attempt 2: its daemon answered, attempts run. */
   const onAttempt2 =
@@ -75,7 +52,11 @@ describe('fault suite, on the test bed', () => {
   it('dockerd not reachable at start: an error before anything is created', async () => {
     const run = await act(fixed(), { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
     assertError(run, /::error::No verdict: .*the Docker engine does not answer/, 'dockerd unreachable');
-    assert.equal(releases.requests.filter((r) => r.endsWith('.tar.gz')).length, 0, 'nothing was downloaded');
+    assert.equal(
+      suite.releases.requests.filter((r) => r.endsWith('.tar.gz')).length,
+      0,
+      'nothing was downloaded',
+    );
     assertNothingLeft(run);
   });
 
@@ -169,9 +150,9 @@ describe('fault suite, on the test bed', () => {
       {
         env: {
           ...process.env,
-          GITHUB_API_URL: releases.origin,
-          RUNNER_TOOL_CACHE: dirs.toolCache,
-          RUNNER_TEMP: dirs.temp,
+          GITHUB_API_URL: suite.releases.origin,
+          RUNNER_TOOL_CACHE: suite.dirs.toolCache,
+          RUNNER_TEMP: suite.dirs.temp,
         },
       },
     );
@@ -195,7 +176,7 @@ describe('fault suite, on the test bed', () => {
       return;
     }
     try {
-      const run = await act(fixed({ retries: '4' }), {}, { ...dirs, temp: tiny });
+      const run = await act(fixed({ retries: '4' }), {}, { ...suite.dirs, temp: tiny });
       assertError(run, /no space left on device|ENOSPC|exited|cannot read/i, 'disk full');
       assertNothingLeft(run);
     } finally {
@@ -205,7 +186,7 @@ describe('fault suite, on the test bed', () => {
   });
 
   it('two runs at once on one Docker host, same inputs: both reproduce, nothing collides, each cleans its own', async () => {
-    const inputs = { ...bedInputs(bed, 'v0.9.0', 'rootful', releases.urlTemplate), retries: '40' };
+    const inputs = suite.inputs('v0.9.0', 'rootful', { retries: '40' });
     const [a, b] = await Promise.all([act(inputs), act(inputs)]);
     assert.ok(a && b);
     assert.notEqual(a.state['runId'], b.state['runId']);
@@ -257,25 +238,16 @@ describe('fault suite, on the test bed', () => {
 });
 
 describe('downloads verified, on the test bed', () => {
-  let bed: TestBedFacts;
-  let releases: ReleaseServer;
-
-  before(async () => {
-    bed = testBed();
-    releases = await serveReleases(bed.releasesDir);
-  });
-  after(() => releases.close());
-
+  const suite = BedSuite.open();
   // A fresh tool cache each: every case downloads.
   const act = (extra: Record<string, string>) =>
-    runAction(
-      { ...bedInputs(bed, 'v0.9.1', 'rootful', releases.urlTemplate), retries: '4', ...extra },
-      runnerDirs(),
-      { env: { GITHUB_API_URL: releases.origin } },
-    );
+    suite.act(suite.inputs('v0.9.1', 'rootful', { retries: '4', ...extra }), {}, runnerDirs());
   const realSha256 = () =>
     fs
-      .readFileSync(path.join(bed.releasesDir, 'v0.9.1', 'buildkit-v0.9.1.linux-amd64.tar.gz.sha256'), 'utf8')
+      .readFileSync(
+        path.join(suite.bed.releasesDir, 'v0.9.1', 'buildkit-v0.9.1.linux-amd64.tar.gz.sha256'),
+        'utf8',
+      )
       .split(' ')[0] ?? '';
 
   it('verified against the digest the release API publishes, and said so in the summary', async () => {
@@ -290,14 +262,10 @@ describe('downloads verified, on the test bed', () => {
   });
 
   it('a digest that does not match: a hard error, and the tool cache stays empty', async () => {
-    releases.digests.set('buildkit-v0.9.1.linux-amd64.tar.gz', `sha256:${'0'.repeat(64)}`);
+    suite.releases.digests.set('buildkit-v0.9.1.linux-amd64.tar.gz', `sha256:${'0'.repeat(64)}`);
     try {
       const dirs = runnerDirs();
-      const run = await runAction(
-        { ...bedInputs(bed, 'v0.9.1', 'rootful', releases.urlTemplate), retries: '4' },
-        dirs,
-        { env: { GITHUB_API_URL: releases.origin } },
-      );
+      const run = await suite.act(suite.inputs('v0.9.1', 'rootful', { retries: '4' }), {}, dirs);
       assert.equal(run.outputs['verdict'], 'error');
       assert.match(
         run.main.stdout,
@@ -305,7 +273,7 @@ describe('downloads verified, on the test bed', () => {
       );
       assert.deepEqual(fs.readdirSync(dirs.toolCache), [], 'nothing was cached');
     } finally {
-      releases.digests.delete('buildkit-v0.9.1.linux-amd64.tar.gz');
+      suite.releases.digests.delete('buildkit-v0.9.1.linux-amd64.tar.gz');
     }
   });
 
@@ -319,21 +287,21 @@ describe('downloads verified, on the test bed', () => {
   });
 
   it('no digest published: installed, but the summary says it is not verified', async () => {
-    releases.digests.set('buildkit-v0.9.1.linux-amd64.tar.gz', null);
+    suite.releases.digests.set('buildkit-v0.9.1.linux-amd64.tar.gz', null);
     try {
       const run = await act({});
       assert.equal(run.outputs['verdict'], 'clean', run.main.stdout);
       assert.match(run.summary, /\*\*not verified\*\*/);
       assert.match(run.main.stdout, /::warning::buildctl tarball sha256 [0-9a-f]{64} NOT verified/);
     } finally {
-      releases.digests.delete('buildkit-v0.9.1.linux-amd64.tar.gz');
+      suite.releases.digests.delete('buildkit-v0.9.1.linux-amd64.tar.gz');
     }
   });
 
   it('a mirror that fails once (503): retried with back-off, then installed', async () => {
-    releases.failNextDownloads = 1;
+    suite.releases.failNextDownloads = 1;
     const run = await act({});
-    assert.equal(releases.failNextDownloads, 0, 'the failure was served');
+    assert.equal(suite.releases.failNextDownloads, 0, 'the failure was served');
     assert.equal(run.outputs['verdict'], 'clean', run.main.stdout);
   });
 });

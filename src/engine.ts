@@ -4,7 +4,6 @@ import type { AttemptRecord } from './attempts/attempt.js';
 import { runAttempts } from './attempts/run-attempts.js';
 import type { OutputType, Settings } from './inputs/settings.js';
 import { inspectOutput, outputFileName } from './inspection/inspect-output.js';
-import type { LayerFacts } from './inspection/diagnosis.js';
 import type { OciImage } from './inspection/oci-image.js';
 import type { Log } from './log.js';
 import { lastLines } from './testbed/command.js';
@@ -35,8 +34,6 @@ export interface RunResult {
   daemonLogFiles: string[];
   /** Set when the attempts were a fixed-size sample (see measuredLossRate). */
   lossRate?: LossRate;
-  /** The reference image's layers, when there was one. */
-  referenceLayers?: LayerFacts[];
 }
 
 /**
@@ -73,21 +70,7 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
         () =>
           runAttempts(
             bed,
-            {
-              image: settings.buildkitImage,
-              retries: settings.retries,
-              cacheResetFrequency: settings.cacheResetFrequency,
-              context: settings.context,
-              dockerfile: settings.dockerfile,
-              importCache: cache.import,
-              expectPaths: settings.expectPaths,
-              outputType: settings.outputType,
-              reference,
-              keepGoing: settings.keepGoing,
-              attemptTimeoutSeconds: settings.attemptTimeoutSeconds,
-              resetMode: settings.cacheResetMode,
-              workDir,
-            },
+            { ...settings, image: settings.buildkitImage, importCache: cache.import, reference, workDir },
             log,
           ),
       );

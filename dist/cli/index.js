@@ -70366,7 +70366,7 @@ async function runAttempts(bed, plan, log) {
             const resetStarted = performance.now();
             if (freshState) {
                 try {
-                    if (daemon && plan.resetMode === 'prune') {
+                    if (daemon && plan.cacheResetMode === 'prune') {
                         await daemon.buildctl.pruneAll(plan.attemptTimeoutSeconds * 1000);
                     }
                     else {
@@ -71524,21 +71524,7 @@ async function runCheck(settings, context) {
             ({ buildkitVersion, reference } = await log.group(`Create the cache with ${settings.cacheBuildkitImage}`, () => createCache(bed, settings, cache.export, workDir, log)));
         }
         if (settings.runAttempts) {
-            const run = await log.group(`Run ${settings.retries} attempts with ${settings.buildkitImage}, fresh state every ${settings.cacheResetFrequency || 'never'}`, () => runAttempts(bed, {
-                image: settings.buildkitImage,
-                retries: settings.retries,
-                cacheResetFrequency: settings.cacheResetFrequency,
-                context: settings.context,
-                dockerfile: settings.dockerfile,
-                importCache: cache.import,
-                expectPaths: settings.expectPaths,
-                outputType: settings.outputType,
-                reference,
-                keepGoing: settings.keepGoing,
-                attemptTimeoutSeconds: settings.attemptTimeoutSeconds,
-                resetMode: settings.cacheResetMode,
-                workDir,
-            }, log));
+            const run = await log.group(`Run ${settings.retries} attempts with ${settings.buildkitImage}, fresh state every ${settings.cacheResetFrequency || 'never'}`, () => runAttempts(bed, { ...settings, image: settings.buildkitImage, importCache: cache.import, reference, workDir }, log));
             ({ records, buildkitVersion, daemonLogFiles } = run);
         }
     }
@@ -72765,9 +72751,7 @@ function settingText(value) {
 }
 /** "- Attempt 10: layer 2 `COPY repro.txt /` (sha256:61f73165b730, 177 B, 1 file) gone; `repro.txt` missing" */
 function lossLine({ attempt, outcome, }) {
-    const layers = outcome.lostLayers.map((l) => `layer ${l.position} ${l.createdBy ? `${code(l.createdBy)} ` : ''}(${layerText(l)}) gone`);
-    const paths = outcome.missingPaths.length > 0 ? [`${outcome.missingPaths.map(code).join(', ')} missing`] : [];
-    return `- Attempt ${attempt}: ${[...layers, ...paths].join('; ')}`;
+    return `- Attempt ${attempt}: ${lossCell(outcome, true)}`;
 }
 /** The reference's layers beside the broken image's, matched by content. */
 function layersTable(attempt, layers) {
@@ -72799,8 +72783,9 @@ function bytes(n) {
         return `${(n / 1024).toFixed(1)} KiB`;
     return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
-function lossCell(outcome) {
-    const layers = outcome.lostLayers.map((l) => `layer ${l.position}${l.createdBy ? ` ${code(l.createdBy)}` : ''} gone`);
+/** What an attempt lost, in Markdown; with `facts`, each layer's digest, size and file count too. */
+function lossCell(outcome, facts = false) {
+    const layers = outcome.lostLayers.map((l) => `layer ${l.position}${l.createdBy ? ` ${code(l.createdBy)}` : ''}${facts ? ` (${layerText(l)})` : ''} gone`);
     const paths = outcome.missingPaths.length > 0 ? [`${outcome.missingPaths.map(code).join(', ')} missing`] : [];
     return [...layers, ...paths].join('; ');
 }

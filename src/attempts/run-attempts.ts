@@ -5,29 +5,32 @@ import { stepsNotFromCache } from '../inspection/build-log.js';
 import { inspectOutput, outputFileName } from '../inspection/inspect-output.js';
 import type { OciImage } from '../inspection/oci-image.js';
 import { InspectionError } from '../inspection/tarball.js';
-import type { OutputType, ResetMode } from '../inputs/settings.js';
+import type { Settings } from '../inputs/settings.js';
 import { lossText } from '../verdict/verdict.js';
 import { lastLines } from '../testbed/command.js';
 import type { Buildkitd, TestBed } from '../testbed/testbed.js';
 import type { AttemptOutcome, AttemptRecord } from './attempt.js';
 import { resetsBefore } from './reset-policy.js';
 
-export interface AttemptPlan {
+/** The settings the loop reads, and what the run made for it. */
+export type AttemptPlan = Pick<
+  Settings,
+  | 'retries'
+  | 'cacheResetFrequency'
+  | 'cacheResetMode'
+  | 'context'
+  | 'dockerfile'
+  | 'expectPaths'
+  | 'outputType'
+  | 'keepGoing'
+  | 'attemptTimeoutSeconds'
+> & {
   image: string;
-  retries: number;
-  cacheResetFrequency: number;
-  context: string;
-  dockerfile: string;
   importCache: string;
-  expectPaths: string[];
-  outputType: OutputType;
   /** The image built without a cache, when this run made one (OCI output only). */
   reference?: OciImage;
-  keepGoing: boolean;
-  attemptTimeoutSeconds: number;
-  resetMode: ResetMode;
   workDir: string;
-}
+};
 
 export interface AttemptsRun {
   records: AttemptRecord[];
@@ -52,7 +55,7 @@ export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Pr
       const resetStarted = performance.now();
       if (freshState) {
         try {
-          if (daemon && plan.resetMode === 'prune') {
+          if (daemon && plan.cacheResetMode === 'prune') {
             await daemon.buildctl.pruneAll(plan.attemptTimeoutSeconds * 1000);
           } else {
             // The old daemon goes in the background: its container and volume are its own, and the new

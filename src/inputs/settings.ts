@@ -97,8 +97,6 @@ export const INPUT_NAMES = [
   'attempt-timeout',
 ] as const;
 
-export type InputName = (typeof INPUT_NAMES)[number];
-
 /** Inputs by their action.yml names; a missing or empty one takes its default. */
 export type RawInputs = Readonly<Record<string, string | undefined>>;
 

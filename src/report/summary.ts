@@ -124,12 +124,7 @@ function lossLine({
   attempt: number;
   outcome: Extract<AttemptOutcome, { kind: 'lost' }>;
 }): string {
-  const layers = outcome.lostLayers.map(
-    (l) => `layer ${l.position} ${l.createdBy ? `${code(l.createdBy)} ` : ''}(${layerText(l)}) gone`,
-  );
-  const paths =
-    outcome.missingPaths.length > 0 ? [`${outcome.missingPaths.map(code).join(', ')} missing`] : [];
-  return `- Attempt ${attempt}: ${[...layers, ...paths].join('; ')}`;
+  return `- Attempt ${attempt}: ${lossCell(outcome, true)}`;
 }
 
 /** The reference's layers beside the broken image's, matched by content. */
@@ -166,9 +161,11 @@ function bytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-function lossCell(outcome: Extract<AttemptOutcome, { kind: 'lost' }>): string {
+/** What an attempt lost, in Markdown; with `facts`, each layer's digest, size and file count too. */
+function lossCell(outcome: Extract<AttemptOutcome, { kind: 'lost' }>, facts = false): string {
   const layers = outcome.lostLayers.map(
-    (l) => `layer ${l.position}${l.createdBy ? ` ${code(l.createdBy)}` : ''} gone`,
+    (l) =>
+      `layer ${l.position}${l.createdBy ? ` ${code(l.createdBy)}` : ''}${facts ? ` (${layerText(l)})` : ''} gone`,
   );
   const paths =
     outcome.missingPaths.length > 0 ? [`${outcome.missingPaths.map(code).join(', ')} missing`] : [];

@@ -4,10 +4,12 @@
 #   - images made here, under our own namespace: a registry, an `alpine` stand-in, and BuildKit
 #     (rootful and rootless) for every version in testbed/buildkit-versions;
 #   - release-shaped tarballs buildkit-vX.linux-amd64.tar.gz for the action's download path.
-# Usage: scripts/testbed.sh [up|images|env]
-#   up      (default) everything above; idempotent, quick when warm
-#   env     print the variables that tests and the repro use (after `up`)
-# Environment: TESTBED_BUILDKIT_VERSIONS overrides the version list ("v0.8.3 v0.9.0 ...");
+# Usage: scripts/testbed.sh [up|env|releases]
+#   up        (default) everything above; idempotent, quick when warm
+#   env       print the variables that tests and the repro use (after `up`)
+#   releases  print the last patch release of every minor from v0.7 to the newest, as Go's proxy serves them
+# Environment: TESTBED_BUILDKIT_VERSIONS overrides the version list ("v0.8.3 v0.9.0 latest ...");
+#              `latest` is the newest release the Go module proxy serves (go list -m …@latest);
 #              TESTBED_CACHE is where binaries and tarballs are kept (default /var/cache/lost-layer-testbed).
 set -euo pipefail
 
@@ -17,9 +19,58 @@ namespace=lost-layer-testbed
 label=dev.lost-layer.testbed
 # Any change to this script rebuilds the images (binaries are keyed by version alone).
 recipe=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16)
-read -r -a versions <<<"${TESTBED_BUILDKIT_VERSIONS:-$(tr '\n' ' ' <"$repo/testbed/buildkit-versions")}"
+module=github.com/moby/buildkit
+read -r -a version_words <<<"${TESTBED_BUILDKIT_VERSIONS:-$(grep -v '^#' "$repo/testbed/buildkit-versions" | tr '\n' ' ')}"
 
 log() { printf '[testbed] %s\n' "$*" >&2; }
+
+# The newest release, asked of the Go module proxy by `up` and remembered for `env`, so that the tests
+# name the release that `up` built even if a new one appears in between.
+newest_release() {
+  local remembered=$cache/newest-release
+  if [ "${1:-}" = ask ] || [ ! -s "$remembered" ]; then
+    local newest
+    newest=$(cd / && go list -m "$module@latest" | cut -d' ' -f2) || {
+      log "go list -m $module@latest failed: the Go module proxy does not answer"
+      exit 1
+    }
+    mkdir -p "$cache"
+    printf '%s\n' "$newest" >"$remembered"
+  fi
+  cat "$remembered"
+}
+
+resolve_versions() {
+  versions=()
+  local word
+  for word in "${version_words[@]}"; do
+    case $word in
+      latest) versions+=("$(newest_release "${1:-}")") ;;
+      v[0-9]*) versions+=("$word") ;;
+      *)
+        log "unknown BuildKit version '$word' (a release such as v0.9.1, or latest)"
+        exit 2
+        ;;
+    esac
+  done
+}
+
+# The last patch of every minor from v0.7 to the newest. The proxy's version list is not complete for this
+# module, so every patch is asked for by name, up to the first one it does not serve.
+last_patch_releases() {
+  local newest top minor patch last
+  newest=$(newest_release ask)
+  top=${newest#v0.}
+  top=${top%%.*}
+  for minor in $(seq 7 "$top"); do
+    last=
+    for patch in $(seq 0 50); do
+      (cd / && go list -m "$module@v0.$minor.$patch" >/dev/null 2>&1) || break
+      last=v0.$minor.$patch
+    done
+    if [ -n "$last" ]; then echo "$last"; else log "v0.$minor: no release served by the Go module proxy"; fi
+  done
+}
 
 ensure_packages() {
   local missing=()
@@ -230,6 +281,7 @@ print_env() {
 
 up() {
   local started=$SECONDS
+  resolve_versions ask
   ensure_packages
   ensure_dockerd
   build_registry_image
@@ -246,9 +298,13 @@ up() {
 
 case "${1:-up}" in
   up) up ;;
-  env) print_env ;;
+  env)
+    resolve_versions
+    print_env
+    ;;
+  releases) last_patch_releases ;;
   *)
-    echo "usage: $0 [up|env]" >&2
+    echo "usage: $0 [up|env|releases]" >&2
     exit 2
     ;;
 esac

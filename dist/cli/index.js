@@ -69772,7 +69772,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(57975);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_util__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var _engine_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(90639);
+/* harmony import */ var _engine_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(33851);
 /* harmony import */ var _inputs_cli_args_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(82693);
 /* harmony import */ var _inputs_settings_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(70900);
 /* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(25625);
@@ -69884,7 +69884,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 90639:
+/***/ 33851:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -69899,23 +69899,104 @@ __nccwpck_require__.d(__webpack_exports__, {
 var external_node_fs_ = __nccwpck_require__(73024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(76760);
-;// CONCATENATED MODULE: ./src/inspection/build-log.ts
+;// CONCATENATED MODULE: ./src/inspection/build-trace.ts
 /**
- * The Dockerfile steps that a build ran instead of taking from the cache, read from buildctl's
- * `--progress plain` log. An attempt whose steps did not all come from the imported cache did not test the
- * import at all (a failed import only warns and builds from scratch), so it must not count as intact.
+ * Whether an attempt really imported the cache, read from buildctl's `--trace` file: every status message
+ * the daemon sent, one JSON object a line (client.SolveStatus), unlike `--progress plain`, which prints only
+ * the state a vertex had when the printer looked. Every release from v0.7 to today writes it.
+ *
+ * Why the trace and not the word CACHED: since v0.10 a step whose result was loaded from a cache, with its
+ * layers still in the registry, is reported a second time when the exporter pulls those layers, under the
+ * step's own vertex and without the cached mark; the plain printer often shows only that last state
+ * ("DONE"). The trace still holds the message that marked the step cached when it was loaded.
  */
-function stepsNotFromCache(progressLog) {
-    const lines = progressLog.split('\n').map((line) => line.trimEnd());
-    const cached = new Set(lines.flatMap((line) => /^#(\d+) CACHED$/.exec(line)?.slice(1, 2) ?? []));
-    const steps = new Map();
-    for (const line of lines) {
-        // "#7 [3/4] COPY repro.txt /", or "#7 [stage-1 3/4] ..." in a multi-stage build; FROM is resolved, not built.
-        const step = /^#(\d+) \[(?:[^\]]*\s)?\d+\/\d+\] (.+)$/.exec(line);
-        if (step?.[1] && step[2] && !step[2].startsWith('FROM '))
-            steps.set(step[1], step[2]);
+/** Thrown when the trace cannot be read: the attempt then has no evidence either way. */
+class TraceError extends Error {
+    name = 'TraceError';
+}
+/**
+ * Parses a trace. Field names differ between releases (Go's `Vertexes`/`Cached` up to v0.10, JSON tags
+ * `vertexes`/`cached` later), so keys are matched without regard to case.
+ */
+function readTrace(text) {
+    const vertices = new Map();
+    const vertex = (digest) => {
+        let found = vertices.get(digest);
+        if (!found) {
+            found = { digest, name: '', cached: false, error: '', blobPulls: 0, logLines: 0 };
+            vertices.set(digest, found);
+        }
+        return found;
+    };
+    const lines = text.split('\n').filter((line) => line.trim() !== '');
+    if (lines.length === 0)
+        throw new TraceError('the build trace is empty');
+    for (const [index, line] of lines.entries()) {
+        let status;
+        try {
+            status = JSON.parse(line);
+        }
+        catch {
+            throw new TraceError(`line ${index + 1} of the build trace is not JSON`);
+        }
+        for (const v of records(field(status, 'vertexes'))) {
+            const entry = vertex(text_(field(v, 'digest')));
+            entry.name = text_(field(v, 'name')) || entry.name;
+            if (field(v, 'cached') === true)
+                entry.cached = true;
+            const error = text_(field(v, 'error'));
+            if (error)
+                entry.error = error;
+        }
+        for (const s of records(field(status, 'statuses'))) {
+            if (/^(extracting )?sha256:[0-9a-f]{64}$/.test(text_(field(s, 'id'))))
+                vertex(text_(field(s, 'vertex'))).blobPulls += 1;
+        }
+        for (const l of records(field(status, 'logs')))
+            vertex(text_(field(l, 'vertex'))).logLines += 1;
     }
-    return [...steps].filter(([id]) => !cached.has(id)).map(([, instruction]) => instruction);
+    return [...vertices.values()].filter((v) => v.name !== '');
+}
+/** A Dockerfile step: "[3/4] COPY repro.txt /", or "[stage-1 3/4] …" in a multi-stage build. */
+const STEP = /^\[(?:[^\]]*\s)?\d+\/\d+\] (.+)$/;
+const IMPORT = /^importing cache manifest from /;
+/**
+ * Judges the cache use of one build. A failed import is always an error, also when the steps still came
+ * from the daemon's local cache (its next fresh state would build from scratch). FROM is resolved, not built.
+ */
+function cacheUse(vertices) {
+    const importErrors = vertices
+        .filter((v) => IMPORT.test(v.name) && v.error !== '')
+        .map((v) => `${v.name}: ${v.error}`);
+    const ran = vertices.flatMap((v) => {
+        const instruction = STEP.exec(v.name)?.[1];
+        return instruction && !instruction.startsWith('FROM ') && !cameFromCache(v) ? [instruction] : [];
+    });
+    return { importErrors, ran };
+}
+/**
+ * The cached mark is the daemon's own word that it loaded the step's result (solver LoadCache). The daemon
+ * coalesces messages of one vertex sent close together, so the mark could in principle be replaced by the
+ * later lazy pull before it is sent; a step that only pulled layers under its own vertex, and wrote no output,
+ * was loaded all the same: BuildKit attaches a step's own progress to its layers only when it loads its result
+ * from a cache record (a step that runs pulls its inputs under their vertices, not its own).
+ */
+function cameFromCache(v) {
+    return v.cached || (v.error === '' && v.blobPulls > 0 && v.logLines === 0);
+}
+function field(object, name) {
+    if (typeof object !== 'object' || object === null)
+        return undefined;
+    for (const [key, value] of Object.entries(object))
+        if (key.toLowerCase() === name)
+            return value;
+    return undefined;
+}
+function records(value) {
+    return Array.isArray(value) ? value : [];
+}
+function text_(value) {
+    return typeof value === 'string' ? value : '';
 }
 
 ;// CONCATENATED MODULE: ./src/inspection/diagnosis.ts
@@ -70101,14 +70182,14 @@ async function readOciImage(file) {
     }
     if (!end.reached)
         throw new InspectionError(`${file} ends before the tar end-of-archive marker: it was cut off`);
-    const manifestRef = descriptor(field(index, 'manifests', 'index.json'), 0, 'index.json');
+    const manifestRef = descriptor(oci_image_field(index, 'manifests', 'index.json'), 0, 'index.json');
     const manifest = jsonBlob(blobs, manifestRef.digest, 'manifest');
-    const configRef = descriptorOf(field(manifest, 'config', 'manifest'), 'manifest config');
+    const configRef = descriptorOf(oci_image_field(manifest, 'config', 'manifest'), 'manifest config');
     const config = jsonBlob(blobs, configRef.digest, 'config');
-    const layerRefs = field(manifest, 'layers', 'manifest');
+    const layerRefs = oci_image_field(manifest, 'layers', 'manifest');
     if (!Array.isArray(layerRefs))
         throw new InspectionError('the manifest has no list of layers');
-    const diffIds = field(field(config, 'rootfs', 'config'), 'diff_ids', 'config rootfs');
+    const diffIds = oci_image_field(oci_image_field(config, 'rootfs', 'config'), 'diff_ids', 'config rootfs');
     if (!Array.isArray(diffIds) || diffIds.length !== layerRefs.length) {
         throw new InspectionError('the config does not list one diff_id for every layer of the manifest');
     }
@@ -70126,7 +70207,7 @@ async function readOciImage(file) {
             files,
         };
     });
-    const history = field(config, 'history', 'config');
+    const history = oci_image_field(config, 'history', 'config');
     return {
         manifestDigest: manifestRef.digest,
         configDigest: configRef.digest,
@@ -70258,7 +70339,7 @@ function parseJson(bytes, what) {
         throw new Error(`${what} is not JSON`);
     return value;
 }
-function field(value, key, what) {
+function oci_image_field(value, key, what) {
     if (typeof value !== 'object' || value === null)
         throw new InspectionError(`the ${what} is missing or not an object`);
     return value[key];
@@ -70269,9 +70350,9 @@ function descriptor(list, i, what) {
     return descriptorOf(list[i], what);
 }
 function descriptorOf(value, what) {
-    const digest = field(value, 'digest', what);
-    const size = field(value, 'size', what);
-    const mediaType = field(value, 'mediaType', what);
+    const digest = oci_image_field(value, 'digest', what);
+    const size = oci_image_field(value, 'size', what);
+    const mediaType = oci_image_field(value, 'mediaType', what);
     if (typeof digest !== 'string' || typeof size !== 'number') {
         throw new InspectionError(`a descriptor in the ${what} has no digest or size`);
     }
@@ -70429,25 +70510,28 @@ async function runAttempts(bed, plan, log) {
 }
 async function oneAttempt(daemon, plan, attempt) {
     const output = external_node_path_.join(plan.workDir, outputFileName(`attempt-${attempt}`, plan.outputType));
+    const traceFile = external_node_path_.join(plan.workDir, `attempt-${attempt}.trace.json`);
     const build = await daemon.buildctl.build({
         context: plan.context,
         dockerfile: plan.dockerfile,
         importCache: plan.importCache,
         output: `type=${plan.outputType},dest=${output}`,
         timeoutMs: plan.attemptTimeoutSeconds * 1000,
+        traceFile,
     });
+    // The trace stays beside a broken output or an error, as evidence; an intact attempt keeps nothing.
+    const failed = (cause) => {
+        external_node_fs_.rmSync(output, { force: true });
+        return { kind: 'error', cause };
+    };
     if (build.timedOut || build.exitCode !== 0) {
-        external_node_fs_.rmSync(output, { force: true });
-        const why = build.timedOut
+        return failed(build.timedOut
             ? `buildctl build did not finish within ${plan.attemptTimeoutSeconds} s (attempt-timeout)`
-            : `buildctl build exited ${build.exitCode}: ${(0,command/* lastLines */.w$)(build.stderr, 3)}`;
-        return { kind: 'error', cause: why };
+            : `buildctl build exited ${build.exitCode}: ${(0,command/* lastLines */.w$)(build.stderr, 3)}`);
     }
-    const ran = stepsNotFromCache(build.stderr);
-    if (ran.length > 0) {
-        external_node_fs_.rmSync(output, { force: true });
-        return { kind: 'error', cause: `the imported cache was not used: ${ran.join(', ')} ran instead` };
-    }
+    const cacheProblem = readCacheUse(traceFile);
+    if (cacheProblem)
+        return failed(cacheProblem);
     try {
         const check = await inspectOutput(output, plan.outputType, plan.expectPaths, plan.reference);
         const notes = check.notes ? { notes: check.notes } : {};
@@ -70463,6 +70547,7 @@ async function oneAttempt(daemon, plan, attempt) {
             };
         }
         external_node_fs_.rmSync(output, { force: true });
+        external_node_fs_.rmSync(traceFile, { force: true });
         return { kind: 'intact', ...notes };
     }
     catch (error) {
@@ -70470,6 +70555,26 @@ async function oneAttempt(daemon, plan, attempt) {
             return { kind: 'error', cause: error.message };
         throw error;
     }
+}
+/**
+ * Why the attempt did not test the import, or undefined when it did: the import failed, or a step ran
+ * instead of coming from a cache (a failed import only warns, and the build goes on from scratch).
+ */
+function readCacheUse(traceFile) {
+    let use;
+    try {
+        use = cacheUse(readTrace(external_node_fs_.readFileSync(traceFile, 'utf8')));
+    }
+    catch (error) {
+        if (error instanceof TraceError || error.code === 'ENOENT')
+            return `no evidence that the imported cache was used: ${error.message}`;
+        throw error;
+    }
+    if (use.importErrors.length > 0)
+        return `the cache import failed: ${use.importErrors.join('; ')}`;
+    if (use.ran.length > 0)
+        return `the imported cache was not used: ${use.ran.join(', ')} ran instead`;
+    return undefined;
 }
 async function saveDaemonLogs(bed, container, workDir) {
     const file = external_node_path_.join(workDir, `${container}.log`);
@@ -73066,11 +73171,14 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: defaultContainerOptions
 
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(73024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(76760);
 // EXTERNAL MODULE: ./src/testbed/command.ts + 1 modules
 var command = __nccwpck_require__(56162);
 ;// CONCATENATED MODULE: ./src/testbed/buildctl.ts
+
 
 
 /** A thin typed wrapper around the `buildctl` command line, bound to one daemon address. */
@@ -73115,6 +73223,11 @@ class Buildctl {
             args.push('--import-cache', request.importCache);
         if (request.output)
             args.push('--output', request.output);
+        if (request.traceFile) {
+            // buildctl appends to a trace file: a file left from an earlier build would mix two builds.
+            external_node_fs_.rmSync(request.traceFile, { force: true });
+            args.push('--trace', request.traceFile);
+        }
         return (0,command/* runCommand */.d1)(this.binary, args, { allowFailure: true, timeoutMs: request.timeoutMs });
     }
 }

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type CommandResult, runCommand } from './command.js';
 
@@ -12,6 +13,8 @@ export interface BuildRequest {
   output?: string;
   /** Kill buildctl after this long: a build that hangs is an error, not a wait without end. */
   timeoutMs?: number;
+  /** Where buildctl writes every status message of the build (`--trace`, JSON lines): see build-trace.ts. */
+  traceFile?: string;
 }
 
 /** A thin typed wrapper around the `buildctl` command line, bound to one daemon address. */
@@ -54,6 +57,11 @@ export class Buildctl {
     if (request.exportCache) args.push('--export-cache', request.exportCache);
     if (request.importCache) args.push('--import-cache', request.importCache);
     if (request.output) args.push('--output', request.output);
+    if (request.traceFile) {
+      // buildctl appends to a trace file: a file left from an earlier build would mix two builds.
+      fs.rmSync(request.traceFile, { force: true });
+      args.push('--trace', request.traceFile);
+    }
     return runCommand(this.binary, args, { allowFailure: true, timeoutMs: request.timeoutMs });
   }
 }

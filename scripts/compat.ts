@@ -1,0 +1,125 @@
+/**
+ * The compatibility table: for each BuildKit release, build it on the test bed and run the check on it,
+ * rootful and rootless, with keep-going, and print one Markdown table. A script that prints, not a test.
+ *
+ *   npm run compat -- [--retries 40] [--variants rootful,rootless] [VERSION...]
+ *
+ * Without versions: the last patch of every minor from v0.7 to the newest (`scripts/testbed.sh releases`).
+ * A release that cannot be built here is a row that says why.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildMatrix, type MatrixRow } from '../src/report/matrix.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+interface CompatRow {
+  release: string;
+  variant: string;
+  verdict: string;
+  lostOfAttempts: string;
+  rate: string;
+  note: string;
+}
+
+const { values, positionals } = parseArgs({
+  options: {
+    retries: { type: 'string', default: '40' },
+    variants: { type: 'string', default: 'rootful,rootless' },
+  },
+  allowPositionals: true,
+});
+const variants = (values.variants ?? '').split(',').filter((v) => v === 'rootful' || v === 'rootless');
+
+function run(command: string, args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(command, args, {
+    cwd: repo,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return { status: result.status ?? 1, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+}
+
+function releases(): string[] {
+  if (positionals.length > 0) return positionals;
+  const found = run('bash', ['scripts/testbed.sh', 'releases']);
+  if (found.status !== 0) throw new Error(`scripts/testbed.sh releases failed:\n${found.stderr}`);
+  return found.stdout.trim().split('\n');
+}
+
+/** The last lines of a failed build that say why, without Go's download chatter. */
+function why(output: string): string {
+  const lines = output
+    .split('\n')
+    .filter(
+      (line) => line.trim() !== '' && !line.startsWith('go: downloading') && !line.startsWith('[testbed] '),
+    );
+  return lines.slice(-2).join(' / ').replace(/\|/g, '\\|').slice(0, 300);
+}
+
+function rowFrom(release: string, variant: string, row: MatrixRow): CompatRow {
+  const verdict = { reproduced: 'lost a layer', clean: 'clean' }[row.verdict as string] ?? row.verdict;
+  return {
+    release,
+    variant,
+    verdict,
+    lostOfAttempts: `${row.lost}/${row.attempts}`,
+    rate: row.rateText,
+    note: row.note ?? '',
+  };
+}
+
+const started = Date.now();
+const rows: CompatRow[] = [];
+const buildSeconds: string[] = [];
+for (const release of releases()) {
+  const buildStarted = Date.now();
+  const bed = run('bash', ['scripts/testbed.sh', 'up'], { TESTBED_BUILDKIT_VERSIONS: release });
+  buildSeconds.push(`${release} ${Math.round((Date.now() - buildStarted) / 1000)} s`);
+  if (bed.status !== 0) {
+    const note = `cannot be built here: ${why(bed.stderr)}`;
+    for (const variant of variants)
+      rows.push({ release, variant, verdict: 'not built', lostOfAttempts: '—', rate: '—', note });
+    process.stderr.write(`${release}: ${note}\n`);
+    continue;
+  }
+  for (const variant of variants) {
+    const check = run(
+      'bash',
+      ['scripts/repro.sh', release, variant, '--keep-going', 'true', '--retries', values.retries ?? '40'],
+      { TESTBED_BUILDKIT_VERSIONS: release },
+    );
+    const reportFile = /^report: (.+)$/m.exec(check.stdout)?.[1];
+    if (!reportFile || !fs.existsSync(reportFile)) {
+      const note = `no report: exit ${check.status}: ${why(check.stdout + check.stderr)}`;
+      rows.push({ release, variant, verdict: 'error', lostOfAttempts: '—', rate: '—', note });
+      continue;
+    }
+    const report: unknown = JSON.parse(fs.readFileSync(reportFile, 'utf8'));
+    const [row] = buildMatrix([{ source: reportFile, report }]).rows;
+    if (row) rows.push(rowFrom(release, variant, row));
+    process.stderr.write(`${release} ${variant}: ${check.stdout.trim().split('\n')[0] ?? ''}\n`);
+  }
+}
+
+const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`;
+const lines = [
+  `BuildKit compatibility, ${new Date().toISOString().slice(0, 10)}, on ${machine}: ${values.retries} attempts`,
+  `each with keep-going, bundled reproduction, registry cache (mode=max), ${minutes} min in all.`,
+  '',
+  '| Release | Variant | Verdict | Lost/attempts | Loss rate | Note |',
+  '| --- | --- | --- | ---: | --- | --- |',
+  ...rows.map(
+    (r) =>
+      `| ${r.release} | ${r.variant} | ${r.verdict} | ${r.lostOfAttempts} | ${r.rate} | ${r.note.replace(/\|/g, '\\|')} |`,
+  ),
+  '',
+  `Test bed time per release (build when cold, else a check): ${buildSeconds.join(', ')}.`,
+];
+process.stdout.write(`${lines.join('\n')}\n`);

@@ -8,6 +8,9 @@ import { leftovers } from '../support/leftovers.js';
 import { type ReleaseServer, serveReleases } from '../support/release-server.js';
 import { bedInputs, repoRoot, type TestBedFacts, testBed } from '../support/testbed.js';
 
+/** The bed's releases since v0.10 (the first that keeps empty layers, the newest…). */
+const laterReleases = testBed().versions.filter((v) => !['v0.9.0', 'v0.9.1'].includes(v));
+
 // The same engine through the command line (dist/cli/index.js, the package's bin).
 describe('the CLI, end to end on the test bed', () => {
   let bed: TestBedFacts;
@@ -70,6 +73,27 @@ describe('the CLI, end to end on the test bed', () => {
     assert.doesNotMatch(run.stdout + run.stderr, /::debug::/, 'runner commands stay out of the terminal');
     assert.deepEqual(leftovers(`dev.lost-layer.run=${run.runId}`), []);
   });
+
+  for (const version of laterReleases) {
+    for (const variant of ['rootful', 'rootless'] as const) {
+      it(`${version} ${variant}: exit 0 after 40 clean attempts, with the bound`, async () => {
+        const run = await cli({ ...bedInputs(bed, version, variant, releases.urlTemplate), retries: '40' });
+        assert.equal(run.status, 0, run.stdout + run.stderr);
+        assert.match(run.stdout, /^No layer lost in 40 attempts$/m);
+        const reportPath = /^report: (.+)$/m.exec(run.stdout)?.[1] ?? '';
+        const report = JSON.parse(fs.readFileSync(reportPath, 'utf8')) as {
+          attempts: { outcome: { kind: string } }[];
+          buildkitVersion: string;
+          lossRate: { oneSidedUpper: number };
+        };
+        assert.deepEqual(new Set(report.attempts.map((a) => a.outcome.kind)), new Set(['intact']));
+        assert.equal(report.attempts.length, 40);
+        assert.equal(report.buildkitVersion, version);
+        assert.ok(Math.abs(report.lossRate.oneSidedUpper - 0.0722) < 0.0005);
+        assert.deepEqual(leftovers(`dev.lost-layer.run=${run.runId}`), []);
+      });
+    }
+  }
 
   it("the seed's two steps: a local cache made once (USE_LOCAL_CACHE, SKIP_TESTS), then tested (SKIP_CREATE_CACHE)", async () => {
     const workspace = fs.mkdtempSync(path.join(home, 'ws-'));

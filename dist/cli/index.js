@@ -69940,20 +69940,20 @@ function readTrace(text) {
             throw new TraceError(`line ${index + 1} of the build trace is not JSON`);
         }
         for (const v of records(field(status, 'vertexes'))) {
-            const entry = vertex(text_(field(v, 'digest')));
-            entry.name = text_(field(v, 'name')) || entry.name;
+            const entry = vertex(asText(field(v, 'digest')));
+            entry.name = asText(field(v, 'name')) || entry.name;
             if (field(v, 'cached') === true)
                 entry.cached = true;
-            const error = text_(field(v, 'error'));
+            const error = asText(field(v, 'error'));
             if (error)
                 entry.error = error;
         }
         for (const s of records(field(status, 'statuses'))) {
-            if (/^(extracting )?sha256:[0-9a-f]{64}$/.test(text_(field(s, 'id'))))
-                vertex(text_(field(s, 'vertex'))).blobPulls += 1;
+            if (/^(extracting )?sha256:[0-9a-f]{64}$/.test(asText(field(s, 'id'))))
+                vertex(asText(field(s, 'vertex'))).blobPulls += 1;
         }
         for (const l of records(field(status, 'logs')))
-            vertex(text_(field(l, 'vertex'))).logLines += 1;
+            vertex(asText(field(l, 'vertex'))).logLines += 1;
     }
     return [...vertices.values()].filter((v) => v.name !== '');
 }
@@ -69995,7 +69995,7 @@ function field(object, name) {
 function records(value) {
     return Array.isArray(value) ? value : [];
 }
-function text_(value) {
+function asText(value) {
     return typeof value === 'string' ? value : '';
 }
 

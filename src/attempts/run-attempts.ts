@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Log } from '../log.js';
-import { cacheUse, readTrace, TraceError } from '../inspection/build-trace.js';
+import { type CacheUse, cacheUse, readTrace, TraceError } from '../inspection/build-trace.js';
 import { inspectOutput, outputFileName } from '../inspection/inspect-output.js';
 import type { OciImage } from '../inspection/oci-image.js';
 import { InspectionError } from '../inspection/tarball.js';
@@ -162,7 +162,7 @@ async function oneAttempt(daemon: Buildkitd, plan: AttemptPlan, attempt: number)
  * instead of coming from a cache (a failed import only warns, and the build goes on from scratch).
  */
 function readCacheUse(traceFile: string): string | undefined {
-  let use;
+  let use: CacheUse;
   try {
     use = cacheUse(readTrace(fs.readFileSync(traceFile, 'utf8')));
   } catch (error) {

@@ -60,17 +60,17 @@ export function readTrace(text: string): TraceVertex[] {
       throw new TraceError(`line ${index + 1} of the build trace is not JSON`);
     }
     for (const v of records(field(status, 'vertexes'))) {
-      const entry = vertex(text_(field(v, 'digest')));
-      entry.name = text_(field(v, 'name')) || entry.name;
+      const entry = vertex(asText(field(v, 'digest')));
+      entry.name = asText(field(v, 'name')) || entry.name;
       if (field(v, 'cached') === true) entry.cached = true;
-      const error = text_(field(v, 'error'));
+      const error = asText(field(v, 'error'));
       if (error) entry.error = error;
     }
     for (const s of records(field(status, 'statuses'))) {
-      if (/^(extracting )?sha256:[0-9a-f]{64}$/.test(text_(field(s, 'id'))))
-        vertex(text_(field(s, 'vertex'))).blobPulls += 1;
+      if (/^(extracting )?sha256:[0-9a-f]{64}$/.test(asText(field(s, 'id'))))
+        vertex(asText(field(s, 'vertex'))).blobPulls += 1;
     }
-    for (const l of records(field(status, 'logs'))) vertex(text_(field(l, 'vertex'))).logLines += 1;
+    for (const l of records(field(status, 'logs'))) vertex(asText(field(l, 'vertex'))).logLines += 1;
   }
   return [...vertices.values()].filter((v) => v.name !== '');
 }
@@ -115,6 +115,6 @@ function records(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
-function text_(value: unknown): string {
+function asText(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }

@@ -62,6 +62,8 @@ export class Buildctl {
       fs.rmSync(request.traceFile, { force: true });
       args.push('--trace', request.traceFile);
     }
-    return runCommand(this.binary, args, { allowFailure: true, timeoutMs: request.timeoutMs });
+    const result = await runCommand(this.binary, args, { allowFailure: true, timeoutMs: request.timeoutMs });
+    // `--trace` makes buildctl log where it writes: noise in the lines an error quotes.
+    return { ...result, stderr: result.stderr.replace(/^.*tracing logs to .*\n/m, '') };
   }
 }

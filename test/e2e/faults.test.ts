@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { type ActionRun, runAction, runnerDirs, type RunOptions } from '../support/action-runner.js';
 import { BedSuite } from '../support/bed-suite.js';
 import { leftovers } from '../support/leftovers.js';
-import { docker, waitForContainer } from '../support/run-watch.js';
+import { docker, runIdOf, waitForContainer } from '../support/run-watch.js';
 import { repoRoot, testBed } from '../support/testbed.js';
 
 /** The bed's releases after the fix: a failed import must be an error on each, whatever its progress says. */
@@ -26,14 +26,9 @@ describe('fault suite, on the test bed', () => {
   const onAttempt2 =
     (then: (daemon: string) => void): RunOptions['onMainStarted'] =>
     (child) => {
-      let seen = '';
-      const watch = (chunk: Buffer) => {
-        seen += chunk.toString();
-        if (!/^attempt 2: /m.test(seen)) return;
-        child.stdout?.off('data', watch);
-        void waitForContainer(/-buildkitd-2$/).then(then);
-      };
-      child.stdout?.on('data', watch);
+      void runIdOf(child, /^attempt 2: /m)
+        .then((runId) => waitForContainer(runId, /-buildkitd-2$/))
+        .then(then);
     };
 
   function assertError(run: ActionRun, cause: RegExp, name: string): void {
@@ -141,7 +136,9 @@ describe('fault suite, on the test bed', () => {
     it(`the main step sent ${signal} in the middle (a cancelled job), then the post step: nothing left`, async () => {
       const run = await act(fixed({ retries: '400' }), {
         onMainStarted: (child) => {
-          void waitForContainer(/-buildkitd-2$/).then(() => child.kill(signal));
+          void runIdOf(child)
+            .then((runId) => waitForContainer(runId, /-buildkitd-2$/))
+            .then(() => child.kill(signal));
         },
       });
       assert.equal(run.main.signal ?? 'exited', signal, run.main.stdout);
@@ -166,11 +163,11 @@ describe('fault suite, on the test bed', () => {
     );
     let output = '';
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const daemon = await waitForContainer(/-buildkitd-2$/);
+    const runId = await runIdOf(child);
+    await waitForContainer(runId, /-buildkitd-2$/);
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 130, output);
-    const runId = /lost-layer-([0-9a-f]{8})-/.exec(daemon)?.[1] ?? '';
     assert.deepEqual(leftovers(`dev.lost-layer.run=${runId}`), []);
     outcomes.push('CLI SIGINT mid-run → exit 130, cleaned up');
   });
@@ -210,8 +207,10 @@ describe('fault suite, on the test bed', () => {
 
   it('only 127.0.0.1 ports, and the token never in the logs, the summary or the report', async () => {
     const token = 'ghs_FAKEtoken0123456789abcdefABCDEF01';
-    const running = act(fixed({ retries: '12', 'github-token': token }));
-    const daemon = await waitForContainer(/-buildkitd-2$/);
+    let mainStarted!: (child: ChildProcess) => void;
+    const main = new Promise<ChildProcess>((resolve) => (mainStarted = resolve));
+    const running = act(fixed({ retries: '12', 'github-token': token }), { onMainStarted: mainStarted });
+    const daemon = await waitForContainer(await runIdOf(await main), /-buildkitd-2$/);
     const prefix = daemon.replace(/-buildkitd-2$/, '');
     for (const name of [daemon, `${prefix}-cache`, `${prefix}-mirror`]) {
       const bindings = JSON.parse(

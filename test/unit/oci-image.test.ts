@@ -149,3 +149,49 @@ describe('imagePaths', () => {
     assert.deepEqual([...imagePaths(image)].sort(), ['etc', 'etc/b', 'keep', 'opt', 'opt/z']);
   });
 });
+
+// A cache made by v0.10.6 (which keeps empty layers) imported by v0.9.0 (which drops them): fixtures/README.md.
+describe('diagnose across releases that differ on empty layers', () => {
+  let madeBy0106: OciImage;
+  let importedBy090: OciImage;
+  before(async () => {
+    madeBy0106 = await readOciImage(fixture('v0.10.6-reference'));
+    importedBy090 = await readOciImage(fixture('v0.9.0-from-v0.10.6-cache'));
+  });
+  const withoutCopyLayer = (image: OciImage): OciImage => ({
+    ...image,
+    layers: image.layers.filter((l) => !l.files.includes('repro.txt')),
+  });
+
+  it('the reference keeps two empty layers; the v0.9.0 image has none, and holds the same files', () => {
+    assert.deepEqual(
+      madeBy0106.layers.map((l) => l.files.length > 0),
+      [true, false, true, false],
+    );
+    assert.deepEqual(
+      importedBy090.layers.map((l) => l.files.length > 0),
+      [true, true],
+    );
+    assert.deepEqual([...imagePaths(importedBy090)].sort(), [...imagePaths(madeBy0106)].sort());
+  });
+
+  it('empty layers that one release leaves out are not lost layers', () => {
+    const diagnosis = diagnose(madeBy0106, importedBy090);
+    assert.deepEqual(diagnosis.lostLayers, []);
+    assert.deepEqual(diagnosis.unexpectedLayers, []);
+  });
+
+  it('the COPY layer missing is still lost, with or without empty layers on either side', () => {
+    for (const [reference, attempt] of [
+      [madeBy0106, withoutCopyLayer(importedBy090)],
+      // Empty layers in the attempt that the reference lacks do not hide the loss.
+      [importedBy090, withoutCopyLayer(madeBy0106)],
+    ] as const) {
+      const diagnosis = diagnose(reference, attempt);
+      assert.deepEqual(
+        diagnosis.lostLayers.map((l) => [l.createdBy, l.files]),
+        [['COPY repro.txt /', 1]],
+      );
+    }
+  });
+});

@@ -69759,7 +69759,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 33851:
+/***/ 65700:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -69877,17 +69877,21 @@ function asText(value) {
 ;// CONCATENATED MODULE: ./src/inspection/diagnosis.ts
 /**
  * Compares an attempt's image with the reference built without a cache, layer by layer, by content
- * (diff_id). A layer is lost when the attempt's layers are a strict subset of the reference's: something
- * was dropped and nothing rebuilt in its place. History is not evidence: BuildKit v0.9.0 mislabels it
- * even in whole images built from the cache.
+ * (diff_id). A layer is lost when the attempt lacks a reference layer that holds files, while it has no
+ * layer with files of its own instead: something was dropped and nothing rebuilt in its place. Layers that
+ * hold no file change no filesystem and are left out of both sides: releases differ in whether they write
+ * them at all (v0.8–v0.9 drop them, v0.10 on keep them), so a v0.10-made cache imported by v0.9 yields an
+ * image without them that is still whole. History is not evidence: BuildKit v0.9.0 mislabels it even in
+ * whole images built from the cache.
  */
 function diagnose(reference, attempt) {
     const referenceLayers = namedLayers(reference);
     const attemptLayers = namedLayers(attempt);
     const inReference = new Set(reference.layers.map((l) => l.diffId));
     const inAttempt = new Set(attempt.layers.map((l) => l.diffId));
-    const unexpectedLayers = attemptLayers.filter((l) => !inReference.has(l.diffId));
-    const missing = referenceLayers.filter((l) => !inAttempt.has(l.diffId));
+    const holdsFiles = (l) => l.files > 0;
+    const unexpectedLayers = attemptLayers.filter((l) => holdsFiles(l) && !inReference.has(l.diffId));
+    const missing = referenceLayers.filter((l) => holdsFiles(l) && !inAttempt.has(l.diffId));
     const historyChanges = reference.history.flatMap((entry, i) => {
         const other = attempt.history[i];
         return other && other.createdBy === entry.createdBy && other.emptyLayer !== entry.emptyLayer
@@ -69897,7 +69901,7 @@ function diagnose(reference, attempt) {
     return {
         lostLayers: unexpectedLayers.length === 0 ? missing : [],
         unexpectedLayers,
-        emptyLayers: attemptLayers.filter((l) => l.files === 0),
+        emptyLayers: attemptLayers.filter((l) => !holdsFiles(l) && !inReference.has(l.diffId)),
         historyChanges,
         referenceLayers,
         attemptLayers,
@@ -70469,6 +70473,164 @@ function describe(record) {
         case 'error':
             return `${head}infrastructure error: ${record.outcome.cause}`;
     }
+}
+
+;// CONCATENATED MODULE: ./src/inspection/cache-config.ts
+
+
+
+
+/**
+ * The cause of moby/buildkit#2198 and #1980, read from the exported cache itself. BuildKit's cache config
+ * (media type application/vnd.buildkit.cacheconfig.v0) lists layer chains and records; each record (one
+ * build step's cache key) names the chain that is its result. When a cache is exported with empty layers
+ * dropped (v0.8.0 on, until v0.10), an empty step after a COPY gets the COPY's chain as its result: two
+ * records share one result. An importer before v0.9.1 then loads the parents of only one of them, picked in
+ * Go map order, that is at random, and can lose the COPY layer. A cache in which no records share a result
+ * cannot trigger this bug, whatever release imports it.
+ */
+const CACHE_CONFIG_MEDIA_TYPE = 'application/vnd.buildkit.cacheconfig.v0';
+const INDEX_TYPES = [
+    'application/vnd.oci.image.index.v1+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+];
+const MANIFEST_TYPES = [
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.docker.distribution.manifest.v2+json',
+];
+/**
+ * Reads the cache config from where the cache was exported. Two layouts occur: an index that lists the
+ * layers and the config blob (the registry exporter up to the releases that made it optional), and an image
+ * manifest whose config is the cache config (newer releases). Every blob is checked against its digest.
+ */
+async function readCacheConfig(location) {
+    const store = location.kind === 'local' ? localStore(location.dir) : registryStore(location);
+    let document = await store.root();
+    for (let depth = 0; depth < 3; depth++) {
+        const config = cacheConfigDescriptor(document);
+        if (config)
+            return parseCacheConfig(await store.blob(config));
+        const next = firstManifest(document);
+        if (!next)
+            break;
+        document = JSON.parse((await store.blob(next)).toString('utf8'));
+    }
+    throw new InspectionError(`no ${CACHE_CONFIG_MEDIA_TYPE} blob in the cache at ${cache_config_describe(location)}`);
+}
+/** Every set of two or more records whose result is the same chain, the steps named when possible. */
+function sharedResults(config, reference) {
+    const byLayer = new Map();
+    for (const record of config.records) {
+        for (const layer of new Set(record.results))
+            byLayer.set(layer, [...(byLayer.get(layer) ?? []), record.digest]);
+    }
+    return [...byLayer]
+        .filter(([, records]) => records.length > 1)
+        .map(([layer, records]) => {
+        const chain = chainOf(config, layer);
+        return {
+            steps: reference ? stepsMaking(chain, reference) : [],
+            records,
+            layer: { blob: chain[chain.length - 1] ?? '', chainLength: chain.length },
+        };
+    });
+}
+/** The blobs of a chain, from its base to the layer. */
+function chainOf(config, layer) {
+    const chain = [];
+    for (let index = layer; index >= 0 && chain.length <= config.layers.length;) {
+        const entry = config.layers[index];
+        if (!entry)
+            break;
+        chain.unshift(entry.blob);
+        index = entry.parent;
+    }
+    return chain;
+}
+/**
+ * The instructions whose result is this chain in the reference image: the one that added its top layer and
+ * the empty ones right after it. The chain must be the first layers of the reference, blob for blob.
+ */
+function stepsMaking(chain, reference) {
+    const matches = chain.every((blob, i) => reference.layers[i]?.digest === blob);
+    if (!matches || chain.length === 0)
+        return [];
+    let nonEmpty = 0;
+    return reference.history.flatMap((entry) => {
+        if (!entry.emptyLayer)
+            nonEmpty += 1;
+        return nonEmpty === chain.length && entry.createdBy ? [entry.createdBy] : [];
+    });
+}
+/** The cache config as BuildKit writes it: `parent` left out means 0, -1 means none; results under `layers`. */
+function parseCacheConfig(bytes) {
+    const raw = JSON.parse(bytes.toString('utf8'));
+    return {
+        layers: (raw.layers ?? []).map((l) => ({ blob: l.blob ?? '', parent: l.parent ?? 0 })),
+        records: (raw.records ?? []).map((r) => ({
+            digest: r.digest ?? '',
+            results: [...(r.layers ?? []), ...(r.results ?? [])].map((l) => l.layer ?? 0),
+        })),
+    };
+}
+function cacheConfigDescriptor(document) {
+    const doc = document;
+    if (doc.config?.mediaType === CACHE_CONFIG_MEDIA_TYPE)
+        return doc.config;
+    return doc.manifests?.find((m) => m.mediaType === CACHE_CONFIG_MEDIA_TYPE);
+}
+function firstManifest(document) {
+    const doc = document;
+    return doc.manifests?.find((m) => [...INDEX_TYPES, ...MANIFEST_TYPES].includes(m.mediaType));
+}
+function verified(bytes, digest, where) {
+    const actual = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+    if (actual !== digest)
+        throw new InspectionError(`blob ${digest} in ${where} has digest ${actual}`);
+    return bytes;
+}
+function localStore(dir) {
+    const read = (file) => {
+        try {
+            return external_node_fs_.readFileSync(file);
+        }
+        catch (error) {
+            throw new InspectionError(`cannot read the cache's ${external_node_path_.relative(dir, file)}: ${error.message}`);
+        }
+    };
+    return {
+        root: () => Promise.resolve(JSON.parse(read(external_node_path_.join(dir, 'index.json')).toString('utf8'))),
+        blob: (d) => {
+            const [algorithm, hex] = d.digest.split(':');
+            if (algorithm !== 'sha256' || !hex || !/^[0-9a-f]{64}$/.test(hex))
+                throw new InspectionError(`unsupported digest ${d.digest}`);
+            return Promise.resolve(verified(read(external_node_path_.join(dir, 'blobs', 'sha256', hex)), d.digest, dir));
+        },
+    };
+}
+function registryStore(location) {
+    const base = `http://${location.address}/v2/${location.repository}`;
+    const get = async (url, accept) => {
+        const response = await fetch(url, { headers: accept ? { Accept: accept } : {} }).catch((error) => {
+            throw new InspectionError(`cannot reach the cache registry: ${error.message}`);
+        });
+        if (!response.ok)
+            throw new InspectionError(`GET ${url}: HTTP ${response.status}`);
+        return Buffer.from(await response.arrayBuffer());
+    };
+    return {
+        root: async () => JSON.parse((await get(`${base}/manifests/${location.tag}`, [...INDEX_TYPES, ...MANIFEST_TYPES].join(', '))).toString('utf8')),
+        blob: async (d) => {
+            const isManifest = [...INDEX_TYPES, ...MANIFEST_TYPES].includes(d.mediaType);
+            const url = `${base}/${isManifest ? 'manifests' : 'blobs'}/${d.digest}`;
+            return verified(await get(url, isManifest ? d.mediaType : undefined), d.digest, cache_config_describe(location));
+        },
+    };
+}
+function cache_config_describe(location) {
+    return location.kind === 'local'
+        ? location.dir
+        : `${location.address}/${location.repository}:${location.tag}`;
 }
 
 // EXTERNAL MODULE: ./src/testbed/docker.ts
@@ -71479,6 +71641,7 @@ var testbed = __nccwpck_require__(2721);
 
 
 
+
 /**
  * One whole check, shared by the action and the CLI: install buildctl, start the registries, make the
  * cache, run the attempts, decide. It leaves the run's containers to the caller's cleanup (the action's
@@ -71494,6 +71657,8 @@ async function runCheck(settings, context) {
     let daemonLogFiles = [];
     let buildctl;
     let setupError;
+    let cacheMaker;
+    let cacheSharedResults;
     try {
         const prepared = await prepareTestBed(settings, context, docker);
         buildctl = prepared.buildctl;
@@ -71502,7 +71667,12 @@ async function runCheck(settings, context) {
         let reference;
         if (settings.createCache) {
             ({ buildkitVersion, reference } = await log.group(`Create the cache with ${settings.cacheBuildkitImage}`, () => createCache(bed, settings, cache.export, workDir, log)));
+            cacheMaker = { kind: 'this-run', image: settings.cacheBuildkitImage, buildkitVersion };
         }
+        else {
+            cacheMaker = { kind: 'earlier-run', cacheDir: localCacheDir(settings, workDir) };
+        }
+        cacheSharedResults = await cacheShape(cache.location, reference, log);
         if (settings.runAttempts) {
             const run = await log.group(`Run ${settings.retries} attempts with ${settings.buildkitImage}, fresh state every ${settings.cacheResetFrequency || 'never'}`, () => runAttempts(bed, { ...settings, image: settings.buildkitImage, importCache: cache.import, reference, workDir }, log));
             ({ records, buildkitVersion, daemonLogFiles } = run);
@@ -71526,6 +71696,8 @@ async function runCheck(settings, context) {
     }
     return {
         runId: context.runId,
+        ...(cacheMaker ? { cacheMaker } : {}),
+        ...(cacheSharedResults ? { cacheSharedResults } : {}),
         verdict,
         records,
         buildkitVersion,
@@ -71581,14 +71753,46 @@ async function prepareTestBed(settings, context, docker) {
         return { bed, buildctl };
     });
 }
-/** The --export-cache and --import-cache values for the configured cache type. */
+const CACHE_REPOSITORY = 'lost-layer/cache';
+const CACHE_TAG = 'latest';
+/** The --export-cache and --import-cache values for the configured cache type, and where to read it. */
 function cacheSpecs(settings, bed, workDir) {
     if (settings.cacheType === 'local') {
         const dir = localCacheDir(settings, workDir);
-        return { export: `type=local,dest=${dir},mode=max`, import: `type=local,src=${dir}` };
+        return {
+            export: `type=local,dest=${dir},mode=max`,
+            import: `type=local,src=${dir}`,
+            location: { kind: 'local', dir },
+        };
     }
-    const ref = `${bed.cacheRegistryHost}/lost-layer/cache:latest`;
-    return { export: `type=registry,ref=${ref},mode=max`, import: `type=registry,ref=${ref}` };
+    const ref = `${bed.cacheRegistryHost}/${CACHE_REPOSITORY}:${CACHE_TAG}`;
+    return {
+        export: `type=registry,ref=${ref},mode=max`,
+        import: `type=registry,ref=${ref}`,
+        location: {
+            kind: 'registry',
+            address: bed.cacheRegistryAddress,
+            repository: CACHE_REPOSITORY,
+            tag: CACHE_TAG,
+        },
+    };
+}
+/**
+ * Reads the cache's records and says which share a result: the precondition of the bug, deterministic, in
+ * the cache itself. A cache that cannot be read is a warning: the attempts still decide the verdict.
+ */
+async function cacheShape(location, reference, log) {
+    try {
+        const shared = sharedResults(await readCacheConfig(location), reference);
+        log.info(shared.length === 0
+            ? 'cache: no two records share a result'
+            : `cache: records share a result: ${shared.map((s) => s.steps.join(' + ') || s.layer.blob).join('; ')}`);
+        return shared;
+    }
+    catch (error) {
+        log.warning(`cannot read the cache's records: ${error.message}`);
+        return undefined;
+    }
 }
 async function checkImages(docker, settings) {
     const images = new Set([settings.registryImage, settings.buildkitImage, settings.cacheBuildkitImage]);
@@ -72102,7 +72306,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(48161);
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(46058);
-/* harmony import */ var _engine_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(33851);
+/* harmony import */ var _engine_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(65700);
 /* harmony import */ var _inputs_action_inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(16441);
 /* harmony import */ var _inputs_settings_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(70900);
 /* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(25625);
@@ -72269,6 +72473,8 @@ function buildReport(result, settings) {
         finishedAt: result.finishedAt,
         verdict: result.verdict,
         buildkitVersion: result.buildkitVersion,
+        cacheMaker: result.cacheMaker,
+        cacheSharedResults: result.cacheSharedResults,
         buildctl: result.buildctl
             ? {
                 version: settings.buildctlVersion,
@@ -72299,6 +72505,7 @@ function outputsOf(result, reportPath) {
             ? JSON.stringify([result.lossRate.twoSided.low, result.lossRate.twoSided.high])
             : '',
         'loss-rate-upper-bound': result.lossRate ? String(result.lossRate.oneSidedUpper) : '',
+        'cache-shared-results': result.cacheSharedResults ? JSON.stringify(result.cacheSharedResults) : '',
     };
 }
 
@@ -72363,7 +72570,7 @@ function renderSummary(result, settings) {
         '',
         `${icon} **${escapeMarkdown((0,_verdict_verdict_js__WEBPACK_IMPORTED_MODULE_1__/* .verdictLine */ .MT)(result.verdict))}**`,
         '',
-        `BuildKit **${escapeMarkdown(result.buildkitVersion)}** (${code(settings.buildkitImage)}), cache made by ${code(settings.cacheBuildkitImage)}, ${cacheNote(settings)}.`,
+        `BuildKit **${escapeMarkdown(result.buildkitVersion)}** (${code(settings.buildkitImage)}), ${makerText(result)}, ${cacheNote(settings)}.`,
         '',
     ];
     if (result.buildctl) {
@@ -72384,6 +72591,8 @@ function renderSummary(result, settings) {
         if (first?.outcome.layers)
             lines.push(...layersTable(first.attempt, first.outcome.layers), '');
     }
+    if (result.cacheSharedResults)
+        lines.push(...whySection(result.cacheSharedResults), '');
     if (result.records.length > 0) {
         // A long table is folded: the lines above already say what went wrong.
         const fold = result.records.length > FOLD_ATTEMPTS_ABOVE;
@@ -72392,6 +72601,34 @@ function renderSummary(result, settings) {
     }
     lines.push('<details><summary>Settings</summary>', '', '| Setting | Value |', '| --- | --- |', ...Object.entries((0,_json_report_js__WEBPACK_IMPORTED_MODULE_2__/* .publicSettings */ .dg)(settings)).map(([key, value]) => `| ${key} | ${escapeCell(settingText(value))} |`), '', '</details>', '');
     return lines.join('\n');
+}
+function makerText(result) {
+    const maker = result.cacheMaker;
+    if (!maker)
+        return 'no cache made';
+    if (maker.kind === 'earlier-run')
+        return `cache from an earlier run (${code(maker.cacheDir)})`;
+    return `cache made by ${code(maker.image)} (${escapeMarkdown(maker.buildkitVersion)})`;
+}
+/** What the cache itself says about the cause: records that share a result, or none. */
+function whySection(shared) {
+    if (shared.length === 0) {
+        return [
+            '### Why',
+            '',
+            'No two records of the cache share a result: a cache of this shape cannot trigger moby/buildkit#2198 / #1980, whatever release imports it.',
+        ];
+    }
+    return [
+        '### Why',
+        '',
+        'Records of the cache share one result — the precondition of moby/buildkit#2198 / #1980. An importer before v0.9.1 loads the parents of only one record of each set, picked at random (Go map order), and can then build an image without that layer:',
+        '',
+        ...shared.map((set) => {
+            const steps = set.steps.length > 0 ? set.steps.map(code).join(' and ') : `${set.records.length} records`;
+            return `- ${steps} → one layer chain (${set.layer.chainLength} layers, top ${code(set.layer.blob.slice(7, 19))})`;
+        }),
+    ];
 }
 function cacheNote(settings) {
     const every = settings.cacheResetFrequency === 0
@@ -72841,7 +73078,9 @@ class Buildctl {
             external_node_fs_.rmSync(request.traceFile, { force: true });
             args.push('--trace', request.traceFile);
         }
-        return (0,command/* runCommand */.d1)(this.binary, args, { allowFailure: true, timeoutMs: request.timeoutMs });
+        const result = await (0,command/* runCommand */.d1)(this.binary, args, { allowFailure: true, timeoutMs: request.timeoutMs });
+        // `--trace` makes buildctl log where it writes: noise in the lines an error quotes.
+        return { ...result, stderr: result.stderr.replace(/^.*tracing logs to .*\n/m, '') };
     }
 }
 
@@ -72877,6 +73116,7 @@ class TestBed {
     /** The daemon started last, also when it failed to answer: its logs tell why. */
     lastDaemonContainer;
     imageFactsCache = new Map();
+    cacheAddress = '';
     constructor(docker, options, log) {
         this.docker = docker;
         this.options = options;
@@ -72886,6 +73126,12 @@ class TestBed {
     }
     get cacheRegistryHost() {
         return `${this.prefix}-cache:${REGISTRY_PORT}`;
+    }
+    /** The cache registry as this host reaches it (published on 127.0.0.1), once started. */
+    get cacheRegistryAddress() {
+        if (!this.cacheAddress)
+            throw new Error('the cache registry has not started');
+        return this.cacheAddress;
     }
     get mirrorHost() {
         return `${this.prefix}-mirror:${REGISTRY_PORT}`;
@@ -72900,10 +73146,11 @@ class TestBed {
         const mirrorEnv = this.options.mirrorUpstream
             ? { REGISTRY_PROXY_REMOTEURL: this.options.mirrorUpstream }
             : {};
-        const [, mirrorAddress] = await Promise.all([
+        const [cacheAddress, mirrorAddress] = await Promise.all([
             this.startRegistry(`${this.prefix}-cache`, {}),
             this.startRegistry(`${this.prefix}-mirror`, mirrorEnv),
         ]);
+        this.cacheAddress = cacheAddress;
         for (const image of this.options.mirrorImages)
             await this.seedMirror(mirrorAddress, image);
     }

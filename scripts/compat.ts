@@ -3,9 +3,14 @@
  * rootful and rootless, with keep-going, and print one Markdown table. A script that prints, not a test.
  *
  *   npm run compat -- [--retries 40] [--variants rootful,rootless] [VERSION...]
+ *   npm run compat -- --makers [--importers v0.9.0,latest] [--retries 40] [VERSION...]
  *
  * Without versions: the last patch of every minor from v0.7 to the newest (`scripts/testbed.sh releases`).
  * A release that cannot be built here is a row that says why.
+ *
+ * With --makers, the prediction against the measurement: for a cache made by each release (default: the
+ * test bed's ladder), whether its records share a result, and the verdict of importing it into each importer
+ * (rootful).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -30,6 +35,8 @@ const { values, positionals } = parseArgs({
   options: {
     retries: { type: 'string', default: '40' },
     variants: { type: 'string', default: 'rootful,rootless' },
+    makers: { type: 'boolean', default: false },
+    importers: { type: 'string', default: 'v0.9.0,latest' },
   },
   allowPositionals: true,
 });
@@ -72,6 +79,75 @@ function rowFrom(release: string, variant: string, row: MatrixRow): CompatRow {
     rate: row.rateText,
     note: row.note ?? '',
   };
+}
+
+/** `scripts/testbed.sh env` for these versions, as a map. */
+function bedEnv(versions: string[]): Record<string, string> {
+  const out = run('bash', ['scripts/testbed.sh', 'env'], { TESTBED_BUILDKIT_VERSIONS: versions.join(' ') });
+  return Object.fromEntries(
+    out.stdout
+      .trim()
+      .split('\n')
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+}
+
+interface Report {
+  verdict: { kind: string; cause?: string };
+  cacheSharedResults?: { steps: string[] }[];
+}
+
+function makersTable(): string {
+  const makers =
+    positionals.length > 0 ? positionals : (bedEnv([])['TESTBED_BUILDKIT_VERSIONS'] ?? '').split(' ');
+  const importerWords = (values.importers ?? '').split(',').filter((v) => v !== '');
+  const all = [...makers, ...importerWords];
+  const bed = run('bash', ['scripts/testbed.sh', 'up'], { TESTBED_BUILDKIT_VERSIONS: all.join(' ') });
+  if (bed.status !== 0) throw new Error(`scripts/testbed.sh up failed:\n${bed.stderr}`);
+  const env = bedEnv(all);
+  const resolved = (env['TESTBED_BUILDKIT_VERSIONS'] ?? '').split(' ');
+  const importers = resolved.slice(makers.length);
+  const lines = [
+    `| Cache made by | Records that share a result | ${importers.map((i) => `Imported by ${i}`).join(' | ')} |`,
+    `| --- | --- |${' --- |'.repeat(importers.length)}`,
+  ];
+  for (const maker of resolved.slice(0, makers.length)) {
+    let shared = '—';
+    const cells = importers.map((importer) => {
+      const check = run('bash', [
+        'scripts/repro.sh',
+        importer,
+        'rootful',
+        '--cache-buildkit-image',
+        `${env['TESTBED_IMAGE_NAMESPACE']}/buildkit:${maker}`,
+        '--keep-going',
+        'true',
+        '--retries',
+        values.retries ?? '40',
+      ]);
+      const reportFile = /^report: (.+)$/m.exec(check.stdout)?.[1];
+      if (!reportFile) return `no report (exit ${check.status})`;
+      const report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as Report;
+      const sets = report.cacheSharedResults;
+      if (sets)
+        shared =
+          sets.length === 0
+            ? 'none'
+            : sets.map((set) => set.steps.map((st) => `\`${st}\``).join(' + ')).join('; ');
+      const [row] = buildMatrix([{ source: reportFile, report }]).rows;
+      process.stderr.write(`${maker} → ${importer}: ${check.stdout.trim().split('\n')[0] ?? ''}\n`);
+      if (!row) return 'unreadable';
+      const verdict = { reproduced: 'lost a layer', clean: 'clean' }[row.verdict as string] ?? row.verdict;
+      return `${verdict}, ${row.lost}/${row.attempts}, ${row.rateText}${row.note ? ` (${row.note.replace(/\|/g, '\\|')})` : ''}`;
+    });
+    lines.push(`| ${maker} | ${shared} | ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+if (values.makers) {
+  process.stdout.write(`${makersTable()}\n`);
+  process.exit(0);
 }
 
 const started = Date.now();

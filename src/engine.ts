@@ -3,6 +3,12 @@ import * as path from 'node:path';
 import type { AttemptRecord } from './attempts/attempt.js';
 import { runAttempts } from './attempts/run-attempts.js';
 import type { OutputType, Settings } from './inputs/settings.js';
+import {
+  type CacheLocation,
+  readCacheConfig,
+  type SharedResult,
+  sharedResults,
+} from './inspection/cache-config.js';
 import { inspectOutput, outputFileName } from './inspection/inspect-output.js';
 import type { OciImage } from './inspection/oci-image.js';
 import type { Log } from './log.js';
@@ -23,8 +29,18 @@ export interface RunContext {
   githubApiUrl?: string;
 }
 
+/** What made the cache the attempts imported. */
+export type CacheMaker =
+  | { kind: 'this-run'; image: string; buildkitVersion: string }
+  /** create-cache: false: a cache-dir made by an earlier run. */
+  | { kind: 'earlier-run'; cacheDir: string };
+
 export interface RunResult {
   runId: string;
+  /** Unset when the cache could not be made. */
+  cacheMaker?: CacheMaker;
+  /** Records of the cache that share one result (see cache-config.ts); unset when it could not be read. */
+  cacheSharedResults?: SharedResult[];
   verdict: Verdict;
   records: AttemptRecord[];
   buildkitVersion: string;
@@ -51,6 +67,8 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
   let daemonLogFiles: string[] = [];
   let buildctl: InstalledBuildctl | undefined;
   let setupError: string | undefined;
+  let cacheMaker: CacheMaker | undefined;
+  let cacheSharedResults: SharedResult[] | undefined;
 
   try {
     const prepared = await prepareTestBed(settings, context, docker);
@@ -63,7 +81,11 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
         `Create the cache with ${settings.cacheBuildkitImage}`,
         () => createCache(bed, settings, cache.export, workDir, log),
       ));
+      cacheMaker = { kind: 'this-run', image: settings.cacheBuildkitImage, buildkitVersion };
+    } else {
+      cacheMaker = { kind: 'earlier-run', cacheDir: localCacheDir(settings, workDir) };
     }
+    cacheSharedResults = await cacheShape(cache.location, reference, log);
     if (settings.runAttempts) {
       const run = await log.group(
         `Run ${settings.retries} attempts with ${settings.buildkitImage}, fresh state every ${settings.cacheResetFrequency || 'never'}`,
@@ -95,6 +117,8 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
   }
   return {
     runId: context.runId,
+    ...(cacheMaker ? { cacheMaker } : {}),
+    ...(cacheSharedResults ? { cacheSharedResults } : {}),
     verdict,
     records,
     buildkitVersion,
@@ -164,18 +188,57 @@ export async function prepareTestBed(
   });
 }
 
-/** The --export-cache and --import-cache values for the configured cache type. */
+const CACHE_REPOSITORY = 'lost-layer/cache';
+const CACHE_TAG = 'latest';
+
+/** The --export-cache and --import-cache values for the configured cache type, and where to read it. */
 export function cacheSpecs(
   settings: Settings,
   bed: TestBed,
   workDir: string,
-): { export: string; import: string } {
+): { export: string; import: string; location: CacheLocation } {
   if (settings.cacheType === 'local') {
     const dir = localCacheDir(settings, workDir);
-    return { export: `type=local,dest=${dir},mode=max`, import: `type=local,src=${dir}` };
+    return {
+      export: `type=local,dest=${dir},mode=max`,
+      import: `type=local,src=${dir}`,
+      location: { kind: 'local', dir },
+    };
   }
-  const ref = `${bed.cacheRegistryHost}/lost-layer/cache:latest`;
-  return { export: `type=registry,ref=${ref},mode=max`, import: `type=registry,ref=${ref}` };
+  const ref = `${bed.cacheRegistryHost}/${CACHE_REPOSITORY}:${CACHE_TAG}`;
+  return {
+    export: `type=registry,ref=${ref},mode=max`,
+    import: `type=registry,ref=${ref}`,
+    location: {
+      kind: 'registry',
+      address: bed.cacheRegistryAddress,
+      repository: CACHE_REPOSITORY,
+      tag: CACHE_TAG,
+    },
+  };
+}
+
+/**
+ * Reads the cache's records and says which share a result: the precondition of the bug, deterministic, in
+ * the cache itself. A cache that cannot be read is a warning: the attempts still decide the verdict.
+ */
+async function cacheShape(
+  location: CacheLocation,
+  reference: OciImage | undefined,
+  log: Log,
+): Promise<SharedResult[] | undefined> {
+  try {
+    const shared = sharedResults(await readCacheConfig(location), reference);
+    log.info(
+      shared.length === 0
+        ? 'cache: no two records share a result'
+        : `cache: records share a result: ${shared.map((s) => s.steps.join(' + ') || s.layer.blob).join('; ')}`,
+    );
+    return shared;
+  } catch (error) {
+    log.warning(`cannot read the cache's records: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 async function checkImages(docker: Docker, settings: Settings): Promise<void> {

@@ -17,6 +17,8 @@ export function buildReport(result: RunResult, settings: Settings) {
     finishedAt: result.finishedAt,
     verdict: result.verdict,
     buildkitVersion: result.buildkitVersion,
+    cacheMaker: result.cacheMaker,
+    cacheSharedResults: result.cacheSharedResults,
     buildctl: result.buildctl
       ? {
           version: settings.buildctlVersion,
@@ -48,5 +50,6 @@ export function outputsOf(result: RunResult, reportPath: string): Record<string,
       ? JSON.stringify([result.lossRate.twoSided.low, result.lossRate.twoSided.high])
       : '',
     'loss-rate-upper-bound': result.lossRate ? String(result.lossRate.oneSidedUpper) : '',
+    'cache-shared-results': result.cacheSharedResults ? JSON.stringify(result.cacheSharedResults) : '',
   };
 }

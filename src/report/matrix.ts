@@ -13,6 +13,8 @@ export interface MatrixInput {
 export interface MatrixRow {
   version: string;
   image: string;
+  /** The release that made the cache the job imported ('earlier run', or '' when the report does not say). */
+  maker: string;
   verdict: 'reproduced' | 'clean' | 'error' | 'not-run' | 'missing' | 'unreadable';
   attempts: number;
   lost: number;
@@ -21,9 +23,16 @@ export interface MatrixRow {
   note?: string;
 }
 
+type Boundary = { lastLost?: string; firstClean?: string };
+
 export interface MatrixResult {
   rows: MatrixRow[];
-  boundary: { lastLost?: string; firstClean?: string };
+  /** Over every row; with more than one cache maker, see byMaker instead. */
+  boundary: Boundary;
+  /** The cache makers the reports name, in release order. */
+  makers: string[];
+  /** The boundary among the importers of each maker's cache, when there is more than one maker. */
+  byMaker: { maker: string; boundary: Boundary }[];
   problems: string[];
 }
 
@@ -55,6 +64,7 @@ export function buildMatrix(
       rows.push({
         version: tagOf(label) || label,
         image: label.includes(':') ? label : '',
+        maker: '',
         verdict: 'missing',
         attempts: 0,
         lost: 0,
@@ -64,21 +74,41 @@ export function buildMatrix(
     }
   }
   rows.sort(compareRows);
-  return { rows, boundary: boundaryOf(rows), problems: rows.flatMap(problemOf) };
+  const makers = [...new Set(rows.map((r) => r.maker).filter((m) => m !== ''))].sort(byRelease);
+  const byMaker =
+    makers.length > 1
+      ? makers.map((maker) => ({ maker, boundary: boundaryOf(rows.filter((r) => r.maker === maker)) }))
+      : [];
+  return { rows, boundary: boundaryOf(rows), makers, byMaker, problems: rows.flatMap(problemOf) };
 }
 
-/** The matrix as Markdown: the boundary first, then every row, then what gave no verdict. */
+/**
+ * The matrix as Markdown: the boundary first (one per cache maker when there are several), then the grid of
+ * importers × cache makers when there are several makers, then every row, then what gave no verdict.
+ */
 export function renderMatrix(result: MatrixResult): string {
-  const lines = ['## BuildKit lost-layer bisect', '', boundarySentence(result), ''];
+  const lines = ['## BuildKit lost-layer bisect', ''];
+  if (result.byMaker.length > 0) {
+    for (const { maker, boundary } of result.byMaker)
+      lines.push(
+        `- Cache made by ${escapeMarkdown(maker)}: ${boundarySentence({ ...result, boundary }, maker)}`,
+      );
+    lines.push('', ...renderGrid(result), '');
+  } else {
+    lines.push(boundarySentence(result), '');
+  }
+  // The maker gets a column when some job imported a cache that another release made.
+  const showMaker = result.rows.some((row) => row.maker !== '' && row.maker !== row.version);
   if (result.rows.length > 0) {
     lines.push(
-      '| Version | Image | Verdict | Attempts | Lost | Loss rate |',
-      '| --- | --- | --- | ---: | ---: | --- |',
+      `| Version | Image |${showMaker ? ' Cache made by |' : ''} Verdict | Attempts | Lost | Loss rate |`,
+      `| --- | --- |${showMaker ? ' --- |' : ''} --- | ---: | ---: | --- |`,
       ...result.rows.map((row) => {
         // A job with no report ran nothing we know of: no counts rather than zeros.
         const known = row.verdict !== 'missing' && row.verdict !== 'unreadable';
         const counts = known ? `${row.attempts} | ${row.lost}` : `${NO_RATE} | ${NO_RATE}`;
-        return `| ${cell(row.version)} | ${cell(row.image)} | ${VERDICT_TEXT[row.verdict]} | ${counts} | ${cell(row.rateText)} |`;
+        const maker = showMaker ? ` ${cell(row.maker || NO_RATE)} |` : '';
+        return `| ${cell(row.version)} | ${cell(row.image)} |${maker} ${VERDICT_TEXT[row.verdict]} | ${counts} | ${cell(row.rateText)} |`;
       }),
       '',
     );
@@ -87,6 +117,28 @@ export function renderMatrix(result: MatrixResult): string {
     lines.push('Some jobs gave no verdict:', '', ...result.problems.map((p) => `- ${cell(p)}`), '');
   }
   return lines.join('\n');
+}
+
+/** Importers as rows, cache makers as columns; a cell holds every job of that pair (e.g. rootful and rootless). */
+function renderGrid(result: MatrixResult): string[] {
+  const importers = [...new Set(result.rows.filter((r) => r.maker !== '').map((r) => r.version))];
+  return [
+    `| Importer ↓ · cache made by → | ${result.makers.map(cell).join(' | ')} |`,
+    `| --- |${' --- |'.repeat(result.makers.length)}`,
+    ...importers.map((version) => {
+      const cells = result.makers.map((maker) => {
+        const jobs = result.rows.filter((r) => r.version === version && r.maker === maker);
+        return jobs.length === 0 ? NO_RATE : jobs.map(gridCell).join('<br>');
+      });
+      return `| ${cell(version)} | ${cells.join(' | ')} |`;
+    }),
+  ];
+}
+
+function gridCell(row: MatrixRow): string {
+  const icon = VERDICT_TEXT[row.verdict].split(' ')[0] ?? '';
+  if (row.verdict !== 'reproduced' && row.verdict !== 'clean') return VERDICT_TEXT[row.verdict];
+  return `${icon} ${row.lost}/${row.attempts} ${cell(row.rateText)}`;
 }
 
 const VERDICT_TEXT: Record<MatrixRow['verdict'], string> = {
@@ -144,6 +196,7 @@ function readRow(input: MatrixInput): MatrixRow {
   const row: MatrixRow = {
     version,
     image,
+    maker: makerOf(report.cacheMaker),
     verdict: kind,
     attempts: reported ? reported.attempts : records.length,
     lost: reported ? reported.lost : lostRecords,
@@ -188,10 +241,20 @@ function rateText(r: LossRate): string {
   return `${percent(r.rate)} (${percent(r.twoSided.low)}–${percent(r.twoSided.high)}, ${level})`;
 }
 
+/** The release that made the cache, as the report's cacheMaker names it; '' when it does not. */
+function makerOf(value: unknown): string {
+  if (!isObject(value)) return '';
+  if (value.kind === 'earlier-run') return 'earlier run';
+  const version = typeof value.buildkitVersion === 'string' ? value.buildkitVersion.trim() : '';
+  const image = typeof value.image === 'string' ? value.image : '';
+  return RELEASE.test(version) ? version : tagOf(image) || version;
+}
+
 function unreadable(input: MatrixInput, reason: string): MatrixRow {
   return {
     version: versionInName(input.source) ?? 'unknown',
     image: '',
+    maker: '',
     verdict: 'unreadable',
     attempts: 0,
     lost: 0,
@@ -221,7 +284,18 @@ function compareRows(a: MatrixRow, b: MatrixRow): number {
   } else if (vb) {
     return 1;
   }
-  return byName(a.version, b.version) || byName(a.image, b.image) || byName(a.source ?? '', b.source ?? '');
+  return (
+    byName(a.version, b.version) ||
+    byName(a.image, b.image) ||
+    byRelease(a.maker, b.maker) ||
+    byName(a.source ?? '', b.source ?? '')
+  );
+}
+
+function byRelease(a: string, b: string): number {
+  const ra = releaseOf(a);
+  const rb = releaseOf(b);
+  return ra && rb ? semver.compare(ra, rb) : byName(a, b);
 }
 
 function releaseOf(version: string): semver.SemVer | null {
@@ -249,10 +323,11 @@ function boundaryOf(rows: readonly MatrixRow[]): MatrixResult['boundary'] {
   return firstClean === undefined ? { lastLost } : { lastLost, firstClean };
 }
 
-function boundarySentence(result: MatrixResult): string {
+function boundarySentence(result: MatrixResult, maker?: string): string {
   const { lastLost, firstClean } = result.boundary;
+  const rows = maker === undefined ? result.rows : result.rows.filter((r) => r.maker === maker);
   if (lastLost === undefined) {
-    const withVerdict = result.rows.filter((r) => r.verdict === 'reproduced' || r.verdict === 'clean');
+    const withVerdict = rows.filter((r) => r.verdict === 'reproduced' || r.verdict === 'clean');
     if (withVerdict.length === 0) return 'No job gave a verdict, so there is no boundary.';
     if (withVerdict.some((r) => r.verdict === 'reproduced')) {
       return 'No release lost a layer (only builds that are not releases did), so there is no boundary.';
@@ -263,7 +338,7 @@ function boundarySentence(result: MatrixResult): string {
     return `Last release that lost a layer: ${escapeMarkdown(lastLost)}; no release above it ran clean.`;
   }
   const sentence = `Last release that lost a layer: ${escapeMarkdown(lastLost)}; first clean: ${escapeMarkdown(firstClean)}.`;
-  const between = versionsBetween(result.rows, lastLost, firstClean);
+  const between = versionsBetween(rows, lastLost, firstClean);
   return between.length === 0
     ? sentence
     : `${sentence} Between them, ${between.map(escapeMarkdown).join(', ')} gave no verdict.`;

@@ -1,4 +1,5 @@
 import type { AttemptOutcome, AttemptRecord, LayerComparison } from '../attempts/attempt.js';
+import type { SharedResult } from '../inspection/cache-config.js';
 import type { LayerFacts } from '../inspection/diagnosis.js';
 import { describeLossRate } from '../verdict/loss-rate.js';
 import type { RunResult } from '../engine.js';
@@ -19,7 +20,7 @@ export function renderSummary(result: RunResult, settings: Settings): string {
     '',
     `${icon} **${escapeMarkdown(verdictLine(result.verdict))}**`,
     '',
-    `BuildKit **${escapeMarkdown(result.buildkitVersion)}** (${code(settings.buildkitImage)}), cache made by ${code(settings.cacheBuildkitImage)}, ${cacheNote(settings)}.`,
+    `BuildKit **${escapeMarkdown(result.buildkitVersion)}** (${code(settings.buildkitImage)}), ${makerText(result)}, ${cacheNote(settings)}.`,
     '',
   ];
   if (result.buildctl) {
@@ -43,6 +44,7 @@ export function renderSummary(result: RunResult, settings: Settings): string {
     const first = losses[0];
     if (first?.outcome.layers) lines.push(...layersTable(first.attempt, first.outcome.layers), '');
   }
+  if (result.cacheSharedResults) lines.push(...whySection(result.cacheSharedResults), '');
   if (result.records.length > 0) {
     // A long table is folded: the lines above already say what went wrong.
     const fold = result.records.length > FOLD_ATTEMPTS_ABOVE;
@@ -62,6 +64,35 @@ export function renderSummary(result: RunResult, settings: Settings): string {
     '',
   );
   return lines.join('\n');
+}
+
+function makerText(result: RunResult): string {
+  const maker = result.cacheMaker;
+  if (!maker) return 'no cache made';
+  if (maker.kind === 'earlier-run') return `cache from an earlier run (${code(maker.cacheDir)})`;
+  return `cache made by ${code(maker.image)} (${escapeMarkdown(maker.buildkitVersion)})`;
+}
+
+/** What the cache itself says about the cause: records that share a result, or none. */
+function whySection(shared: readonly SharedResult[]): string[] {
+  if (shared.length === 0) {
+    return [
+      '### Why',
+      '',
+      'No two records of the cache share a result: a cache of this shape cannot trigger moby/buildkit#2198 / #1980, whatever release imports it.',
+    ];
+  }
+  return [
+    '### Why',
+    '',
+    'Records of the cache share one result — the precondition of moby/buildkit#2198 / #1980. An importer before v0.9.1 loads the parents of only one record of each set, picked at random (Go map order), and can then build an image without that layer:',
+    '',
+    ...shared.map((set) => {
+      const steps =
+        set.steps.length > 0 ? set.steps.map(code).join(' and ') : `${set.records.length} records`;
+      return `- ${steps} → one layer chain (${set.layer.chainLength} layers, top ${code(set.layer.blob.slice(7, 19))})`;
+    }),
+  ];
 }
 
 function cacheNote(settings: Settings): string {

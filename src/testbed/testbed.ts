@@ -44,6 +44,7 @@ export class TestBed {
   /** The daemon started last, also when it failed to answer: its logs tell why. */
   lastDaemonContainer: string | undefined;
   private readonly imageFactsCache = new Map<string, ImageFacts>();
+  private cacheAddress = '';
 
   constructor(
     private readonly docker: Docker,
@@ -56,6 +57,12 @@ export class TestBed {
 
   get cacheRegistryHost(): string {
     return `${this.prefix}-cache:${REGISTRY_PORT}`;
+  }
+
+  /** The cache registry as this host reaches it (published on 127.0.0.1), once started. */
+  get cacheRegistryAddress(): string {
+    if (!this.cacheAddress) throw new Error('the cache registry has not started');
+    return this.cacheAddress;
   }
 
   get mirrorHost(): string {
@@ -72,10 +79,11 @@ export class TestBed {
     const mirrorEnv: Record<string, string> = this.options.mirrorUpstream
       ? { REGISTRY_PROXY_REMOTEURL: this.options.mirrorUpstream }
       : {};
-    const [, mirrorAddress] = await Promise.all([
+    const [cacheAddress, mirrorAddress] = await Promise.all([
       this.startRegistry(`${this.prefix}-cache`, {}),
       this.startRegistry(`${this.prefix}-mirror`, mirrorEnv),
     ]);
+    this.cacheAddress = cacheAddress;
     for (const image of this.options.mirrorImages) await this.seedMirror(mirrorAddress, image);
   }
 

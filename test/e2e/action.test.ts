@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import * as semver from 'semver';
 import type { ActionRun } from '../support/action-runner.js';
 import { BedSuite } from '../support/bed-suite.js';
 import { leftovers } from '../support/leftovers.js';
@@ -63,6 +64,14 @@ describe('the action, end to end on the test bed', () => {
       assert.deepEqual([lostLayer?.createdBy, lostLayer?.files], ['COPY repro.txt /', 1]);
       assert.equal(run.outputs['loss-rate'], '', 'no rate from a run that stopped at its first loss');
       assert.match(run.main.stdout, /::error::Layer lost/);
+      // The cause, read from the registry cache v0.9.0 made.
+      const shared = JSON.parse(run.outputs['cache-shared-results'] ?? '') as { steps: string[] }[];
+      assert.deepEqual(
+        shared.map((set) => set.steps),
+        [['COPY repro.txt /', 'RUN echo 2']],
+      );
+      assert.match(run.summary, /### Why\n\nRecords of the cache share one result/);
+      assert.match(run.summary, /cache made by `[^`]+:v0\.9\.0[^`]*` \(v0\.9\.0\)/);
       catches.push(`${variant} attempt ${failed}`);
       assertNothingLeft(run);
     });
@@ -84,6 +93,14 @@ describe('the action, end to end on the test bed', () => {
           run.summary,
           /0 of 40 attempts lost a layer: the loss rate is below 7\.2% at 95% confidence/,
         );
+        // The exporter's half of the bug lasted until v0.10: v0.9.1 still makes a cache with a shared result.
+        const shared = JSON.parse(run.outputs['cache-shared-results'] ?? '') as unknown[];
+        assert.equal(
+          shared.length,
+          semver.lt(version, '0.10.0') ? 1 : 0,
+          run.outputs['cache-shared-results'],
+        );
+        if (shared.length === 0) assert.match(run.summary, /No two records of the cache share a result/);
         if (version === 'v0.9.1' && variant === 'rootful') reports.set('v0.9.1', run.outputs['report'] ?? '');
         assertNothingLeft(run);
       });
@@ -147,6 +164,52 @@ describe('the action, end to end on the test bed', () => {
     );
     assert.match(run.outputs['problems'] ?? '', /v0\.8\.3/);
     fs.writeFileSync(path.join(suite.dirs.temp, 'bisect-summary.md'), run.summary);
+  });
+
+  it('a cache maker × importer matrix (v0.9.0 and v0.10.6 caches, v0.9.0 and v0.9.1 importers): one grid whose cells are the runs', async () => {
+    const runs: { importer: string; maker: string; run: ActionRun }[] = [];
+    for (const maker of ['v0.9.0', 'v0.10.6']) {
+      for (const importer of ['v0.9.0', 'v0.9.1']) {
+        const run = await suite.act({
+          ...suite.inputs(importer, 'rootful'),
+          'cache-buildkit-image': suite.bed.buildkitImage(maker, 'rootful'),
+          retries: '20',
+          'keep-going': 'true',
+          'fail-on-reproduce': 'false',
+        });
+        assert.notEqual(run.outputs['verdict'], 'error', run.main.stdout);
+        assert.equal(run.outputs['buildkit-version'], importer);
+        runs.push({ importer, maker, run });
+        assertNothingLeft(run);
+      }
+    }
+    // A v0.10.6 cache shares no result: the prediction is that no importer can lose a layer from it.
+    for (const { maker, run } of runs.filter((r) => r.maker === 'v0.10.6')) {
+      assert.equal(run.outputs['cache-shared-results'], '[]', maker);
+      assert.equal(run.outputs['verdict'], 'clean', run.main.stdout);
+    }
+    const table = await suite.act(
+      { reports: runs.map(({ run }) => run.outputs['report'] ?? '').join('\n') },
+      { actionDir: path.join(repoRoot, 'summarize') },
+    );
+    assert.equal(table.main.exitCode, 0, table.main.stdout);
+    assert.match(table.summary, /^\| Importer ↓ · cache made by → \| v0\.9\.0 \| v0\.10\.6 \|$/m);
+    for (const importer of ['v0.9.0', 'v0.9.1']) {
+      const row = table.summary
+        .split('\n')
+        .find((line) => line.startsWith(`| ${importer} | `) && !line.includes('buildkit:'));
+      const cells = row?.split(' | ').slice(1) ?? [];
+      ['v0.9.0', 'v0.10.6'].forEach((maker, i) => {
+        const { run } = runs.find((r) => r.importer === importer && r.maker === maker) ?? {};
+        const icon = run?.outputs['verdict'] === 'reproduced' ? '🔴' : '🟢';
+        assert.ok(
+          cells[i]?.startsWith(`${icon} ${run?.outputs['lost-count']}/20 `),
+          `${importer} × ${maker}: ${row}`,
+        );
+      });
+    }
+    assert.match(table.summary, /^- Cache made by v0\.10\.6: No release lost a layer/m);
+    fs.writeFileSync(path.join(suite.dirs.temp, 'grid-summary.md'), table.summary);
   });
 
   it("output-type tar, the seed's rootfs check: v0.9.0 still caught by the missing path", async () => {

@@ -47,6 +47,14 @@ describe('the CLI, end to end on the test bed', () => {
     return { status, stdout, stderr, runId };
   }
 
+  function readReport(stdout: string) {
+    const file = /^report: (.+)$/m.exec(stdout)?.[1] ?? '';
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      cacheMaker: { kind: string };
+      cacheSharedResults: { steps: string[] }[];
+    };
+  }
+
   it('v0.9.0 rootless (the seed default kind): exit 1 when the layer is lost, nothing left', async () => {
     // RETRIES is the seed's variable: the CLI honours it.
     const run = await cli(bedInputs(bed, 'v0.9.0', 'rootless', releases.urlTemplate), { RETRIES: '40' });
@@ -76,8 +84,14 @@ describe('the CLI, end to end on the test bed', () => {
 
   for (const version of laterReleases) {
     for (const variant of ['rootful', 'rootless'] as const) {
-      it(`${version} ${variant}: exit 0 after 40 clean attempts, with the bound`, async () => {
-        const run = await cli({ ...bedInputs(bed, version, variant, releases.urlTemplate), retries: '40' });
+      // Rootless with a local cache, rootful with the registry: both kinds of cache on every later release.
+      const cacheType = variant === 'rootless' ? 'local' : 'registry';
+      it(`${version} ${variant}, ${cacheType} cache: exit 0 after 40 clean attempts, with the bound; no shared result`, async () => {
+        const run = await cli({
+          ...bedInputs(bed, version, variant, releases.urlTemplate),
+          retries: '40',
+          'cache-type': cacheType,
+        });
         assert.equal(run.status, 0, run.stdout + run.stderr);
         assert.match(run.stdout, /^No layer lost in 40 attempts$/m);
         const reportPath = /^report: (.+)$/m.exec(run.stdout)?.[1] ?? '';
@@ -85,7 +99,11 @@ describe('the CLI, end to end on the test bed', () => {
           attempts: { outcome: { kind: string } }[];
           buildkitVersion: string;
           lossRate: { oneSidedUpper: number };
+          cacheMaker: { kind: string; buildkitVersion: string };
+          cacheSharedResults: unknown[];
         };
+        assert.deepEqual(report.cacheSharedResults, [], 'a cache that keeps empty layers shares no result');
+        assert.deepEqual([report.cacheMaker.kind, report.cacheMaker.buildkitVersion], ['this-run', version]);
         assert.deepEqual(new Set(report.attempts.map((a) => a.outcome.kind)), new Set(['intact']));
         assert.equal(report.attempts.length, 40);
         assert.equal(report.buildkitVersion, version);
@@ -104,6 +122,17 @@ describe('the CLI, end to end on the test bed', () => {
     );
     assert.equal(made.status, 0, made.stdout + made.stderr);
     assert.match(made.stdout, /no attempts were run/);
+    // The cause, read from the local cache v0.9.0 made: COPY and the empty RUN after it share one result.
+    const madeReport = readReport(made.stdout);
+    assert.deepEqual(madeReport.cacheMaker, {
+      kind: 'this-run',
+      image: bed.buildkitImage('v0.9.0', 'rootful'),
+      buildkitVersion: 'v0.9.0',
+    });
+    assert.deepEqual(
+      madeReport.cacheSharedResults.map((set) => set.steps),
+      [['COPY repro.txt /', 'RUN echo 2']],
+    );
     assert.ok(fs.existsSync(path.join(workspace, 'cache', 'index.json')), 'the cache is kept in ./cache');
 
     // The cache v0.9.0 made, imported by v0.9.1 (the fix) and by v0.9.0 (the bug).
@@ -115,6 +144,10 @@ describe('the CLI, end to end on the test bed', () => {
     );
     assert.equal(fixed.status, 0, fixed.stdout + fixed.stderr);
     assert.match(fixed.stdout, /^No layer lost in 8 attempts$/m);
+    // An earlier run's cache is read the same way; with no reference image its steps stay unnamed.
+    const fixedReport = readReport(fixed.stdout);
+    assert.equal(fixedReport.cacheMaker.kind, 'earlier-run');
+    assert.equal(fixedReport.cacheSharedResults.length, 1);
     const buggy = await cli(
       bedInputs(bed, 'v0.9.0', 'rootful', releases.urlTemplate),
       { ...seedEnv, RETRIES: '40' },

@@ -283,3 +283,51 @@ describe('renderMatrix', () => {
     assert.match(markdown, /Some jobs gave no verdict:/);
   });
 });
+
+describe('cache maker × importer', () => {
+  const fromMaker = (importer: string, maker: string, kind: Kind): MatrixInput => ({
+    source: `report-${importer}-from-${maker}.json`,
+    report: {
+      ...report(importer, kind, { lossRate: { lost: kind === 'reproduced' ? 5 : 0, attempts: 40 } }),
+      cacheMaker: { kind: 'this-run', image: `moby/buildkit:${maker}`, buildkitVersion: maker },
+    },
+  });
+  const grid = () => [
+    fromMaker('v0.9.0', 'v0.9.0', 'reproduced'),
+    fromMaker('v0.9.1', 'v0.9.0', 'clean'),
+    fromMaker('v0.9.0', 'v0.10.6', 'clean'),
+    fromMaker('v0.9.1', 'v0.10.6', 'clean'),
+  ];
+
+  it('names every maker, and gives the boundary among the importers of each', () => {
+    const result = buildMatrix(grid());
+    assert.deepEqual(result.makers, ['v0.9.0', 'v0.10.6']);
+    assert.deepEqual(result.byMaker, [
+      { maker: 'v0.9.0', boundary: { lastLost: 'v0.9.0', firstClean: 'v0.9.1' } },
+      { maker: 'v0.10.6', boundary: {} },
+    ]);
+  });
+
+  it('renders one grid, importers as rows and makers as columns, each cell its run', () => {
+    const markdown = renderMatrix(buildMatrix(grid()));
+    assert.match(
+      markdown,
+      /^- Cache made by v0\.9\.0: Last release that lost a layer: v0\.9\.0; first clean: v0\.9\.1\.$/m,
+    );
+    assert.match(
+      markdown,
+      /^- Cache made by v0\.10\.6: No release lost a layer: every job with a verdict ran clean/m,
+    );
+    assert.match(markdown, /^\| Importer ↓ · cache made by → \| v0\.9\.0 \| v0\.10\.6 \|$/m);
+    assert.match(markdown, /^\| v0\.9\.0 \| 🔴 5\/40 12\.5% \([^|]+\) \| 🟢 0\/40 \\< 7\.2% \([^|]+\) \|$/m);
+    assert.match(markdown, /^\| v0\.9\.1 \| 🟢 0\/40 [^|]+ \| 🟢 0\/40 [^|]+ \|$/m);
+    // The table of rows tells two jobs of one importer apart by their maker.
+    assert.match(markdown, /^\| Version \| Image \| Cache made by \| Verdict \|/m);
+    assert.match(markdown, /^\| v0\.9\.0 \| moby\/buildkit:v0\.9\.0-rootless \| v0\.10\.6 \| 🟢 clean \|/m);
+  });
+
+  it('one maker, the importer itself: no grid, no maker column, as before', () => {
+    const markdown = renderMatrix(buildMatrix([fromMaker('v0.9.0', 'v0.9.0', 'reproduced')]));
+    assert.doesNotMatch(markdown, /Importer ↓|Cache made by/);
+  });
+});

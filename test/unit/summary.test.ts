@@ -222,6 +222,7 @@ describe('outputsOf', () => {
       'loss-rate': '',
       'loss-rate-interval': '',
       'loss-rate-upper-bound': '',
+      'cache-shared-results': '',
     });
   });
 

@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { OciImage } from './oci-image.js';
+import { InspectionError } from './tarball.js';
+
+/**
+ * The cause of moby/buildkit#2198 and #1980, read from the exported cache itself. BuildKit's cache config
+ * (media type application/vnd.buildkit.cacheconfig.v0) lists layer chains and records; each record (one
+ * build step's cache key) names the chain that is its result. When a cache is exported with empty layers
+ * dropped (v0.8.0 on, until v0.10), an empty step after a COPY gets the COPY's chain as its result: two
+ * records share one result. An importer before v0.9.1 then loads the parents of only one of them, picked in
+ * Go map order, that is at random, and can lose the COPY layer. A cache in which no records share a result
+ * cannot trigger this bug, whatever release imports it.
+ */
+
+export const CACHE_CONFIG_MEDIA_TYPE = 'application/vnd.buildkit.cacheconfig.v0';
+
+export interface CacheConfig {
+  layers: { blob: string; parent: number }[];
+  records: { digest: string; results: number[] }[];
+}
+
+/** Records of the cache whose result is one and the same layer chain. */
+export interface SharedResult {
+  /** The steps that make this chain, from the reference image's history; [] when it cannot tell. */
+  steps: string[];
+  /** The cache records (cache keys) that share it. */
+  records: string[];
+  /** The chain: its top blob and how many layers it has. */
+  layer: { blob: string; chainLength: number };
+}
+
+/** Where the cache is: an OCI layout folder (cache-type local) or a registry reached over plain HTTP. */
+export type CacheLocation =
+  { kind: 'local'; dir: string } | { kind: 'registry'; address: string; repository: string; tag: string };
+
+const INDEX_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+];
+const MANIFEST_TYPES = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+];
+
+/**
+ * Reads the cache config from where the cache was exported. Two layouts occur: an index that lists the
+ * layers and the config blob (the registry exporter up to the releases that made it optional), and an image
+ * manifest whose config is the cache config (newer releases). Every blob is checked against its digest.
+ */
+export async function readCacheConfig(location: CacheLocation): Promise<CacheConfig> {
+  const store = location.kind === 'local' ? localStore(location.dir) : registryStore(location);
+  let document = await store.root();
+  for (let depth = 0; depth < 3; depth++) {
+    const config = cacheConfigDescriptor(document);
+    if (config) return parseCacheConfig(await store.blob(config));
+    const next = firstManifest(document);
+    if (!next) break;
+    document = JSON.parse((await store.blob(next)).toString('utf8')) as unknown;
+  }
+  throw new InspectionError(`no ${CACHE_CONFIG_MEDIA_TYPE} blob in the cache at ${describe(location)}`);
+}
+
+/** Every set of two or more records whose result is the same chain, the steps named when possible. */
+export function sharedResults(config: CacheConfig, reference?: OciImage): SharedResult[] {
+  const byLayer = new Map<number, string[]>();
+  for (const record of config.records) {
+    for (const layer of new Set(record.results))
+      byLayer.set(layer, [...(byLayer.get(layer) ?? []), record.digest]);
+  }
+  return [...byLayer]
+    .filter(([, records]) => records.length > 1)
+    .map(([layer, records]) => {
+      const chain = chainOf(config, layer);
+      return {
+        steps: reference ? stepsMaking(chain, reference) : [],
+        records,
+        layer: { blob: chain[chain.length - 1] ?? '', chainLength: chain.length },
+      };
+    });
+}
+
+/** The blobs of a chain, from its base to the layer. */
+function chainOf(config: CacheConfig, layer: number): string[] {
+  const chain: string[] = [];
+  for (let index = layer; index >= 0 && chain.length <= config.layers.length;) {
+    const entry = config.layers[index];
+    if (!entry) break;
+    chain.unshift(entry.blob);
+    index = entry.parent;
+  }
+  return chain;
+}
+
+/**
+ * The instructions whose result is this chain in the reference image: the one that added its top layer and
+ * the empty ones right after it. The chain must be the first layers of the reference, blob for blob.
+ */
+function stepsMaking(chain: string[], reference: OciImage): string[] {
+  const matches = chain.every((blob, i) => reference.layers[i]?.digest === blob);
+  if (!matches || chain.length === 0) return [];
+  let nonEmpty = 0;
+  return reference.history.flatMap((entry) => {
+    if (!entry.emptyLayer) nonEmpty += 1;
+    return nonEmpty === chain.length && entry.createdBy ? [entry.createdBy] : [];
+  });
+}
+
+/** The cache config as BuildKit writes it: `parent` left out means 0, -1 means none; results under `layers`. */
+export function parseCacheConfig(bytes: Buffer): CacheConfig {
+  const raw = JSON.parse(bytes.toString('utf8')) as {
+    layers?: { blob?: string; parent?: number }[];
+    records?: { digest?: string; layers?: { layer?: number }[]; results?: { layer?: number }[] }[];
+  };
+  return {
+    layers: (raw.layers ?? []).map((l) => ({ blob: l.blob ?? '', parent: l.parent ?? 0 })),
+    records: (raw.records ?? []).map((r) => ({
+      digest: r.digest ?? '',
+      results: [...(r.layers ?? []), ...(r.results ?? [])].map((l) => l.layer ?? 0),
+    })),
+  };
+}
+
+interface Descriptor {
+  mediaType: string;
+  digest: string;
+}
+
+interface BlobStore {
+  root(): Promise<unknown>;
+  blob(descriptor: Descriptor): Promise<Buffer>;
+}
+
+function cacheConfigDescriptor(document: unknown): Descriptor | undefined {
+  const doc = document as { config?: Descriptor; manifests?: Descriptor[] };
+  if (doc.config?.mediaType === CACHE_CONFIG_MEDIA_TYPE) return doc.config;
+  return doc.manifests?.find((m) => m.mediaType === CACHE_CONFIG_MEDIA_TYPE);
+}
+
+function firstManifest(document: unknown): Descriptor | undefined {
+  const doc = document as { manifests?: Descriptor[] };
+  return doc.manifests?.find((m) => [...INDEX_TYPES, ...MANIFEST_TYPES].includes(m.mediaType));
+}
+
+function verified(bytes: Buffer, digest: string, where: string): Buffer {
+  const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  if (actual !== digest) throw new InspectionError(`blob ${digest} in ${where} has digest ${actual}`);
+  return bytes;
+}
+
+function localStore(dir: string): BlobStore {
+  const read = (file: string) => {
+    try {
+      return fs.readFileSync(file);
+    } catch (error) {
+      throw new InspectionError(
+        `cannot read the cache's ${path.relative(dir, file)}: ${(error as Error).message}`,
+      );
+    }
+  };
+  return {
+    root: () => Promise.resolve(JSON.parse(read(path.join(dir, 'index.json')).toString('utf8')) as unknown),
+    blob: (d) => {
+      const [algorithm, hex] = d.digest.split(':');
+      if (algorithm !== 'sha256' || !hex || !/^[0-9a-f]{64}$/.test(hex))
+        throw new InspectionError(`unsupported digest ${d.digest}`);
+      return Promise.resolve(verified(read(path.join(dir, 'blobs', 'sha256', hex)), d.digest, dir));
+    },
+  };
+}
+
+function registryStore(location: Extract<CacheLocation, { kind: 'registry' }>): BlobStore {
+  const base = `http://${location.address}/v2/${location.repository}`;
+  const get = async (url: string, accept?: string): Promise<Buffer> => {
+    const response = await fetch(url, { headers: accept ? { Accept: accept } : {} }).catch(
+      (error: unknown) => {
+        throw new InspectionError(`cannot reach the cache registry: ${(error as Error).message}`);
+      },
+    );
+    if (!response.ok) throw new InspectionError(`GET ${url}: HTTP ${response.status}`);
+    return Buffer.from(await response.arrayBuffer());
+  };
+  return {
+    root: async () =>
+      JSON.parse(
+        (
+          await get(`${base}/manifests/${location.tag}`, [...INDEX_TYPES, ...MANIFEST_TYPES].join(', '))
+        ).toString('utf8'),
+      ) as unknown,
+    blob: async (d) => {
+      const isManifest = [...INDEX_TYPES, ...MANIFEST_TYPES].includes(d.mediaType);
+      const url = `${base}/${isManifest ? 'manifests' : 'blobs'}/${d.digest}`;
+      return verified(await get(url, isManifest ? d.mediaType : undefined), d.digest, describe(location));
+    },
+  };
+}
+
+function describe(location: CacheLocation): string {
+  return location.kind === 'local'
+    ? location.dir
+    : `${location.address}/${location.repository}:${location.tag}`;
+}

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseCacheConfig, readCacheConfig, sharedResults } from '../../src/inspection/cache-config.js';
+import type { OciImage } from '../../src/inspection/oci-image.js';
+import { InspectionError } from '../../src/inspection/tarball.js';
+
+// Local caches (`--export-cache type=local,mode=max`) of the bundled reproduction written by the test bed's
+// v0.9.0 and v0.34.2, without their big layer blobs (fixtures/README.md).
+const cacheDir = (name: string) =>
+  fileURLToPath(new URL(`../../fixtures/cache-config/${name}`, import.meta.url));
+
+const BASE = 'sha256:90a66163c0b695146951470107b965be2e75cb06a4a035a9dfea97b158c527c2';
+const COPY = 'sha256:c3a95172f6568280635f0a0c94eb16060a6c085253bd87565dd89632505fb34f';
+
+/** The image of the build that made the v0.9.0 cache, as far as naming needs it. */
+function reference(layers: string[], history: [string, boolean][]): OciImage {
+  return {
+    manifestDigest: '',
+    configDigest: '',
+    layers: layers.map((digest, i) => ({
+      position: i + 1,
+      digest,
+      diffId: digest,
+      size: 1,
+      mediaType: '',
+      files: [],
+    })),
+    history: history.map(([createdBy, emptyLayer]) => ({ createdBy, emptyLayer })),
+  };
+}
+
+describe('the cache config, read from the cache', () => {
+  it('v0.9.0: 6 records and 2 layers; COPY and the empty RUN after it share one result', async () => {
+    const config = await readCacheConfig({ kind: 'local', dir: cacheDir('v0.9.0-local') });
+    assert.equal(config.records.length, 6);
+    assert.equal(config.layers.length, 2);
+    const image = reference(
+      [BASE, COPY],
+      [
+        ['', false],
+        ['RUN echo 1', true],
+        ['COPY repro.txt /', false],
+        ['RUN echo 2', true],
+      ],
+    );
+    const shared = sharedResults(config, image);
+    assert.equal(shared.length, 1);
+    assert.deepEqual(shared[0]?.steps, ['COPY repro.txt /', 'RUN echo 2']);
+    assert.deepEqual(shared[0]?.layer, { blob: COPY, chainLength: 2 });
+    assert.equal(shared[0]?.records.length, 2);
+  });
+
+  it('v0.34.2: an image manifest whose config is the cache config; 4 layers, no shared result', async () => {
+    const config = await readCacheConfig({ kind: 'local', dir: cacheDir('v0.34.2-local') });
+    assert.equal(config.layers.length, 4);
+    assert.deepEqual(sharedResults(config), []);
+  });
+
+  it('without a matching reference the set is still found, its steps unnamed', async () => {
+    const config = await readCacheConfig({ kind: 'local', dir: cacheDir('v0.9.0-local') });
+    const [set] = sharedResults(config, reference(['sha256:other'], [['', false]]));
+    assert.deepEqual(set?.steps, []);
+    assert.equal(set?.records.length, 2);
+  });
+
+  it('parent left out means layer 0, -1 means none; results come under "layers"', () => {
+    const config = parseCacheConfig(
+      Buffer.from(
+        JSON.stringify({
+          layers: [{ blob: 'sha256:a', parent: -1 }, { blob: 'sha256:b' }],
+          records: [
+            { digest: 'r1', layers: [{ layer: 1 }] },
+            { digest: 'r2', layers: [{ layer: 1 }] },
+            { digest: 'r3', layers: [{ layer: 0 }] },
+            { digest: 'r4' },
+          ],
+        }),
+      ),
+    );
+    assert.deepEqual(config.layers, [
+      { blob: 'sha256:a', parent: -1 },
+      { blob: 'sha256:b', parent: 0 },
+    ]);
+    assert.deepEqual(sharedResults(config), [
+      { steps: [], records: ['r1', 'r2'], layer: { blob: 'sha256:b', chainLength: 2 } },
+    ]);
+  });
+
+  it('a blob that does not match its digest, or a folder with no cache, is an inspection error', async () => {
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'cache-config-'));
+    try {
+      fs.cpSync(cacheDir('v0.9.0-local'), copy, { recursive: true });
+      const config = 'ca3b5f4d93d2efb724c66c1dea0239ec5317862e20cf2a25063284b86b4e0e18';
+      const file = path.join(copy, 'blobs', 'sha256', config);
+      fs.chmodSync(file, 0o644);
+      fs.writeFileSync(file, '{"layers":[],"records":[]}');
+      await assert.rejects(readCacheConfig({ kind: 'local', dir: copy }), /has digest sha256:/);
+      await assert.rejects(readCacheConfig({ kind: 'local', dir: os.tmpdir() }), InspectionError);
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
+  });
+});

@@ -126,7 +126,7 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
     startedAt,
     finishedAt: new Date().toISOString(),
     daemonLogFiles,
-    lossRate: measuredLossRate(verdict, settings.keepGoing),
+    lossRate: measuredLossRate(verdict, settings.keepGoing, records, settings.retries),
   };
 }
 

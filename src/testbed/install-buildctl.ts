@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import lockfile from 'proper-lockfile';
 import * as tc from '@actions/tool-cache';
 import { expandUrl } from '../inputs/settings.js';
 
@@ -162,46 +163,41 @@ function readVerification(
 }
 
 const LOCK_WAIT_MS = 10 * 60_000;
+const LOCK_RETRY_MS = 250;
 
 /**
- * Runs `work` holding an exclusive lock file in the tool cache. A lock whose process is gone (killed job)
- * is taken over; one still held after LOCK_WAIT_MS is an error rather than a wait without end.
+ * Runs `work` holding an exclusive lock in the tool cache, so that runs sharing a runner's tool cache
+ * download a release once. proper-lockfile takes the lock with an atomic mkdir and keeps it fresh by its
+ * mtime: a lock left by a killed job goes stale and is taken over, which also holds across PID namespaces
+ * (container jobs sharing a tool cache), where a pid means nothing. A lock still held after LOCK_WAIT_MS is
+ * an error rather than a wait without end.
  */
 async function withToolCacheLock<T>(name: string, work: () => Promise<T>): Promise<T> {
   const dir = process.env['RUNNER_TOOL_CACHE'];
   if (!dir) throw new Error('RUNNER_TOOL_CACHE is not set');
   fs.mkdirSync(dir, { recursive: true });
-  const lock = path.join(dir, `.${name}.lock`);
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (!holderAlive(lock)) {
-        fs.rmSync(lock, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline)
-        throw new Error(`${lock} is still held by another run after ${LOCK_WAIT_MS / 1000} s`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+  const target = path.join(dir, `.${name}`);
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(target, {
+      realpath: false,
+      stale: 30_000,
+      update: 10_000,
+      retries: {
+        retries: LOCK_WAIT_MS / LOCK_RETRY_MS,
+        factor: 1,
+        minTimeout: LOCK_RETRY_MS,
+        maxTimeout: LOCK_RETRY_MS,
+      },
+    });
+  } catch (error) {
+    throw new Error(
+      `cannot lock ${target}.lock within ${LOCK_WAIT_MS / 1000} s: ${(error as Error).message}`,
+    );
   }
   try {
     return await work();
   } finally {
-    fs.rmSync(lock, { force: true });
-  }
-}
-
-function holderAlive(lock: string): boolean {
-  const pid = Number(fs.readFileSync(lock, { encoding: 'utf8', flag: 'r' }).trim());
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    await release();
   }
 }

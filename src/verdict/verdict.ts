@@ -88,11 +88,19 @@ export function lossText(missingPaths: readonly string[], lostLayers: readonly L
 
 /**
  * The per-attempt loss rate, where the attempts make a fixed-size sample: a clean run, or a run that kept
- * going after losses. A run that stopped at its first loss has no such sample (it stopped because of the
- * result), so it gets no rate.
+ * going through every planned attempt. A run that stopped at its first loss has no such sample (it stopped
+ * because of the result), and neither has one that ended in an error: its errored attempt is no "not lost",
+ * and the attempts it never ran are no sample at all.
  */
-export function measuredLossRate(verdict: Verdict, keptGoing: boolean): LossRate | undefined {
+export function measuredLossRate(
+  verdict: Verdict,
+  keptGoing: boolean,
+  records: readonly AttemptRecord[],
+  plannedAttempts: number,
+): LossRate | undefined {
   if (verdict.kind === 'clean') return lossRate(0, verdict.attemptsRun);
-  if (verdict.kind === 'reproduced' && keptGoing) return lossRate(verdict.lostCount, verdict.attemptsRun);
+  const wholeSample = records.length === plannedAttempts && records.every((r) => r.outcome.kind !== 'error');
+  if (verdict.kind === 'reproduced' && keptGoing && wholeSample)
+    return lossRate(verdict.lostCount, verdict.attemptsRun);
   return undefined;
 }

@@ -205,6 +205,28 @@ describe('fault suite, on the test bed', () => {
     );
   });
 
+  it('three runs at once sharing one empty tool cache: buildctl is downloaded once, the others find it', async () => {
+    const shared = runnerDirs();
+    const tarball = '/v0.9.1/buildkit-v0.9.1.linux-amd64.tar.gz';
+    const before = suite.releases.requests.filter((r) => r.endsWith(tarball)).length;
+    const runs = await Promise.all([1, 2, 3].map(() => act(fixed({ 'run-attempts': 'false' }), {}, shared)));
+    for (const run of runs) {
+      assert.equal(run.main.exitCode, 0, run.main.stdout);
+      assertNothingLeft(run);
+    }
+    assert.equal(suite.releases.requests.filter((r) => r.endsWith(tarball)).length - before, 1);
+    assert.equal(
+      runs.filter((run) => /buildctl v0\.9\.1: found in the tool cache/.test(run.main.stdout)).length,
+      2,
+    );
+    assert.deepEqual(
+      fs.readdirSync(shared.toolCache).filter((name) => name.endsWith('.lock')),
+      [],
+      'no lock is left behind',
+    );
+    outcomes.push('three runs, one empty tool cache → one download');
+  });
+
   it('only 127.0.0.1 ports, and the token never in the logs, the summary or the report', async () => {
     const token = 'ghs_FAKEtoken0123456789abcdefABCDEF01';
     let mainStarted!: (child: ChildProcess) => void;

@@ -55,7 +55,7 @@ function runResult(
   return {
     runId: 'deadbeef',
     verdict,
-    lossRate: measuredLossRate(verdict, keptGoing),
+    lossRate: measuredLossRate(verdict, keptGoing, records, plannedAttempts),
     records,
     buildkitVersion: 'v0.9.0',
     buildctl: {

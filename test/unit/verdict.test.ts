@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AttemptOutcome, AttemptRecord } from '../../src/attempts/attempt.js';
-import { decideVerdict, verdictLine, type Verdict } from '../../src/verdict/verdict.js';
+import { decideVerdict, measuredLossRate, verdictLine, type Verdict } from '../../src/verdict/verdict.js';
 
 const record = (attempt: number, outcome: AttemptOutcome): AttemptRecord => ({
   attempt,
@@ -191,5 +191,33 @@ describe('verdictLine', () => {
       { kind: 'not-run' },
     ];
     assert.equal(new Set(verdicts.map(verdictLine)).size, verdicts.length);
+  });
+});
+
+describe('measuredLossRate', () => {
+  const lostRecord = (attempt: number) => lost(attempt, ['repro.txt']);
+  const rate = (records: AttemptRecord[], planned: number, keptGoing = true) =>
+    measuredLossRate(
+      decideVerdict({ plannedAttempts: planned, runAttempts: true, records }),
+      keptGoing,
+      records,
+      planned,
+    );
+
+  it('keep-going through every planned attempt: the rate over all of them', () => {
+    const records = [intact(1), lostRecord(2), intact(3), lostRecord(4)];
+    assert.deepEqual([rate(records, 4)?.lost, rate(records, 4)?.attempts], [2, 4]);
+  });
+
+  it('keep-going that ended in an error: no rate, the errored attempt is no "not lost"', () => {
+    const records = [intact(1), lostRecord(2), failed(3, 'daemon gone')];
+    assert.equal(decideVerdict({ plannedAttempts: 40, runAttempts: true, records }).kind, 'reproduced');
+    assert.equal(rate(records, 40), undefined);
+    assert.equal(rate(records, 3), undefined);
+  });
+
+  it('a run that stopped at its first loss: no rate; a clean run: the rate of 0 with its bound', () => {
+    assert.equal(rate([intact(1), lostRecord(2)], 40, false), undefined);
+    assert.equal(rate([intact(1), intact(2)], 2)?.lost, 0);
   });
 });

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { type ActionRun, runAction, runnerDirs, type RunOptions } from '../support/action-runner.js';
 import { BedSuite } from '../support/bed-suite.js';
 import { leftovers } from '../support/leftovers.js';
@@ -172,23 +172,53 @@ describe('fault suite, on the test bed', () => {
     outcomes.push('CLI SIGINT mid-run → exit 130, cleaned up');
   });
 
-  it('no disk space for the outputs (a 1 MiB tmpfs as RUNNER_TEMP): an error, not a lost layer', async (t) => {
+  /** Runs `body` with RUNNER_TEMP on a tmpfs of `size`, or skips where no tmpfs can be mounted. */
+  async function onTinyDisk(t: TestContext, size: string, body: (temp: string) => Promise<void>) {
+    // buildctl in the tool cache first: its download goes through RUNNER_TEMP, a fault of another step.
+    const warm = await act(fixed({ 'run-attempts': 'false' }));
+    assert.equal(warm.main.exitCode, 0, warm.main.stdout);
     const tiny = fs.mkdtempSync(path.join(os.tmpdir(), 'lost-layer-tiny-'));
     try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', tiny]);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', tiny]);
     } catch {
       t.skip('cannot mount a tmpfs here');
       return;
     }
     try {
-      const run = await act(fixed({ retries: '4' }), {}, { ...suite.dirs, temp: tiny });
-      // buildctl either fails ("failed to solve: EOF") or exits 0 with a cut-off file that inspection refuses.
-      assertError(run, /::error::No verdict: an infrastructure step failed/, 'disk full');
-      assertNothingLeft(run);
+      await body(tiny);
     } finally {
       execFileSync('umount', [tiny]);
       fs.rmSync(tiny, { recursive: true, force: true });
     }
+  }
+
+  it('no disk space for the reference (a 1 MiB tmpfs as RUNNER_TEMP): an error of the cache build, no attempt', async (t) => {
+    await onTinyDisk(t, '1m', async (temp) => {
+      const run = await act(fixed({ retries: '4' }), {}, { ...suite.dirs, temp });
+      // buildctl either fails ("failed to solve: EOF") or exits 0 with a cut-off file that inspection refuses.
+      assertError(
+        run,
+        /::error::No verdict: an infrastructure step failed \((the build that creates the cache failed|cannot read \S+\/reference\.oci\.tar)/,
+        'disk full at the cache build',
+      );
+      assert.equal(run.outputs['attempts'], '0');
+      assertNothingLeft(run);
+    });
+  });
+
+  it("no disk space for an attempt's output after a whole reference: an error of that attempt, not a lost layer", async (t) => {
+    // 1.7 MB holds the reference image (about 1.1 MB) but not an attempt's image beside it: the dangerous
+    // case, where a cut-off output read as an image would lack layers.
+    await onTinyDisk(t, '1700k', async (temp) => {
+      const run = await act(fixed({ retries: '4' }), {}, { ...suite.dirs, temp });
+      assertError(
+        run,
+        /::error::No verdict: an infrastructure step failed \(attempt 1: (buildctl build exited \d+|cannot read \S+\/attempt-1\.oci\.tar as an OCI layout tarball)/,
+        'disk full at attempt 1',
+      );
+      assert.equal(run.outputs['attempts'], '1');
+      assertNothingLeft(run);
+    });
   });
 
   it('two runs at once on one Docker host, same inputs: both reproduce, nothing collides, each cleans its own', async () => {

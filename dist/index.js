@@ -72423,7 +72423,7 @@ async function runAttempts(bed, plan, log) {
                     log.info(describe(run.records[run.records.length - 1]));
                     const failed = daemon?.container ?? bed.lastDaemonContainer;
                     if (failed)
-                        run.daemonLogFiles.push(await saveDaemonLogs(bed, failed, plan.workDir));
+                        run.daemonLogFiles.push(...(await saveDaemonLogs(bed, failed, plan.workDir, log)));
                     break;
                 }
             }
@@ -72443,7 +72443,7 @@ async function runAttempts(bed, plan, log) {
             run.records.push(record);
             log.info(describe(record));
             if (outcome.kind === 'error') {
-                run.daemonLogFiles.push(await saveDaemonLogs(bed, daemon.container, plan.workDir));
+                run.daemonLogFiles.push(...(await saveDaemonLogs(bed, daemon.container, plan.workDir, log)));
                 break;
             }
             if (outcome.kind === 'lost' && !plan.keepGoing)
@@ -72525,11 +72525,22 @@ function readCacheUse(traceFile) {
         return `the imported cache was not used: ${use.ran.join(', ')} ran instead`;
     return undefined;
 }
-async function saveDaemonLogs(bed, container, workDir) {
+/**
+ * The daemon's logs, kept for the post step. Best effort: on a full disk the write fails too, and that must
+ * not hide the attempt's own error behind its own.
+ */
+async function saveDaemonLogs(bed, container, workDir, log) {
     const file = external_node_path_.join(workDir, `${container}.log`);
-    const running = await bed.isRunning(container);
-    external_node_fs_.writeFileSync(file, `# ${container} (${running ? 'running' : 'stopped'})\n${await bed.daemonLogs(container)}`);
-    return file;
+    try {
+        const running = await bed.isRunning(container);
+        external_node_fs_.writeFileSync(file, `# ${container} (${running ? 'running' : 'stopped'})\n${await bed.daemonLogs(container)}`);
+        return [file];
+    }
+    catch (error) {
+        external_node_fs_.rmSync(file, { force: true });
+        log.warning(`the logs of ${container} could not be saved: ${error.message}`);
+        return [];
+    }
 }
 function describe(record) {
     const reset = record.freshState ? ' (fresh buildkitd state)' : '';
@@ -74457,8 +74468,12 @@ async function post() {
         return;
     }
     await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .group */ .Os('Remove the containers, volumes and network of this run', async () => {
-        await (0,_testbed_testbed_js__WEBPACK_IMPORTED_MODULE_12__/* .removeRun */ .s2)(new _testbed_docker_js__WEBPACK_IMPORTED_MODULE_11__/* .Docker */ .Jg(), _state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .runId */ .Vz);
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`removed everything labelled dev.lost-layer.run=${_state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .runId */ .Vz}`);
+        const left = await (0,_testbed_testbed_js__WEBPACK_IMPORTED_MODULE_12__/* .removeRun */ .s2)(new _testbed_docker_js__WEBPACK_IMPORTED_MODULE_11__/* .Docker */ .Jg(), _state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .runId */ .Vz);
+        if (left.length === 0) {
+            _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`removed everything labelled dev.lost-layer.run=${_state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .runId */ .Vz}`);
+            return;
+        }
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e(`cleanup left ${left.join(', ')}; remove them with: ${(0,_testbed_testbed_js__WEBPACK_IMPORTED_MODULE_12__/* .removalCommands */ .VW)(_state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .runId */ .Vz)}`);
     });
 }
 if (!_state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .isPost */ .tl) {
@@ -74965,7 +74980,7 @@ class Docker {
             entry.slice(0, entry.indexOf('=')),
             entry.slice(entry.indexOf('=') + 1),
         ]));
-        return { user: config.User ?? '', env };
+        return { user: config.User ?? '', env, volumes: Object.keys(config.Volumes ?? {}) };
     }
     async pull(image) {
         await this.run(['pull', '--quiet', image]);
@@ -75044,6 +75059,14 @@ class Docker {
         ]);
         return { containers, volumes, networks };
     }
+    /** `repository:tag` of every local image tag whose name starts with the prefix. */
+    async imageTags(prefix) {
+        const result = await this.run(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']);
+        return result.stdout
+            .split('\n')
+            .map((line) => line.trim())
+            .filter((line) => line.startsWith(prefix));
+    }
     /** Removes what carries the label: containers first, then the volumes and networks they used. */
     async removeLabelled(label) {
         const { containers, volumes, networks } = await this.listLabelled(label);
@@ -75081,6 +75104,7 @@ async function tarOf(files) {
 __nccwpck_require__.d(__webpack_exports__, {
   G_: () => (/* binding */ TestBed),
   QE: () => (/* binding */ TestBedError),
+  VW: () => (/* binding */ removalCommands),
   s2: () => (/* binding */ removeRun)
 });
 
@@ -75182,6 +75206,8 @@ class TestBed {
     lastDaemonContainer;
     imageFactsCache = new Map();
     cacheAddress = '';
+    /** The volumes made for a container's declared VOLUMEs, removed with it. */
+    extraVolumes = new Map();
     constructor(docker, options, log) {
         this.docker = docker;
         this.options = options;
@@ -75226,6 +75252,7 @@ class TestBed {
             network: this.network,
             runId: this.options.runId,
             publish: [{ containerPort: REGISTRY_PORT }],
+            volumes: await this.declaredVolumes(name, await this.facts(this.options.registryImage), []),
             env,
         });
         await this.docker.start(name);
@@ -75260,11 +75287,7 @@ class TestBed {
     async startBuildkitd(image) {
         if (!this.buildctlBinary)
             throw new Error('no buildctl: useBuildctl() comes before startBuildkitd()');
-        // Read once per image: a reset is on the per-attempt path.
-        const facts = this.imageFactsCache.get(image) ?? (await this.docker.imageFacts(image));
-        if (!facts)
-            throw new TestBedError(`image ${image} is not on this Docker host`);
-        this.imageFactsCache.set(image, facts);
+        const facts = await this.facts(image);
         const rootless = facts.user !== '' && !['0', 'root', '0:0', 'root:root'].includes(facts.user);
         const home = facts.env['HOME'] ?? '/home/user';
         const statePath = rootless ? `${home}/.local/share/buildkit` : '/var/lib/buildkit';
@@ -75277,13 +75300,14 @@ class TestBed {
         if (rootless && !flags.includes('--oci-worker-no-process-sandbox'))
             flags.push('--oci-worker-no-process-sandbox');
         await this.docker.createVolume(volume, this.options.runId);
+        const state = { source: volume, target: statePath };
         await this.docker.createContainer({
             name: container,
             image,
             network: this.network,
             runId: this.options.runId,
             publish: [{ containerPort: BUILDKITD_PORT }],
-            volumes: [{ source: volume, target: statePath }],
+            volumes: [state, ...(await this.declaredVolumes(container, facts, [statePath]))],
             options: this.options.buildkitdContainerOptions ?? defaultContainerOptions(rootless),
             args: ['--addr', `tcp://0.0.0.0:${BUILDKITD_PORT}`, '--config', CONFIG_PATH, ...flags],
         });
@@ -75303,6 +75327,28 @@ class TestBed {
     async stopBuildkitd(daemon) {
         await this.docker.removeContainer(daemon.container);
         await this.docker.removeVolume(daemon.volume);
+        for (const extra of this.extraVolumes.get(daemon.container) ?? [])
+            await this.docker.removeVolume(extra);
+    }
+    /** Read once per image: a reset is on the per-attempt path. */
+    async facts(image) {
+        const facts = this.imageFactsCache.get(image) ?? (await this.docker.imageFacts(image));
+        if (!facts)
+            throw new TestBedError(`image ${image} is not on this Docker host`);
+        this.imageFactsCache.set(image, facts);
+        return facts;
+    }
+    /**
+     * A labelled volume of the run for each VOLUME the image declares and the run does not mount itself:
+     * Docker would otherwise make anonymous volumes, which carry no label and escape the leftover check.
+     */
+    async declaredVolumes(container, facts, mounted) {
+        const targets = facts.volumes.filter((target) => !mounted.includes(target));
+        const volumes = targets.map((target, i) => ({ source: `${container}-volume-${i + 1}`, target }));
+        for (const volume of volumes)
+            await this.docker.createVolume(volume.source, this.options.runId);
+        this.extraVolumes.set(container, volumes.map((v) => v.source));
+        return volumes;
     }
     /** The version the daemon itself reports, e.g. v0.9.0. */
     async buildkitVersion(daemon) {
@@ -75316,9 +75362,36 @@ class TestBed {
         return this.docker.isRunning(container);
     }
 }
-/** Removes everything a run created, found by its label; safe to call twice. */
+/**
+ * Removes everything a run created, found by its label, and the image tags it pushed to its mirror; safe to
+ * call twice. Returns what is still there afterwards (empty when all went), for the caller to say.
+ */
 async function removeRun(docker, runId) {
-    await docker.removeLabelled(`${testbed_docker/* RUN_LABEL */.jQ}=${runId}`);
+    const label = `${testbed_docker/* RUN_LABEL */.jQ}=${runId}`;
+    // A run killed while filling its mirror leaves a tag named after the mirror's published address.
+    const { containers } = await docker.listLabelled(label);
+    for (const mirror of containers.filter((name) => name.endsWith('-mirror'))) {
+        const address = await docker.publishedAddress(mirror, REGISTRY_PORT).catch(() => undefined);
+        if (address)
+            for (const tag of await docker.imageTags(`${address}/`))
+                await docker.untag(tag);
+    }
+    await docker.removeLabelled(label);
+    const left = await docker.listLabelled(label);
+    return [
+        ...left.containers.map((name) => `container ${name}`),
+        ...left.volumes.map((name) => `volume ${name}`),
+        ...left.networks.map((name) => `network ${name}`),
+    ];
+}
+/** How to remove by hand what a cleanup left, for the message that says so. */
+function removalCommands(runId) {
+    const label = `${testbed_docker/* RUN_LABEL */.jQ}=${runId}`;
+    return [
+        `docker rm --force --volumes $(docker ps --all --quiet --filter label=${label})`,
+        `docker volume rm $(docker volume ls --quiet --filter label=${label})`,
+        `docker network rm $(docker network ls --quiet --filter label=${label})`,
+    ].join('; ');
 }
 /**
  * What docker/setup-buildx-action's docker-container driver uses where --privileged is allowed (GitHub's

@@ -77,7 +77,7 @@ export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Pr
           });
           log.info(describe(run.records[run.records.length - 1] as AttemptRecord));
           const failed = daemon?.container ?? bed.lastDaemonContainer;
-          if (failed) run.daemonLogFiles.push(await saveDaemonLogs(bed, failed, plan.workDir));
+          if (failed) run.daemonLogFiles.push(...(await saveDaemonLogs(bed, failed, plan.workDir, log)));
           break;
         }
       }
@@ -97,7 +97,7 @@ export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Pr
       run.records.push(record);
       log.info(describe(record));
       if (outcome.kind === 'error') {
-        run.daemonLogFiles.push(await saveDaemonLogs(bed, daemon.container, plan.workDir));
+        run.daemonLogFiles.push(...(await saveDaemonLogs(bed, daemon.container, plan.workDir, log)));
         break;
       }
       if (outcome.kind === 'lost' && !plan.keepGoing) break;
@@ -175,14 +175,24 @@ function readCacheUse(traceFile: string): string | undefined {
   return undefined;
 }
 
-async function saveDaemonLogs(bed: TestBed, container: string, workDir: string): Promise<string> {
+/**
+ * The daemon's logs, kept for the post step. Best effort: on a full disk the write fails too, and that must
+ * not hide the attempt's own error behind its own.
+ */
+async function saveDaemonLogs(bed: TestBed, container: string, workDir: string, log: Log): Promise<string[]> {
   const file = path.join(workDir, `${container}.log`);
-  const running = await bed.isRunning(container);
-  fs.writeFileSync(
-    file,
-    `# ${container} (${running ? 'running' : 'stopped'})\n${await bed.daemonLogs(container)}`,
-  );
-  return file;
+  try {
+    const running = await bed.isRunning(container);
+    fs.writeFileSync(
+      file,
+      `# ${container} (${running ? 'running' : 'stopped'})\n${await bed.daemonLogs(container)}`,
+    );
+    return [file];
+  } catch (error) {
+    fs.rmSync(file, { force: true });
+    log.warning(`the logs of ${container} could not be saved: ${(error as Error).message}`);
+    return [];
+  }
 }
 
 function describe(record: AttemptRecord): string {

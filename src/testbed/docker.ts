@@ -27,6 +27,8 @@ export interface ContainerSpec {
 export interface ImageFacts {
   user: string;
   env: Record<string, string>;
+  /** The paths the image declares as VOLUME: Docker would give each an anonymous volume. */
+  volumes: string[];
 }
 
 /** A thin typed wrapper around the `docker` command line. */
@@ -49,14 +51,18 @@ export class Docker {
       allowFailure: true,
     });
     if (result.exitCode !== 0) return undefined;
-    const config = JSON.parse(result.stdout) as { User?: string; Env?: string[] | null };
+    const config = JSON.parse(result.stdout) as {
+      User?: string;
+      Env?: string[] | null;
+      Volumes?: Record<string, unknown> | null;
+    };
     const env = Object.fromEntries(
       (config.Env ?? []).map((entry) => [
         entry.slice(0, entry.indexOf('=')),
         entry.slice(entry.indexOf('=') + 1),
       ]),
     );
-    return { user: config.User ?? '', env };
+    return { user: config.User ?? '', env, volumes: Object.keys(config.Volumes ?? {}) };
   }
 
   async pull(image: string): Promise<void> {
@@ -149,6 +155,15 @@ export class Docker {
       names(['network', 'ls'], 'Name'),
     ]);
     return { containers, volumes, networks };
+  }
+
+  /** `repository:tag` of every local image tag whose name starts with the prefix. */
+  async imageTags(prefix: string): Promise<string[]> {
+    const result = await this.run(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']);
+    return result.stdout
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line.startsWith(prefix));
   }
 
   /** Removes what carries the label: containers first, then the volumes and networks they used. */

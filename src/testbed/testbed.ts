@@ -45,6 +45,8 @@ export class TestBed {
   lastDaemonContainer: string | undefined;
   private readonly imageFactsCache = new Map<string, ImageFacts>();
   private cacheAddress = '';
+  /** The volumes made for a container's declared VOLUMEs, removed with it. */
+  private readonly extraVolumes = new Map<string, string[]>();
 
   constructor(
     private readonly docker: Docker,
@@ -94,6 +96,7 @@ export class TestBed {
       network: this.network,
       runId: this.options.runId,
       publish: [{ containerPort: REGISTRY_PORT }],
+      volumes: await this.declaredVolumes(name, await this.facts(this.options.registryImage), []),
       env,
     });
     await this.docker.start(name);
@@ -129,10 +132,7 @@ export class TestBed {
   /** A buildkitd with a new, empty state volume, answering on 127.0.0.1. */
   async startBuildkitd(image: string): Promise<Buildkitd> {
     if (!this.buildctlBinary) throw new Error('no buildctl: useBuildctl() comes before startBuildkitd()');
-    // Read once per image: a reset is on the per-attempt path.
-    const facts = this.imageFactsCache.get(image) ?? (await this.docker.imageFacts(image));
-    if (!facts) throw new TestBedError(`image ${image} is not on this Docker host`);
-    this.imageFactsCache.set(image, facts);
+    const facts = await this.facts(image);
     const rootless = facts.user !== '' && !['0', 'root', '0:0', 'root:root'].includes(facts.user);
     const home = facts.env['HOME'] ?? '/home/user';
     const statePath = rootless ? `${home}/.local/share/buildkit` : '/var/lib/buildkit';
@@ -145,13 +145,14 @@ export class TestBed {
     if (rootless && !flags.includes('--oci-worker-no-process-sandbox'))
       flags.push('--oci-worker-no-process-sandbox');
     await this.docker.createVolume(volume, this.options.runId);
+    const state = { source: volume, target: statePath };
     await this.docker.createContainer({
       name: container,
       image,
       network: this.network,
       runId: this.options.runId,
       publish: [{ containerPort: BUILDKITD_PORT }],
-      volumes: [{ source: volume, target: statePath }],
+      volumes: [state, ...(await this.declaredVolumes(container, facts, [statePath]))],
       options: this.options.buildkitdContainerOptions ?? defaultContainerOptions(rootless),
       args: ['--addr', `tcp://0.0.0.0:${BUILDKITD_PORT}`, '--config', CONFIG_PATH, ...flags],
     });
@@ -172,6 +173,34 @@ export class TestBed {
   async stopBuildkitd(daemon: Buildkitd): Promise<void> {
     await this.docker.removeContainer(daemon.container);
     await this.docker.removeVolume(daemon.volume);
+    for (const extra of this.extraVolumes.get(daemon.container) ?? []) await this.docker.removeVolume(extra);
+  }
+
+  /** Read once per image: a reset is on the per-attempt path. */
+  private async facts(image: string): Promise<ImageFacts> {
+    const facts = this.imageFactsCache.get(image) ?? (await this.docker.imageFacts(image));
+    if (!facts) throw new TestBedError(`image ${image} is not on this Docker host`);
+    this.imageFactsCache.set(image, facts);
+    return facts;
+  }
+
+  /**
+   * A labelled volume of the run for each VOLUME the image declares and the run does not mount itself:
+   * Docker would otherwise make anonymous volumes, which carry no label and escape the leftover check.
+   */
+  private async declaredVolumes(
+    container: string,
+    facts: ImageFacts,
+    mounted: string[],
+  ): Promise<{ source: string; target: string }[]> {
+    const targets = facts.volumes.filter((target) => !mounted.includes(target));
+    const volumes = targets.map((target, i) => ({ source: `${container}-volume-${i + 1}`, target }));
+    for (const volume of volumes) await this.docker.createVolume(volume.source, this.options.runId);
+    this.extraVolumes.set(
+      container,
+      volumes.map((v) => v.source),
+    );
+    return volumes;
   }
 
   /** The version the daemon itself reports, e.g. v0.9.0. */
@@ -189,9 +218,35 @@ export class TestBed {
   }
 }
 
-/** Removes everything a run created, found by its label; safe to call twice. */
-export async function removeRun(docker: Docker, runId: string): Promise<void> {
-  await docker.removeLabelled(`${RUN_LABEL}=${runId}`);
+/**
+ * Removes everything a run created, found by its label, and the image tags it pushed to its mirror; safe to
+ * call twice. Returns what is still there afterwards (empty when all went), for the caller to say.
+ */
+export async function removeRun(docker: Docker, runId: string): Promise<string[]> {
+  const label = `${RUN_LABEL}=${runId}`;
+  // A run killed while filling its mirror leaves a tag named after the mirror's published address.
+  const { containers } = await docker.listLabelled(label);
+  for (const mirror of containers.filter((name) => name.endsWith('-mirror'))) {
+    const address = await docker.publishedAddress(mirror, REGISTRY_PORT).catch(() => undefined);
+    if (address) for (const tag of await docker.imageTags(`${address}/`)) await docker.untag(tag);
+  }
+  await docker.removeLabelled(label);
+  const left = await docker.listLabelled(label);
+  return [
+    ...left.containers.map((name) => `container ${name}`),
+    ...left.volumes.map((name) => `volume ${name}`),
+    ...left.networks.map((name) => `network ${name}`),
+  ];
+}
+
+/** How to remove by hand what a cleanup left, for the message that says so. */
+export function removalCommands(runId: string): string {
+  const label = `${RUN_LABEL}=${runId}`;
+  return [
+    `docker rm --force --volumes $(docker ps --all --quiet --filter label=${label})`,
+    `docker volume rm $(docker volume ls --quiet --filter label=${label})`,
+    `docker network rm $(docker network ls --quiet --filter label=${label})`,
+  ].join('; ');
 }
 
 /**

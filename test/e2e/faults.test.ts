@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { type ActionRun, runAction, runnerDirs, type RunOptions } from '../support/action-runner.js';
 import { BedSuite } from '../support/bed-suite.js';
-import { leftovers } from '../support/leftovers.js';
-import { docker, runIdOf, waitForContainer } from '../support/run-watch.js';
+import { leftovers, mirrorTags } from '../support/leftovers.js';
+import { docker, runIdOf, runningContainers, waitForContainer } from '../support/run-watch.js';
 import { repoRoot, testBed } from '../support/testbed.js';
 
 /** The bed's releases after the fix: a failed import must be an error on each, whatever its progress says. */
@@ -19,7 +19,14 @@ const fixedReleases = testBed().versions.filter((v) => v !== 'v0.9.0');
 describe('fault suite, on the test bed', () => {
   const outcomes: string[] = [];
   const suite = BedSuite.open(() => console.log(outcomes.map((o) => `fault: ${o}`).join('\n')));
-  const act = suite.act.bind(suite);
+  /** When each run started: a run that saved no run id is checked for anything labelled ours made since. */
+  const startedAt = new WeakMap<ActionRun, Date>();
+  const act = async (...args: Parameters<BedSuite['act']>) => {
+    const started = new Date();
+    const run = await suite.act(...args);
+    startedAt.set(run, started);
+    return run;
+  };
   const fixed = (extra: Record<string, string> = {}) => suite.inputs('v0.9.1', 'rootful', extra);
 
   /** Does `then` once the main step has logged the start of attempt 2: its daemon answered, attempts run. */
@@ -43,8 +50,13 @@ describe('fault suite, on the test bed', () => {
 
   function assertNothingLeft(run: ActionRun): void {
     const runId = run.state['runId'];
-    if (runId) assert.deepEqual(leftovers(`dev.lost-layer.run=${runId}`), []);
+    const left = runId
+      ? leftovers(`dev.lost-layer.run=${runId}`)
+      : leftovers('dev.lost-layer', startedAt.get(run));
+    assert.deepEqual(left, [], runId ? `run ${runId}` : 'a run that saved no run id');
+    assert.deepEqual(mirrorTags(), [], 'no image tag of a mirror is left');
     assert.equal(run.post.exitCode, 0, run.post.stdout);
+    assert.doesNotMatch(run.post.stdout, /cleanup left/);
   }
 
   it('dockerd not reachable at start: an error before anything is created', async () => {
@@ -233,6 +245,51 @@ describe('fault suite, on the test bed', () => {
     outcomes.push(
       `two runs at once → reproduced at attempts ${a.outputs['failed-attempt']} and ${b.outputs['failed-attempt']}`,
     );
+  });
+
+  it('no anonymous volume: the VOLUMEs the registry and BuildKit images declare get labelled volumes of the run', async () => {
+    let mounts: Promise<{ container: string; volume: string; labelled: boolean }[]> | undefined;
+    const run = await act(fixed({ retries: '40' }), {
+      onMainStarted: (child) => {
+        mounts = runIdOf(child).then(async (runId) => {
+          await waitForContainer(runId, /-buildkitd-2$/);
+          return runningContainers(runId, /./).flatMap((container) =>
+            (
+              JSON.parse(docker('inspect', '--format', '{{json .Mounts}}', container)) as {
+                Type: string;
+                Name: string;
+              }[]
+            )
+              .filter((mount) => mount.Type === 'volume')
+              .map((mount) => ({
+                container,
+                volume: mount.Name,
+                labelled:
+                  docker(
+                    'volume',
+                    'inspect',
+                    '--format',
+                    '{{index .Labels "dev.lost-layer.run"}}',
+                    mount.Name,
+                  ).trim() === runId,
+              })),
+          );
+        });
+      },
+    });
+    const seen = await (mounts ?? Promise.reject(new Error('the main step never started')));
+    assert.equal(run.outputs['verdict'], 'clean', run.main.stdout);
+    // The test bed's registry and BuildKit images declare VOLUMEs, as registry:2 and moby/buildkit do.
+    assert.ok(
+      seen.some((m) => m.container.endsWith('-cache')) && seen.some((m) => m.container.endsWith('-mirror')),
+    );
+    assert.deepEqual(
+      seen.filter((m) => !m.labelled),
+      [],
+      'every mounted volume carries the run label',
+    );
+    assertNothingLeft(run);
+    outcomes.push(`volumes → ${seen.length} mounted, all labelled, all removed`);
   });
 
   it('three runs at once sharing one empty tool cache: buildctl is downloaded once, the others find it', async () => {

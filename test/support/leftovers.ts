@@ -1,17 +1,56 @@
 import { execFileSync } from 'node:child_process';
 
-/** Containers, volumes and networks that still carry the label (`key` or `key=value`). */
-export function leftovers(label: string): string[] {
-  const list = (kind: string, args: string[], field: string) =>
-    execFileSync('docker', [...args, '--filter', `label=${label}`, '--format', `{{.${field}}}`], {
-      encoding: 'utf8',
-    })
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((name) => `${kind} ${name}`);
-  return [
-    ...list('container', ['ps', '--all'], 'Names'),
-    ...list('volume', ['volume', 'ls'], 'Name'),
-    ...list('network', ['network', 'ls'], 'Name'),
+const docker = (args: string[]) =>
+  execFileSync('docker', args, { encoding: 'utf8' })
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+
+/**
+ * Containers, volumes (the run's own and those made for its images' declared VOLUMEs, all labelled) and
+ * networks that still carry the label (`key` or `key=value`); with `since`, only those created after it.
+ */
+export function leftovers(label: string, since?: Date): string[] {
+  const kinds = [
+    {
+      kind: 'container',
+      list: ['ps', '--all'],
+      field: 'Names',
+      inspect: ['container', 'inspect'],
+      created: '.Created',
+    },
+    {
+      kind: 'volume',
+      list: ['volume', 'ls'],
+      field: 'Name',
+      inspect: ['volume', 'inspect'],
+      created: '.CreatedAt',
+    },
+    {
+      kind: 'network',
+      list: ['network', 'ls'],
+      field: 'Name',
+      inspect: ['network', 'inspect'],
+      created: '.Created',
+    },
   ];
+  return kinds.flatMap(({ kind, list, field, inspect, created }) =>
+    docker([...list, '--filter', `label=${label}`, '--format', `{{.${field}}}`])
+      .filter((name) => {
+        if (!since) return true;
+        const [when] = docker([...inspect, '--format', `{{${created}}}`, name]);
+        // Docker writes UTC times three ways; volumes to the second only, hence the second of slack.
+        const parts = /(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(\.\d{1,3})?/.exec(when ?? '');
+        if (!parts) return true;
+        return Date.parse(`${parts[1]}T${parts[2]}${parts[3] ?? ''}Z`) >= since.getTime() - 1000;
+      })
+      .map((name) => `${kind} ${name}`),
+  );
+}
+
+/** Image tags named after a registry published on 127.0.0.1: what filling a run's mirror leaves if cut short. */
+export function mirrorTags(): string[] {
+  return docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']).filter((tag) =>
+    tag.startsWith('127.0.0.1:'),
+  );
 }

@@ -71913,21 +71913,28 @@ function cacheUse(vertices) {
     const importErrors = vertices
         .filter((v) => IMPORT.test(v.name) && v.error !== '')
         .map((v) => `${v.name}: ${v.error}`);
-    const ran = vertices.flatMap((v) => {
+    const steps = vertices.flatMap((v) => {
         const instruction = STEP.exec(v.name)?.[1];
-        return instruction && !instruction.startsWith('FROM ') && !cameFromCache(v) ? [instruction] : [];
+        return instruction && !instruction.startsWith('FROM ') ? [{ instruction, vertex: v }] : [];
     });
+    if (steps.length === 0)
+        throw new TraceError('the build trace names no Dockerfile step');
+    const ran = steps.filter((step) => !cameFromCache(step.vertex)).map((step) => step.instruction);
     return { importErrors, ran };
 }
 /**
- * The cached mark is the daemon's own word that it loaded the step's result (solver LoadCache). The daemon
- * coalesces messages of one vertex sent close together, so the mark could in principle be replaced by the
- * later lazy pull before it is sent; a step that only pulled layers under its own vertex, and wrote no output,
- * was loaded all the same: BuildKit attaches a step's own progress to its layers only when it loads its result
+ * The cached mark is the daemon's own word that it loaded the step's result (solver LoadCache). A step that
+ * reported an error or wrote output ran all the same, whatever it was marked: the solver marks a step cached
+ * when it starts to load a record, and runs the step when that load fails. The daemon also coalesces
+ * messages of one vertex sent close together, so the mark could in principle be replaced by the later lazy
+ * pull before it is sent; a step that only pulled layers under its own vertex, and wrote no output, was
+ * loaded all the same: BuildKit attaches a step's own progress to its layers only when it loads its result
  * from a cache record (a step that runs pulls its inputs under their vertices, not its own).
  */
 function cameFromCache(v) {
-    return v.cached || (v.error === '' && v.blobPulls > 0 && v.logLines === 0);
+    if (v.error !== '' || v.logLines > 0)
+        return false;
+    return v.cached || v.blobPulls > 0;
 }
 function field(object, name) {
     if (typeof object !== 'object' || object === null)
@@ -72600,14 +72607,18 @@ async function readCacheConfig(location) {
 }
 /** Every set of two or more records whose result is the same chain, the steps named when possible. */
 function sharedResults(config, reference) {
-    const byLayer = new Map();
+    // A result is its list of chains; records share one when the lists are the same.
+    const byResult = new Map();
     for (const record of config.records) {
-        for (const layer of new Set(record.results))
-            byLayer.set(layer, [...(byLayer.get(layer) ?? []), record.digest]);
+        for (const key of new Set(record.results.map((layers) => layers.join(',')))) {
+            const entry = byResult.get(key) ?? { layer: Number(key.split(',').pop()), records: [] };
+            entry.records.push(record.digest);
+            byResult.set(key, entry);
+        }
     }
-    return [...byLayer]
-        .filter(([, records]) => records.length > 1)
-        .map(([layer, records]) => {
+    return [...byResult.values()]
+        .filter(({ records }) => records.length > 1)
+        .map(({ layer, records }) => {
         const chain = chainOf(config, layer);
         return {
             steps: reference ? stepsMaking(chain, reference) : [],
@@ -72643,14 +72654,20 @@ function stepsMaking(chain, reference) {
         return nonEmpty === chain.length && entry.createdBy ? [entry.createdBy] : [];
     });
 }
-/** The cache config as BuildKit writes it: `parent` left out means 0, -1 means none; results under `layers`. */
+/**
+ * The cache config as BuildKit writes it: `parent` left out means 0, -1 means none; a record's plain results
+ * under `layers` ({layer}), its chained results under `chains` ({layers: [index…]}).
+ */
 function parseCacheConfig(bytes) {
     const raw = JSON.parse(bytes.toString('utf8'));
     return {
         layers: (raw.layers ?? []).map((l) => ({ blob: l.blob ?? '', parent: l.parent ?? 0 })),
         records: (raw.records ?? []).map((r) => ({
             digest: r.digest ?? '',
-            results: [...(r.layers ?? []), ...(r.results ?? [])].map((l) => l.layer ?? 0),
+            results: [
+                ...(r.layers ?? []).map((l) => [l.layer ?? 0]),
+                ...(r.chains ?? []).map((c) => c.layers ?? []).filter((layers) => layers.length > 0),
+            ],
         })),
     };
 }
@@ -72660,9 +72677,11 @@ function cacheConfigDescriptor(document) {
         return doc.config;
     return doc.manifests?.find((m) => m.mediaType === CACHE_CONFIG_MEDIA_TYPE);
 }
+/** The manifest an index points at: the one tagged `latest` (the tag the run exports) when it says. */
 function firstManifest(document) {
     const doc = document;
-    return doc.manifests?.find((m) => [...INDEX_TYPES, ...MANIFEST_TYPES].includes(m.mediaType));
+    const manifests = (doc.manifests ?? []).filter((m) => [...INDEX_TYPES, ...MANIFEST_TYPES].includes(m.mediaType));
+    return (manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === 'latest') ?? manifests[0]);
 }
 function verified(bytes, digest, where) {
     const actual = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
@@ -73681,6 +73700,9 @@ async function withToolCacheLock(name, work) {
     external_node_fs_.mkdirSync(dir, { recursive: true });
     const target = external_node_path_.join(dir, `.${name}`);
     let release;
+    // A lock that could not be kept fresh (a stalled machine) is reported, not thrown from a timer: the
+    // download it guards is checked against its digest all the same.
+    let compromised;
     try {
         release = await proper_lockfile_default().lock(target, {
             realpath: false,
@@ -73692,6 +73714,7 @@ async function withToolCacheLock(name, work) {
                 minTimeout: LOCK_RETRY_MS,
                 maxTimeout: LOCK_RETRY_MS,
             },
+            onCompromised: (error) => (compromised = error),
         });
     }
     catch (error) {
@@ -73701,7 +73724,10 @@ async function withToolCacheLock(name, work) {
         return await work();
     }
     finally {
-        await release();
+        // An error of the release must not hide one of the work; a lost lock has nothing left to release.
+        await release().catch(() => undefined);
+        if (compromised)
+            process.emitWarning(`the tool-cache lock ${target}.lock was lost: ${compromised.message}`);
     }
 }
 
@@ -73742,8 +73768,10 @@ async function runCheck(settings, context) {
         const cache = cacheSpecs(settings, bed, workDir);
         let reference;
         if (settings.createCache) {
+            // Named before the build, so that a run whose cache build failed still says which maker failed.
+            cacheMaker = { kind: 'this-run', image: settings.cacheBuildkitImage };
             ({ buildkitVersion, reference } = await log.group(`Create the cache with ${settings.cacheBuildkitImage}`, () => createCache(bed, settings, cache.export, workDir, log)));
-            cacheMaker = { kind: 'this-run', image: settings.cacheBuildkitImage, buildkitVersion };
+            cacheMaker.buildkitVersion = buildkitVersion;
         }
         else {
             cacheMaker = { kind: 'earlier-run', cacheDir: localCacheDir(settings, workDir) };
@@ -74688,7 +74716,7 @@ function makerText(result) {
         return 'no cache made';
     if (maker.kind === 'earlier-run')
         return `cache from an earlier run (${code(maker.cacheDir)})`;
-    return `cache made by ${code(maker.image)} (${escapeMarkdown(maker.buildkitVersion)})`;
+    return `cache made by ${code(maker.image)}${maker.buildkitVersion ? ` (${escapeMarkdown(maker.buildkitVersion)})` : ''}`;
 }
 /** What the cache itself says about the cause: records that share a result, or none. */
 function whySection(shared) {
@@ -75061,7 +75089,9 @@ class Docker {
     }
     /** `repository:tag` of every local image tag whose name starts with the prefix. */
     async imageTags(prefix) {
-        const result = await this.run(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']);
+        const result = await this.run(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'], {
+            allowFailure: true,
+        });
         return result.stdout
             .split('\n')
             .map((line) => line.trim())

@@ -29,15 +29,18 @@ log() { printf '[testbed] %s\n' "$*" >&2; }
 newest_release() {
   local remembered=$cache/newest-release
   if [ "${1:-}" = ask ] || [ ! -s "$remembered" ]; then
-    local newest
-    newest=$(cd / && go list -m "$module@latest" | cut -d' ' -f2) || {
-      log "go list -m $module@latest failed: the Go module proxy does not answer"
-      exit 1
-    }
     mkdir -p "$cache"
-    printf '%s\n' "$newest" >"$remembered"
+    ask_newest_release >"$remembered.tmp"
+    mv "$remembered.tmp" "$remembered"
   fi
   cat "$remembered"
+}
+
+ask_newest_release() {
+  (cd / && go list -m "$module@latest" | cut -d' ' -f2) || {
+    log "go list -m $module@latest failed: the Go module proxy does not answer"
+    exit 1
+  }
 }
 
 resolve_versions() {
@@ -59,7 +62,8 @@ resolve_versions() {
 # module, so every patch is asked for by name, up to the first one it does not serve.
 last_patch_releases() {
   local newest top minor patch last
-  newest=$(newest_release ask)
+  # Asked, not remembered: only `up` decides which release `env` names.
+  newest=$(ask_newest_release)
   top=${newest#v0.}
   top=${top%%.*}
   for minor in $(seq 7 "$top"); do

@@ -31,7 +31,8 @@ export interface RunContext {
 
 /** What made the cache the attempts imported. */
 export type CacheMaker =
-  | { kind: 'this-run'; image: string; buildkitVersion: string }
+  /** buildkitVersion is unset when the cache build failed before its daemon said it. */
+  | { kind: 'this-run'; image: string; buildkitVersion?: string }
   /** create-cache: false: a cache-dir made by an earlier run. */
   | { kind: 'earlier-run'; cacheDir: string };
 
@@ -77,11 +78,13 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
     const cache = cacheSpecs(settings, bed, workDir);
     let reference: OciImage | undefined;
     if (settings.createCache) {
+      // Named before the build, so that a run whose cache build failed still says which maker failed.
+      cacheMaker = { kind: 'this-run', image: settings.cacheBuildkitImage };
       ({ buildkitVersion, reference } = await log.group(
         `Create the cache with ${settings.cacheBuildkitImage}`,
         () => createCache(bed, settings, cache.export, workDir, log),
       ));
-      cacheMaker = { kind: 'this-run', image: settings.cacheBuildkitImage, buildkitVersion };
+      cacheMaker.buildkitVersion = buildkitVersion;
     } else {
       cacheMaker = { kind: 'earlier-run', cacheDir: localCacheDir(settings, workDir) };
     }

@@ -87,22 +87,27 @@ export function cacheUse(vertices: readonly TraceVertex[]): CacheUse {
   const importErrors = vertices
     .filter((v) => IMPORT.test(v.name) && v.error !== '')
     .map((v) => `${v.name}: ${v.error}`);
-  const ran = vertices.flatMap((v) => {
+  const steps = vertices.flatMap((v) => {
     const instruction = STEP.exec(v.name)?.[1];
-    return instruction && !instruction.startsWith('FROM ') && !cameFromCache(v) ? [instruction] : [];
+    return instruction && !instruction.startsWith('FROM ') ? [{ instruction, vertex: v }] : [];
   });
+  if (steps.length === 0) throw new TraceError('the build trace names no Dockerfile step');
+  const ran = steps.filter((step) => !cameFromCache(step.vertex)).map((step) => step.instruction);
   return { importErrors, ran };
 }
 
 /**
- * The cached mark is the daemon's own word that it loaded the step's result (solver LoadCache). The daemon
- * coalesces messages of one vertex sent close together, so the mark could in principle be replaced by the
- * later lazy pull before it is sent; a step that only pulled layers under its own vertex, and wrote no output,
- * was loaded all the same: BuildKit attaches a step's own progress to its layers only when it loads its result
+ * The cached mark is the daemon's own word that it loaded the step's result (solver LoadCache). A step that
+ * reported an error or wrote output ran all the same, whatever it was marked: the solver marks a step cached
+ * when it starts to load a record, and runs the step when that load fails. The daemon also coalesces
+ * messages of one vertex sent close together, so the mark could in principle be replaced by the later lazy
+ * pull before it is sent; a step that only pulled layers under its own vertex, and wrote no output, was
+ * loaded all the same: BuildKit attaches a step's own progress to its layers only when it loads its result
  * from a cache record (a step that runs pulls its inputs under their vertices, not its own).
  */
 function cameFromCache(v: TraceVertex): boolean {
-  return v.cached || (v.error === '' && v.blobPulls > 0 && v.logLines === 0);
+  if (v.error !== '' || v.logLines > 0) return false;
+  return v.cached || v.blobPulls > 0;
 }
 
 function field(object: unknown, name: string): unknown {

@@ -18,7 +18,8 @@ export const CACHE_CONFIG_MEDIA_TYPE = 'application/vnd.buildkit.cacheconfig.v0'
 
 export interface CacheConfig {
   layers: { blob: string; parent: number }[];
-  records: { digest: string; results: number[] }[];
+  /** Each result is a list of layer chains: one for a plain result, several for a chained one. */
+  records: { digest: string; results: number[][] }[];
 }
 
 /** Records of the cache whose result is one and the same layer chain. */
@@ -64,14 +65,18 @@ export async function readCacheConfig(location: CacheLocation): Promise<CacheCon
 
 /** Every set of two or more records whose result is the same chain, the steps named when possible. */
 export function sharedResults(config: CacheConfig, reference?: OciImage): SharedResult[] {
-  const byLayer = new Map<number, string[]>();
+  // A result is its list of chains; records share one when the lists are the same.
+  const byResult = new Map<string, { layer: number; records: string[] }>();
   for (const record of config.records) {
-    for (const layer of new Set(record.results))
-      byLayer.set(layer, [...(byLayer.get(layer) ?? []), record.digest]);
+    for (const key of new Set(record.results.map((layers) => layers.join(',')))) {
+      const entry = byResult.get(key) ?? { layer: Number(key.split(',').pop()), records: [] };
+      entry.records.push(record.digest);
+      byResult.set(key, entry);
+    }
   }
-  return [...byLayer]
-    .filter(([, records]) => records.length > 1)
-    .map(([layer, records]) => {
+  return [...byResult.values()]
+    .filter(({ records }) => records.length > 1)
+    .map(({ layer, records }) => {
       const chain = chainOf(config, layer);
       return {
         steps: reference ? stepsMaking(chain, reference) : [],
@@ -107,17 +112,23 @@ function stepsMaking(chain: string[], reference: OciImage): string[] {
   });
 }
 
-/** The cache config as BuildKit writes it: `parent` left out means 0, -1 means none; results under `layers`. */
+/**
+ * The cache config as BuildKit writes it: `parent` left out means 0, -1 means none; a record's plain results
+ * under `layers` ({layer}), its chained results under `chains` ({layers: [index…]}).
+ */
 export function parseCacheConfig(bytes: Buffer): CacheConfig {
   const raw = JSON.parse(bytes.toString('utf8')) as {
     layers?: { blob?: string; parent?: number }[];
-    records?: { digest?: string; layers?: { layer?: number }[]; results?: { layer?: number }[] }[];
+    records?: { digest?: string; layers?: { layer?: number }[]; chains?: { layers?: number[] }[] }[];
   };
   return {
     layers: (raw.layers ?? []).map((l) => ({ blob: l.blob ?? '', parent: l.parent ?? 0 })),
     records: (raw.records ?? []).map((r) => ({
       digest: r.digest ?? '',
-      results: [...(r.layers ?? []), ...(r.results ?? [])].map((l) => l.layer ?? 0),
+      results: [
+        ...(r.layers ?? []).map((l) => [l.layer ?? 0]),
+        ...(r.chains ?? []).map((c) => c.layers ?? []).filter((layers) => layers.length > 0),
+      ],
     })),
   };
 }
@@ -138,9 +149,15 @@ function cacheConfigDescriptor(document: unknown): Descriptor | undefined {
   return doc.manifests?.find((m) => m.mediaType === CACHE_CONFIG_MEDIA_TYPE);
 }
 
+/** The manifest an index points at: the one tagged `latest` (the tag the run exports) when it says. */
 function firstManifest(document: unknown): Descriptor | undefined {
-  const doc = document as { manifests?: Descriptor[] };
-  return doc.manifests?.find((m) => [...INDEX_TYPES, ...MANIFEST_TYPES].includes(m.mediaType));
+  const doc = document as { manifests?: (Descriptor & { annotations?: Record<string, string> })[] };
+  const manifests = (doc.manifests ?? []).filter((m) =>
+    [...INDEX_TYPES, ...MANIFEST_TYPES].includes(m.mediaType),
+  );
+  return (
+    manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === 'latest') ?? manifests[0]
+  );
 }
 
 function verified(bytes: Buffer, digest: string, where: string): Buffer {

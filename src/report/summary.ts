@@ -70,7 +70,7 @@ function makerText(result: RunResult): string {
   const maker = result.cacheMaker;
   if (!maker) return 'no cache made';
   if (maker.kind === 'earlier-run') return `cache from an earlier run (${code(maker.cacheDir)})`;
-  return `cache made by ${code(maker.image)} (${escapeMarkdown(maker.buildkitVersion)})`;
+  return `cache made by ${code(maker.image)}${maker.buildkitVersion ? ` (${escapeMarkdown(maker.buildkitVersion)})` : ''}`;
 }
 
 /** What the cache itself says about the cause: records that share a result, or none. */

@@ -159,7 +159,9 @@ export class Docker {
 
   /** `repository:tag` of every local image tag whose name starts with the prefix. */
   async imageTags(prefix: string): Promise<string[]> {
-    const result = await this.run(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']);
+    const result = await this.run(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'], {
+      allowFailure: true,
+    });
     return result.stdout
       .split('\n')
       .map((line) => line.trim())

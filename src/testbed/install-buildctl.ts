@@ -178,6 +178,9 @@ async function withToolCacheLock<T>(name: string, work: () => Promise<T>): Promi
   fs.mkdirSync(dir, { recursive: true });
   const target = path.join(dir, `.${name}`);
   let release: () => Promise<void>;
+  // A lock that could not be kept fresh (a stalled machine) is reported, not thrown from a timer: the
+  // download it guards is checked against its digest all the same.
+  let compromised: Error | undefined;
   try {
     release = await lockfile.lock(target, {
       realpath: false,
@@ -189,6 +192,7 @@ async function withToolCacheLock<T>(name: string, work: () => Promise<T>): Promi
         minTimeout: LOCK_RETRY_MS,
         maxTimeout: LOCK_RETRY_MS,
       },
+      onCompromised: (error) => (compromised = error),
     });
   } catch (error) {
     throw new Error(
@@ -198,6 +202,9 @@ async function withToolCacheLock<T>(name: string, work: () => Promise<T>): Promi
   try {
     return await work();
   } finally {
-    await release();
+    // An error of the release must not hide one of the work; a lost lock has nothing left to release.
+    await release().catch(() => undefined);
+    if (compromised)
+      process.emitWarning(`the tool-cache lock ${target}.lock was lost: ${compromised.message}`);
   }
 }

@@ -39,10 +39,13 @@ export function leftovers(label: string, since?: Date): string[] {
       .filter((name) => {
         if (!since) return true;
         const [when] = docker([...inspect, '--format', `{{${created}}}`, name]);
-        // Docker writes UTC times three ways; volumes to the second only, hence the second of slack.
-        const parts = /(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(\.\d{1,3})?/.exec(when ?? '');
+        // Docker writes times three ways, with their offset; volumes to the second only, hence the slack.
+        const parts = /(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(\.\d{1,3})?\d*(?:\s*(Z|[+-]\d\d:?\d\d))?/.exec(
+          when ?? '',
+        );
         if (!parts) return true;
-        return Date.parse(`${parts[1]}T${parts[2]}${parts[3] ?? ''}Z`) >= since.getTime() - 1000;
+        const offset = (parts[4] ?? 'Z').replace(/^([+-]\d\d)(\d\d)$/, '$1:$2');
+        return Date.parse(`${parts[1]}T${parts[2]}${parts[3] ?? ''}${offset}`) >= since.getTime() - 1000;
       })
       .map((name) => `${kind} ${name}`),
   );

@@ -75,6 +75,35 @@ describe('cache use read from the build trace', () => {
     assert.deepEqual(cacheUse(vertices).ran, ['RUN echo 2']);
   });
 
+  it('a step marked cached whose load then failed, and that ran instead, ran', () => {
+    // The solver marks a step cached when it starts to load a record; a failed load is reported on the
+    // vertex, and the step runs (and writes its output) instead.
+    const text = fixture('v0.34.2-from-cache.json');
+    const step = readTrace(text).find((v) => v.name === '[4/4] RUN echo 2');
+    assert.ok(step?.cached);
+    const failedLoad = JSON.stringify({
+      vertexes: [
+        {
+          digest: step.digest,
+          name: step.name,
+          cached: true,
+          error: 'failed to load cache key: blob not found',
+        },
+      ],
+    });
+    assert.deepEqual(cacheUse(readTrace(`${text}\n${failedLoad}`)).ran, ['RUN echo 2']);
+  });
+
+  it('a trace that names no Dockerfile step is no evidence either way', () => {
+    const onlyInternal = JSON.stringify({
+      vertexes: [
+        { digest: 'sha256:1', name: '[internal] load build definition from Dockerfile', cached: false },
+      ],
+    });
+    assert.throws(() => cacheUse(readTrace(onlyInternal)), TraceError);
+    assert.throws(() => cacheUse(readTrace(onlyInternal)), /names no Dockerfile step/);
+  });
+
   it('reads the Go field names of old releases and the JSON tags of new ones alike', () => {
     const old = readTrace(fixture('v0.9.0-from-cache.json'));
     const current = readTrace(fixture('v0.34.2-from-cache.json'));

@@ -90,6 +90,28 @@ describe('the cache config, read from the cache', () => {
     ]);
   });
 
+  it('chained results (`chains`) are results too: records with the same list of chains share it', () => {
+    const config = parseCacheConfig(
+      Buffer.from(
+        JSON.stringify({
+          layers: [
+            { blob: 'sha256:a', parent: -1 },
+            { blob: 'sha256:b', parent: -1 },
+          ],
+          records: [
+            { digest: 'r1', chains: [{ layers: [0, 1] }] },
+            { digest: 'r2', chains: [{ layers: [0, 1] }] },
+            { digest: 'r3', chains: [{ layers: [1] }] },
+          ],
+        }),
+      ),
+    );
+    assert.deepEqual(
+      sharedResults(config).map((set) => set.records),
+      [['r1', 'r2']],
+    );
+  });
+
   it('a blob that does not match its digest, or a folder with no cache, is an inspection error', async () => {
     const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'cache-config-'));
     try {

@@ -66363,7 +66363,10 @@ function buildMatrix(inputs, expectedVersions) {
     }
     rows.sort(compareRows);
     const makers = [...new Set(rows.map((r) => r.maker).filter((m) => m !== ''))].sort(byRelease);
-    const byMaker = makers.length > 1
+    // A grid only when some job imported a cache that another release made: in a plain bisect every release
+    // makes its own cache, and the one boundary over all rows is the answer.
+    const crossVersion = rows.some((r) => r.maker !== '' && r.maker !== r.version);
+    const byMaker = makers.length > 1 && crossVersion
         ? makers.map((maker) => ({ maker, boundary: boundaryOf(rows.filter((r) => r.maker === maker)) }))
         : [];
     return { rows, boundary: boundaryOf(rows), makers, byMaker, problems: rows.flatMap(problemOf) };

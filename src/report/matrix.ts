@@ -31,7 +31,7 @@ export interface MatrixResult {
   boundary: Boundary;
   /** The cache makers the reports name, in release order. */
   makers: string[];
-  /** The boundary among the importers of each maker's cache, when there is more than one maker. */
+  /** The boundary among the importers of each maker's cache, when there is more than one maker and some job imported another release's cache. */
   byMaker: { maker: string; boundary: Boundary }[];
   problems: string[];
 }
@@ -75,8 +75,11 @@ export function buildMatrix(
   }
   rows.sort(compareRows);
   const makers = [...new Set(rows.map((r) => r.maker).filter((m) => m !== ''))].sort(byRelease);
+  // A grid only when some job imported a cache that another release made: in a plain bisect every release
+  // makes its own cache, and the one boundary over all rows is the answer.
+  const crossVersion = rows.some((r) => r.maker !== '' && r.maker !== r.version);
   const byMaker =
-    makers.length > 1
+    makers.length > 1 && crossVersion
       ? makers.map((maker) => ({ maker, boundary: boundaryOf(rows.filter((r) => r.maker === maker)) }))
       : [];
   return { rows, boundary: boundaryOf(rows), makers, byMaker, problems: rows.flatMap(problemOf) };

@@ -326,6 +326,18 @@ describe('cache maker × importer', () => {
     assert.match(markdown, /^\| v0\.9\.0 \| moby\/buildkit:v0\.9\.0-rootless \| v0\.10\.6 \| 🟢 clean \|/m);
   });
 
+  it('a plain bisect, each release importing the cache it made: no grid, one boundary over all', () => {
+    const result = buildMatrix([
+      fromMaker('v0.9.0', 'v0.9.0', 'reproduced'),
+      fromMaker('v0.9.1', 'v0.9.1', 'clean'),
+    ]);
+    assert.deepEqual(result.byMaker, []);
+    assert.deepEqual(result.boundary, { lastLost: 'v0.9.0', firstClean: 'v0.9.1' });
+    const markdown = renderMatrix(result);
+    assert.doesNotMatch(markdown, /Importer ↓|Cache made by/);
+    assert.match(markdown, /^Last release that lost a layer: v0\.9\.0; first clean: v0\.9\.1\.$/m);
+  });
+
   it('one maker, the importer itself: no grid, no maker column, as before', () => {
     const markdown = renderMatrix(buildMatrix([fromMaker('v0.9.0', 'v0.9.0', 'reproduced')]));
     assert.doesNotMatch(markdown, /Importer ↓|Cache made by/);

@@ -74496,12 +74496,11 @@ async function post() {
         return;
     }
     await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .group */ .Os('Remove the containers, volumes and network of this run', async () => {
-        const left = await (0,_testbed_testbed_js__WEBPACK_IMPORTED_MODULE_12__/* .removeRun */ .s2)(new _testbed_docker_js__WEBPACK_IMPORTED_MODULE_11__/* .Docker */ .Jg(), _state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .runId */ .Vz);
-        if (left.length === 0) {
+        const warning = (0,_testbed_testbed_js__WEBPACK_IMPORTED_MODULE_12__/* .cleanupWarning */ .T7)(_state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .runId */ .Vz, await (0,_testbed_testbed_js__WEBPACK_IMPORTED_MODULE_12__/* .removeRun */ .s2)(new _testbed_docker_js__WEBPACK_IMPORTED_MODULE_11__/* .Docker */ .Jg(), _state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .runId */ .Vz));
+        if (warning)
+            _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e(warning);
+        else
             _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`removed everything labelled dev.lost-layer.run=${_state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .runId */ .Vz}`);
-            return;
-        }
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e(`cleanup left ${left.join(', ')}; remove them with: ${(0,_testbed_testbed_js__WEBPACK_IMPORTED_MODULE_12__/* .removalCommands */ .VW)(_state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .runId */ .Vz)}`);
     });
 }
 if (!_state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .isPost */ .tl) {
@@ -75062,8 +75061,8 @@ class Docker {
     async removeContainer(name) {
         await this.run(['rm', '--force', '--volumes', name], { allowFailure: true });
     }
-    async removeVolume(name) {
-        await this.run(['volume', 'rm', '--force', name], { allowFailure: true });
+    async removeVolumes(names) {
+        await this.run(['volume', 'rm', '--force', ...names], { allowFailure: true });
     }
     async tag(source, target) {
         await this.run(['tag', source, target]);
@@ -75103,7 +75102,7 @@ class Docker {
         if (containers.length > 0)
             await this.run(['rm', '--force', '--volumes', ...containers], { allowFailure: true });
         if (volumes.length > 0)
-            await this.run(['volume', 'rm', '--force', ...volumes], { allowFailure: true });
+            await this.removeVolumes(volumes);
         if (networks.length > 0)
             await this.run(['network', 'rm', ...networks], { allowFailure: true });
     }
@@ -75134,7 +75133,7 @@ async function tarOf(files) {
 __nccwpck_require__.d(__webpack_exports__, {
   G_: () => (/* binding */ TestBed),
   QE: () => (/* binding */ TestBedError),
-  VW: () => (/* binding */ removalCommands),
+  T7: () => (/* binding */ cleanupWarning),
   s2: () => (/* binding */ removeRun)
 });
 
@@ -75356,9 +75355,7 @@ class TestBed {
     /** Removes a daemon and its state: the next one starts with an empty local cache. */
     async stopBuildkitd(daemon) {
         await this.docker.removeContainer(daemon.container);
-        await this.docker.removeVolume(daemon.volume);
-        for (const extra of this.extraVolumes.get(daemon.container) ?? [])
-            await this.docker.removeVolume(extra);
+        await this.docker.removeVolumes([daemon.volume, ...(this.extraVolumes.get(daemon.container) ?? [])]);
     }
     /** Read once per image: a reset is on the per-attempt path. */
     async facts(image) {
@@ -75414,14 +75411,17 @@ async function removeRun(docker, runId) {
         ...left.networks.map((name) => `network ${name}`),
     ];
 }
-/** How to remove by hand what a cleanup left, for the message that says so. */
-function removalCommands(runId) {
+/** What a cleanup left and how to remove it by hand, or undefined when it left nothing. */
+function cleanupWarning(runId, left) {
+    if (left.length === 0)
+        return undefined;
     const label = `${testbed_docker/* RUN_LABEL */.jQ}=${runId}`;
-    return [
+    const commands = [
         `docker rm --force --volumes $(docker ps --all --quiet --filter label=${label})`,
         `docker volume rm $(docker volume ls --quiet --filter label=${label})`,
         `docker network rm $(docker network ls --quiet --filter label=${label})`,
-    ].join('; ');
+    ];
+    return `cleanup left ${left.join(', ')}; remove them with: ${commands.join('; ')}`;
 }
 /**
  * What docker/setup-buildx-action's docker-container driver uses where --privileged is allowed (GitHub's

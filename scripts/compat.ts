@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildMatrix, type MatrixRow } from '../src/report/matrix.js';
+import { testBed } from '../test/support/testbed.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -69,76 +70,62 @@ function why(output: string): string {
   return lines.slice(-2).join(' / ').replace(/\|/g, '\\|').slice(0, 300);
 }
 
-function rowFrom(release: string, variant: string, row: MatrixRow): CompatRow {
-  const verdict = { reproduced: 'lost a layer', clean: 'clean' }[row.verdict as string] ?? row.verdict;
-  return {
-    release,
-    variant,
-    verdict,
-    lostOfAttempts: `${row.lost}/${row.attempts}`,
-    rate: row.rateText,
-    note: row.note ?? '',
-  };
-}
-
-/** `scripts/testbed.sh env` for these versions, as a map. */
-function bedEnv(versions: string[]): Record<string, string> {
-  const out = run('bash', ['scripts/testbed.sh', 'env'], { TESTBED_BUILDKIT_VERSIONS: versions.join(' ') });
-  return Object.fromEntries(
-    out.stdout
-      .trim()
-      .split('\n')
-      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-  );
+/** "lost a layer" or "clean", else the verdict's own word. */
+function verdictWord(row: MatrixRow): string {
+  return { reproduced: 'lost a layer', clean: 'clean' }[row.verdict as string] ?? row.verdict;
 }
 
 interface Report {
-  verdict: { kind: string; cause?: string };
   cacheSharedResults?: { steps: string[] }[];
 }
 
+/** One run of the check through scripts/repro.sh (keep-going), read back from its report. */
+function check(
+  release: string,
+  variant: string,
+  flags: string[] = [],
+): { row: MatrixRow; report: Report } | { problem: string } {
+  const flagsAll = ['--keep-going', 'true', '--retries', values.retries ?? '40', ...flags];
+  const result = run('bash', ['scripts/repro.sh', release, variant, ...flagsAll]);
+  process.stderr.write(
+    `${release} ${variant} ${flags.join(' ')}: ${result.stdout.trim().split('\n')[0] ?? ''}\n`,
+  );
+  const reportFile = /^report: (.+)$/m.exec(result.stdout)?.[1];
+  if (!reportFile || !fs.existsSync(reportFile))
+    return { problem: `no report: exit ${result.status}: ${why(result.stdout + result.stderr)}` };
+  const report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as Report;
+  const [row] = buildMatrix([{ source: reportFile, report }]).rows;
+  return row ? { row, report } : { problem: 'the report gave no row' };
+}
+
 function makersTable(): string {
-  const makers =
-    positionals.length > 0 ? positionals : (bedEnv([])['TESTBED_BUILDKIT_VERSIONS'] ?? '').split(' ');
+  const makers = positionals.length > 0 ? positionals : testBed().versions;
   const importerWords = (values.importers ?? '').split(',').filter((v) => v !== '');
   const all = [...makers, ...importerWords];
-  const bed = run('bash', ['scripts/testbed.sh', 'up'], { TESTBED_BUILDKIT_VERSIONS: all.join(' ') });
-  if (bed.status !== 0) throw new Error(`scripts/testbed.sh up failed:\n${bed.stderr}`);
-  const env = bedEnv(all);
-  const resolved = (env['TESTBED_BUILDKIT_VERSIONS'] ?? '').split(' ');
-  const importers = resolved.slice(makers.length);
+  const up = run('bash', ['scripts/testbed.sh', 'up'], { TESTBED_BUILDKIT_VERSIONS: all.join(' ') });
+  if (up.status !== 0) throw new Error(`scripts/testbed.sh up failed:\n${up.stderr}`);
+  const bed = testBed(all);
+  const importers = bed.versions.slice(makers.length);
   const lines = [
     `| Cache made by | Records that share a result | ${importers.map((i) => `Imported by ${i}`).join(' | ')} |`,
     `| --- | --- |${' --- |'.repeat(importers.length)}`,
   ];
-  for (const maker of resolved.slice(0, makers.length)) {
+  for (const maker of bed.versions.slice(0, makers.length)) {
     let shared = '—';
     const cells = importers.map((importer) => {
-      const check = run('bash', [
-        'scripts/repro.sh',
-        importer,
-        'rootful',
+      const found = check(importer, 'rootful', [
         '--cache-buildkit-image',
-        `${env['TESTBED_IMAGE_NAMESPACE']}/buildkit:${maker}`,
-        '--keep-going',
-        'true',
-        '--retries',
-        values.retries ?? '40',
+        bed.buildkitImage(maker, 'rootful'),
       ]);
-      const reportFile = /^report: (.+)$/m.exec(check.stdout)?.[1];
-      if (!reportFile) return `no report (exit ${check.status})`;
-      const report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as Report;
-      const sets = report.cacheSharedResults;
+      if ('problem' in found) return found.problem;
+      const sets = found.report.cacheSharedResults;
       if (sets)
         shared =
           sets.length === 0
             ? 'none'
             : sets.map((set) => set.steps.map((st) => `\`${st}\``).join(' + ')).join('; ');
-      const [row] = buildMatrix([{ source: reportFile, report }]).rows;
-      process.stderr.write(`${maker} → ${importer}: ${check.stdout.trim().split('\n')[0] ?? ''}\n`);
-      if (!row) return 'unreadable';
-      const verdict = { reproduced: 'lost a layer', clean: 'clean' }[row.verdict as string] ?? row.verdict;
-      return `${verdict}, ${row.lost}/${row.attempts}, ${row.rateText}${row.note ? ` (${row.note.replace(/\|/g, '\\|')})` : ''}`;
+      const { row } = found;
+      return `${verdictWord(row)}, ${row.lost}/${row.attempts}, ${row.rateText}${row.note ? ` (${row.note.replace(/\|/g, '\\|')})` : ''}`;
     });
     lines.push(`| ${maker} | ${shared} | ${cells.join(' | ')} |`);
   }
@@ -165,21 +152,20 @@ for (const release of releases()) {
     continue;
   }
   for (const variant of variants) {
-    const check = run(
-      'bash',
-      ['scripts/repro.sh', release, variant, '--keep-going', 'true', '--retries', values.retries ?? '40'],
-      { TESTBED_BUILDKIT_VERSIONS: release },
-    );
-    const reportFile = /^report: (.+)$/m.exec(check.stdout)?.[1];
-    if (!reportFile || !fs.existsSync(reportFile)) {
-      const note = `no report: exit ${check.status}: ${why(check.stdout + check.stderr)}`;
-      rows.push({ release, variant, verdict: 'error', lostOfAttempts: '—', rate: '—', note });
+    const found = check(release, variant);
+    if ('problem' in found) {
+      rows.push({ release, variant, verdict: 'error', lostOfAttempts: '—', rate: '—', note: found.problem });
       continue;
     }
-    const report: unknown = JSON.parse(fs.readFileSync(reportFile, 'utf8'));
-    const [row] = buildMatrix([{ source: reportFile, report }]).rows;
-    if (row) rows.push(rowFrom(release, variant, row));
-    process.stderr.write(`${release} ${variant}: ${check.stdout.trim().split('\n')[0] ?? ''}\n`);
+    const { row } = found;
+    rows.push({
+      release,
+      variant,
+      verdict: verdictWord(row),
+      lostOfAttempts: `${row.lost}/${row.attempts}`,
+      rate: row.rateText,
+      note: row.note ?? '',
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test, from a fresh machine of ours: npm packages, the test bed (Docker engine, images, BuildKit
-# v0.9.0 and v0.9.1 built from source), then the unit suite and the end-to-end suite against real BuildKit.
+# built from source for every release of testbed/buildkit-versions), then the unit suite and the end-to-end suite against real BuildKit.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"

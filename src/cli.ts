@@ -13,7 +13,7 @@ import { writeReportFile } from './report/publish.js';
 import { readReports } from './report/read-reports.js';
 import { renderSummary } from './report/summary.js';
 import { Docker } from './testbed/docker.js';
-import { removalCommands, removeRun } from './testbed/testbed.js';
+import { cleanupWarning, removeRun } from './testbed/testbed.js';
 import { verdictLine } from './verdict/verdict.js';
 
 const EXIT = { clean: 0, reproduced: 1, error: 2 } as const;
@@ -63,8 +63,8 @@ async function cli(): Promise<number> {
   const cleanUp = () =>
     (cleaning ??= settings.cleanup
       ? removeRun(docker, runId).then((left) => {
-          if (left.length > 0)
-            log.warning(`cleanup left ${left.join(', ')}; remove them with: ${removalCommands(runId)}`);
+          const warning = cleanupWarning(runId, left);
+          if (warning) log.warning(warning);
         })
       : Promise.resolve());
   // Ctrl-C or a kill: remove what the run made, then stop as the signal asks.

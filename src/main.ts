@@ -11,7 +11,7 @@ import { savedDaemonLogs, writeReportFile } from './report/publish.js';
 import { renderSummary } from './report/summary.js';
 import * as stateHelper from './state-helper.js';
 import { Docker } from './testbed/docker.js';
-import { removalCommands, removeRun } from './testbed/testbed.js';
+import { cleanupWarning, removeRun } from './testbed/testbed.js';
 import { verdictLine } from './verdict/verdict.js';
 
 async function main(): Promise<void> {
@@ -71,12 +71,9 @@ async function post(): Promise<void> {
     return;
   }
   await core.group('Remove the containers, volumes and network of this run', async () => {
-    const left = await removeRun(new Docker(), stateHelper.runId);
-    if (left.length === 0) {
-      core.info(`removed everything labelled dev.lost-layer.run=${stateHelper.runId}`);
-      return;
-    }
-    core.warning(`cleanup left ${left.join(', ')}; remove them with: ${removalCommands(stateHelper.runId)}`);
+    const warning = cleanupWarning(stateHelper.runId, await removeRun(new Docker(), stateHelper.runId));
+    if (warning) core.warning(warning);
+    else core.info(`removed everything labelled dev.lost-layer.run=${stateHelper.runId}`);
   });
 }
 

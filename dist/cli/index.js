@@ -71914,8 +71914,9 @@ async function cli() {
     let cleaning;
     const cleanUp = () => (cleaning ??= settings.cleanup
         ? (0,_testbed_testbed_js__WEBPACK_IMPORTED_MODULE_14__/* .removeRun */ .s2)(docker, runId).then((left) => {
-            if (left.length > 0)
-                log.warning(`cleanup left ${left.join(', ')}; remove them with: ${(0,_testbed_testbed_js__WEBPACK_IMPORTED_MODULE_14__/* .removalCommands */ .VW)(runId)}`);
+            const warning = (0,_testbed_testbed_js__WEBPACK_IMPORTED_MODULE_14__/* .cleanupWarning */ .T7)(runId, left);
+            if (warning)
+                log.warning(warning);
         })
         : Promise.resolve());
     // Ctrl-C or a kill: remove what the run made, then stop as the signal asks.
@@ -74740,8 +74741,7 @@ function buildMatrix(inputs, expectedVersions) {
     const makers = [...new Set(rows.map((r) => r.maker).filter((m) => m !== ''))].sort(byRelease);
     // A grid only when some job imported a cache that another release made: in a plain bisect every release
     // makes its own cache, and the one boundary over all rows is the answer.
-    const crossVersion = rows.some((r) => r.maker !== '' && r.maker !== r.version);
-    const byMaker = makers.length > 1 && crossVersion
+    const byMaker = makers.length > 1 && importsOthersCaches(rows)
         ? makers.map((maker) => ({ maker, boundary: boundaryOf(rows.filter((r) => r.maker === maker)) }))
         : [];
     return { rows, boundary: boundaryOf(rows), makers, byMaker, problems: rows.flatMap(problemOf) };
@@ -74761,7 +74761,7 @@ function renderMatrix(result) {
         lines.push(boundarySentence(result), '');
     }
     // The maker gets a column when some job imported a cache that another release made.
-    const showMaker = result.rows.some((row) => row.maker !== '' && row.maker !== row.version);
+    const showMaker = importsOthersCaches(result.rows);
     if (result.rows.length > 0) {
         lines.push(`| Version | Image |${showMaker ? ' Cache made by |' : ''} Verdict | Attempts | Lost | Loss rate |`, `| --- | --- |${showMaker ? ' --- |' : ''} --- | ---: | ---: | --- |`, ...result.rows.map((row) => {
             // A job with no report ran nothing we know of: no counts rather than zeros.
@@ -74775,6 +74775,9 @@ function renderMatrix(result) {
         lines.push('Some jobs gave no verdict:', '', ...result.problems.map((p) => `- ${cell(p)}`), '');
     }
     return lines.join('\n');
+}
+function importsOthersCaches(rows) {
+    return rows.some((row) => row.maker !== '' && row.maker !== row.version);
 }
 /** Importers as rows, cache makers as columns; a cell holds every job of that pair (e.g. rootful and rootless). */
 function renderGrid(result) {
@@ -74792,9 +74795,9 @@ function renderGrid(result) {
     ];
 }
 function gridCell(row) {
-    const icon = VERDICT_TEXT[row.verdict].split(' ')[0] ?? '';
     if (row.verdict !== 'reproduced' && row.verdict !== 'clean')
         return VERDICT_TEXT[row.verdict];
+    const icon = VERDICT_TEXT[row.verdict].split(' ')[0] ?? '';
     return `${icon} ${row.lost}/${row.attempts} ${cell(row.rateText)}`;
 }
 const VERDICT_TEXT = {
@@ -75514,8 +75517,8 @@ class Docker {
     async removeContainer(name) {
         await this.run(['rm', '--force', '--volumes', name], { allowFailure: true });
     }
-    async removeVolume(name) {
-        await this.run(['volume', 'rm', '--force', name], { allowFailure: true });
+    async removeVolumes(names) {
+        await this.run(['volume', 'rm', '--force', ...names], { allowFailure: true });
     }
     async tag(source, target) {
         await this.run(['tag', source, target]);
@@ -75555,7 +75558,7 @@ class Docker {
         if (containers.length > 0)
             await this.run(['rm', '--force', '--volumes', ...containers], { allowFailure: true });
         if (volumes.length > 0)
-            await this.run(['volume', 'rm', '--force', ...volumes], { allowFailure: true });
+            await this.removeVolumes(volumes);
         if (networks.length > 0)
             await this.run(['network', 'rm', ...networks], { allowFailure: true });
     }
@@ -75586,7 +75589,7 @@ async function tarOf(files) {
 __nccwpck_require__.d(__webpack_exports__, {
   G_: () => (/* binding */ TestBed),
   QE: () => (/* binding */ TestBedError),
-  VW: () => (/* binding */ removalCommands),
+  T7: () => (/* binding */ cleanupWarning),
   s2: () => (/* binding */ removeRun)
 });
 
@@ -75808,9 +75811,7 @@ class TestBed {
     /** Removes a daemon and its state: the next one starts with an empty local cache. */
     async stopBuildkitd(daemon) {
         await this.docker.removeContainer(daemon.container);
-        await this.docker.removeVolume(daemon.volume);
-        for (const extra of this.extraVolumes.get(daemon.container) ?? [])
-            await this.docker.removeVolume(extra);
+        await this.docker.removeVolumes([daemon.volume, ...(this.extraVolumes.get(daemon.container) ?? [])]);
     }
     /** Read once per image: a reset is on the per-attempt path. */
     async facts(image) {
@@ -75866,14 +75867,17 @@ async function removeRun(docker, runId) {
         ...left.networks.map((name) => `network ${name}`),
     ];
 }
-/** How to remove by hand what a cleanup left, for the message that says so. */
-function removalCommands(runId) {
+/** What a cleanup left and how to remove it by hand, or undefined when it left nothing. */
+function cleanupWarning(runId, left) {
+    if (left.length === 0)
+        return undefined;
     const label = `${testbed_docker/* RUN_LABEL */.jQ}=${runId}`;
-    return [
+    const commands = [
         `docker rm --force --volumes $(docker ps --all --quiet --filter label=${label})`,
         `docker volume rm $(docker volume ls --quiet --filter label=${label})`,
         `docker network rm $(docker network ls --quiet --filter label=${label})`,
-    ].join('; ');
+    ];
+    return `cleanup left ${left.join(', ')}; remove them with: ${commands.join('; ')}`;
 }
 /**
  * What docker/setup-buildx-action's docker-container driver uses where --privileged is allowed (GitHub's

@@ -66365,8 +66365,7 @@ function buildMatrix(inputs, expectedVersions) {
     const makers = [...new Set(rows.map((r) => r.maker).filter((m) => m !== ''))].sort(byRelease);
     // A grid only when some job imported a cache that another release made: in a plain bisect every release
     // makes its own cache, and the one boundary over all rows is the answer.
-    const crossVersion = rows.some((r) => r.maker !== '' && r.maker !== r.version);
-    const byMaker = makers.length > 1 && crossVersion
+    const byMaker = makers.length > 1 && importsOthersCaches(rows)
         ? makers.map((maker) => ({ maker, boundary: boundaryOf(rows.filter((r) => r.maker === maker)) }))
         : [];
     return { rows, boundary: boundaryOf(rows), makers, byMaker, problems: rows.flatMap(problemOf) };
@@ -66386,7 +66385,7 @@ function renderMatrix(result) {
         lines.push(boundarySentence(result), '');
     }
     // The maker gets a column when some job imported a cache that another release made.
-    const showMaker = result.rows.some((row) => row.maker !== '' && row.maker !== row.version);
+    const showMaker = importsOthersCaches(result.rows);
     if (result.rows.length > 0) {
         lines.push(`| Version | Image |${showMaker ? ' Cache made by |' : ''} Verdict | Attempts | Lost | Loss rate |`, `| --- | --- |${showMaker ? ' --- |' : ''} --- | ---: | ---: | --- |`, ...result.rows.map((row) => {
             // A job with no report ran nothing we know of: no counts rather than zeros.
@@ -66400,6 +66399,9 @@ function renderMatrix(result) {
         lines.push('Some jobs gave no verdict:', '', ...result.problems.map((p) => `- ${cell(p)}`), '');
     }
     return lines.join('\n');
+}
+function importsOthersCaches(rows) {
+    return rows.some((row) => row.maker !== '' && row.maker !== row.version);
 }
 /** Importers as rows, cache makers as columns; a cell holds every job of that pair (e.g. rootful and rootless). */
 function renderGrid(result) {
@@ -66417,9 +66419,9 @@ function renderGrid(result) {
     ];
 }
 function gridCell(row) {
-    const icon = VERDICT_TEXT[row.verdict].split(' ')[0] ?? '';
     if (row.verdict !== 'reproduced' && row.verdict !== 'clean')
         return VERDICT_TEXT[row.verdict];
+    const icon = VERDICT_TEXT[row.verdict].split(' ')[0] ?? '';
     return `${icon} ${row.lost}/${row.attempts} ${cell(row.rateText)}`;
 }
 const VERDICT_TEXT = {

@@ -77,9 +77,8 @@ export function buildMatrix(
   const makers = [...new Set(rows.map((r) => r.maker).filter((m) => m !== ''))].sort(byRelease);
   // A grid only when some job imported a cache that another release made: in a plain bisect every release
   // makes its own cache, and the one boundary over all rows is the answer.
-  const crossVersion = rows.some((r) => r.maker !== '' && r.maker !== r.version);
   const byMaker =
-    makers.length > 1 && crossVersion
+    makers.length > 1 && importsOthersCaches(rows)
       ? makers.map((maker) => ({ maker, boundary: boundaryOf(rows.filter((r) => r.maker === maker)) }))
       : [];
   return { rows, boundary: boundaryOf(rows), makers, byMaker, problems: rows.flatMap(problemOf) };
@@ -101,7 +100,7 @@ export function renderMatrix(result: MatrixResult): string {
     lines.push(boundarySentence(result), '');
   }
   // The maker gets a column when some job imported a cache that another release made.
-  const showMaker = result.rows.some((row) => row.maker !== '' && row.maker !== row.version);
+  const showMaker = importsOthersCaches(result.rows);
   if (result.rows.length > 0) {
     lines.push(
       `| Version | Image |${showMaker ? ' Cache made by |' : ''} Verdict | Attempts | Lost | Loss rate |`,
@@ -122,6 +121,10 @@ export function renderMatrix(result: MatrixResult): string {
   return lines.join('\n');
 }
 
+function importsOthersCaches(rows: readonly MatrixRow[]): boolean {
+  return rows.some((row) => row.maker !== '' && row.maker !== row.version);
+}
+
 /** Importers as rows, cache makers as columns; a cell holds every job of that pair (e.g. rootful and rootless). */
 function renderGrid(result: MatrixResult): string[] {
   const importers = [...new Set(result.rows.filter((r) => r.maker !== '').map((r) => r.version))];
@@ -139,8 +142,8 @@ function renderGrid(result: MatrixResult): string[] {
 }
 
 function gridCell(row: MatrixRow): string {
-  const icon = VERDICT_TEXT[row.verdict].split(' ')[0] ?? '';
   if (row.verdict !== 'reproduced' && row.verdict !== 'clean') return VERDICT_TEXT[row.verdict];
+  const icon = VERDICT_TEXT[row.verdict].split(' ')[0] ?? '';
   return `${icon} ${row.lost}/${row.attempts} ${cell(row.rateText)}`;
 }
 

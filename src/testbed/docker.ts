@@ -124,8 +124,8 @@ export class Docker {
     await this.run(['rm', '--force', '--volumes', name], { allowFailure: true });
   }
 
-  async removeVolume(name: string): Promise<void> {
-    await this.run(['volume', 'rm', '--force', name], { allowFailure: true });
+  async removeVolumes(names: readonly string[]): Promise<void> {
+    await this.run(['volume', 'rm', '--force', ...names], { allowFailure: true });
   }
 
   async tag(source: string, target: string): Promise<void> {
@@ -173,7 +173,7 @@ export class Docker {
     const { containers, volumes, networks } = await this.listLabelled(label);
     if (containers.length > 0)
       await this.run(['rm', '--force', '--volumes', ...containers], { allowFailure: true });
-    if (volumes.length > 0) await this.run(['volume', 'rm', '--force', ...volumes], { allowFailure: true });
+    if (volumes.length > 0) await this.removeVolumes(volumes);
     if (networks.length > 0) await this.run(['network', 'rm', ...networks], { allowFailure: true });
   }
 }

@@ -172,8 +172,7 @@ export class TestBed {
   /** Removes a daemon and its state: the next one starts with an empty local cache. */
   async stopBuildkitd(daemon: Buildkitd): Promise<void> {
     await this.docker.removeContainer(daemon.container);
-    await this.docker.removeVolume(daemon.volume);
-    for (const extra of this.extraVolumes.get(daemon.container) ?? []) await this.docker.removeVolume(extra);
+    await this.docker.removeVolumes([daemon.volume, ...(this.extraVolumes.get(daemon.container) ?? [])]);
   }
 
   /** Read once per image: a reset is on the per-attempt path. */
@@ -239,14 +238,16 @@ export async function removeRun(docker: Docker, runId: string): Promise<string[]
   ];
 }
 
-/** How to remove by hand what a cleanup left, for the message that says so. */
-export function removalCommands(runId: string): string {
+/** What a cleanup left and how to remove it by hand, or undefined when it left nothing. */
+export function cleanupWarning(runId: string, left: readonly string[]): string | undefined {
+  if (left.length === 0) return undefined;
   const label = `${RUN_LABEL}=${runId}`;
-  return [
+  const commands = [
     `docker rm --force --volumes $(docker ps --all --quiet --filter label=${label})`,
     `docker volume rm $(docker volume ls --quiet --filter label=${label})`,
     `docker network rm $(docker network ls --quiet --filter label=${label})`,
-  ].join('; ');
+  ];
+  return `cleanup left ${left.join(', ')}; remove them with: ${commands.join('; ')}`;
 }
 
 /**

@@ -14,10 +14,11 @@ export interface TestBedFacts {
   buildkitImage(version: string, variant: 'rootful' | 'rootless'): string;
 }
 
-/** What `scripts/testbed.sh env` says about the bed that `scripts/testbed.sh up` built. */
-export function testBed(): TestBedFacts {
+/** What `scripts/testbed.sh env` says about the bed that `scripts/testbed.sh up` built (for `versions`). */
+export function testBed(versions?: readonly string[]): TestBedFacts {
   const output = execFileSync('bash', [path.join(repoRoot, 'scripts', 'testbed.sh'), 'env'], {
     encoding: 'utf8',
+    env: versions ? { ...process.env, TESTBED_BUILDKIT_VERSIONS: versions.join(' ') } : process.env,
   });
   const env = Object.fromEntries(
     output

@@ -7,6 +7,7 @@ import { runCheck } from './engine.js';
 import { parseCliArgs, usage } from './inputs/cli-args.js';
 import { parseSettings, type Settings } from './inputs/settings.js';
 import { consoleLog, quietRunnerCommands } from './log.js';
+import { minimizationLine } from './minimize/minimization.js';
 import { bundledRepro, newRunId, runWorkDir } from './paths.js';
 import { buildMatrix, renderMatrix } from './report/matrix.js';
 import { writeReportFile } from './report/publish.js';
@@ -86,8 +87,10 @@ async function cli(): Promise<number> {
     const reportPath = writeReportFile(result, settings, workDir);
     if (summaryFile) fs.writeFileSync(summaryFile, renderSummary(result, settings));
     for (const file of result.daemonLogFiles) log.info(`buildkitd logs of the failed attempt: ${file}`);
-    process.stdout.write(`${verdictLine(result.verdict)}\nreport: ${reportPath}\n`);
-    if (result.verdict.kind === 'error') return EXIT.error;
+    process.stdout.write(`${verdictLine(result.verdict)}\n`);
+    if (result.minimization) process.stdout.write(`${minimizationLine(result.minimization)}\n`);
+    process.stdout.write(`report: ${reportPath}\n`);
+    if (result.verdict.kind === 'error' || result.minimization?.kind === 'error') return EXIT.error;
     return result.verdict.kind === 'reproduced' && settings.failOnReproduce ? EXIT.reproduced : EXIT.clean;
   } finally {
     await cleanUp();

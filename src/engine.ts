@@ -1,18 +1,18 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { AttemptRecord } from './attempts/attempt.js';
+import { cacheSpecs, createCache, localCacheDir, referenceOutput } from './attempts/cache-build.js';
 import { runAttempts } from './attempts/run-attempts.js';
-import type { OutputType, Settings } from './inputs/settings.js';
+import type { Settings } from './inputs/settings.js';
 import {
   type CacheLocation,
   readCacheConfig,
   type SharedResult,
   sharedResults,
 } from './inspection/cache-config.js';
-import { inspectOutput, outputFileName } from './inspection/inspect-output.js';
 import type { OciImage } from './inspection/oci-image.js';
 import type { Log } from './log.js';
-import { lastLines } from './testbed/command.js';
+import type { Minimization } from './minimize/minimization.js';
+import { minimize } from './minimize/minimize.js';
 import { Docker } from './testbed/docker.js';
 import { type InstalledBuildctl, installBuildctl } from './testbed/install-buildctl.js';
 import { TestBed, TestBedError } from './testbed/testbed.js';
@@ -51,6 +51,8 @@ export interface RunResult {
   daemonLogFiles: string[];
   /** Set when the attempts were a fixed-size sample (see measuredLossRate). */
   lossRate?: LossRate;
+  /** Set when minimize was asked for. */
+  minimization?: Minimization;
 }
 
 /**
@@ -70,20 +72,28 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
   let setupError: string | undefined;
   let cacheMaker: CacheMaker | undefined;
   let cacheSharedResults: SharedResult[] | undefined;
+  let runBed: TestBed | undefined;
 
   try {
     const prepared = await prepareTestBed(settings, context, docker);
     buildctl = prepared.buildctl;
     const bed = prepared.bed;
+    runBed = bed;
     const cache = cacheSpecs(settings, bed, workDir);
     let reference: OciImage | undefined;
     if (settings.createCache) {
       // Named before the build, so that a run whose cache build failed still says which maker failed.
       cacheMaker = { kind: 'this-run', image: settings.cacheBuildkitImage };
-      ({ buildkitVersion, reference } = await log.group(
-        `Create the cache with ${settings.cacheBuildkitImage}`,
-        () => createCache(bed, settings, cache.export, workDir, log),
-      ));
+      const made = await log.group(`Create the cache with ${settings.cacheBuildkitImage}`, () =>
+        createCache(bed, settings, cache.export, workDir, log),
+      );
+      // When the image built without a cache lacks a path, the inputs are wrong: no attempt could tell.
+      if (made.missingPaths.length > 0) {
+        throw new TestBedError(
+          `expect-paths ${made.missingPaths.join(', ')} are not in the image even when built without a cache`,
+        );
+      }
+      ({ buildkitVersion, reference } = made);
       cacheMaker.buildkitVersion = buildkitVersion;
     } else {
       cacheMaker = { kind: 'earlier-run', cacheDir: localCacheDir(settings, workDir) };
@@ -111,6 +121,9 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
     records,
     setupError,
   });
+  const minimization = settings.minimize
+    ? await minimizeIfLost(settings, verdict, records, runBed, context)
+    : undefined;
   // The whole image built without a cache is kept beside a broken one, for comparison.
   if (verdict.kind !== 'reproduced')
     fs.rmSync(referenceOutput(workDir, settings.outputType), { force: true });
@@ -130,7 +143,28 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
     finishedAt: new Date().toISOString(),
     daemonLogFiles,
     lossRate: measuredLossRate(verdict, settings.keepGoing, records, settings.retries),
+    ...(minimization ? { minimization } : {}),
   };
+}
+
+/** The minimizer runs on the run's own services, and only after a lost layer. */
+async function minimizeIfLost(
+  settings: Settings,
+  verdict: Verdict,
+  records: readonly AttemptRecord[],
+  bed: TestBed | undefined,
+  context: RunContext,
+): Promise<Minimization> {
+  const { log, workDir } = context;
+  if (verdict.kind !== 'reproduced' || !bed) {
+    const reason = `no layer was lost (${verdict.kind}): nothing to minimize`;
+    log.info(`minimize: ${reason}`);
+    return { kind: 'skipped', reason };
+  }
+  const run = { lost: verdict.lostCount, attempts: records.length };
+  return log.group('Minimize the Dockerfile that lost a layer', () =>
+    minimize({ bed, settings, workDir, run, log }),
+  );
 }
 
 export interface PreparedTestBed {
@@ -191,36 +225,6 @@ export async function prepareTestBed(
   });
 }
 
-const CACHE_REPOSITORY = 'lost-layer/cache';
-const CACHE_TAG = 'latest';
-
-/** The --export-cache and --import-cache values for the configured cache type, and where to read it. */
-export function cacheSpecs(
-  settings: Settings,
-  bed: TestBed,
-  workDir: string,
-): { export: string; import: string; location: CacheLocation } {
-  if (settings.cacheType === 'local') {
-    const dir = localCacheDir(settings, workDir);
-    return {
-      export: `type=local,dest=${dir},mode=max`,
-      import: `type=local,src=${dir}`,
-      location: { kind: 'local', dir },
-    };
-  }
-  const ref = `${bed.cacheRegistryHost}/${CACHE_REPOSITORY}:${CACHE_TAG}`;
-  return {
-    export: `type=registry,ref=${ref},mode=max`,
-    import: `type=registry,ref=${ref}`,
-    location: {
-      kind: 'registry',
-      address: bed.cacheRegistryAddress,
-      repository: CACHE_REPOSITORY,
-      tag: CACHE_TAG,
-    },
-  };
-}
-
 /**
  * Reads the cache's records and says which share a result: the precondition of the bug, deterministic, in
  * the cache itself. A cache that cannot be read is a warning: the attempts still decide the verdict.
@@ -260,63 +264,6 @@ async function checkImages(docker: Docker, settings: Settings): Promise<void> {
       }
     }),
   );
-}
-
-/**
- * Builds once from scratch and exports the cache. Its output is the reference: when it lacks an expected
- * path, the inputs are wrong, and no attempt could tell a lost layer from that.
- */
-async function createCache(
-  bed: TestBed,
-  settings: Settings,
-  exportCache: string,
-  workDir: string,
-  log: Log,
-): Promise<{ buildkitVersion: string; reference?: OciImage }> {
-  const daemon = await bed.startBuildkitd(settings.cacheBuildkitImage);
-  try {
-    const buildkitVersion = await bed.buildkitVersion(daemon);
-    const output = referenceOutput(workDir, settings.outputType);
-    const build = await daemon.buildctl.build({
-      context: settings.context,
-      dockerfile: settings.dockerfile,
-      exportCache,
-      output: `type=${settings.outputType},dest=${output}`,
-      timeoutMs: settings.attemptTimeoutSeconds * 1000,
-    });
-    if (build.timedOut) {
-      throw new TestBedError(
-        `the build that creates the cache did not finish within ${settings.attemptTimeoutSeconds} s`,
-      );
-    }
-    if (build.exitCode !== 0) {
-      throw new TestBedError(`the build that creates the cache failed:\n${lastLines(build.stderr, 15)}`);
-    }
-    const check = await inspectOutput(output, settings.outputType, settings.expectPaths);
-    if (check.missingPaths.length > 0) {
-      throw new TestBedError(
-        `expect-paths ${check.missingPaths.join(', ')} are not in the image even when built without a cache`,
-      );
-    }
-    log.info(`cache exported by buildkitd ${buildkitVersion} (${exportCache})`);
-    if (check.image) {
-      const layers = check.image.layers.map(
-        (l) => `${l.position}: ${l.digest.slice(0, 19)} ${l.files.length} files`,
-      );
-      log.info(`reference image: ${layers.join(', ')}`);
-    }
-    return { buildkitVersion, reference: check.image };
-  } finally {
-    await bed.stopBuildkitd(daemon);
-  }
-}
-
-function referenceOutput(workDir: string, outputType: OutputType): string {
-  return path.join(workDir, outputFileName('reference', outputType));
-}
-
-function localCacheDir(settings: Settings, workDir: string): string {
-  return settings.cacheDir || path.join(workDir, 'cache');
 }
 
 /** "sha256 ab12… verified against the GitHub release digest", or why it was not. */

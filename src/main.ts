@@ -5,6 +5,7 @@ import { runCheck } from './engine.js';
 import { readActionInputs } from './inputs/action-inputs.js';
 import { parseSettings, type Settings } from './inputs/settings.js';
 import { actionLog } from './log.js';
+import { minimizationLine } from './minimize/minimization.js';
 import { bundledRepro, newRunId, runWorkDir } from './paths.js';
 import { outputsOf } from './report/json-report.js';
 import { savedDaemonLogs, writeReportFile } from './report/publish.js';
@@ -50,6 +51,9 @@ async function main(): Promise<void> {
   if (process.env['GITHUB_STEP_SUMMARY']) await core.summary.addRaw(renderSummary(result, settings)).write();
 
   const line = verdictLine(result.verdict);
+  // A search that was asked for and could not finish is a failed step, whatever the run found.
+  if (result.minimization?.kind === 'error') core.setFailed(minimizationLine(result.minimization));
+  else if (result.minimization) core.info(minimizationLine(result.minimization));
   if (result.verdict.kind === 'error') core.setFailed(line);
   else if (result.verdict.kind === 'reproduced' && settings.failOnReproduce) core.setFailed(line);
   else if (result.verdict.kind === 'reproduced') core.warning(line);

@@ -66302,6 +66302,7 @@ function buildReport(result, settings) {
         lossRate: result.lossRate,
         settings: publicSettings(settings),
         attempts: result.records,
+        minimization: result.minimization,
     };
 }
 /** The action's outputs, as strings. */
@@ -66323,6 +66324,7 @@ function outputsOf(result, reportPath) {
             : '',
         'loss-rate-upper-bound': result.lossRate ? String(result.lossRate.oneSidedUpper) : '',
         'cache-shared-results': result.cacheSharedResults ? JSON.stringify(result.cacheSharedResults) : '',
+        'minimized-dockerfile': result.minimization?.kind === 'minimized' ? result.minimization.dockerfilePath : '',
     };
 }
 

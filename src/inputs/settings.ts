@@ -63,6 +63,12 @@ export interface Settings {
   attemptTimeoutSeconds: number;
   /** How a reset empties buildkitd's state. */
   cacheResetMode: ResetMode;
+  /** After a lost layer, shrink the Dockerfile and its context to the smallest that still loses one. */
+  minimize: boolean;
+  /** The chance that a candidate reproducing at the original's rate shows a loss before it is called clean. */
+  minimizeConfidence: number;
+  /** The search's time budget; the smallest candidate found by then is reported, not proven minimal. */
+  minimizeTimeoutSeconds: number;
 }
 
 /** The inputs of action.yml, in its order; the CLI takes the same names as flags. */
@@ -95,6 +101,9 @@ export const INPUT_NAMES = [
   'output-type',
   'keep-going',
   'attempt-timeout',
+  'minimize',
+  'minimize-confidence',
+  'minimize-timeout',
 ] as const;
 
 /** Inputs by their action.yml names; a missing or empty one takes its default. */
@@ -190,6 +199,12 @@ export function parseSettings(raw: RawInputs, paths: PathContext): Settings {
     );
   }
 
+  const runAttempts = boolean(raw, 'run-attempts', true);
+  const minimize = boolean(raw, 'minimize', false);
+  if (minimize && !runAttempts) {
+    throw new InputError('minimize', 'needs run-attempts: true (only attempts can show a lost layer)');
+  }
+
   const buildctlUrl = orDefault('buildctl-url', DEFAULT_BUILDCTL_URL);
   if (!buildctlUrl.includes('{version}')) throw new InputError('buildctl-url', 'must contain {version}');
   httpUrl('buildctl-url', expandUrl(buildctlUrl, buildctlVersion, 'amd64'), {
@@ -208,7 +223,7 @@ export function parseSettings(raw: RawInputs, paths: PathContext): Settings {
     cacheType,
     cacheDir,
     createCache,
-    runAttempts: boolean(raw, 'run-attempts', true),
+    runAttempts,
     cleanup: boolean(raw, 'cleanup', true),
     dockerfile,
     context,
@@ -229,6 +244,9 @@ export function parseSettings(raw: RawInputs, paths: PathContext): Settings {
       'restart',
       'prune',
     ] as const),
+    minimize,
+    minimizeConfidence: probability(raw, 'minimize-confidence', 0.99),
+    minimizeTimeoutSeconds: integer(raw, 'minimize-timeout', 1800, 60, 86_400),
   };
 }
 
@@ -259,6 +277,17 @@ function integer(raw: RawInputs, input: string, fallback: number, min: number, m
     throw new InputError(input, `"${text}" is not a whole number from ${min} to ${max}`);
   const n = Number(text);
   if (n < min || n > max) throw new InputError(input, `${text} is outside ${min} to ${max}`);
+  return n;
+}
+
+/** A chance written as a decimal fraction, like 0.99: from 0.5 (a coin) to 0.999999. */
+function probability(raw: RawInputs, input: string, fallback: number): number {
+  const text = (raw[input] ?? '').trim();
+  if (text === '') return fallback;
+  const n = /^(?:0?\.\d+|1(?:\.0*)?)$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n >= 0.5 && n <= 0.999_999)) {
+    throw new InputError(input, `"${text}" is not a chance from 0.5 to 0.999999, like 0.99`);
+  }
   return n;
 }
 

@@ -29,6 +29,7 @@ export function buildReport(result: RunResult, settings: Settings) {
     lossRate: result.lossRate,
     settings: publicSettings(settings),
     attempts: result.records,
+    minimization: result.minimization,
   };
 }
 
@@ -51,5 +52,7 @@ export function outputsOf(result: RunResult, reportPath: string): Record<string,
       : '',
     'loss-rate-upper-bound': result.lossRate ? String(result.lossRate.oneSidedUpper) : '',
     'cache-shared-results': result.cacheSharedResults ? JSON.stringify(result.cacheSharedResults) : '',
+    'minimized-dockerfile':
+      result.minimization?.kind === 'minimized' ? result.minimization.dockerfilePath : '',
   };
 }

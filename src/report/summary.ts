@@ -1,7 +1,8 @@
 import type { AttemptOutcome, AttemptRecord, LayerComparison } from '../attempts/attempt.js';
 import type { SharedResult } from '../inspection/cache-config.js';
 import type { LayerFacts } from '../inspection/diagnosis.js';
-import { describeLossRate } from '../verdict/loss-rate.js';
+import type { CandidateRecord, Minimization } from '../minimize/minimization.js';
+import { confidenceText, describeLossRate } from '../verdict/loss-rate.js';
 import type { RunResult } from '../engine.js';
 import type { Settings } from '../inputs/settings.js';
 import { verdictLine } from '../verdict/verdict.js';
@@ -45,6 +46,7 @@ export function renderSummary(result: RunResult, settings: Settings): string {
     if (first?.outcome.layers) lines.push(...layersTable(first.attempt, first.outcome.layers), '');
   }
   if (result.cacheSharedResults) lines.push(...whySection(result.cacheSharedResults), '');
+  if (result.minimization) lines.push(...minimizedSection(result.minimization), '');
   if (result.records.length > 0) {
     // A long table is folded: the lines above already say what went wrong.
     const fold = result.records.length > FOLD_ATTEMPTS_ABOVE;
@@ -92,6 +94,62 @@ function whySection(shared: readonly SharedResult[]): string[] {
         set.steps.length > 0 ? set.steps.map(code).join(' and ') : `${set.records.length} records`;
       return `- ${steps} → one layer chain (${set.layer.chainLength} layers, top ${code(set.layer.blob.slice(7, 19))})`;
     }),
+  ];
+}
+
+/** What the minimizer found: the smallest Dockerfile in a code block, how sure, how long, every candidate. */
+function minimizedSection(m: Minimization): string[] {
+  const head = '### Minimized';
+  if (m.kind === 'skipped') return [head, '', `Nothing to minimize: ${escapeMarkdown(m.reason)}.`];
+  const candidates = candidatesTable(m.candidates);
+  if (m.kind === 'error') {
+    return [
+      head,
+      '',
+      `⚠️ The search stopped after ${m.candidatesJudged} candidates (${m.seconds} s): an infrastructure step failed, so it claims nothing: ${escapeMarkdown(m.cause)}`,
+      '',
+      ...candidates,
+    ];
+  }
+  const fence = '`'.repeat(Math.max(3, ...[...m.dockerfile.matchAll(/`+/g)].map((r) => r[0].length + 1)));
+  const how = m.proven
+    ? 'removing any one remaining instruction (FROM aside) or context file no longer loses a layer'
+    : '**not proven minimal**: the time budget (minimize-timeout) ended the search';
+  const confirming = m.confirming.lossRate
+    ? describeLossRate(m.confirming.lossRate)
+    : `${m.confirming.lost} of ${m.confirming.attempts} attempts lost a layer.`;
+  return [
+    head,
+    '',
+    `${m.instructionsBefore} → **${m.instructionsAfter}** instructions, ${m.filesBefore} → **${m.filesAfter}** context files: ${how}. ${m.candidatesJudged} candidates (${m.invalidCandidates} invalid) in ${m.seconds} s.`,
+    '',
+    `${fence}dockerfile`,
+    m.dockerfile.trimEnd(),
+    fence,
+    '',
+    `Context: ${m.files.length > 0 ? m.files.map(code).join(', ') : 'empty'}. Written to ${code(m.dockerfilePath)}.`,
+    '',
+    `Confirming run of the minimized Dockerfile (keep-going): ${escapeMarkdown(confirming)}${m.confirming.firstLoss ? ` First loss: ${escapeMarkdown(m.confirming.firstLoss)}.` : ''}`,
+    '',
+    `A candidate was judged not to reproduce after ${m.attemptsPerCandidate} attempts without a loss: one losing a layer as often as the original (${m.original.lost} of ${m.original.attempts} attempts) would have shown one with a chance of at least ${confidenceText(m.confidence)}.`,
+    '',
+    ...candidates,
+  ];
+}
+
+function candidatesTable(candidates: readonly CandidateRecord[]): string[] {
+  if (candidates.length === 0) return [];
+  return [
+    `<details><summary>Candidates (${candidates.length})</summary>`,
+    '',
+    '| # | Shrinking | Instructions | Files | Judgement | Attempts | Detail | Seconds |',
+    '| ---: | --- | ---: | ---: | --- | ---: | --- | ---: |',
+    ...candidates.map(
+      (c) =>
+        `| ${c.number} | ${c.phase} | ${c.instructions} | ${c.files} | ${c.judgement} | ${c.attempts} | ${escapeCell(c.detail ?? '')} | ${c.seconds} |`,
+    ),
+    '',
+    '</details>',
   ];
 }
 

@@ -124,6 +124,20 @@ export class TestBed {
     this.log.info(`mirror serves ${image.source} as docker.io/${image.target}`);
   }
 
+  /**
+   * Why the registries could not serve a build right now, or undefined when both run and the cache
+   * registry answers: tells a build that failed on its own from one that failed for the services.
+   */
+  async registriesProblem(): Promise<string | undefined> {
+    for (const name of [`${this.prefix}-cache`, `${this.prefix}-mirror`]) {
+      if (!(await this.docker.isRunning(name))) return `registry ${name} is not running`;
+    }
+    const response = await fetch(`http://${this.cacheRegistryAddress}/v2/`).catch(() => undefined);
+    return response?.status === 200
+      ? undefined
+      : `the cache registry does not answer on ${this.cacheRegistryAddress}`;
+  }
+
   /** The buildctl that talks to the daemons, once installed. */
   useBuildctl(binary: string): void {
     this.buildctlBinary = binary;

@@ -71,6 +71,9 @@ describe('parseSettings defaults', () => {
     assert.equal(s.buildkitdConfig, '');
     assert.equal(s.buildkitdContainerOptions, undefined);
     assert.equal(s.failOnReproduce, true);
+    assert.equal(s.minimize, false);
+    assert.equal(s.minimizeConfidence, 0.99);
+    assert.equal(s.minimizeTimeoutSeconds, 1800);
     assert.equal(s.context, bundledRepro);
     assert.equal(s.dockerfile, path.join(bundledRepro, 'Dockerfile'));
     assert.ok(fs.statSync(s.dockerfile).isFile());
@@ -338,6 +341,20 @@ const badCases: BadCase[] = [
   { why: 'unknown output-type', inputs: { 'output-type': 'docker' } },
   { why: 'unknown cache-reset-mode', inputs: { 'cache-reset-mode': 'reboot' } },
   { why: 'keep-going not a boolean', inputs: { 'keep-going': 'sometimes' } },
+  { why: 'minimize not a boolean', inputs: { minimize: 'yes' } },
+  {
+    why: 'minimize without attempts',
+    inputs: { minimize: 'true', 'run-attempts': 'false' },
+    names: 'minimize',
+  },
+  { why: 'minimize-confidence as a percentage', inputs: { 'minimize-confidence': '99%' } },
+  {
+    why: 'minimize-confidence of 1 (certainty needs endless attempts)',
+    inputs: { 'minimize-confidence': '1' },
+  },
+  { why: 'minimize-confidence below a coin', inputs: { 'minimize-confidence': '0.4' } },
+  { why: 'minimize-confidence not a number', inputs: { 'minimize-confidence': '0.9x' } },
+  { why: 'minimize-timeout under a minute', inputs: { 'minimize-timeout': '59' } },
 ];
 
 describe('parseSettings rejects bad inputs, naming the input', () => {
@@ -394,6 +411,14 @@ describe('parseSettings accepts good inputs', () => {
     assert.equal(s.buildkitImage, `localhost:5000/moby/buildkit:v0.9.0@${digest}`);
     assert.equal(s.buildctlVersion, 'v0.9.0');
     assert.equal(s.registryImage, 'ghcr.io/distribution/registry:2.8.3');
+  });
+
+  it('reads the minimizer settings', () => {
+    const s = parse({ minimize: 'true', 'minimize-confidence': ' .999 ', 'minimize-timeout': '600' });
+    assert.equal(s.minimize, true);
+    assert.equal(s.minimizeConfidence, 0.999);
+    assert.equal(s.minimizeTimeoutSeconds, 600);
+    assert.equal(parse({ 'minimize-confidence': '0.5' }).minimizeConfidence, 0.5);
   });
 
   it('reads whole numbers, trimmed', () => {

@@ -6,10 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { AttemptOutcome, AttemptRecord } from '../../src/attempts/attempt.js';
 import type { RunResult } from '../../src/engine.js';
+import type { Minimization } from '../../src/minimize/minimization.js';
 import { parseSettings, type PathContext, type RawInputs, type Settings } from '../../src/inputs/settings.js';
 import { buildReport, outputsOf } from '../../src/report/json-report.js';
 import { renderSummary } from '../../src/report/summary.js';
 import { decideVerdict, measuredLossRate } from '../../src/verdict/verdict.js';
+import { lossRate } from '../../src/verdict/loss-rate.js';
 
 const bundledRepro = fileURLToPath(new URL('../../fixtures/repro', import.meta.url));
 const TOKEN = 'ghs_secret123';
@@ -191,6 +193,114 @@ describe('renderSummary', () => {
   });
 });
 
+describe('renderSummary: the minimizer', () => {
+  const minimized = (
+    proven: boolean,
+    dockerfile = 'FROM alpine:latest\nCOPY c.txt /srv/c.txt\nRUN echo done\n',
+  ) =>
+    ({
+      kind: 'minimized',
+      proven,
+      dockerfile,
+      dockerfilePath: '/tmp/run/minimized/Dockerfile',
+      contextDir: '/tmp/run/minimized/context',
+      files: ['c.txt'],
+      instructionsBefore: 12,
+      instructionsAfter: 3,
+      filesBefore: 5,
+      filesAfter: 1,
+      candidatesJudged: 21,
+      invalidCandidates: 6,
+      seconds: 240.5,
+      confidence: 0.99,
+      attemptsPerCandidate: 27,
+      baseline: { lost: 7, attempts: 40 },
+      original: { lost: 8, attempts: 50 },
+      confirming: { lost: 9, attempts: 40, lossRate: lossRate(9, 40), firstLoss: 'attempt 3: layer 3 gone' },
+      candidates: [
+        {
+          number: 1,
+          phase: 'instructions',
+          instructions: 6,
+          files: 5,
+          judgement: 'reproduces',
+          attempts: 2,
+          detail: 'attempt 2: layer 3 (COPY a.txt /srv/a.txt) gone',
+          seconds: 4.2,
+        },
+        {
+          number: 2,
+          phase: 'instructions',
+          instructions: 3,
+          files: 5,
+          judgement: 'invalid',
+          attempts: 0,
+          detail: 'no RUN, COPY or ADD',
+          seconds: 0,
+        },
+      ],
+    }) satisfies Minimization;
+
+  it('gives the minimized Dockerfile as an output, and the whole search in the report', () => {
+    const result = { ...lostRun(3), minimization: minimized(true) };
+    assert.equal(outputsOf(result, '/tmp/r.json')['minimized-dockerfile'], '/tmp/run/minimized/Dockerfile');
+    assert.deepEqual(buildReport(result, settingsWith()).minimization, minimized(true));
+    const skipped: Minimization = { kind: 'skipped', reason: 'x' };
+    assert.equal(
+      outputsOf({ ...lostRun(3), minimization: skipped }, '/tmp/r.json')['minimized-dockerfile'],
+      '',
+    );
+  });
+
+  it('shows the smallest Dockerfile in a code block, the counts, the risk and the confirming rate', () => {
+    const summary = renderSummary({ ...lostRun(3), minimization: minimized(true) }, settingsWith());
+    assert.match(summary, /^### Minimized$/m);
+    assert.match(summary, /12 → \*\*3\*\* instructions, 5 → \*\*1\*\* context files: removing any one/);
+    assert.ok(
+      summary.includes('```dockerfile\nFROM alpine:latest\nCOPY c.txt /srv/c.txt\nRUN echo done\n```'),
+    );
+    assert.match(summary, /21 candidates \(6 invalid\) in 240\.5 s/);
+    assert.match(summary, /9 of 40 attempts lost a layer: 22\.5%/);
+    assert.match(summary, /after 27 attempts without a loss: .* \(8 of 50 attempts\) .* at least 99%/);
+    assert.equal(summary.split('\n').filter((l) => /^\| [12] \| instructions \|/.test(l)).length, 2);
+  });
+
+  it('says when the time budget ended the search, and fences a Dockerfile that holds backticks', () => {
+    const m = minimized(false, 'FROM a\nRUN echo ```x```\n');
+    const summary = renderSummary({ ...lostRun(3), minimization: m }, settingsWith());
+    assert.match(summary, /\*\*not proven minimal\*\*: the time budget/);
+    assert.ok(summary.includes('````dockerfile\nFROM a\nRUN echo ```x```\n````'));
+  });
+
+  it('says so when there was nothing to minimize, and when the search failed', () => {
+    const skipped = renderSummary(
+      {
+        ...runResult([record(1)]),
+        minimization: { kind: 'skipped', reason: 'no layer was lost (clean): nothing to minimize' },
+      },
+      settingsWith(),
+    );
+    assert.match(skipped, /^Nothing to minimize: no layer was lost \(clean\): nothing to minimize\.$/m);
+    const failed = renderSummary(
+      {
+        ...lostRun(2),
+        minimization: {
+          kind: 'error',
+          cause: 'registry gone',
+          candidatesJudged: 4,
+          seconds: 30,
+          candidates: [],
+        },
+      },
+      settingsWith(),
+    );
+    assert.match(
+      failed,
+      /⚠️ The search stopped after 4 candidates \(30 s\): an infrastructure step failed, so it claims nothing: registry gone/,
+    );
+  });
+});
+
 describe('buildReport', () => {
   it('records the verdict, every attempt and the settings without the token', () => {
     const result = lostRun(4);
@@ -217,6 +327,7 @@ describe('outputsOf', () => {
       verdict: 'reproduced',
       report: '/tmp/run/report.json',
       'lost-count': '1',
+      'minimized-dockerfile': '',
       'lost-layers': '[]',
       // A run that stopped at its first loss is no fixed-size sample: no rate.
       'loss-rate': '',

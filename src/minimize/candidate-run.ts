@@ -1,0 +1,103 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CacheBuildFailed, cacheSpecs, createCache } from '../attempts/cache-build.js';
+import { runAttempts } from '../attempts/run-attempts.js';
+import type { Settings } from '../inputs/settings.js';
+import type { Log } from '../log.js';
+import { type TestBed, TestBedError } from '../testbed/testbed.js';
+import { decideVerdict, lossText, measuredLossRate } from '../verdict/verdict.js';
+import { writeCandidate } from './candidate-files.js';
+import type { Judgement } from './delta-debugging.js';
+import type { MeasuredRun } from './minimization.js';
+
+/** What one Dockerfile and context did on the run's services. */
+export interface CandidateRun {
+  judgement: Judgement;
+  /** What it lost first, or why it was invalid, or how many attempts showed no loss. */
+  detail: string;
+  measured: MeasuredRun;
+}
+
+export interface CandidateRequest {
+  /** Names its folder (under `minimize/`) and its cache tag. */
+  number: number;
+  dockerfileText: string;
+  files: readonly string[];
+  attempts: number;
+  /** Run every attempt (a measured rate) instead of stopping at the first loss. */
+  keepGoing: boolean;
+}
+
+/**
+ * Judges one candidate with the engine's own steps, on the run's registries and images: its own cache and
+ * reference build, then attempts. Throws TestBedError when the services failed: no judgement then.
+ */
+export async function runCandidate(
+  bed: TestBed,
+  settings: Settings,
+  workDir: string,
+  request: CandidateRequest,
+  log: Log,
+): Promise<CandidateRun> {
+  const dir = path.join(workDir, 'minimize', `candidate-${request.number}`);
+  const written = writeCandidate(dir, request.dockerfileText, settings.context, request.files);
+  const plan = {
+    ...settings,
+    ...written,
+    cacheDir: '',
+    retries: request.attempts,
+    keepGoing: request.keepGoing,
+  };
+  const cache = cacheSpecs(plan, bed, dir, `candidate-${request.number}`);
+  const invalid = (detail: string): CandidateRun => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { judgement: 'invalid', detail, measured: { lost: 0, attempts: 0 } };
+  };
+  let made;
+  try {
+    made = await createCache(bed, plan, cache.export, dir, log);
+  } catch (error) {
+    if (!(error instanceof CacheBuildFailed)) throw error;
+    // A build that fails while the services are fine fails for its Dockerfile: a removed line was needed.
+    const problem = await bed.registriesProblem();
+    if (problem) throw new TestBedError(`candidate ${request.number}: ${problem}`);
+    return invalid(error.message.trim().split('\n').pop() ?? error.message);
+  }
+  // Expected paths count where the candidate's own image has them: a removed COPY takes its path along.
+  const expectPaths = settings.expectPaths.filter((p) => !made.missingPaths.includes(p));
+  if (settings.outputType === 'tar' && expectPaths.length === 0) {
+    return invalid('its image has none of expect-paths, and a tar output shows a loss only by them');
+  }
+  const run = await runAttempts(
+    bed,
+    {
+      ...plan,
+      expectPaths,
+      image: settings.buildkitImage,
+      importCache: cache.import,
+      reference: made.reference,
+      workDir: dir,
+    },
+    log,
+  );
+  const verdict = decideVerdict({
+    plannedAttempts: request.attempts,
+    runAttempts: true,
+    records: run.records,
+  });
+  // An error is the services' or BuildKit's, never the candidate's: the search cannot go on. Its folder
+  // (outputs, trace, daemon logs) stays as evidence.
+  if (verdict.kind === 'error') {
+    throw new TestBedError(`candidate ${request.number} (${dir}): ${verdict.cause}`);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  if (verdict.kind !== 'reproduced') {
+    const measured: MeasuredRun = { lost: 0, attempts: run.records.length };
+    if (request.keepGoing) measured.lossRate = measuredLossRate(verdict, true, run.records, request.attempts);
+    return { judgement: 'does-not-reproduce', detail: `no loss in ${run.records.length} attempts`, measured };
+  }
+  const firstLoss = `attempt ${verdict.failedAttempt}: ${lossText(verdict.missingPaths, verdict.lostLayers)}`;
+  const measured: MeasuredRun = { lost: verdict.lostCount, attempts: run.records.length, firstLoss };
+  if (request.keepGoing) measured.lossRate = measuredLossRate(verdict, true, run.records, request.attempts);
+  return { judgement: 'reproduces', detail: firstLoss, measured };
+}

@@ -1,0 +1,79 @@
+import type { LossRate } from '../verdict/loss-rate.js';
+import type { Judgement } from './delta-debugging.js';
+
+/** One candidate of the search, as the report lists it. */
+export interface CandidateRecord {
+  number: number;
+  /** What it shrank: instructions, the stages nothing reaches, or the context's files. */
+  phase: 'instructions' | 'stages' | 'context';
+  instructions: number;
+  files: number;
+  judgement: Judgement;
+  /** Attempts run (0 for a candidate judged invalid). */
+  attempts: number;
+  /** What it lost, why it was invalid, or how many attempts showed no loss. */
+  detail: string;
+  seconds: number;
+}
+
+/** A keep-going run of one Dockerfile: how often it lost a layer. */
+export interface MeasuredRun {
+  lost: number;
+  attempts: number;
+  /** The loss rate with its interval (a fixed-size sample). */
+  lossRate?: LossRate;
+  /** The first loss, as the verdict line says it. */
+  firstLoss?: string;
+}
+
+export type Minimization =
+  /** Nothing to minimize: the run lost no layer, or the original as the search writes it did not. */
+  | { kind: 'skipped'; reason: string }
+  /** An infrastructure step failed during the search: no claim about any candidate. */
+  | { kind: 'error'; cause: string; candidatesJudged: number; seconds: number; candidates: CandidateRecord[] }
+  | {
+      kind: 'minimized';
+      /**
+       * 1-minimal: removing any one remaining instruction (FROM aside) or context file was tried and did not
+       * reproduce. False only when the time budget ended the search first.
+       */
+      proven: boolean;
+      dockerfile: string;
+      dockerfilePath: string;
+      contextDir: string;
+      files: string[];
+      instructionsBefore: number;
+      instructionsAfter: number;
+      filesBefore: number;
+      filesAfter: number;
+      candidatesJudged: number;
+      invalidCandidates: number;
+      seconds: number;
+      /** The stated risk: a candidate reproducing at the original's rate shows a loss with this chance. */
+      confidence: number;
+      attemptsPerCandidate: number;
+      /** A keep-going run of the original as the search writes it (comments out, Dockerfile out of the context). */
+      baseline: MeasuredRun;
+      /** The rate candidates are held to: the run's own attempts and the baseline's, together. */
+      original: { lost: number; attempts: number };
+      /** A keep-going run of the minimal Dockerfile. */
+      confirming: MeasuredRun;
+      candidates: CandidateRecord[];
+    };
+
+/** One line for the log and the CLI: what the search ended with. */
+export function minimizationLine(m: Minimization): string {
+  switch (m.kind) {
+    case 'skipped':
+      return `Minimize: ${m.reason}`;
+    case 'error':
+      return `Minimize: no result: an infrastructure step failed after ${m.candidatesJudged} candidates (${m.cause})`;
+    case 'minimized': {
+      const confirm =
+        m.confirming.lost > 0
+          ? `its confirming run lost a layer in ${m.confirming.lost} of ${m.confirming.attempts} attempts`
+          : `its confirming run lost none in ${m.confirming.attempts} attempts (it did lose one during the search)`;
+      return `Minimized: ${m.instructionsBefore} → ${m.instructionsAfter} instructions, ${m.filesBefore} → ${m.filesAfter} context files, ${m.proven ? '1-minimal' : 'NOT proven minimal (the time budget ran out)'}, ${m.candidatesJudged} candidates in ${m.seconds} s; ${confirm}: ${m.dockerfilePath}`;
+    }
+  }
+}

@@ -258,6 +258,13 @@ const badCases: BadCase[] = [
   // the mirror
   { why: 'mirror-upstream over http', inputs: { 'mirror-upstream': 'http://registry.example.com' } },
   { why: 'mirror-upstream not a URL', inputs: { 'mirror-upstream': 'registry-1.docker.io' } },
+  { why: 'mirror-upstream over http to a public address', inputs: { 'mirror-upstream': 'http://8.8.8.8' } },
+  { why: 'mirror-upstream over http to 172.32/16', inputs: { 'mirror-upstream': 'http://172.32.0.1' } },
+  {
+    why: 'mirror-upstream over http, an octet above 255',
+    inputs: { 'mirror-upstream': 'http://10.0.0.256' },
+  },
+  { why: 'mirror-upstream over http to localhost', inputs: { 'mirror-upstream': 'http://localhost:5000' } },
   {
     why: 'mirror-images with the pull-through mirror',
     inputs: { 'mirror-images': 'my/alpine:3=alpine:latest' },
@@ -455,9 +462,23 @@ describe('parseSettings accepts good inputs', () => {
       parse({ 'mirror-upstream': 'https://mirror.gcr.io' }).mirrorUpstream,
       'https://mirror.gcr.io',
     );
-    assert.equal(
-      parse({ 'mirror-upstream': 'http://127.0.0.1:5000' }).mirrorUpstream,
-      'http://127.0.0.1:5000',
+    // Plain http to a private-network address: the mirror container reaches it (the bridge's gateway).
+    for (const upstream of [
+      'http://172.17.0.1:5000',
+      'http://10.1.2.3',
+      'http://192.168.0.9:80',
+      'http://[fd00::1]:5000',
+    ])
+      assert.equal(parse({ 'mirror-upstream': upstream }).mirrorUpstream, upstream);
+  });
+
+  it('says why plain http to 127.0.0.1 cannot be a mirror upstream: the mirror container would fetch from itself', () => {
+    assert.throws(
+      () => parse({ 'mirror-upstream': 'http://127.0.0.1:5000' }),
+      (error: unknown) =>
+        error instanceof InputError &&
+        error.input === 'mirror-upstream' &&
+        /127\.0\.0\.1 there is the mirror itself/.test(error.message),
     );
   });
 

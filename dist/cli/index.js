@@ -81814,8 +81814,10 @@ function parseSettings(raw, paths) {
     if (expectPaths.length === 0)
         throw new InputError('expect-paths', 'needs at least one path');
     const mirrorUpstream = value('mirror-upstream') === 'none' ? '' : orDefault('mirror-upstream', DEFAULT_MIRROR_UPSTREAM);
+    // The mirror container fetches from the upstream: 127.0.0.1 there is the mirror itself, so plain http is
+    // for an address on a private network (a registry beside the runner, the Docker bridge's gateway).
     if (mirrorUpstream)
-        httpUrl('mirror-upstream', mirrorUpstream, { allowPlainHttpOnLoopback: true });
+        httpUrl('mirror-upstream', mirrorUpstream, { plainHttp: 'private-network' });
     const mirrorImages = list(raw, 'mirror-images', []).map(mirrorSeed);
     if (mirrorUpstream && mirrorImages.length > 0) {
         throw new InputError('mirror-images', 'a pull-through mirror cannot be filled by hand: set mirror-upstream: none to serve only these images');
@@ -81828,9 +81830,7 @@ function parseSettings(raw, paths) {
     const buildctlUrl = orDefault('buildctl-url', DEFAULT_BUILDCTL_URL);
     if (!buildctlUrl.includes('{version}'))
         throw new InputError('buildctl-url', 'must contain {version}');
-    httpUrl('buildctl-url', expandUrl(buildctlUrl, buildctlVersion, 'amd64'), {
-        allowPlainHttpOnLoopback: true,
-    });
+    httpUrl('buildctl-url', expandUrl(buildctlUrl, buildctlVersion, 'amd64'), { plainHttp: 'loopback' });
     return {
         buildkitImage,
         cacheBuildkitImage,
@@ -81971,7 +81971,11 @@ function mustExist(input, p, kind) {
         throw new InputError(input, `${p} is not a ${kind}`);
     }
 }
-function httpUrl(input, text, { allowPlainHttpOnLoopback }) {
+/**
+ * An https URL, or plain http where the traffic stays on this machine: on its loopback (the runner fetches
+ * it) or, for a URL a container fetches, on a private network (RFC 1918, IPv6 unique local).
+ */
+function httpUrl(input, text, { plainHttp }) {
     let url;
     try {
         url = new URL(text);
@@ -81979,10 +81983,31 @@ function httpUrl(input, text, { allowPlainHttpOnLoopback }) {
     catch {
         throw new InputError(input, `"${text}" is not a URL`);
     }
-    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-    if (url.protocol === 'https:' || (url.protocol === 'http:' && allowPlainHttpOnLoopback && loopback))
+    if (url.protocol === 'https:')
         return;
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    if (url.protocol === 'http:' && plainHttp === 'loopback' && loopback)
+        return;
+    if (url.protocol === 'http:' && plainHttp === 'private-network') {
+        if (isPrivateAddress(url.hostname))
+            return;
+        if (loopback) {
+            throw new InputError(input, `"${text}": the mirror container fetches from it, and 127.0.0.1 there is the mirror itself; give an address the container reaches, such as the Docker bridge's gateway (often 172.17.0.1)`);
+        }
+        throw new InputError(input, `"${text}" must be https (plain http only to a private-network IP address)`);
+    }
     throw new InputError(input, `"${text}" must be https (plain http only on 127.0.0.1 or localhost)`);
+}
+/** 10/8, 172.16/12, 192.168/16, or an IPv6 unique local address (fc00::/7). */
+function isPrivateAddress(hostname) {
+    const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(hostname);
+    if (v4) {
+        const [a, b] = [Number(v4[1]), Number(v4[2])];
+        if (v4.slice(1).some((part) => Number(part) > 255))
+            return false;
+        return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+    }
+    return /^\[f[cd][0-9a-f]{0,2}:/i.test(hostname);
 }
 /** Words as a shell would split them, but nothing a shell would do besides: no variables, no operators. */
 function shellWords(input, text) {

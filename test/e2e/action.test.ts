@@ -6,6 +6,7 @@ import * as semver from 'semver';
 import type { ActionRun } from '../support/action-runner.js';
 import { BedSuite } from '../support/bed-suite.js';
 import { leftovers } from '../support/leftovers.js';
+import { docker } from '../support/run-watch.js';
 import { repoRoot, testBed } from '../support/testbed.js';
 
 /** The releases of the bed's ladder after the fix (v0.9.1, v0.10.6, the newest…): each must be clean. */
@@ -106,6 +107,63 @@ describe('the action, end to end on the test bed', () => {
       });
     }
   }
+
+  it('the default configuration, a pull-through mirror (mirror-upstream), against an upstream registry of our own', async () => {
+    // On a runner the mirror pulls through from Docker Hub. Here the upstream is a registry container
+    // published on the Docker bridge's gateway, which the mirror container reaches over a private network;
+    // it is filled through 127.0.0.1, where this Docker engine pushes over plain http.
+    const gateway = docker(
+      'network',
+      'inspect',
+      'bridge',
+      '--format',
+      '{{(index .IPAM.Config 0).Gateway}}',
+    ).trim();
+    const upstream = `lost-layer-test-upstream-${process.pid}`;
+    docker(
+      'run',
+      '-d',
+      '--name',
+      upstream,
+      '--label',
+      'dev.lost-layer.test=upstream',
+      '--mount',
+      'type=tmpfs,destination=/var/lib/registry',
+      '-p',
+      '127.0.0.1::5000',
+      '-p',
+      `${gateway}::5000`,
+      suite.bed.registryImage,
+    );
+    try {
+      const ports = docker('port', upstream, '5000').trim().split('\n');
+      const portOn = (host: string) =>
+        ports
+          .find((p) => p.startsWith(`${host}:`))
+          ?.split(':')
+          .pop() ?? '';
+      const pushed = `127.0.0.1:${portOn('127.0.0.1')}/library/alpine:latest`;
+      docker('tag', suite.bed.baseImage, pushed);
+      try {
+        await retry(() => docker('push', pushed));
+      } finally {
+        docker('rmi', pushed);
+      }
+      const run = await suite.act({
+        ...suite.inputs('v0.9.1', 'rootful'),
+        'mirror-upstream': `http://${gateway}:${portOn(gateway)}`,
+        'mirror-images': '',
+        retries: '12',
+      });
+      assert.equal(run.outputs['verdict'], 'clean', run.main.stdout);
+      assert.doesNotMatch(run.main.stdout, /mirror serves/, 'the mirror was not filled by hand');
+      // The base image came through the mirror from our upstream: the mirror asked it for the manifest.
+      assert.match(docker('logs', upstream), /GET \/v2\/library\/alpine\/manifests\/latest/);
+      assertNothingLeft(run);
+    } finally {
+      docker('rm', '-f', '-v', upstream);
+    }
+  });
 
   it('the newest release with the buildctl pinned for moby/buildkit:latest (v0.9.1): clean', async () => {
     // The regression workflow's configuration: an old client reads a new daemon's progress.
@@ -262,3 +320,15 @@ describe('the action, end to end on the test bed', () => {
     assert.deepEqual(run.outputs, {});
   });
 });
+
+/** The registry may take a moment to answer after its container starts. */
+async function retry<T>(work: () => T, tries = 20): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return work();
+    } catch (error) {
+      if (i >= tries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}

@@ -161,9 +161,11 @@ async function minimizeIfLost(
     log.info(`minimize: ${reason}`);
     return { kind: 'skipped', reason };
   }
-  const run = { lost: verdict.lostCount, attempts: records.length };
+  // Only a whole keep-going sample joins the rate the candidates are held to (see MinimizeRequest).
+  const keptGoing = measuredLossRate(verdict, settings.keepGoing, records, settings.retries);
+  const keptGoingRun = keptGoing ? { lost: keptGoing.lost, attempts: keptGoing.attempts } : undefined;
   return log.group('Minimize the Dockerfile that lost a layer', () =>
-    minimize({ bed, settings, workDir, run, log }),
+    minimize({ bed, settings, workDir, log, ...(keptGoingRun ? { keptGoingRun } : {}) }),
   );
 }
 

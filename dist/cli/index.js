@@ -80024,18 +80024,27 @@ async function runCandidate(bed, settings, workDir, request, log) {
         external_node_fs_.rmSync(dir, { recursive: true, force: true });
         return { judgement: 'invalid', detail, measured: { lost: 0, attempts: 0 } };
     };
+    const build = () => createCache(bed, plan, cache.export, dir, log);
     let made;
     try {
-        made = await createCache(bed, plan, cache.export, dir, log);
+        made = await build();
     }
     catch (error) {
         if (!(error instanceof CacheBuildFailed))
             throw error;
-        // A build that fails while the services are fine fails for its Dockerfile: a removed line was needed.
+        // A failed build is the candidate's own (a removed line was needed) only when it fails again, the
+        // registries answer and the original still builds; otherwise the services failed: no judgement.
         const problem = await bed.registriesProblem();
         if (problem)
             throw new testbed/* TestBedError */.QE(`candidate ${request.number}: ${problem}`);
-        return invalid(error.message.trim().split('\n').pop() ?? error.message);
+        made = await build().catch(async (again) => {
+            if (!(again instanceof CacheBuildFailed))
+                throw again;
+            await request.controlBuild();
+            return undefined;
+        });
+        if (!made)
+            return invalid(error.message.trim().split('\n').pop() ?? error.message);
     }
     // Expected paths count where the candidate's own image has them: a removed COPY takes its path along.
     const expectPaths = settings.expectPaths.filter((p) => !made.missingPaths.includes(p));
@@ -80195,20 +80204,40 @@ function parseDockerfile(text) {
             const keyword = instruction.getKeyword().toUpperCase();
             const read = { keyword, text: linesOf(range.start.line, range.end.line) };
             if (instruction instanceof main.From) {
-                read.base = (instruction.getImage() ?? '').toLowerCase();
+                read.base = instruction.getImage() ?? '';
                 const name = instruction.getBuildStage();
                 if (name)
                     read.stageName = name.toLowerCase();
             }
-            if (instruction instanceof main.Copy || instruction instanceof main.Add) {
-                const from = instruction.getFlags().find((flag) => flag.getName().toLowerCase() === 'from');
-                const value = from?.getValue();
-                if (value)
-                    read.copiesFrom = value.toLowerCase();
+            const readsFrom = stageReferences(instruction);
+            if (readsFrom.length > 0)
+                read.readsFrom = readsFrom;
+            if (keyword === 'ARG') {
+                const pairs = instruction
+                    .getArguments()
+                    .map((a) => /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(a.getValue()))
+                    .filter((m) => m !== null);
+                if (pairs.length > 0)
+                    read.argDefaults = Object.fromEntries(pairs.map((m) => [m[1] ?? '', (m[2] ?? '').replace(/^(["'])(.*)\1$/, '$2')]));
             }
             return read;
         }),
     };
+}
+/** `COPY --from=x`, `ADD --from=x`, `RUN --mount=type=…,from=x`: what the instruction reads besides its own stage. */
+function stageReferences(instruction) {
+    if (!(instruction instanceof main.Copy || instruction instanceof main.Add || instruction instanceof main.Run))
+        return [];
+    return instruction.getFlags().flatMap((flag) => {
+        const name = flag.getName().toLowerCase();
+        const value = flag.getValue() ?? '';
+        if (name === 'from' && value)
+            return [value];
+        if (name !== 'mount')
+            return [];
+        const from = value.split(',').find((option) => option.toLowerCase().startsWith('from='));
+        return from ? [from.slice('from='.length)] : [];
+    });
 }
 function renderDockerfile(directives, instructions) {
     return `${[...directives, ...instructions.map((i) => i.text)].join('\n')}\n`;
@@ -80219,8 +80248,23 @@ function isStageStart(instruction) {
 }
 function stagesOf(instructions) {
     const stages = [];
-    // A reference names an earlier stage by its name or its index; anything else is an image.
-    const earlierStage = (reference) => {
+    // ARGs before the first FROM: their defaults fill ${NAME} in references (no build-args are passed).
+    const defaults = {};
+    for (const instruction of instructions) {
+        if (instruction.keyword === 'FROM')
+            break;
+        Object.assign(defaults, instruction.argDefaults ?? {});
+    }
+    // Stage names match without case, as BuildKit matches them.
+    const expand = (reference) => reference
+        .replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (whole, name) => name in defaults ? (defaults[name] ?? '') : whole)
+        .toLowerCase();
+    // A reference names an earlier stage by its name or its index; anything else is an image. One with a
+    // variable left unresolved may name any earlier stage.
+    const earlierStage = (written) => {
+        const reference = expand(written);
+        if (reference.includes('$'))
+            return stages.map((_, i) => i);
         const index = /^\d+$/.test(reference) ? Number(reference) : stages.findIndex((s) => s.name === reference);
         return index >= 0 && index < stages.length ? [index] : [];
     };
@@ -80234,8 +80278,8 @@ function stagesOf(instructions) {
         if (!stage)
             continue; // ARG before the first FROM
         stage.instructions.push(instruction);
-        if (instruction.copiesFrom)
-            stage.needs.push(...earlierStage(instruction.copiesFrom));
+        for (const reference of instruction.readsFrom ?? [])
+            stage.needs.push(...earlierStage(reference));
     }
     return stages;
 }
@@ -80262,8 +80306,14 @@ function buildsALayer(instructions) {
     const stages = stagesOf(instructions);
     return [...reachedStages(stages)].some((index) => stages[index]?.instructions.some((i) => LAYER_KEYWORDS.has(i.keyword)));
 }
-/** The instructions of stages the last stage does not reach, FROM included: a build never runs them. */
+/**
+ * The instructions of stages the last stage does not reach, FROM included: a build never runs them. None
+ * when a stage is named by its index: removing a stage would renumber the ones after it.
+ */
 function unreachedStages(instructions) {
+    const byIndex = instructions.some((i) => [...(i.readsFrom ?? []), ...(i.keyword === 'FROM' ? [i.base ?? ''] : [])].some((r) => /^\d+$/.test(r)));
+    if (byIndex)
+        return [];
     const stages = stagesOf(instructions);
     const reached = reachedStages(stages);
     return stages.flatMap((stage, index) => (reached.has(index) ? [] : stage.instructions));
@@ -80278,27 +80328,26 @@ function unreachedStages(instructions) {
 
 
 
+
 /**
- * Shrinks a Dockerfile that lost a layer: first its instructions (every FROM stays), then the stages the
- * last one no longer reaches, then its context's files; each candidate judged by the engine itself (its own
- * cache and reference, then attempts until the first loss, at most as many as the stated risk asks for).
- * Ends with a keep-going run of the smallest.
+ * Shrinks a Dockerfile that lost a layer: its instructions (every FROM stays), the stages the last one no
+ * longer reaches, then its context's files, again until nothing more goes; each candidate judged by the
+ * engine itself (its own cache and reference, then attempts until the first loss, at most as many as the
+ * stated risk asks for). Ends with a keep-going run of the smallest.
  */
 async function minimize(request) {
-    const started = performance.now();
-    const seconds = () => Math.round((performance.now() - started) / 100) / 10;
-    const deadline = started + request.settings.minimizeTimeoutSeconds * 1000;
+    const clock = stopwatch();
+    const deadline = clock.started + request.settings.minimizeTimeoutSeconds * 1000;
     const search = new Search(request, parseDockerfile(external_node_fs_.readFileSync(request.settings.dockerfile, 'utf8')));
     try {
-        return await search.run(() => performance.now() > deadline, seconds);
+        return await search.run(() => performance.now() > deadline, clock.seconds);
     }
     catch (error) {
-        const cause = error.message;
         return {
             kind: 'error',
-            cause,
+            cause: error.message,
             candidatesJudged: search.candidates.length,
-            seconds: seconds(),
+            seconds: clock.seconds(),
             candidates: search.candidates,
         };
     }
@@ -80308,92 +80357,118 @@ class Search {
     parsed;
     candidates = [];
     runs = 0;
-    removable;
     allFiles;
     constructor(request, parsed) {
         this.request = request;
         this.parsed = parsed;
-        this.removable = parsed.instructions.filter((i) => !isStageStart(i));
         this.allFiles = listContextFiles(request.settings.context, request.settings.dockerfile);
     }
     async run(outOfTime, seconds) {
-        const { settings, log, workDir } = this.request;
-        // The original as the search writes it (comments dropped, the Dockerfile out of the context), kept
-        // going: the rate every "does not reproduce" is held to.
+        const { settings, workDir } = this.request;
         const baseline = await this.execute(this.parsed.instructions, this.allFiles, settings.retries, true);
-        if (baseline.judgement === 'invalid') {
-            throw new testbed/* TestBedError */.QE(`the original Dockerfile, as the search writes it, does not build: ${baseline.detail}`);
+        const rate = this.rateOf(baseline);
+        if (typeof rate === 'string')
+            return { kind: 'skipped', reason: rate };
+        const attempts = attemptsForConfidence(rate.lost / rate.attempts, settings.minimizeConfidence);
+        const chance = detectionChance(rate.lost / rate.attempts, attempts);
+        this.request.log.info(`a candidate that does not lose a layer in ${attempts} attempts is judged not to reproduce: at the original's rate (${rate.lost} of ${rate.attempts}) it would have with a chance of ${chance.toFixed(4)}`);
+        let smallest = { instructions: this.parsed.instructions, files: this.allFiles, proven: false };
+        // Passes until one removes nothing: a file gone can make an instruction removable, and back.
+        for (let changed = true; changed && !outOfTime();) {
+            const next = await this.pass(smallest, attempts, outOfTime);
+            changed =
+                next.instructions.length < smallest.instructions.length || next.files.length < smallest.files.length;
+            smallest = next;
         }
-        const original = {
-            lost: this.request.run.lost + baseline.measured.lost,
-            attempts: this.request.run.attempts + baseline.measured.attempts,
-        };
-        log.info(`the original lost a layer in ${baseline.measured.lost} of ${baseline.measured.attempts} attempts as the search writes it (${original.lost} of ${original.attempts} with the run's own)`);
-        if (baseline.measured.lost === 0) {
-            const reason = `the original, as the search writes it, lost no layer in ${baseline.measured.attempts} attempts: no candidate could be held to a rate`;
-            return { kind: 'skipped', reason };
+        const proven = smallest.proven && !outOfTime();
+        const confirming = await this.execute(smallest.instructions, smallest.files, settings.retries, true);
+        if (confirming.judgement === 'invalid') {
+            throw new testbed/* TestBedError */.QE(`the confirming run of the smallest candidate did not build: ${confirming.detail}`);
         }
-        const attempts = attemptsForConfidence(original.lost / original.attempts, settings.minimizeConfidence);
-        log.info(`a candidate that does not lose a layer in ${attempts} attempts is judged not to reproduce: at the original's rate it would have with a chance of at least ${settings.minimizeConfidence}`);
-        const byInstructions = await ddmin({
-            items: this.removable,
-            judge: (kept) => this.judge('instructions', this.withStageStarts(kept), this.allFiles, attempts),
-            outOfTime,
-        });
-        const instructions = await this.withoutUnreachedStages(this.withStageStarts(byInstructions.smallest), attempts, outOfTime);
-        const byFiles = this.allFiles.length > 0 && !outOfTime()
-            ? await ddmin({
-                items: this.allFiles,
-                judge: (files) => this.judge('context', instructions, files, attempts),
-                outOfTime,
-            })
-            : { smallest: this.allFiles, proven: this.allFiles.length === 0, judged: 0, invalid: 0 };
-        const confirming = await this.execute(instructions, byFiles.smallest, settings.retries, true);
-        const text = this.render(instructions);
-        const result = writeCandidate(external_node_path_.join(workDir, 'minimized'), text, settings.context, byFiles.smallest);
+        const text = this.render(smallest.instructions);
+        const result = writeCandidate(external_node_path_.join(workDir, 'minimized'), text, settings.context, smallest.files);
         external_node_fs_.rmSync(external_node_path_.join(workDir, 'minimize'), { recursive: true, force: true });
         return {
             kind: 'minimized',
-            proven: byInstructions.proven && byFiles.proven,
+            proven,
             dockerfile: text,
             dockerfilePath: result.dockerfile,
             contextDir: result.context,
-            files: byFiles.smallest,
+            files: smallest.files,
             instructionsBefore: this.parsed.instructions.length,
-            instructionsAfter: instructions.length,
+            instructionsAfter: smallest.instructions.length,
             filesBefore: this.allFiles.length,
-            filesAfter: byFiles.smallest.length,
+            filesAfter: smallest.files.length,
             candidatesJudged: this.candidates.length,
             invalidCandidates: this.candidates.filter((c) => c.judgement === 'invalid').length,
             seconds: seconds(),
             confidence: settings.minimizeConfidence,
+            detectionChance: chance,
             attemptsPerCandidate: attempts,
-            original,
+            original: rate,
             baseline: baseline.measured,
             confirming: confirming.measured,
             candidates: this.candidates,
         };
     }
+    /**
+     * The rate every "does not reproduce" is held to: a keep-going run of the original as the search writes
+     * it (comments dropped, the Dockerfile out of the context), with the run's own when it kept going; or why
+     * there is none.
+     */
+    rateOf(baseline) {
+        const written = 'the original, as the search writes it (comments dropped, the Dockerfile out of its context),';
+        if (baseline.judgement === 'invalid')
+            return `${written} does not build: ${baseline.detail}`;
+        const own = this.request.keptGoingRun ?? { lost: 0, attempts: 0 };
+        const rate = {
+            lost: own.lost + baseline.measured.lost,
+            attempts: own.attempts + baseline.measured.attempts,
+        };
+        this.request.log.info(`${written} lost a layer in ${baseline.measured.lost} of ${baseline.measured.attempts} attempts${own.attempts > 0 ? `; with the run's own, ${rate.lost} of ${rate.attempts}` : ''}`);
+        if (baseline.measured.lost === 0) {
+            return `${written} lost no layer in ${baseline.measured.attempts} attempts: no candidate could be held to a rate`;
+        }
+        return rate;
+    }
+    /** One pass: ddmin over the instructions, the stages nothing reaches, ddmin over the files. */
+    async pass(from, attempts, outOfTime) {
+        const removable = from.instructions.filter((i) => !isStageStart(i));
+        const byInstructions = await ddmin({
+            items: removable,
+            judge: (kept) => this.judge('instructions', this.withStageStarts(kept), from.files, attempts),
+            outOfTime,
+        });
+        const instructions = await this.withoutUnreachedStages(this.withStageStarts(byInstructions.smallest), from.files, attempts, outOfTime);
+        if (outOfTime())
+            return { instructions, files: from.files, proven: false };
+        const byFiles = from.files.length > 0
+            ? await ddmin({
+                items: from.files,
+                judge: (files) => this.judge('context', instructions, files, attempts),
+                outOfTime,
+            })
+            : { smallest: from.files, proven: true };
+        return { instructions, files: byFiles.smallest, proven: byInstructions.proven && byFiles.proven };
+    }
     /** A candidate keeps every FROM, in the original order. */
     withStageStarts(kept) {
         return this.parsed.instructions.filter((i) => isStageStart(i) || kept.includes(i));
     }
-    /** A stage the last one no longer reaches is never built; it goes too when the candidate without it still loses. */
-    async withoutUnreachedStages(instructions, attempts, outOfTime) {
+    /** A stage the last one no longer reaches is never built: it goes when the candidate without it still loses. */
+    async withoutUnreachedStages(instructions, files, attempts, outOfTime) {
         const unreached = unreachedStages(instructions);
         if (unreached.length === 0 || outOfTime())
             return instructions;
         const without = instructions.filter((i) => !unreached.includes(i));
-        return (await this.judge('stages', without, this.allFiles, attempts)) === 'reproduces'
-            ? without
-            : instructions;
+        return (await this.judge('stages', without, files, attempts)) === 'reproduces' ? without : instructions;
     }
     render(instructions) {
         return renderDockerfile(this.parsed.directives, instructions);
     }
     /** Judges one candidate of the search and records it, with one line in the log. */
     async judge(phase, instructions, files, attempts) {
-        const started = performance.now();
+        const clock = stopwatch();
         // Nothing in it makes a layer: nothing could be lost, and no build is needed to say so.
         const outcome = buildsALayer(instructions)
             ? await this.execute(instructions, files, attempts, false)
@@ -80410,7 +80485,7 @@ class Search {
             judgement: outcome.judgement,
             attempts: outcome.measured.attempts,
             detail: outcome.detail,
-            seconds: Math.round((performance.now() - started) / 100) / 10,
+            seconds: clock.seconds(),
         };
         this.candidates.push(record);
         this.request.log.info(`candidate ${record.number} (${record.instructions} instructions, ${record.files} files): ${record.judgement} — ${record.detail}`);
@@ -80419,15 +80494,29 @@ class Search {
     execute(instructions, files, attempts, keepGoing) {
         const { bed, settings, workDir, log } = this.request;
         this.runs += 1;
-        const request = {
-            number: this.runs,
-            dockerfileText: this.render(instructions),
-            files,
-            attempts,
-            keepGoing,
-        };
+        const dockerfileText = this.render(instructions);
+        const controlBuild = () => this.controlBuild();
+        const request = { number: this.runs, dockerfileText, files, attempts, keepGoing, controlBuild };
         // A candidate's own set-up and attempts say nothing the one line per candidate does not.
         return runCandidate(bed, settings, workDir, request, quietLog(log));
+    }
+    /** The original as the search writes it, built again: it built for the baseline, so it must now too. */
+    async controlBuild() {
+        const { bed, settings, workDir, log } = this.request;
+        const dir = external_node_path_.join(workDir, 'minimize', 'control');
+        const written = writeCandidate(dir, this.render(this.parsed.instructions), settings.context, this.allFiles);
+        const plan = { ...settings, ...written, cacheDir: '' };
+        try {
+            await createCache(bed, plan, cacheSpecs(plan, bed, dir, 'control').export, dir, quietLog(log));
+        }
+        catch (error) {
+            if (!(error instanceof CacheBuildFailed))
+                throw error;
+            throw new testbed/* TestBedError */.QE(`a candidate's build failed, and so did the original's, which built before: ${error.message}`);
+        }
+        finally {
+            external_node_fs_.rmSync(dir, { recursive: true, force: true });
+        }
     }
 }
 function quietLog(log) {
@@ -80436,6 +80525,11 @@ function quietLog(log) {
         warning: (message) => log.warning(message),
         group: (_title, work) => work(),
     };
+}
+/** Seconds since it started, to a tenth. */
+function stopwatch() {
+    const started = performance.now();
+    return { started, seconds: () => Math.round((performance.now() - started) / 100) / 10 };
 }
 
 // EXTERNAL MODULE: ./src/testbed/docker.ts
@@ -81533,8 +81627,10 @@ async function minimizeIfLost(settings, verdict, records, bed, context) {
         log.info(`minimize: ${reason}`);
         return { kind: 'skipped', reason };
     }
-    const run = { lost: verdict.lostCount, attempts: records.length };
-    return log.group('Minimize the Dockerfile that lost a layer', () => minimize({ bed, settings, workDir, run, log }));
+    // Only a whole keep-going sample joins the rate the candidates are held to (see MinimizeRequest).
+    const keptGoing = (0,verdict_verdict/* measuredLossRate */.I$)(verdict, settings.keepGoing, records, settings.retries);
+    const keptGoingRun = keptGoing ? { lost: keptGoing.lost, attempts: keptGoing.attempts } : undefined;
+    return log.group('Minimize the Dockerfile that lost a layer', () => minimize({ bed, settings, workDir, log, ...(keptGoingRun ? { keptGoingRun } : {}) }));
 }
 /**
  * Everything before the cache: the engine answers, then buildctl is installed while the images are checked
@@ -81983,13 +82079,13 @@ function httpUrl(input, text, { plainHttp }) {
     catch {
         throw new InputError(input, `"${text}" is not a URL`);
     }
-    if (url.protocol === 'https:')
-        return;
     const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    if (url.protocol === 'https:' && !(plainHttp === 'private-network' && loopback))
+        return;
     if (url.protocol === 'http:' && plainHttp === 'loopback' && loopback)
         return;
-    if (url.protocol === 'http:' && plainHttp === 'private-network') {
-        if (isPrivateAddress(url.hostname))
+    if (plainHttp === 'private-network' && ['http:', 'https:'].includes(url.protocol)) {
+        if (url.protocol === 'http:' && isPrivateAddress(url.hostname))
             return;
         if (loopback) {
             throw new InputError(input, `"${text}": the mirror container fetches from it, and 127.0.0.1 there is the mirror itself; give an address the container reaches, such as the Docker bridge's gateway (often 172.17.0.1)`);
@@ -82837,18 +82933,23 @@ function minimizedSection(m) {
         return [
             head,
             '',
-            `⚠️ The search stopped after ${m.candidatesJudged} candidates (${m.seconds} s): an infrastructure step failed, so it claims nothing: ${escapeMarkdown(m.cause)}`,
+            `⚠️ The search stopped after ${m.candidatesJudged} candidates (${m.seconds} s): an infrastructure step failed, so it reports no smallest Dockerfile: ${escapeMarkdown(m.cause)}`,
             '',
-            ...candidates,
+            ...(candidates.length > 0
+                ? ['The candidates judged before the failure (a record, not a result):', '', ...candidates]
+                : []),
         ];
     }
     const fence = '`'.repeat(Math.max(3, ...[...m.dockerfile.matchAll(/`+/g)].map((r) => r[0].length + 1)));
     const how = m.proven
-        ? 'removing any one remaining instruction (FROM aside) or context file no longer loses a layer'
+        ? `1-minimal: without any one remaining instruction (FROM aside) or context file, no layer was lost in ${m.attemptsPerCandidate} attempts or the candidate was invalid`
         : '**not proven minimal**: the time budget (minimize-timeout) ended the search';
     const confirming = m.confirming.lossRate
         ? (0,_verdict_loss_rate_js__WEBPACK_IMPORTED_MODULE_0__/* .describeLossRate */ .vd)(m.confirming.lossRate)
         : `${m.confirming.lost} of ${m.confirming.attempts} attempts lost a layer.`;
+    const stillLost = m.confirming.lost === 0
+        ? ' It lost a layer during the search, which is certain; the confirming run missed it.'
+        : '';
     return [
         head,
         '',
@@ -82860,9 +82961,9 @@ function minimizedSection(m) {
         '',
         `Context: ${m.files.length > 0 ? m.files.map(code).join(', ') : 'empty'}. Written to ${code(m.dockerfilePath)}.`,
         '',
-        `Confirming run of the minimized Dockerfile (keep-going): ${escapeMarkdown(confirming)}${m.confirming.firstLoss ? ` First loss: ${escapeMarkdown(m.confirming.firstLoss)}.` : ''}`,
+        `Confirming run of the minimized Dockerfile (keep-going): ${escapeMarkdown(confirming)}${m.confirming.firstLoss ? ` First loss: ${escapeMarkdown(m.confirming.firstLoss)}.` : ''}${stillLost}`,
         '',
-        `A candidate was judged not to reproduce after ${m.attemptsPerCandidate} attempts without a loss: one losing a layer as often as the original (${m.original.lost} of ${m.original.attempts} attempts) would have shown one with a chance of at least ${(0,_verdict_loss_rate_js__WEBPACK_IMPORTED_MODULE_0__/* .confidenceText */ .S$)(m.confidence)}.`,
+        `A candidate was judged not to reproduce after ${m.attemptsPerCandidate} attempts without a loss: one losing a layer at the original's measured rate (${m.original.lost} of ${m.original.attempts} attempts, keep-going) would have shown one with a chance of ${(0,_verdict_loss_rate_js__WEBPACK_IMPORTED_MODULE_0__/* .confidenceText */ .S$)(m.detectionChance)}${m.detectionChance < m.confidence ? ` — **below the ${(0,_verdict_loss_rate_js__WEBPACK_IMPORTED_MODULE_0__/* .confidenceText */ .S$)(m.confidence)} asked for**: the attempts per candidate are capped at 10 000` : ` (minimize-confidence ${(0,_verdict_loss_rate_js__WEBPACK_IMPORTED_MODULE_0__/* .confidenceText */ .S$)(m.confidence)})`}.`,
         '',
         ...candidates,
     ];
@@ -83347,6 +83448,7 @@ class TestBed {
     lastDaemonContainer;
     imageFactsCache = new Map();
     cacheAddress = '';
+    mirrorAddress = '';
     /** The volumes made for a container's declared VOLUMEs, removed with it. */
     extraVolumes = new Map();
     constructor(docker, options, log) {
@@ -83383,6 +83485,7 @@ class TestBed {
             this.startRegistry(`${this.prefix}-mirror`, mirrorEnv),
         ]);
         this.cacheAddress = cacheAddress;
+        this.mirrorAddress = mirrorAddress;
         for (const image of this.options.mirrorImages)
             await this.seedMirror(mirrorAddress, image);
     }
@@ -83403,8 +83506,7 @@ class TestBed {
             if (!(await this.docker.isRunning(name))) {
                 throw new TestBedError(`registry ${name} stopped: ${await this.docker.logs(name)}`);
             }
-            const response = await fetch(`http://${address}/v2/`).catch(() => undefined);
-            return response?.status === 200;
+            return answers(address);
         });
         this.log.info(`registry ${name} answers on ${address}`);
         return address;
@@ -83425,14 +83527,17 @@ class TestBed {
      * registry answers: tells a build that failed on its own from one that failed for the services.
      */
     async registriesProblem() {
-        for (const name of [`${this.prefix}-cache`, `${this.prefix}-mirror`]) {
+        const registries = [
+            { name: `${this.prefix}-cache`, address: this.cacheRegistryAddress },
+            { name: `${this.prefix}-mirror`, address: this.mirrorAddress },
+        ];
+        for (const { name, address } of registries) {
             if (!(await this.docker.isRunning(name)))
                 return `registry ${name} is not running`;
+            if (!(await answers(address)))
+                return `registry ${name} does not answer on ${address}`;
         }
-        const response = await fetch(`http://${this.cacheRegistryAddress}/v2/`).catch(() => undefined);
-        return response?.status === 200
-            ? undefined
-            : `the cache registry does not answer on ${this.cacheRegistryAddress}`;
+        return undefined;
     }
     /** The buildctl that talks to the daemons, once installed. */
     useBuildctl(binary) {
@@ -83557,6 +83662,11 @@ function defaultContainerOptions(rootless) {
     return rootless
         ? ['--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined']
         : ['--privileged'];
+}
+/** Whether a registry's API answers on its published address. */
+async function answers(address) {
+    const response = await fetch(`http://${address}/v2/`).catch(() => undefined);
+    return response?.status === 200;
 }
 async function waitUntil(what, timeoutMs, ready) {
     const deadline = Date.now() + timeoutMs;

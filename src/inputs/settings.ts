@@ -367,11 +367,11 @@ function httpUrl(input: string, text: string, { plainHttp }: { plainHttp: 'loopb
   } catch {
     throw new InputError(input, `"${text}" is not a URL`);
   }
-  if (url.protocol === 'https:') return;
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (url.protocol === 'https:' && !(plainHttp === 'private-network' && loopback)) return;
   if (url.protocol === 'http:' && plainHttp === 'loopback' && loopback) return;
-  if (url.protocol === 'http:' && plainHttp === 'private-network') {
-    if (isPrivateAddress(url.hostname)) return;
+  if (plainHttp === 'private-network' && ['http:', 'https:'].includes(url.protocol)) {
+    if (url.protocol === 'http:' && isPrivateAddress(url.hostname)) return;
     if (loopback) {
       throw new InputError(
         input,

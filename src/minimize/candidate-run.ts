@@ -26,6 +26,11 @@ export interface CandidateRequest {
   attempts: number;
   /** Run every attempt (a measured rate) instead of stopping at the first loss. */
   keepGoing: boolean;
+  /**
+   * Builds a Dockerfile known to build (the original), and throws TestBedError when it fails too: a
+   * candidate's failed build is its own only when the services can still build.
+   */
+  controlBuild(): Promise<void>;
 }
 
 /**
@@ -53,15 +58,22 @@ export async function runCandidate(
     fs.rmSync(dir, { recursive: true, force: true });
     return { judgement: 'invalid', detail, measured: { lost: 0, attempts: 0 } };
   };
+  const build = () => createCache(bed, plan, cache.export, dir, log);
   let made;
   try {
-    made = await createCache(bed, plan, cache.export, dir, log);
+    made = await build();
   } catch (error) {
     if (!(error instanceof CacheBuildFailed)) throw error;
-    // A build that fails while the services are fine fails for its Dockerfile: a removed line was needed.
+    // A failed build is the candidate's own (a removed line was needed) only when it fails again, the
+    // registries answer and the original still builds; otherwise the services failed: no judgement.
     const problem = await bed.registriesProblem();
     if (problem) throw new TestBedError(`candidate ${request.number}: ${problem}`);
-    return invalid(error.message.trim().split('\n').pop() ?? error.message);
+    made = await build().catch(async (again: unknown) => {
+      if (!(again instanceof CacheBuildFailed)) throw again;
+      await request.controlBuild();
+      return undefined;
+    });
+    if (!made) return invalid(error.message.trim().split('\n').pop() ?? error.message);
   }
   // Expected paths count where the candidate's own image has them: a removed COPY takes its path along.
   const expectPaths = settings.expectPaths.filter((p) => !made.missingPaths.includes(p));

@@ -1,14 +1,23 @@
-import { Add, Copy, DockerfileParser, From } from 'dockerfile-ast';
+import {
+  Add,
+  Copy,
+  DockerfileParser,
+  From,
+  type Instruction as DockerfileInstruction,
+  Run,
+} from 'dockerfile-ast';
 
 /** One instruction as written, continuation lines and heredoc bodies included. */
 export interface Instruction {
   keyword: string;
   text: string;
-  /** FROM: the image or stage it starts from, and the stage's own name (lower case, as BuildKit matches). */
+  /** FROM: the image or stage it starts from, as written, and the stage's own name (lower case). */
   base?: string;
   stageName?: string;
-  /** COPY or ADD --from: the stage (name or index) or image it copies from. */
-  copiesFrom?: string;
+  /** COPY or ADD --from, RUN --mount=…,from=: the stages (names or indexes) or images it reads. */
+  readsFrom?: string[];
+  /** ARG: the defaults it declares (NAME=value). */
+  argDefaults?: Record<string, string>;
 }
 
 export interface ParsedDockerfile {
@@ -32,18 +41,38 @@ export function parseDockerfile(text: string): ParsedDockerfile {
       const keyword = instruction.getKeyword().toUpperCase();
       const read: Instruction = { keyword, text: linesOf(range.start.line, range.end.line) };
       if (instruction instanceof From) {
-        read.base = (instruction.getImage() ?? '').toLowerCase();
+        read.base = instruction.getImage() ?? '';
         const name = instruction.getBuildStage();
         if (name) read.stageName = name.toLowerCase();
       }
-      if (instruction instanceof Copy || instruction instanceof Add) {
-        const from = instruction.getFlags().find((flag) => flag.getName().toLowerCase() === 'from');
-        const value = from?.getValue();
-        if (value) read.copiesFrom = value.toLowerCase();
+      const readsFrom = stageReferences(instruction);
+      if (readsFrom.length > 0) read.readsFrom = readsFrom;
+      if (keyword === 'ARG') {
+        const pairs = instruction
+          .getArguments()
+          .map((a) => /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(a.getValue()))
+          .filter((m): m is RegExpExecArray => m !== null);
+        if (pairs.length > 0)
+          read.argDefaults = Object.fromEntries(
+            pairs.map((m) => [m[1] ?? '', (m[2] ?? '').replace(/^(["'])(.*)\1$/, '$2')]),
+          );
       }
       return read;
     }),
   };
+}
+
+/** `COPY --from=x`, `ADD --from=x`, `RUN --mount=type=…,from=x`: what the instruction reads besides its own stage. */
+function stageReferences(instruction: DockerfileInstruction): string[] {
+  if (!(instruction instanceof Copy || instruction instanceof Add || instruction instanceof Run)) return [];
+  return instruction.getFlags().flatMap((flag) => {
+    const name = flag.getName().toLowerCase();
+    const value = flag.getValue() ?? '';
+    if (name === 'from' && value) return [value];
+    if (name !== 'mount') return [];
+    const from = value.split(',').find((option) => option.toLowerCase().startsWith('from='));
+    return from ? [from.slice('from='.length)] : [];
+  });
 }
 
 export function renderDockerfile(
@@ -62,14 +91,30 @@ interface Stage {
   name?: string;
   /** Its FROM and every instruction after it, up to the next FROM. */
   instructions: Instruction[];
-  /** The stages it builds on (FROM <stage>) or copies from (COPY --from), by index. */
+  /** The stages it builds on (FROM <stage>) or reads (COPY --from, RUN --mount from=), by index. */
   needs: number[];
 }
 
 function stagesOf(instructions: readonly Instruction[]): Stage[] {
   const stages: Stage[] = [];
-  // A reference names an earlier stage by its name or its index; anything else is an image.
-  const earlierStage = (reference: string): number[] => {
+  // ARGs before the first FROM: their defaults fill ${NAME} in references (no build-args are passed).
+  const defaults: Record<string, string> = {};
+  for (const instruction of instructions) {
+    if (instruction.keyword === 'FROM') break;
+    Object.assign(defaults, instruction.argDefaults ?? {});
+  }
+  // Stage names match without case, as BuildKit matches them.
+  const expand = (reference: string) =>
+    reference
+      .replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (whole, name: string) =>
+        name in defaults ? (defaults[name] ?? '') : whole,
+      )
+      .toLowerCase();
+  // A reference names an earlier stage by its name or its index; anything else is an image. One with a
+  // variable left unresolved may name any earlier stage.
+  const earlierStage = (written: string): number[] => {
+    const reference = expand(written);
+    if (reference.includes('$')) return stages.map((_, i) => i);
     const index = /^\d+$/.test(reference) ? Number(reference) : stages.findIndex((s) => s.name === reference);
     return index >= 0 && index < stages.length ? [index] : [];
   };
@@ -82,7 +127,7 @@ function stagesOf(instructions: readonly Instruction[]): Stage[] {
     const stage = stages[stages.length - 1];
     if (!stage) continue; // ARG before the first FROM
     stage.instructions.push(instruction);
-    if (instruction.copiesFrom) stage.needs.push(...earlierStage(instruction.copiesFrom));
+    for (const reference of instruction.readsFrom ?? []) stage.needs.push(...earlierStage(reference));
   }
   return stages;
 }
@@ -111,8 +156,15 @@ export function buildsALayer(instructions: readonly Instruction[]): boolean {
   );
 }
 
-/** The instructions of stages the last stage does not reach, FROM included: a build never runs them. */
+/**
+ * The instructions of stages the last stage does not reach, FROM included: a build never runs them. None
+ * when a stage is named by its index: removing a stage would renumber the ones after it.
+ */
 export function unreachedStages(instructions: readonly Instruction[]): Instruction[] {
+  const byIndex = instructions.some((i) =>
+    [...(i.readsFrom ?? []), ...(i.keyword === 'FROM' ? [i.base ?? ''] : [])].some((r) => /^\d+$/.test(r)),
+  );
+  if (byIndex) return [];
   const stages = stagesOf(instructions);
   const reached = reachedStages(stages);
   return stages.flatMap((stage, index) => (reached.has(index) ? [] : stage.instructions));

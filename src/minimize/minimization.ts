@@ -34,8 +34,8 @@ export type Minimization =
   | {
       kind: 'minimized';
       /**
-       * 1-minimal: removing any one remaining instruction (FROM aside) or context file was tried and did not
-       * reproduce. False only when the time budget ended the search first.
+       * 1-minimal: in the last pass, removing any one remaining instruction (FROM aside) or context file
+       * was judged and did not reproduce. False only when the time budget ended the search first.
        */
       proven: boolean;
       dockerfile: string;
@@ -49,12 +49,17 @@ export type Minimization =
       candidatesJudged: number;
       invalidCandidates: number;
       seconds: number;
-      /** The stated risk: a candidate reproducing at the original's rate shows a loss with this chance. */
+      /** The stated risk asked for (minimize-confidence). */
       confidence: number;
+      /**
+       * The chance that a candidate losing layers at the original's rate shows a loss within
+       * attemptsPerCandidate: at least `confidence`, unless the attempts hit their cap of 10 000.
+       */
+      detectionChance: number;
       attemptsPerCandidate: number;
       /** A keep-going run of the original as the search writes it (comments out, Dockerfile out of the context). */
       baseline: MeasuredRun;
-      /** The rate candidates are held to: the run's own attempts and the baseline's, together. */
+      /** The rate candidates are held to: the baseline's, with the run's own when it kept going. */
       original: { lost: number; attempts: number };
       /** A keep-going run of the minimal Dockerfile. */
       confirming: MeasuredRun;

@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CacheBuildFailed, cacheSpecs, createCache } from '../attempts/cache-build.js';
 import type { Settings } from '../inputs/settings.js';
 import type { Log } from '../log.js';
 import { type TestBed, TestBedError } from '../testbed/testbed.js';
 import { listContextFiles, writeCandidate } from './candidate-files.js';
 import { type CandidateRun, runCandidate } from './candidate-run.js';
-import { attemptsForConfidence } from './confidence.js';
+import { attemptsForConfidence, detectionChance } from './confidence.js';
 import { ddmin, type Judgement } from './delta-debugging.js';
 import {
   buildsALayer,
@@ -23,120 +24,157 @@ export interface MinimizeRequest {
   settings: Settings;
   /** The run's folder: candidates go to `minimize/`, the result to `minimized/`. */
   workDir: string;
-  /** The run's own attempts: how many lost a layer, of how many. */
-  run: { lost: number; attempts: number };
+  /**
+   * The run's own attempts, when they were a fixed-size sample (keep-going): they join the rate. A run
+   * that stopped at its first loss is left out: it stopped because of its result, and 1/k overstates the rate.
+   */
+  keptGoingRun?: { lost: number; attempts: number };
   log: Log;
 }
 
 /**
- * Shrinks a Dockerfile that lost a layer: first its instructions (every FROM stays), then the stages the
- * last one no longer reaches, then its context's files; each candidate judged by the engine itself (its own
- * cache and reference, then attempts until the first loss, at most as many as the stated risk asks for).
- * Ends with a keep-going run of the smallest.
+ * Shrinks a Dockerfile that lost a layer: its instructions (every FROM stays), the stages the last one no
+ * longer reaches, then its context's files, again until nothing more goes; each candidate judged by the
+ * engine itself (its own cache and reference, then attempts until the first loss, at most as many as the
+ * stated risk asks for). Ends with a keep-going run of the smallest.
  */
 export async function minimize(request: MinimizeRequest): Promise<Minimization> {
-  const started = performance.now();
-  const seconds = () => Math.round((performance.now() - started) / 100) / 10;
-  const deadline = started + request.settings.minimizeTimeoutSeconds * 1000;
+  const clock = stopwatch();
+  const deadline = clock.started + request.settings.minimizeTimeoutSeconds * 1000;
   const search = new Search(request, parseDockerfile(fs.readFileSync(request.settings.dockerfile, 'utf8')));
   try {
-    return await search.run(() => performance.now() > deadline, seconds);
+    return await search.run(() => performance.now() > deadline, clock.seconds);
   } catch (error) {
-    const cause = (error as Error).message;
     return {
       kind: 'error',
-      cause,
+      cause: (error as Error).message,
       candidatesJudged: search.candidates.length,
-      seconds: seconds(),
+      seconds: clock.seconds(),
       candidates: search.candidates,
     };
   }
 }
 
+/** The smallest seen to reproduce so far, and whether the last pass proved it 1-minimal. */
+interface Smallest {
+  instructions: Instruction[];
+  files: string[];
+  proven: boolean;
+}
+
 class Search {
   readonly candidates: CandidateRecord[] = [];
   private runs = 0;
-  private readonly removable: Instruction[];
   private readonly allFiles: string[];
 
   constructor(
     private readonly request: MinimizeRequest,
     private readonly parsed: ParsedDockerfile,
   ) {
-    this.removable = parsed.instructions.filter((i) => !isStageStart(i));
     this.allFiles = listContextFiles(request.settings.context, request.settings.dockerfile);
   }
 
   async run(outOfTime: () => boolean, seconds: () => number): Promise<Minimization> {
-    const { settings, log, workDir } = this.request;
-    // The original as the search writes it (comments dropped, the Dockerfile out of the context), kept
-    // going: the rate every "does not reproduce" is held to.
+    const { settings, workDir } = this.request;
     const baseline = await this.execute(this.parsed.instructions, this.allFiles, settings.retries, true);
-    if (baseline.judgement === 'invalid') {
+    const rate = this.rateOf(baseline);
+    if (typeof rate === 'string') return { kind: 'skipped', reason: rate };
+    const attempts = attemptsForConfidence(rate.lost / rate.attempts, settings.minimizeConfidence);
+    const chance = detectionChance(rate.lost / rate.attempts, attempts);
+    this.request.log.info(
+      `a candidate that does not lose a layer in ${attempts} attempts is judged not to reproduce: at the original's rate (${rate.lost} of ${rate.attempts}) it would have with a chance of ${chance.toFixed(4)}`,
+    );
+
+    let smallest: Smallest = { instructions: this.parsed.instructions, files: this.allFiles, proven: false };
+    // Passes until one removes nothing: a file gone can make an instruction removable, and back.
+    for (let changed = true; changed && !outOfTime();) {
+      const next = await this.pass(smallest, attempts, outOfTime);
+      changed =
+        next.instructions.length < smallest.instructions.length || next.files.length < smallest.files.length;
+      smallest = next;
+    }
+    const proven = smallest.proven && !outOfTime();
+
+    const confirming = await this.execute(smallest.instructions, smallest.files, settings.retries, true);
+    if (confirming.judgement === 'invalid') {
       throw new TestBedError(
-        `the original Dockerfile, as the search writes it, does not build: ${baseline.detail}`,
+        `the confirming run of the smallest candidate did not build: ${confirming.detail}`,
       );
     }
-    const original = {
-      lost: this.request.run.lost + baseline.measured.lost,
-      attempts: this.request.run.attempts + baseline.measured.attempts,
-    };
-    log.info(
-      `the original lost a layer in ${baseline.measured.lost} of ${baseline.measured.attempts} attempts as the search writes it (${original.lost} of ${original.attempts} with the run's own)`,
-    );
-    if (baseline.measured.lost === 0) {
-      const reason = `the original, as the search writes it, lost no layer in ${baseline.measured.attempts} attempts: no candidate could be held to a rate`;
-      return { kind: 'skipped', reason };
-    }
-    const attempts = attemptsForConfidence(original.lost / original.attempts, settings.minimizeConfidence);
-    log.info(
-      `a candidate that does not lose a layer in ${attempts} attempts is judged not to reproduce: at the original's rate it would have with a chance of at least ${settings.minimizeConfidence}`,
-    );
-
-    const byInstructions = await ddmin({
-      items: this.removable,
-      judge: (kept) => this.judge('instructions', this.withStageStarts(kept), this.allFiles, attempts),
-      outOfTime,
-    });
-    const instructions = await this.withoutUnreachedStages(
-      this.withStageStarts(byInstructions.smallest),
-      attempts,
-      outOfTime,
-    );
-    const byFiles =
-      this.allFiles.length > 0 && !outOfTime()
-        ? await ddmin({
-            items: this.allFiles,
-            judge: (files) => this.judge('context', instructions, files, attempts),
-            outOfTime,
-          })
-        : { smallest: this.allFiles, proven: this.allFiles.length === 0, judged: 0, invalid: 0 };
-
-    const confirming = await this.execute(instructions, byFiles.smallest, settings.retries, true);
-    const text = this.render(instructions);
-    const result = writeCandidate(path.join(workDir, 'minimized'), text, settings.context, byFiles.smallest);
+    const text = this.render(smallest.instructions);
+    const result = writeCandidate(path.join(workDir, 'minimized'), text, settings.context, smallest.files);
     fs.rmSync(path.join(workDir, 'minimize'), { recursive: true, force: true });
     return {
       kind: 'minimized',
-      proven: byInstructions.proven && byFiles.proven,
+      proven,
       dockerfile: text,
       dockerfilePath: result.dockerfile,
       contextDir: result.context,
-      files: byFiles.smallest,
+      files: smallest.files,
       instructionsBefore: this.parsed.instructions.length,
-      instructionsAfter: instructions.length,
+      instructionsAfter: smallest.instructions.length,
       filesBefore: this.allFiles.length,
-      filesAfter: byFiles.smallest.length,
+      filesAfter: smallest.files.length,
       candidatesJudged: this.candidates.length,
       invalidCandidates: this.candidates.filter((c) => c.judgement === 'invalid').length,
       seconds: seconds(),
       confidence: settings.minimizeConfidence,
+      detectionChance: chance,
       attemptsPerCandidate: attempts,
-      original,
+      original: rate,
       baseline: baseline.measured,
       confirming: confirming.measured,
       candidates: this.candidates,
     };
+  }
+
+  /**
+   * The rate every "does not reproduce" is held to: a keep-going run of the original as the search writes
+   * it (comments dropped, the Dockerfile out of the context), with the run's own when it kept going; or why
+   * there is none.
+   */
+  private rateOf(baseline: CandidateRun): { lost: number; attempts: number } | string {
+    const written =
+      'the original, as the search writes it (comments dropped, the Dockerfile out of its context),';
+    if (baseline.judgement === 'invalid') return `${written} does not build: ${baseline.detail}`;
+    const own = this.request.keptGoingRun ?? { lost: 0, attempts: 0 };
+    const rate = {
+      lost: own.lost + baseline.measured.lost,
+      attempts: own.attempts + baseline.measured.attempts,
+    };
+    this.request.log.info(
+      `${written} lost a layer in ${baseline.measured.lost} of ${baseline.measured.attempts} attempts${own.attempts > 0 ? `; with the run's own, ${rate.lost} of ${rate.attempts}` : ''}`,
+    );
+    if (baseline.measured.lost === 0) {
+      return `${written} lost no layer in ${baseline.measured.attempts} attempts: no candidate could be held to a rate`;
+    }
+    return rate;
+  }
+
+  /** One pass: ddmin over the instructions, the stages nothing reaches, ddmin over the files. */
+  private async pass(from: Smallest, attempts: number, outOfTime: () => boolean): Promise<Smallest> {
+    const removable = from.instructions.filter((i) => !isStageStart(i));
+    const byInstructions = await ddmin({
+      items: removable,
+      judge: (kept) => this.judge('instructions', this.withStageStarts(kept), from.files, attempts),
+      outOfTime,
+    });
+    const instructions = await this.withoutUnreachedStages(
+      this.withStageStarts(byInstructions.smallest),
+      from.files,
+      attempts,
+      outOfTime,
+    );
+    if (outOfTime()) return { instructions, files: from.files, proven: false };
+    const byFiles =
+      from.files.length > 0
+        ? await ddmin({
+            items: from.files,
+            judge: (files) => this.judge('context', instructions, files, attempts),
+            outOfTime,
+          })
+        : { smallest: from.files, proven: true };
+    return { instructions, files: byFiles.smallest, proven: byInstructions.proven && byFiles.proven };
   }
 
   /** A candidate keeps every FROM, in the original order. */
@@ -144,18 +182,17 @@ class Search {
     return this.parsed.instructions.filter((i) => isStageStart(i) || kept.includes(i));
   }
 
-  /** A stage the last one no longer reaches is never built; it goes too when the candidate without it still loses. */
+  /** A stage the last one no longer reaches is never built: it goes when the candidate without it still loses. */
   private async withoutUnreachedStages(
     instructions: Instruction[],
+    files: readonly string[],
     attempts: number,
     outOfTime: () => boolean,
   ): Promise<Instruction[]> {
     const unreached = unreachedStages(instructions);
     if (unreached.length === 0 || outOfTime()) return instructions;
     const without = instructions.filter((i) => !unreached.includes(i));
-    return (await this.judge('stages', without, this.allFiles, attempts)) === 'reproduces'
-      ? without
-      : instructions;
+    return (await this.judge('stages', without, files, attempts)) === 'reproduces' ? without : instructions;
   }
 
   private render(instructions: readonly Instruction[]): string {
@@ -169,7 +206,7 @@ class Search {
     files: readonly string[],
     attempts: number,
   ): Promise<Judgement> {
-    const started = performance.now();
+    const clock = stopwatch();
     // Nothing in it makes a layer: nothing could be lost, and no build is needed to say so.
     const outcome: CandidateRun = buildsALayer(instructions)
       ? await this.execute(instructions, files, attempts, false)
@@ -186,7 +223,7 @@ class Search {
       judgement: outcome.judgement,
       attempts: outcome.measured.attempts,
       detail: outcome.detail,
-      seconds: Math.round((performance.now() - started) / 100) / 10,
+      seconds: clock.seconds(),
     };
     this.candidates.push(record);
     this.request.log.info(
@@ -203,15 +240,34 @@ class Search {
   ): Promise<CandidateRun> {
     const { bed, settings, workDir, log } = this.request;
     this.runs += 1;
-    const request = {
-      number: this.runs,
-      dockerfileText: this.render(instructions),
-      files,
-      attempts,
-      keepGoing,
-    };
+    const dockerfileText = this.render(instructions);
+    const controlBuild = () => this.controlBuild();
+    const request = { number: this.runs, dockerfileText, files, attempts, keepGoing, controlBuild };
     // A candidate's own set-up and attempts say nothing the one line per candidate does not.
     return runCandidate(bed, settings, workDir, request, quietLog(log));
+  }
+
+  /** The original as the search writes it, built again: it built for the baseline, so it must now too. */
+  private async controlBuild(): Promise<void> {
+    const { bed, settings, workDir, log } = this.request;
+    const dir = path.join(workDir, 'minimize', 'control');
+    const written = writeCandidate(
+      dir,
+      this.render(this.parsed.instructions),
+      settings.context,
+      this.allFiles,
+    );
+    const plan = { ...settings, ...written, cacheDir: '' };
+    try {
+      await createCache(bed, plan, cacheSpecs(plan, bed, dir, 'control').export, dir, quietLog(log));
+    } catch (error) {
+      if (!(error instanceof CacheBuildFailed)) throw error;
+      throw new TestBedError(
+        `a candidate's build failed, and so did the original's, which built before: ${error.message}`,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
 
@@ -221,4 +277,10 @@ function quietLog(log: Log): Log {
     warning: (message) => log.warning(message),
     group: (_title, work) => work(),
   };
+}
+
+/** Seconds since it started, to a tenth. */
+function stopwatch(): { started: number; seconds: () => number } {
+  const started = performance.now();
+  return { started, seconds: () => Math.round((performance.now() - started) / 100) / 10 };
 }

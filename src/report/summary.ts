@@ -106,18 +106,24 @@ function minimizedSection(m: Minimization): string[] {
     return [
       head,
       '',
-      `⚠️ The search stopped after ${m.candidatesJudged} candidates (${m.seconds} s): an infrastructure step failed, so it claims nothing: ${escapeMarkdown(m.cause)}`,
+      `⚠️ The search stopped after ${m.candidatesJudged} candidates (${m.seconds} s): an infrastructure step failed, so it reports no smallest Dockerfile: ${escapeMarkdown(m.cause)}`,
       '',
-      ...candidates,
+      ...(candidates.length > 0
+        ? ['The candidates judged before the failure (a record, not a result):', '', ...candidates]
+        : []),
     ];
   }
   const fence = '`'.repeat(Math.max(3, ...[...m.dockerfile.matchAll(/`+/g)].map((r) => r[0].length + 1)));
   const how = m.proven
-    ? 'removing any one remaining instruction (FROM aside) or context file no longer loses a layer'
+    ? `1-minimal: without any one remaining instruction (FROM aside) or context file, no layer was lost in ${m.attemptsPerCandidate} attempts or the candidate was invalid`
     : '**not proven minimal**: the time budget (minimize-timeout) ended the search';
   const confirming = m.confirming.lossRate
     ? describeLossRate(m.confirming.lossRate)
     : `${m.confirming.lost} of ${m.confirming.attempts} attempts lost a layer.`;
+  const stillLost =
+    m.confirming.lost === 0
+      ? ' It lost a layer during the search, which is certain; the confirming run missed it.'
+      : '';
   return [
     head,
     '',
@@ -129,9 +135,9 @@ function minimizedSection(m: Minimization): string[] {
     '',
     `Context: ${m.files.length > 0 ? m.files.map(code).join(', ') : 'empty'}. Written to ${code(m.dockerfilePath)}.`,
     '',
-    `Confirming run of the minimized Dockerfile (keep-going): ${escapeMarkdown(confirming)}${m.confirming.firstLoss ? ` First loss: ${escapeMarkdown(m.confirming.firstLoss)}.` : ''}`,
+    `Confirming run of the minimized Dockerfile (keep-going): ${escapeMarkdown(confirming)}${m.confirming.firstLoss ? ` First loss: ${escapeMarkdown(m.confirming.firstLoss)}.` : ''}${stillLost}`,
     '',
-    `A candidate was judged not to reproduce after ${m.attemptsPerCandidate} attempts without a loss: one losing a layer as often as the original (${m.original.lost} of ${m.original.attempts} attempts) would have shown one with a chance of at least ${confidenceText(m.confidence)}.`,
+    `A candidate was judged not to reproduce after ${m.attemptsPerCandidate} attempts without a loss: one losing a layer at the original's measured rate (${m.original.lost} of ${m.original.attempts} attempts, keep-going) would have shown one with a chance of ${confidenceText(m.detectionChance)}${m.detectionChance < m.confidence ? ` — **below the ${confidenceText(m.confidence)} asked for**: the attempts per candidate are capped at 10 000` : ` (minimize-confidence ${confidenceText(m.confidence)})`}.`,
     '',
     ...candidates,
   ];

@@ -45,6 +45,7 @@ export class TestBed {
   lastDaemonContainer: string | undefined;
   private readonly imageFactsCache = new Map<string, ImageFacts>();
   private cacheAddress = '';
+  private mirrorAddress = '';
   /** The volumes made for a container's declared VOLUMEs, removed with it. */
   private readonly extraVolumes = new Map<string, string[]>();
 
@@ -86,6 +87,7 @@ export class TestBed {
       this.startRegistry(`${this.prefix}-mirror`, mirrorEnv),
     ]);
     this.cacheAddress = cacheAddress;
+    this.mirrorAddress = mirrorAddress;
     for (const image of this.options.mirrorImages) await this.seedMirror(mirrorAddress, image);
   }
 
@@ -106,8 +108,7 @@ export class TestBed {
       if (!(await this.docker.isRunning(name))) {
         throw new TestBedError(`registry ${name} stopped: ${await this.docker.logs(name)}`);
       }
-      const response = await fetch(`http://${address}/v2/`).catch(() => undefined);
-      return response?.status === 200;
+      return answers(address);
     });
     this.log.info(`registry ${name} answers on ${address}`);
     return address;
@@ -129,13 +130,15 @@ export class TestBed {
    * registry answers: tells a build that failed on its own from one that failed for the services.
    */
   async registriesProblem(): Promise<string | undefined> {
-    for (const name of [`${this.prefix}-cache`, `${this.prefix}-mirror`]) {
+    const registries = [
+      { name: `${this.prefix}-cache`, address: this.cacheRegistryAddress },
+      { name: `${this.prefix}-mirror`, address: this.mirrorAddress },
+    ];
+    for (const { name, address } of registries) {
       if (!(await this.docker.isRunning(name))) return `registry ${name} is not running`;
+      if (!(await answers(address))) return `registry ${name} does not answer on ${address}`;
     }
-    const response = await fetch(`http://${this.cacheRegistryAddress}/v2/`).catch(() => undefined);
-    return response?.status === 200
-      ? undefined
-      : `the cache registry does not answer on ${this.cacheRegistryAddress}`;
+    return undefined;
   }
 
   /** The buildctl that talks to the daemons, once installed. */
@@ -272,6 +275,12 @@ export function defaultContainerOptions(rootless: boolean): string[] {
   return rootless
     ? ['--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined']
     : ['--privileged'];
+}
+
+/** Whether a registry's API answers on its published address. */
+async function answers(address: string): Promise<boolean> {
+  const response = await fetch(`http://${address}/v2/`).catch(() => undefined);
+  return response?.status === 200;
 }
 
 async function waitUntil(what: string, timeoutMs: number, ready: () => Promise<boolean>): Promise<void> {

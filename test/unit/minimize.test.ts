@@ -241,6 +241,21 @@ describe('parseDockerfile', () => {
       'RUN 2',
     ]);
     assert.deepEqual(unreached('FROM a AS x\nFROM x AS y\nFROM y\n'), []);
+    assert.deepEqual(
+      unreached('FROM a AS x\nRUN 1\nFROM a\nRUN --mount=type=bind,from=x,target=/t true\n'),
+      [],
+      'RUN --mount from= reaches a stage',
+    );
+    // A stage named by its index: dropping an earlier one would renumber it, so none is offered.
+    assert.deepEqual(unreached('FROM a AS unused\nFROM a\nRUN 1\nFROM b\nCOPY --from=1 /x /y\n'), []);
+  });
+
+  it('takes a reference through a variable as reaching any earlier stage', () => {
+    const builds = (text: string) => buildsALayer(parseDockerfile(text).instructions);
+    assert.equal(builds('ARG B=build\nFROM a AS build\nRUN x\nFROM ${B}\nENV A=1\n'), true);
+    assert.equal(builds('ARG B=alpine\nFROM a AS build\nRUN x\nFROM ${B}\nENV A=1\n'), false, 'an image');
+    assert.equal(builds('FROM a AS build\nRUN x\nFROM $UNSET\nENV A=1\n'), true, 'unresolved: any');
+    assert.equal(builds('ARG S=build\nFROM a AS build\nRUN x\nFROM a\nCOPY --from=${S} /x /y\n'), true);
   });
 
   it('parses the padded fixture into twelve instructions', () => {

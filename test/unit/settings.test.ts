@@ -473,13 +473,14 @@ describe('parseSettings accepts good inputs', () => {
   });
 
   it('says why plain http to 127.0.0.1 cannot be a mirror upstream: the mirror container would fetch from itself', () => {
-    assert.throws(
-      () => parse({ 'mirror-upstream': 'http://127.0.0.1:5000' }),
-      (error: unknown) =>
-        error instanceof InputError &&
-        error.input === 'mirror-upstream' &&
-        /127\.0\.0\.1 there is the mirror itself/.test(error.message),
-    );
+    for (const upstream of ['http://127.0.0.1:5000', 'https://localhost:5000'])
+      assert.throws(
+        () => parse({ 'mirror-upstream': upstream }),
+        (error: unknown) =>
+          error instanceof InputError &&
+          error.input === 'mirror-upstream' &&
+          /127\.0\.0\.1 there is the mirror itself/.test(error.message),
+      );
   });
 
   it('takes the container options that work where --privileged is refused', () => {

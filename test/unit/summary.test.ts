@@ -213,6 +213,7 @@ describe('renderSummary: the minimizer', () => {
       invalidCandidates: 6,
       seconds: 240.5,
       confidence: 0.99,
+      detectionChance: 0.9921,
       attemptsPerCandidate: 27,
       baseline: { lost: 7, attempts: 40 },
       original: { lost: 8, attempts: 50 },
@@ -255,13 +256,20 @@ describe('renderSummary: the minimizer', () => {
   it('shows the smallest Dockerfile in a code block, the counts, the risk and the confirming rate', () => {
     const summary = renderSummary({ ...lostRun(3), minimization: minimized(true) }, settingsWith());
     assert.match(summary, /^### Minimized$/m);
-    assert.match(summary, /12 → \*\*3\*\* instructions, 5 → \*\*1\*\* context files: removing any one/);
+    assert.match(
+      summary,
+      /12 → \*\*3\*\* instructions, 5 → \*\*1\*\* context files: 1-minimal: without any one/,
+    );
     assert.ok(
       summary.includes('```dockerfile\nFROM alpine:latest\nCOPY c.txt /srv/c.txt\nRUN echo done\n```'),
     );
     assert.match(summary, /21 candidates \(6 invalid\) in 240\.5 s/);
     assert.match(summary, /9 of 40 attempts lost a layer: 22\.5%/);
-    assert.match(summary, /after 27 attempts without a loss: .* \(8 of 50 attempts\) .* at least 99%/);
+    assert.match(
+      summary,
+      /after 27 attempts without a loss: .* \(8 of 50 attempts, keep-going\) .* a chance of 99\.2\d*% \(minimize-confidence 99%\)/,
+    );
+    assert.doesNotMatch(summary, /below the/);
     assert.equal(summary.split('\n').filter((l) => /^\| [12] \| instructions \|/.test(l)).length, 2);
   });
 
@@ -270,6 +278,14 @@ describe('renderSummary: the minimizer', () => {
     const summary = renderSummary({ ...lostRun(3), minimization: m }, settingsWith());
     assert.match(summary, /\*\*not proven minimal\*\*: the time budget/);
     assert.ok(summary.includes('````dockerfile\nFROM a\nRUN echo ```x```\n````'));
+    // Attempts capped below what the confidence asks: the summary says the chance it got, and that it is less.
+    const capped = { ...m, detectionChance: 0.39, confirming: { lost: 0, attempts: 40 } };
+    const cappedSummary = renderSummary({ ...lostRun(3), minimization: capped }, settingsWith());
+    assert.match(cappedSummary, /a chance of 39% — \*\*below the 99% asked for\*\*/);
+    assert.match(
+      cappedSummary,
+      /It lost a layer during the search, which is certain; the confirming run missed it\./,
+    );
   });
 
   it('says so when there was nothing to minimize, and when the search failed', () => {
@@ -296,7 +312,7 @@ describe('renderSummary: the minimizer', () => {
     );
     assert.match(
       failed,
-      /⚠️ The search stopped after 4 candidates \(30 s\): an infrastructure step failed, so it claims nothing: registry gone/,
+      /⚠️ The search stopped after 4 candidates \(30 s\): an infrastructure step failed, so it reports no smallest Dockerfile: registry gone/,
     );
   });
 });

@@ -78848,6 +78848,32 @@ var __spreadArray = (this && this.__spreadArray) || function (to, from, pack) {
 
 /***/ }),
 
+/***/ 27569:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   F: () => (/* binding */ MAX_PARALLEL),
+/* harmony export */   d: () => (/* binding */ lanesFor)
+/* harmony export */ });
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(48161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_0__);
+
+/** The most lanes `parallel` takes: past this, daemons only wait for each other's CPU and disk. */
+const MAX_PARALLEL = 16;
+/**
+ * How many daemons run attempts at once. `parallel` 0 is "auto": one lane per CPU core, at most 4 —
+ * the benchmark (README, "Speed") measured 1, 2 and 4 lanes on a 2-core machine, and the first detection
+ * came soonest with one lane per core.
+ */
+function lanesFor(parallel, cores = node_os__WEBPACK_IMPORTED_MODULE_0__.availableParallelism()) {
+    if (parallel > 0)
+        return parallel;
+    return Math.max(1, Math.min(cores, 4));
+}
+
+
+/***/ }),
+
 /***/ 86254:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -79343,6 +79369,8 @@ function localCacheDir(settings, workDir) {
     return settings.cacheDir || external_node_path_.join(workDir, 'cache');
 }
 
+// EXTERNAL MODULE: ./src/attempts/lanes.ts
+var attempts_lanes = __nccwpck_require__(27569);
 ;// CONCATENATED MODULE: ./src/inspection/build-trace.ts
 /**
  * Whether an attempt really imported the cache, read from buildctl's `--trace` file: every status message
@@ -79475,17 +79503,49 @@ function resetsBefore(attempt, frequency) {
 
 
 /**
- * The retry loop: reset buildkitd's state when the policy says so, import the cache, build to a tarball,
- * read the output. Stops at the first lost layer (unless keepGoing), and at the first attempt that cannot
- * be judged.
+ * The retry loop, in `lanes` daemons at once (see lanesFor): each lane resets its own buildkitd's state
+ * when the policy says so (counting its own attempts), imports the cache, builds, reads the output. The
+ * attempts keep one numbering across lanes. Every lane stops taking attempts at the first lost layer
+ * (unless keepGoing) and at the first attempt that cannot be judged, in any lane; an attempt already
+ * running finishes and counts. With keepGoing, exactly `retries` attempts run in all.
  */
 async function runAttempts(bed, plan, log) {
-    const run = { records: [], buildkitVersion: 'unknown', daemonLogFiles: [] };
+    const shared = {
+        next: 1,
+        stop: false,
+        startedAt: performance.now(),
+        run: { records: [], buildkitVersion: 'unknown', daemonLogFiles: [] },
+    };
+    const lanes = Math.max(1, Math.min(plan.lanes ?? 1, plan.retries));
+    await Promise.all(Array.from({ length: lanes }, (_, i) => runLane(bed, plan, i + 1, shared, log)));
+    shared.run.records.sort((a, b) => a.attempt - b.attempt);
+    return shared.run;
+}
+async function runLane(bed, plan, lane, shared, log) {
+    const { run } = shared;
     let daemon;
     const removals = [];
+    let laneAttempts = 0;
+    const record = (attempt, freshState, resetMs, durationMs, outcome) => {
+        const done = {
+            attempt,
+            ...(plan.lanes && plan.lanes > 1 ? { lane } : {}),
+            freshState,
+            resetMs,
+            durationMs,
+            endedMs: Math.round(performance.now() - shared.startedAt),
+            outcome,
+        };
+        run.records.push(done);
+        log.info(describe(done));
+        if (outcome.kind === 'error' || (outcome.kind === 'lost' && !plan.keepGoing))
+            shared.stop = true;
+    };
     try {
-        for (let attempt = 1; attempt <= plan.retries; attempt++) {
-            const freshState = resetsBefore(attempt, plan.cacheResetFrequency);
+        while (!shared.stop && shared.next <= plan.retries) {
+            const attempt = shared.next++;
+            laneAttempts += 1;
+            const freshState = resetsBefore(laneAttempts, plan.cacheResetFrequency);
             const resetStarted = performance.now();
             if (freshState) {
                 try {
@@ -79494,53 +79554,37 @@ async function runAttempts(bed, plan, log) {
                     }
                     else {
                         // The old daemon goes in the background: its container and volume are its own, and the new
-                        // one need not wait for them (every removal is awaited before the loop returns).
+                        // one need not wait for them (every removal is awaited before the lane returns).
                         if (daemon)
                             removals.push(bed.stopBuildkitd(daemon));
                         daemon = undefined;
                         daemon = await bed.startBuildkitd(plan.image);
-                        if (attempt === 1)
+                        if (laneAttempts === 1 && lane === 1)
                             run.buildkitVersion = await bed.buildkitVersion(daemon);
                     }
                 }
                 catch (error) {
                     const cause = `resetting buildkitd's state failed: ${error.message}`;
-                    const resetMs = Math.round(performance.now() - resetStarted);
-                    run.records.push({
-                        attempt,
-                        freshState,
-                        resetMs,
-                        durationMs: 0,
-                        outcome: { kind: 'error', cause },
+                    record(attempt, freshState, Math.round(performance.now() - resetStarted), 0, {
+                        kind: 'error',
+                        cause,
                     });
-                    log.info(describe(run.records[run.records.length - 1]));
                     const failed = daemon?.container ?? bed.lastDaemonContainer;
                     if (failed)
                         run.daemonLogFiles.push(...(await saveDaemonLogs(bed, failed, plan.workDir, log)));
                     break;
                 }
             }
-            // The policy always resets before attempt 1, so a daemon is there from then on.
+            // The policy always resets before a lane's first attempt, so a daemon is there from then on.
             if (!daemon)
                 throw new Error('no buildkitd for the attempt');
             const buildStarted = performance.now();
             const resetMs = Math.round(buildStarted - resetStarted);
             const outcome = await oneAttempt(daemon, plan, attempt);
-            const record = {
-                attempt,
-                freshState,
-                resetMs,
-                durationMs: Math.round(performance.now() - buildStarted),
-                outcome,
-            };
-            run.records.push(record);
-            log.info(describe(record));
+            record(attempt, freshState, resetMs, Math.round(performance.now() - buildStarted), outcome);
             if (outcome.kind === 'error') {
                 run.daemonLogFiles.push(...(await saveDaemonLogs(bed, daemon.container, plan.workDir, log)));
-                break;
             }
-            if (outcome.kind === 'lost' && !plan.keepGoing)
-                break;
         }
     }
     finally {
@@ -79548,7 +79592,6 @@ async function runAttempts(bed, plan, log) {
             removals.push(bed.stopBuildkitd(daemon));
         await Promise.all(removals);
     }
-    return run;
 }
 async function oneAttempt(daemon, plan, attempt) {
     const output = external_node_path_.join(plan.workDir, outputFileName(`attempt-${attempt}`, plan.outputType));
@@ -79637,7 +79680,8 @@ async function saveDaemonLogs(bed, container, workDir, log) {
 }
 function describe(record) {
     const reset = record.freshState ? ' (fresh buildkitd state)' : '';
-    const head = `attempt ${record.attempt}${reset}: `;
+    const lane = record.lane ? ` [lane ${record.lane}]` : '';
+    const head = `attempt ${record.attempt}${lane}${reset}: `;
     const seconds = `${(record.durationMs / 1000).toFixed(2)} s`;
     switch (record.outcome.kind) {
         case 'intact':
@@ -79869,6 +79913,7 @@ function writeCandidate(dir, dockerfileText, sourceContext, files) {
 
 
 
+
 /**
  * Judges one candidate with the engine's own steps, on the run's registries and images: its own cache and
  * reference build, then attempts. Throws TestBedError when the services failed: no judgement then.
@@ -79922,6 +79967,7 @@ async function runCandidate(bed, settings, workDir, request, log) {
         importCache: cache.import,
         reference: made.reference,
         workDir: dir,
+        lanes: (0,attempts_lanes/* lanesFor */.d)(settings.parallel),
     }, log);
     const verdict = (0,verdict_verdict/* decideVerdict */.AU)({
         plannedAttempts: request.attempts,
@@ -81404,6 +81450,7 @@ async function withToolCacheLock(name, work) {
 
 
 
+
 /**
  * One whole check, shared by the action and the CLI: install buildctl, start the registries, make the
  * cache, run the attempts, decide. It leaves the run's containers to the caller's cleanup (the action's
@@ -81422,6 +81469,7 @@ async function runCheck(settings, context) {
     let cacheMaker;
     let cacheSharedResults;
     let runBed;
+    let lanes;
     try {
         const prepared = await prepareTestBed(settings, context, docker);
         buildctl = prepared.buildctl;
@@ -81445,7 +81493,16 @@ async function runCheck(settings, context) {
         }
         cacheSharedResults = await cacheShape(cache.location, reference, log);
         if (settings.runAttempts) {
-            const run = await log.group(`Run ${settings.retries} attempts with ${settings.buildkitImage}, fresh state every ${settings.cacheResetFrequency || 'never'}`, () => runAttempts(bed, { ...settings, image: settings.buildkitImage, importCache: cache.import, reference, workDir }, log));
+            lanes = (0,attempts_lanes/* lanesFor */.d)(settings.parallel);
+            const inLanes = lanes > 1 ? ` in ${lanes} lanes (daemons at once)` : '';
+            const run = await log.group(`Run ${settings.retries} attempts with ${settings.buildkitImage}${inLanes}, fresh state every ${settings.cacheResetFrequency || 'never'}`, () => runAttempts(bed, {
+                ...settings,
+                image: settings.buildkitImage,
+                importCache: cache.import,
+                reference,
+                workDir,
+                lanes,
+            }, log));
             ({ records, buildkitVersion, daemonLogFiles } = run);
         }
     }
@@ -81481,6 +81538,7 @@ async function runCheck(settings, context) {
         daemonLogFiles,
         lossRate: (0,verdict_verdict/* measuredLossRate */.I$)(verdict, settings.keepGoing, records, settings.retries),
         ...(minimization ? { minimization } : {}),
+        ...(lanes ? { lanes } : {}),
     };
 }
 /** The minimizer runs on the run's own services, and only after a lost layer. */
@@ -81617,7 +81675,9 @@ function readActionInputs() {
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var shell_quote__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(26591);
 /* harmony import */ var smol_toml__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3292);
-/* harmony import */ var _testbed_buildkitd_config_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(43066);
+/* harmony import */ var _attempts_lanes_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(27569);
+/* harmony import */ var _testbed_buildkitd_config_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(43066);
+
 
 
 
@@ -81656,6 +81716,7 @@ const INPUT_NAMES = [
     'minimize',
     'minimize-confidence',
     'minimize-timeout',
+    'parallel',
 ];
 class InputError extends Error {
     input;
@@ -81770,6 +81831,7 @@ function parseSettings(raw, paths) {
         minimize,
         minimizeConfidence: probability(raw, 'minimize-confidence', 0.99),
         minimizeTimeoutSeconds: integer(raw, 'minimize-timeout', 1800, 60, 86_400),
+        parallel: value('parallel') === 'auto' ? 0 : integer(raw, 'parallel', 0, 1, _attempts_lanes_js__WEBPACK_IMPORTED_MODULE_4__/* .MAX_PARALLEL */ .F),
     };
 }
 /** moby/buildkit:v0.9.0-rootless → v0.9.0; latest, master or a digest → undefined. */
@@ -81949,7 +82011,7 @@ function buildkitdConfig(raw, workspace) {
         }
         try {
             // Valid TOML can still have a shape our registry settings cannot be merged into.
-            (0,_testbed_buildkitd_config_js__WEBPACK_IMPORTED_MODULE_4__/* .buildkitdToml */ .t)(text, { mirror: 'mirror:5000', cache: 'cache:5000' });
+            (0,_testbed_buildkitd_config_js__WEBPACK_IMPORTED_MODULE_5__/* .buildkitdToml */ .t)(text, { mirror: 'mirror:5000', cache: 'cache:5000' });
         }
         catch (error) {
             throw new InputError(input, error.message);
@@ -82286,6 +82348,7 @@ function buildReport(result, settings) {
             }
             : undefined,
         lossRate: result.lossRate,
+        lanes: result.lanes,
         settings: publicSettings(settings),
         attempts: result.records,
         minimization: result.minimization,
@@ -82375,7 +82438,7 @@ function renderSummary(result, settings) {
         '',
         `${icon} **${escapeMarkdown((0,_verdict_verdict_js__WEBPACK_IMPORTED_MODULE_1__/* .verdictLine */ .MT)(result.verdict))}**`,
         '',
-        `BuildKit **${escapeMarkdown(result.buildkitVersion)}** (${code(settings.buildkitImage)}), ${makerText(result)}, ${cacheNote(settings)}.`,
+        `BuildKit **${escapeMarkdown(result.buildkitVersion)}** (${code(settings.buildkitImage)}), ${makerText(result)}, ${cacheNote(settings, result.lanes ?? 1)}.`,
         '',
     ];
     if (result.buildctl) {
@@ -82495,13 +82558,15 @@ function candidatesTable(candidates) {
         '</details>',
     ];
 }
-function cacheNote(settings) {
+function cacheNote(settings, lanes) {
     const every = settings.cacheResetFrequency === 0
         ? 'only before attempt 1'
         : `every ${settings.cacheResetFrequency} attempts`;
-    return `${settings.cacheType} cache, fresh buildkitd state ${every}`;
+    return `${settings.cacheType} cache, fresh buildkitd state ${every}${lanes > 1 ? ` in each of ${lanes} lanes (daemons running attempts at once)` : ''}`;
 }
 function attemptsTable(records) {
+    // Which daemon ran an attempt matters only when several ran at once.
+    const lanes = records.some((r) => r.lane !== undefined);
     const shown = records.length <= MAX_TABLE_ROWS
         ? records
         : records.filter((r, i) => r.outcome.kind !== 'intact' || i >= records.length - 10);
@@ -82511,15 +82576,16 @@ function attemptsTable(records) {
             : r.outcome.kind === 'lost'
                 ? `**layer lost**: ${lossCell(r.outcome)}`
                 : `infrastructure error: ${escapeCell(r.outcome.cause)}`;
-        return `| ${r.attempt} | ${r.freshState ? 'yes' : ''} | ${(r.durationMs / 1000).toFixed(2)} s | ${result} |`;
+        const lane = lanes ? ` ${r.lane ?? ''} |` : '';
+        return `| ${r.attempt} |${lane} ${r.freshState ? 'yes' : ''} | ${(r.durationMs / 1000).toFixed(2)} s | ${result} |`;
     });
     const note = shown.length < records.length
         ? [`${records.length - shown.length} intact attempts are not listed.`, '']
         : [];
     return [
         ...note,
-        '| Attempt | Fresh state before it | Duration | Result |',
-        '| ---: | :---: | ---: | --- |',
+        `| Attempt |${lanes ? ' Lane |' : ''} Fresh state before it | Duration | Result |`,
+        `| ---: |${lanes ? ' ---: |' : ''} :---: | ---: | --- |`,
         ...rows,
     ];
 }

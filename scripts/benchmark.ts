@@ -4,17 +4,22 @@
 //           buildkitd answering;
 //   seed    the seed script's method: a container per attempt that starts buildkitd, builds, stops
 //           (buildctl-daemonless.sh style), its state volume removed every 4 attempts;
-//   engine  this action's engine with its defaults;
+//   engine  this action's engine with its defaults, at parallel 1, 2 and 4 (--parallel);
 //   study   (--study) the reset policy: every 2, 3, 4, 6, 8 attempts or never, by restart or by prune;
 //   fixed   v0.9.1 with the defaults, to show it never loses a layer.
-// Usage: node --import tsx scripts/benchmark.ts [--attempts 40] [--rounds 3] [--study] [--study-attempts 60]
-//        [--fixed-attempts 200] [--variant rootful|rootless]
+// Time to first detection is measured the same way for every column: per round, from the start of the first
+// attempt (its daemon's start included) to the end of the first attempt that lost a layer (at most
+// --attempts attempts), the order of the columns alternating between rounds; the mean over rounds has a 95%
+// bootstrap interval, and so has each ratio to the seed's.
+// Usage: node --import tsx scripts/benchmark.ts [--attempts 200] [--rounds 10] [--parallel 1,2,4] [--study]
+//        [--study-attempts 60] [--fixed-attempts 200] [--variant rootful|rootless]
 //        [--study-modes restart,prune] [--study-every 2,3,4,6,8,0] [--skip-main (the study alone)]
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { AttemptRecord } from '../src/attempts/attempt.js';
 import { runCheck, prepareTestBed } from '../src/engine.js';
 import { type RawInputs, parseSettings, type Settings } from '../src/inputs/settings.js';
 import { inspectTarball } from '../src/inspection/tarball.js';
@@ -28,8 +33,9 @@ import { bedInputs, repoRoot, testBed } from '../test/support/testbed.js';
 
 const { values } = parseArgs({
   options: {
-    attempts: { type: 'string', default: '40' },
-    rounds: { type: 'string', default: '3' },
+    attempts: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '10' },
+    parallel: { type: 'string', default: '1,2,4' },
     study: { type: 'boolean', default: false },
     'study-attempts': { type: 'string', default: '60' },
     'study-modes': { type: 'string', default: 'restart,prune' },
@@ -81,20 +87,29 @@ try {
 async function mainComparison(): Promise<void> {
   const setup = await measureSetUp(5);
   const floor = await measureFloor(12);
-
-  const seed: Series = { seconds: [], lost: [], resets: [] };
-  const engine: Series = { seconds: [], lost: [], resets: [] };
-  const seedRounds: number[][] = [];
-  const engineRounds: number[][] = [];
+  const lanes = (values.parallel ?? '1')
+    .split(',')
+    .map(Number)
+    .filter((n) => n >= 1);
+  const columns = ['seed', ...lanes.map((n) => `parallel ${n}`)];
+  const detection = new Map<string, Detection[]>(columns.map((c) => [c, []]));
+  const oneLane: Series = { seconds: [], lost: [], resets: [] };
   for (let r = 0; r < rounds; r++) {
-    // Interleaved, so that a machine that slows down slows both alike.
-    const e = await engineRound(settingsFor('v0.9.0', { retries: String(attempts), 'keep-going': 'true' }));
-    const s = await seedRound(attempts);
-    append(engine, e);
-    append(seed, s);
-    engineRounds.push(timesToLoss(e));
-    seedRounds.push(timesToLoss(s));
-    log(`round ${r + 1}: engine ${count(e.lost)}/${attempts} lost, seed ${count(s.lost)}/${attempts} lost`);
+    // The order alternates, so that neither side always runs first in a round.
+    const order = r % 2 === 0 ? columns : [...columns].reverse();
+    for (const column of order) {
+      const found =
+        column === 'seed'
+          ? seedDetection(await seedRound(attempts))
+          : await engineDetection(
+              Number(column.split(' ')[1]),
+              column === 'parallel 1' ? oneLane : undefined,
+            );
+      detection.get(column)?.push(found);
+    }
+    log(
+      `round ${r + 1}: ${columns.map((c) => `${c} ${f(detection.get(c)?.at(-1)?.seconds ?? NaN)} s`).join(', ')}`,
+    );
   }
 
   const fixedAttempts = Number(values['fixed-attempts']);
@@ -103,24 +118,25 @@ async function mainComparison(): Promise<void> {
   );
 
   print(
-    '\n## Benchmark (BuildKit v0.9.0, test bed, ' + variant + `, ${rounds} rounds × ${attempts} attempts)\n`,
+    `\n## Time to first detection (BuildKit v0.9.0, test bed, ${variant}, ${rounds} rounds, ${os.availableParallelism()} cores)\n`,
   );
-  print(`| measure | seed's method | this engine | engine ÷ seed |`);
-  print(`| --- | ---: | ---: | ---: |`);
-  const spaSeed = mean(seed.seconds);
-  const spaEngine = mean(engine.seconds);
-  const rateSeed = count(seed.lost) / seed.lost.length;
-  const rateEngine = count(engine.lost) / engine.lost.length;
-  const mttdSeed = meanTimeToDetection(seedRounds, spaSeed, rateSeed);
-  const mttdEngine = meanTimeToDetection(engineRounds, spaEngine, rateEngine);
   print(
-    `| seconds per attempt (reset included) | ${f(spaSeed)} | ${f(spaEngine)} | ${f(spaEngine / spaSeed)} |`,
+    '| method | mean s to first detection (95% interval) | ÷ seed (95% interval) | attempts per s | ÷ seed | rounds with a loss |',
   );
-  print(`| per-attempt loss rate | ${pct(rateSeed)} | ${pct(rateEngine)} | ${f(rateEngine / rateSeed)} |`);
-  print(
-    `| mean time to first detection, s | ${f(mttdSeed.seconds)} | ${f(mttdEngine.seconds)} | ${f(mttdEngine.seconds / mttdSeed.seconds)} |`,
-  );
-  print(`| first detections seen (rounds) | ${mttdSeed.seen}/${rounds} | ${mttdEngine.seen}/${rounds} | |`);
+  print('| --- | ---: | ---: | ---: | ---: | ---: |');
+  const seedTimes = (detection.get('seed') ?? []).map((d) => d.seconds);
+  const seedRate = attemptsPerSecond(detection.get('seed') ?? []);
+  for (const column of columns) {
+    const found = detection.get(column) ?? [];
+    const times = found.map((d) => d.seconds);
+    const m = bootstrap(times, mean);
+    const ratio = bootstrapRatio(times, seedTimes);
+    const rate = attemptsPerSecond(found);
+    const name = column === 'seed' ? "seed's method" : `engine, ${column}`;
+    print(
+      `| ${name} | ${f(m.value)} (${f(m.low)}–${f(m.high)}) | ${column === 'seed' ? '1.00' : `${f(ratio.value)} (${f(ratio.low)}–${f(ratio.high)})`} | ${f(rate)} | ${f(rate / seedRate)} | ${found.filter((d) => d.lost).length}/${found.length} |`,
+    );
+  }
   print('');
   print(`| measure | seconds | ratio |`);
   print(`| --- | ---: | ---: |`);
@@ -128,10 +144,10 @@ async function mainComparison(): Promise<void> {
     `| floor: one bare cached \`buildctl build\` (median of ${floor.length}) | ${f(median(floor))} | 1.00 |`,
   );
   print(
-    `| engine: seconds per attempt, reset included | ${f(spaEngine)} | ${f(spaEngine / median(floor))} × floor |`,
+    `| engine, one lane: seconds per attempt, reset included | ${f(mean(oneLane.seconds))} | ${f(mean(oneLane.seconds) / median(floor))} × floor |`,
   );
   print(
-    `| engine: seconds per attempt without resets | ${f(mean(withoutResets(engine)))} | ${f(mean(withoutResets(engine)) / median(floor))} × floor |`,
+    `| engine, one lane: seconds per attempt without resets | ${f(mean(withoutResets(oneLane)))} | ${f(mean(withoutResets(oneLane)) / median(floor))} × floor |`,
   );
   print(
     `| set-up, warm: buildctl from the tool cache, registries, buildkitd (median of ${setup.length}) | ${f(median(setup))} | |`,
@@ -139,8 +155,89 @@ async function mainComparison(): Promise<void> {
   print(`| v0.9.1: attempts run, layers lost | ${fixed.lost.length}, ${count(fixed.lost)} | |`);
 }
 
+/** One round's first detection: seconds from the first attempt's start, attempts run, whether one lost. */
+interface Detection {
+  seconds: number;
+  attempts: number;
+  lost: boolean;
+}
+
+/** The seed's attempts run one after another: the clock is their sum. */
+function seedDetection(series: Series): Detection {
+  const first = series.lost.indexOf(true);
+  const upTo = first < 0 ? series.seconds.length : first + 1;
+  return { seconds: sum(series.seconds.slice(0, upTo)), attempts: upTo, lost: first >= 0 };
+}
+
+/** The engine until its first loss, in `lanes` lanes: the clock is the lost attempt's end. */
+async function engineDetection(lanes: number, perAttempt?: Series): Promise<Detection> {
+  const records = await engineRecords(
+    settingsFor('v0.9.0', { retries: String(attempts), parallel: String(lanes) }),
+  );
+  const lost = records.find((r) => r.outcome.kind === 'lost');
+  const last = lost ?? records.at(-1);
+  if (perAttempt) {
+    append(perAttempt, {
+      seconds: records.map((r) => (r.durationMs + r.resetMs) / 1000),
+      lost: records.map((r) => r.outcome.kind === 'lost'),
+      resets: records.map((r) => r.freshState),
+    });
+  }
+  return {
+    seconds: (last?.endedMs ?? NaN) / 1000,
+    // Attempts that had ended by then (with lanes, one still running may end a little later).
+    attempts: records.filter((r) => (r.endedMs ?? Infinity) <= (last?.endedMs ?? 0)).length,
+    lost: lost !== undefined,
+  };
+}
+
+function attemptsPerSecond(found: readonly Detection[]): number {
+  return sum(found.map((d) => d.attempts)) / sum(found.map((d) => d.seconds));
+}
+
+/** A statistic with its 95% percentile bootstrap interval (2000 resamples, a fixed seed: repeatable). */
+function bootstrap(xs: number[], statistic: (sample: number[]) => number) {
+  const random = seeded(7);
+  const draws = Array.from({ length: 2000 }, () =>
+    statistic(xs.map(() => xs[Math.floor(random() * xs.length)] ?? NaN)),
+  ).sort((a, b) => a - b);
+  return { value: statistic(xs), low: draws[49] ?? NaN, high: draws[1949] ?? NaN };
+}
+
+/** The ratio of two means, rounds resampled on each side apart. */
+function bootstrapRatio(xs: number[], ys: number[]) {
+  const random = seeded(11);
+  const pick = (v: number[]) => v.map(() => v[Math.floor(random() * v.length)] ?? NaN);
+  const draws = Array.from({ length: 2000 }, () => mean(pick(xs)) / mean(pick(ys))).sort((a, b) => a - b);
+  return { value: mean(xs) / mean(ys), low: draws[49] ?? NaN, high: draws[1949] ?? NaN };
+}
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function sum(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
 /** One run of the engine; per attempt: seconds (reset included) and whether it lost a layer. */
 async function engineRound(settings: Settings): Promise<Series> {
+  const records = await engineRecords(settings);
+  return {
+    seconds: records.map((r) => (r.durationMs + r.resetMs) / 1000),
+    lost: records.map((r) => r.outcome.kind === 'lost'),
+    resets: records.map((r) => r.freshState),
+  };
+}
+
+async function engineRecords(settings: Settings): Promise<AttemptRecord[]> {
   const runId = newRunId();
   try {
     const result = await runCheck(settings, {
@@ -151,11 +248,7 @@ async function engineRound(settings: Settings): Promise<Series> {
       githubApiUrl: releases.origin,
     });
     if (result.verdict.kind === 'error') throw new Error(`engine run failed: ${result.verdict.cause}`);
-    return {
-      seconds: result.records.map((r) => (r.durationMs + r.resetMs) / 1000),
-      lost: result.records.map((r) => r.outcome.kind === 'lost'),
-      resets: result.records.map((r) => r.freshState),
-    };
+    return result.records;
   } finally {
     await removeRun(docker, runId);
     fs.rmSync(path.join(root, runId), { recursive: true, force: true });
@@ -171,6 +264,8 @@ async function seedRound(total: number): Promise<Series> {
   const runId = newRunId();
   const settings = settingsFor('v0.9.0', { retries: '4', 'run-attempts': 'false', cleanup: 'false' });
   const out = fs.mkdtempSync(path.join(root, 'seed-'));
+  // A rootless daemon runs as an unprivileged user: it writes its tarball into this folder too.
+  fs.chmodSync(out, 0o777);
   const series: Series = { seconds: [], lost: [], resets: [] };
   try {
     await runCheck(settings, {
@@ -250,6 +345,8 @@ async function seedRound(total: number): Promise<Series> {
       series.seconds.push((performance.now() - started) / 1000);
       series.lost.push(missingPaths.length > 0);
       series.resets.push((attempt - 1) % 4 === 0);
+      // As the seed: it stops at the first loss.
+      if (missingPaths.length > 0) break;
     }
   } finally {
     await removeRun(docker, runId);
@@ -339,26 +436,6 @@ async function resetStudy(studyAttempts: number): Promise<void> {
       );
     }
   }
-}
-
-/** Per round, the seconds from its first attempt to the end of its first lost one (none: not seen). */
-function timesToLoss(series: Series): number[] {
-  const first = series.lost.indexOf(true);
-  return first < 0 ? [] : [series.seconds.slice(0, first + 1).reduce((a, b) => a + b, 0)];
-}
-
-/**
- * The mean time to the first loss: of the rounds that saw one; when some did not, the geometric model
- * (seconds per attempt ÷ loss rate) is used instead, which does not drop the slow rounds.
- */
-function meanTimeToDetection(
-  perRound: number[][],
-  spa: number,
-  rate: number,
-): { seconds: number; seen: number } {
-  const seen = perRound.filter((r) => r.length > 0);
-  const seconds = seen.length === perRound.length ? mean(seen.flat()) : rate > 0 ? spa / rate : Infinity;
-  return { seconds, seen: seen.length };
 }
 
 function withoutResets(series: Series): number[] {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import type { AttemptRecord } from './attempts/attempt.js';
 import { cacheSpecs, createCache, localCacheDir, referenceOutput } from './attempts/cache-build.js';
+import { lanesFor } from './attempts/lanes.js';
 import { runAttempts } from './attempts/run-attempts.js';
 import type { Settings } from './inputs/settings.js';
 import {
@@ -53,6 +54,8 @@ export interface RunResult {
   lossRate?: LossRate;
   /** Set when minimize was asked for. */
   minimization?: Minimization;
+  /** Daemons that ran attempts at once (unset when no attempt ran). */
+  lanes?: number;
 }
 
 /**
@@ -73,6 +76,7 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
   let cacheMaker: CacheMaker | undefined;
   let cacheSharedResults: SharedResult[] | undefined;
   let runBed: TestBed | undefined;
+  let lanes: number | undefined;
 
   try {
     const prepared = await prepareTestBed(settings, context, docker);
@@ -100,12 +104,21 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
     }
     cacheSharedResults = await cacheShape(cache.location, reference, log);
     if (settings.runAttempts) {
+      lanes = lanesFor(settings.parallel);
+      const inLanes = lanes > 1 ? ` in ${lanes} lanes (daemons at once)` : '';
       const run = await log.group(
-        `Run ${settings.retries} attempts with ${settings.buildkitImage}, fresh state every ${settings.cacheResetFrequency || 'never'}`,
+        `Run ${settings.retries} attempts with ${settings.buildkitImage}${inLanes}, fresh state every ${settings.cacheResetFrequency || 'never'}`,
         () =>
           runAttempts(
             bed,
-            { ...settings, image: settings.buildkitImage, importCache: cache.import, reference, workDir },
+            {
+              ...settings,
+              image: settings.buildkitImage,
+              importCache: cache.import,
+              reference,
+              workDir,
+              lanes,
+            },
             log,
           ),
       );
@@ -144,6 +157,7 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
     daemonLogFiles,
     lossRate: measuredLossRate(verdict, settings.keepGoing, records, settings.retries),
     ...(minimization ? { minimization } : {}),
+    ...(lanes ? { lanes } : {}),
   };
 }
 

@@ -66300,6 +66300,7 @@ function buildReport(result, settings) {
             }
             : undefined,
         lossRate: result.lossRate,
+        lanes: result.lanes,
         settings: publicSettings(settings),
         attempts: result.records,
         minimization: result.minimization,

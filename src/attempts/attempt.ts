@@ -31,11 +31,15 @@ export interface LayerComparison {
 
 export interface AttemptRecord {
   attempt: number;
+  /** The daemon (1-based) that ran it, when several ran attempts at once. */
+  lane?: number;
   /** buildkitd started from an empty state just before this attempt. */
   freshState: boolean;
   /** Time spent emptying buildkitd's state before this attempt (0 when it did not). */
   resetMs: number;
   /** The attempt itself: build, cache-use check, output inspection. */
   durationMs: number;
+  /** When it ended, from the start of the attempts: with lanes, the wall clock the run took to get here. */
+  endedMs?: number;
   outcome: AttemptOutcome;
 }

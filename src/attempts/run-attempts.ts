@@ -30,6 +30,8 @@ export type AttemptPlan = Pick<
   /** The image built without a cache, when this run made one (OCI output only). */
   reference?: OciImage;
   workDir: string;
+  /** Daemons that run attempts at the same time (1 when unset). */
+  lanes?: number;
 };
 
 export interface AttemptsRun {
@@ -40,18 +42,71 @@ export interface AttemptsRun {
   daemonLogFiles: string[];
 }
 
+/** What the lanes share: one numbering of attempts, one stop. */
+interface Lanes {
+  next: number;
+  stop: boolean;
+  /** When the attempts began: every record's end is measured from here. */
+  startedAt: number;
+  run: AttemptsRun;
+}
+
 /**
- * The retry loop: reset buildkitd's state when the policy says so, import the cache, build to a tarball,
- * read the output. Stops at the first lost layer (unless keepGoing), and at the first attempt that cannot
- * be judged.
+ * The retry loop, in `lanes` daemons at once (see lanesFor): each lane resets its own buildkitd's state
+ * when the policy says so (counting its own attempts), imports the cache, builds, reads the output. The
+ * attempts keep one numbering across lanes. Every lane stops taking attempts at the first lost layer
+ * (unless keepGoing) and at the first attempt that cannot be judged, in any lane; an attempt already
+ * running finishes and counts. With keepGoing, exactly `retries` attempts run in all.
  */
 export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Promise<AttemptsRun> {
-  const run: AttemptsRun = { records: [], buildkitVersion: 'unknown', daemonLogFiles: [] };
+  const shared: Lanes = {
+    next: 1,
+    stop: false,
+    startedAt: performance.now(),
+    run: { records: [], buildkitVersion: 'unknown', daemonLogFiles: [] },
+  };
+  const lanes = Math.max(1, Math.min(plan.lanes ?? 1, plan.retries));
+  await Promise.all(Array.from({ length: lanes }, (_, i) => runLane(bed, plan, i + 1, shared, log)));
+  shared.run.records.sort((a, b) => a.attempt - b.attempt);
+  return shared.run;
+}
+
+async function runLane(
+  bed: TestBed,
+  plan: AttemptPlan,
+  lane: number,
+  shared: Lanes,
+  log: Log,
+): Promise<void> {
+  const { run } = shared;
   let daemon: Buildkitd | undefined;
   const removals: Promise<void>[] = [];
+  let laneAttempts = 0;
+  const record = (
+    attempt: number,
+    freshState: boolean,
+    resetMs: number,
+    durationMs: number,
+    outcome: AttemptOutcome,
+  ) => {
+    const done: AttemptRecord = {
+      attempt,
+      ...(plan.lanes && plan.lanes > 1 ? { lane } : {}),
+      freshState,
+      resetMs,
+      durationMs,
+      endedMs: Math.round(performance.now() - shared.startedAt),
+      outcome,
+    };
+    run.records.push(done);
+    log.info(describe(done));
+    if (outcome.kind === 'error' || (outcome.kind === 'lost' && !plan.keepGoing)) shared.stop = true;
+  };
   try {
-    for (let attempt = 1; attempt <= plan.retries; attempt++) {
-      const freshState = resetsBefore(attempt, plan.cacheResetFrequency);
+    while (!shared.stop && shared.next <= plan.retries) {
+      const attempt = shared.next++;
+      laneAttempts += 1;
+      const freshState = resetsBefore(laneAttempts, plan.cacheResetFrequency);
       const resetStarted = performance.now();
       if (freshState) {
         try {
@@ -59,54 +114,38 @@ export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Pr
             await daemon.buildctl.pruneAll(plan.attemptTimeoutSeconds * 1000);
           } else {
             // The old daemon goes in the background: its container and volume are its own, and the new
-            // one need not wait for them (every removal is awaited before the loop returns).
+            // one need not wait for them (every removal is awaited before the lane returns).
             if (daemon) removals.push(bed.stopBuildkitd(daemon));
             daemon = undefined;
             daemon = await bed.startBuildkitd(plan.image);
-            if (attempt === 1) run.buildkitVersion = await bed.buildkitVersion(daemon);
+            if (laneAttempts === 1 && lane === 1) run.buildkitVersion = await bed.buildkitVersion(daemon);
           }
         } catch (error) {
           const cause = `resetting buildkitd's state failed: ${(error as Error).message}`;
-          const resetMs = Math.round(performance.now() - resetStarted);
-          run.records.push({
-            attempt,
-            freshState,
-            resetMs,
-            durationMs: 0,
-            outcome: { kind: 'error', cause },
+          record(attempt, freshState, Math.round(performance.now() - resetStarted), 0, {
+            kind: 'error',
+            cause,
           });
-          log.info(describe(run.records[run.records.length - 1] as AttemptRecord));
           const failed = daemon?.container ?? bed.lastDaemonContainer;
           if (failed) run.daemonLogFiles.push(...(await saveDaemonLogs(bed, failed, plan.workDir, log)));
           break;
         }
       }
-      // The policy always resets before attempt 1, so a daemon is there from then on.
+      // The policy always resets before a lane's first attempt, so a daemon is there from then on.
       if (!daemon) throw new Error('no buildkitd for the attempt');
 
       const buildStarted = performance.now();
       const resetMs = Math.round(buildStarted - resetStarted);
       const outcome = await oneAttempt(daemon, plan, attempt);
-      const record: AttemptRecord = {
-        attempt,
-        freshState,
-        resetMs,
-        durationMs: Math.round(performance.now() - buildStarted),
-        outcome,
-      };
-      run.records.push(record);
-      log.info(describe(record));
+      record(attempt, freshState, resetMs, Math.round(performance.now() - buildStarted), outcome);
       if (outcome.kind === 'error') {
         run.daemonLogFiles.push(...(await saveDaemonLogs(bed, daemon.container, plan.workDir, log)));
-        break;
       }
-      if (outcome.kind === 'lost' && !plan.keepGoing) break;
     }
   } finally {
     if (daemon) removals.push(bed.stopBuildkitd(daemon));
     await Promise.all(removals);
   }
-  return run;
 }
 
 async function oneAttempt(daemon: Buildkitd, plan: AttemptPlan, attempt: number): Promise<AttemptOutcome> {
@@ -197,7 +236,8 @@ async function saveDaemonLogs(bed: TestBed, container: string, workDir: string, 
 
 function describe(record: AttemptRecord): string {
   const reset = record.freshState ? ' (fresh buildkitd state)' : '';
-  const head = `attempt ${record.attempt}${reset}: `;
+  const lane = record.lane ? ` [lane ${record.lane}]` : '';
+  const head = `attempt ${record.attempt}${lane}${reset}: `;
   const seconds = `${(record.durationMs / 1000).toFixed(2)} s`;
   switch (record.outcome.kind) {
     case 'intact':

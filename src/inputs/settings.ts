@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseShellWords } from 'shell-quote';
 import { parse as parseToml } from 'smol-toml';
+import { MAX_PARALLEL } from '../attempts/lanes.js';
 import { buildkitdToml } from '../testbed/buildkitd-config.js';
 
 /** Where the bundled reproduction lives, and where relative paths start from. */
@@ -69,6 +70,8 @@ export interface Settings {
   minimizeConfidence: number;
   /** The search's time budget; the smallest candidate found by then is reported, not proven minimal. */
   minimizeTimeoutSeconds: number;
+  /** Daemons that run attempts at the same time; 0: auto (see lanesFor). */
+  parallel: number;
 }
 
 /** The inputs of action.yml, in its order; the CLI takes the same names as flags. */
@@ -104,6 +107,7 @@ export const INPUT_NAMES = [
   'minimize',
   'minimize-confidence',
   'minimize-timeout',
+  'parallel',
 ] as const;
 
 /** Inputs by their action.yml names; a missing or empty one takes its default. */
@@ -247,6 +251,7 @@ export function parseSettings(raw: RawInputs, paths: PathContext): Settings {
     minimize,
     minimizeConfidence: probability(raw, 'minimize-confidence', 0.99),
     minimizeTimeoutSeconds: integer(raw, 'minimize-timeout', 1800, 60, 86_400),
+    parallel: value('parallel') === 'auto' ? 0 : integer(raw, 'parallel', 0, 1, MAX_PARALLEL),
   };
 }
 

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CacheBuildFailed, cacheSpecs, createCache } from '../attempts/cache-build.js';
+import { lanesFor } from '../attempts/lanes.js';
 import { runAttempts } from '../attempts/run-attempts.js';
 import type { Settings } from '../inputs/settings.js';
 import type { Log } from '../log.js';
@@ -89,6 +90,7 @@ export async function runCandidate(
       importCache: cache.import,
       reference: made.reference,
       workDir: dir,
+      lanes: lanesFor(settings.parallel),
     },
     log,
   );

@@ -27,6 +27,7 @@ export function buildReport(result: RunResult, settings: Settings) {
         }
       : undefined,
     lossRate: result.lossRate,
+    lanes: result.lanes,
     settings: publicSettings(settings),
     attempts: result.records,
     minimization: result.minimization,

@@ -21,7 +21,7 @@ export function renderSummary(result: RunResult, settings: Settings): string {
     '',
     `${icon} **${escapeMarkdown(verdictLine(result.verdict))}**`,
     '',
-    `BuildKit **${escapeMarkdown(result.buildkitVersion)}** (${code(settings.buildkitImage)}), ${makerText(result)}, ${cacheNote(settings)}.`,
+    `BuildKit **${escapeMarkdown(result.buildkitVersion)}** (${code(settings.buildkitImage)}), ${makerText(result)}, ${cacheNote(settings, result.lanes ?? 1)}.`,
     '',
   ];
   if (result.buildctl) {
@@ -159,15 +159,17 @@ function candidatesTable(candidates: readonly CandidateRecord[]): string[] {
   ];
 }
 
-function cacheNote(settings: Settings): string {
+function cacheNote(settings: Settings, lanes: number): string {
   const every =
     settings.cacheResetFrequency === 0
       ? 'only before attempt 1'
       : `every ${settings.cacheResetFrequency} attempts`;
-  return `${settings.cacheType} cache, fresh buildkitd state ${every}`;
+  return `${settings.cacheType} cache, fresh buildkitd state ${every}${lanes > 1 ? ` in each of ${lanes} lanes (daemons running attempts at once)` : ''}`;
 }
 
 function attemptsTable(records: readonly AttemptRecord[]): string[] {
+  // Which daemon ran an attempt matters only when several ran at once.
+  const lanes = records.some((r) => r.lane !== undefined);
   const shown =
     records.length <= MAX_TABLE_ROWS
       ? records
@@ -179,7 +181,8 @@ function attemptsTable(records: readonly AttemptRecord[]): string[] {
         : r.outcome.kind === 'lost'
           ? `**layer lost**: ${lossCell(r.outcome)}`
           : `infrastructure error: ${escapeCell(r.outcome.cause)}`;
-    return `| ${r.attempt} | ${r.freshState ? 'yes' : ''} | ${(r.durationMs / 1000).toFixed(2)} s | ${result} |`;
+    const lane = lanes ? ` ${r.lane ?? ''} |` : '';
+    return `| ${r.attempt} |${lane} ${r.freshState ? 'yes' : ''} | ${(r.durationMs / 1000).toFixed(2)} s | ${result} |`;
   });
   const note =
     shown.length < records.length
@@ -187,8 +190,8 @@ function attemptsTable(records: readonly AttemptRecord[]): string[] {
       : [];
   return [
     ...note,
-    '| Attempt | Fresh state before it | Duration | Result |',
-    '| ---: | :---: | ---: | --- |',
+    `| Attempt |${lanes ? ' Lane |' : ''} Fresh state before it | Duration | Result |`,
+    `| ---: |${lanes ? ' ---: |' : ''} :---: | ---: | --- |`,
     ...rows,
   ];
 }

@@ -58,5 +58,8 @@ export function bedInputs(
     'mirror-images': `${bed.baseImage}=library/alpine:latest`,
     'buildkitd-container-options': variant === 'rootful' ? bed.rootfulOptions : bed.rootlessOptions,
     'buildctl-url': buildctlUrl,
+    // One daemon at a time, as the seed: the suites pin the sequential meaning of "stops at the first
+    // loss"; lanes (and the default, auto) have their own suite, test/e2e/lanes.test.ts.
+    parallel: '1',
   };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resetsBefore } from '../../src/attempts/reset-policy.js';
+import { lanesFor } from '../../src/attempts/lanes.js';
 
 const attemptsWithReset = (attempts: number, frequency: number): number[] =>
   Array.from({ length: attempts }, (_, i) => i + 1).filter((attempt) => resetsBefore(attempt, frequency));
@@ -34,5 +35,15 @@ describe('resetsBefore', () => {
 
   it('with a frequency equal to the retries resets only before attempt 1 within the run', () => {
     assert.deepEqual(attemptsWithReset(20, 20), [1]);
+  });
+});
+
+describe('lanesFor', () => {
+  it('takes a number as given, and auto (0) as one lane per core, at most 4', () => {
+    assert.equal(lanesFor(3, 2), 3);
+    assert.equal(lanesFor(0, 1), 1);
+    assert.equal(lanesFor(0, 2), 2);
+    assert.equal(lanesFor(0, 4), 4);
+    assert.equal(lanesFor(0, 64), 4);
   });
 });

@@ -362,6 +362,9 @@ const badCases: BadCase[] = [
   { why: 'minimize-confidence below a coin', inputs: { 'minimize-confidence': '0.4' } },
   { why: 'minimize-confidence not a number', inputs: { 'minimize-confidence': '0.9x' } },
   { why: 'minimize-timeout under a minute', inputs: { 'minimize-timeout': '59' } },
+  { why: 'parallel 0 (auto is the word)', inputs: { parallel: '0' } },
+  { why: 'parallel above 16', inputs: { parallel: '17' } },
+  { why: 'parallel not a number', inputs: { parallel: 'many' } },
 ];
 
 describe('parseSettings rejects bad inputs, naming the input', () => {
@@ -418,6 +421,13 @@ describe('parseSettings accepts good inputs', () => {
     assert.equal(s.buildkitImage, `localhost:5000/moby/buildkit:v0.9.0@${digest}`);
     assert.equal(s.buildctlVersion, 'v0.9.0');
     assert.equal(s.registryImage, 'ghcr.io/distribution/registry:2.8.3');
+  });
+
+  it('reads parallel: a number of lanes, or auto (0)', () => {
+    assert.equal(parse({}).parallel, 0);
+    assert.equal(parse({ parallel: 'auto' }).parallel, 0);
+    assert.equal(parse({ parallel: ' 2 ' }).parallel, 2);
+    assert.equal(parse({ parallel: '16' }).parallel, 16);
   });
 
   it('reads the minimizer settings', () => {

@@ -193,6 +193,18 @@ describe('renderSummary', () => {
   });
 });
 
+describe('renderSummary: lanes', () => {
+  it('shows which lane ran each attempt when several ran at once, and not otherwise', () => {
+    const records = [1, 2, 3].map((n) => ({ ...record(n), lane: ((n - 1) % 2) + 1 }));
+    const summary = renderSummary({ ...runResult(records), lanes: 2 }, settingsWith());
+    assert.match(summary, /^\| Attempt \| Lane \| Fresh state before it \| Duration \| Result \|$/m);
+    assert.match(summary, /^\| 2 \| 2 \| {2}\| 1\.50 s \| intact \|$/m);
+    assert.match(summary, /fresh buildkitd state every 4 attempts in each of 2 lanes/);
+    const single = renderSummary(runResult([record(1)]), settingsWith());
+    assert.match(single, /^\| Attempt \| Fresh state before it \| Duration \| Result \|$/m);
+  });
+});
+
 describe('renderSummary: the minimizer', () => {
   const minimized = (
     proven: boolean,

@@ -78861,14 +78861,15 @@ var __spreadArray = (this && this.__spreadArray) || function (to, from, pack) {
 /** The most lanes `parallel` takes: past this, daemons only wait for each other's CPU and disk. */
 const MAX_PARALLEL = 16;
 /**
- * How many daemons run attempts at once. `parallel` 0 is "auto": one lane per CPU core, at most 4 —
- * the benchmark (README, "Speed") measured 1, 2 and 4 lanes on a 2-core machine, and the first detection
- * came soonest with one lane per core.
+ * How many daemons run attempts at once. `parallel` 0 is "auto": one lane per two CPU cores, at least one,
+ * at most 4. The benchmark (README, "Speed") measured 1, 2 and 4 lanes on a 2-core machine: one lane and two
+ * came to the first detection alike (2 lanes ran 3% more attempts a second), four later — a lane is a
+ * daemon plus buildctl, about two busy processes. Machines with more cores were not measured here.
  */
 function lanesFor(parallel, cores = node_os__WEBPACK_IMPORTED_MODULE_0__.availableParallelism()) {
     if (parallel > 0)
         return parallel;
-    return Math.max(1, Math.min(cores, 4));
+    return Math.max(1, Math.min(Math.floor(cores / 2), 4));
 }
 
 

@@ -39,11 +39,12 @@ describe('resetsBefore', () => {
 });
 
 describe('lanesFor', () => {
-  it('takes a number as given, and auto (0) as one lane per core, at most 4', () => {
+  it('takes a number as given, and auto (0) as one lane per two cores, at least 1, at most 4', () => {
     assert.equal(lanesFor(3, 2), 3);
     assert.equal(lanesFor(0, 1), 1);
-    assert.equal(lanesFor(0, 2), 2);
-    assert.equal(lanesFor(0, 4), 4);
+    assert.equal(lanesFor(0, 2), 1);
+    assert.equal(lanesFor(0, 4), 2);
+    assert.equal(lanesFor(0, 5), 2);
     assert.equal(lanesFor(0, 64), 4);
   });
 });

@@ -29,6 +29,7 @@ import { Docker } from '../src/testbed/docker.js';
 import { removeRun } from '../src/testbed/testbed.js';
 import { lossRate } from '../src/verdict/loss-rate.js';
 import { serveReleases } from '../test/support/release-server.js';
+import { seededRandom } from '../test/support/seeded-random.js';
 import { bedInputs, repoRoot, testBed } from '../test/support/testbed.js';
 
 const { values } = parseArgs({
@@ -197,7 +198,7 @@ function attemptsPerSecond(found: readonly Detection[]): number {
 
 /** A statistic with its 95% percentile bootstrap interval (2000 resamples, a fixed seed: repeatable). */
 function bootstrap(xs: number[], statistic: (sample: number[]) => number) {
-  const random = seeded(7);
+  const random = seededRandom(7);
   const draws = Array.from({ length: 2000 }, () =>
     statistic(xs.map(() => xs[Math.floor(random() * xs.length)] ?? NaN)),
   ).sort((a, b) => a - b);
@@ -206,21 +207,10 @@ function bootstrap(xs: number[], statistic: (sample: number[]) => number) {
 
 /** The ratio of two means, rounds resampled on each side apart. */
 function bootstrapRatio(xs: number[], ys: number[]) {
-  const random = seeded(11);
+  const random = seededRandom(11);
   const pick = (v: number[]) => v.map(() => v[Math.floor(random() * v.length)] ?? NaN);
   const draws = Array.from({ length: 2000 }, () => mean(pick(xs)) / mean(pick(ys))).sort((a, b) => a - b);
   return { value: mean(xs) / mean(ys), low: draws[49] ?? NaN, high: draws[1949] ?? NaN };
-}
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function sum(xs: readonly number[]): number {

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { seededRandom } from '../support/seeded-random.js';
 import { listContextFiles, writeCandidate } from '../../src/minimize/candidate-files.js';
 import { attemptsForConfidence, detectionChance } from '../../src/minimize/confidence.js';
 import { ddmin, type Judgement } from '../../src/minimize/delta-debugging.js';
@@ -37,18 +38,6 @@ function scripted(needed: string[], dependsOn: Record<string, string> = {}) {
     return needed.every((n) => subset.includes(n)) ? 'reproduces' : 'does-not-reproduce';
   };
   return { judge, seen };
-}
-
-/** mulberry32: a small seeded generator, so that the flaky judge's runs are repeatable. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('ddmin over a scripted judge', () => {
@@ -112,7 +101,7 @@ describe('ddmin over a flaky judge (a loss at a set rate per attempt)', () => {
   const truly = (subset: readonly string[]) => needed.every((n) => subset.includes(n));
 
   async function search(seed: number, rate: number, attempts: number) {
-    const random = seeded(seed);
+    const random = seededRandom(seed);
     const judge = async (subset: readonly string[]): Promise<Judgement> => {
       if (!truly(subset)) return 'does-not-reproduce';
       for (let i = 0; i < attempts; i++) if (random() < rate) return 'reproduces';

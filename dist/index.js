@@ -79517,10 +79517,27 @@ async function runAttempts(bed, plan, log) {
         startedAt: performance.now(),
         run: { records: [], buildkitVersion: 'unknown', daemonLogFiles: [] },
     };
-    const lanes = Math.max(1, Math.min(plan.lanes ?? 1, plan.retries));
-    await Promise.all(Array.from({ length: lanes }, (_, i) => runLane(bed, plan, i + 1, shared, log)));
+    const lanes = usableLanes(plan);
+    // A lane that throws stops the others too, and every lane is waited for (its daemon removed) before the
+    // error goes on: nothing keeps running behind the caller's cleanup.
+    const ended = await Promise.allSettled(Array.from({ length: lanes }, (_, i) => runLane(bed, plan, i + 1, shared, log).catch((error) => {
+        shared.stop = true;
+        throw error;
+    })));
+    const failed = ended.find((e) => e.status === 'rejected');
+    if (failed)
+        throw failed.reason;
     shared.run.records.sort((a, b) => a.attempt - b.attempt);
     return shared.run;
+}
+/**
+ * Lanes that each get attempts past their first: a lane's first attempt always starts from a fresh state,
+ * which never shows the loss (the bug needs a local cache an earlier attempt half filled), so more lanes
+ * than retries ÷ (reset frequency, at least 2) would leave a run with too few attempts that can lose.
+ */
+function usableLanes(plan) {
+    const perLane = Math.max(plan.cacheResetFrequency, 2);
+    return Math.max(1, Math.min(plan.lanes ?? 1, Math.floor(plan.retries / perLane)));
 }
 async function runLane(bed, plan, lane, shared, log) {
     const { run } = shared;
@@ -79557,7 +79574,7 @@ async function runLane(bed, plan, lane, shared, log) {
                         // The old daemon goes in the background: its container and volume are its own, and the new
                         // one need not wait for them (every removal is awaited before the lane returns).
                         if (daemon)
-                            removals.push(bed.stopBuildkitd(daemon));
+                            removals.push(removeInBackground(bed, daemon, log));
                         daemon = undefined;
                         daemon = await bed.startBuildkitd(plan.image);
                         if (laneAttempts === 1 && lane === 1)
@@ -79590,9 +79607,15 @@ async function runLane(bed, plan, lane, shared, log) {
     }
     finally {
         if (daemon)
-            removals.push(bed.stopBuildkitd(daemon));
+            removals.push(removeInBackground(bed, daemon, log));
         await Promise.all(removals);
     }
+}
+/** A removal nobody awaits yet must not reject unobserved: a failure is a warning; cleanup removes the rest. */
+function removeInBackground(bed, daemon, log) {
+    return bed
+        .stopBuildkitd(daemon)
+        .catch((error) => log.warning(`removing ${daemon.container} failed: ${error.message}`));
 }
 async function oneAttempt(daemon, plan, attempt) {
     const output = external_node_path_.join(plan.workDir, outputFileName(`attempt-${attempt}`, plan.outputType));
@@ -81494,7 +81517,7 @@ async function runCheck(settings, context) {
         }
         cacheSharedResults = await cacheShape(cache.location, reference, log);
         if (settings.runAttempts) {
-            lanes = (0,attempts_lanes/* lanesFor */.d)(settings.parallel);
+            lanes = usableLanes({ ...settings, lanes: (0,attempts_lanes/* lanesFor */.d)(settings.parallel) });
             const inLanes = lanes > 1 ? ` in ${lanes} lanes (daemons at once)` : '';
             const run = await log.group(`Run ${settings.retries} attempts with ${settings.buildkitImage}${inLanes}, fresh state every ${settings.cacheResetFrequency || 'never'}`, () => runAttempts(bed, {
                 ...settings,

@@ -175,8 +175,10 @@ async function engineDetection(lanes: number, perAttempt?: Series): Promise<Dete
   const records = await engineRecords(
     settingsFor('v0.9.0', { retries: String(attempts), parallel: String(lanes) }),
   );
-  const lost = records.find((r) => r.outcome.kind === 'lost');
-  const last = lost ?? records.at(-1);
+  // With lanes the first loss in time need not be the lowest-numbered one.
+  const byEnd = [...records].sort((a, b) => (a.endedMs ?? 0) - (b.endedMs ?? 0));
+  const lost = byEnd.find((r) => r.outcome.kind === 'lost');
+  const last = lost ?? byEnd.at(-1);
   if (perAttempt) {
     append(perAttempt, {
       seconds: records.map((r) => (r.durationMs + r.resetMs) / 1000),

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import type { AttemptRecord } from './attempts/attempt.js';
 import { cacheSpecs, createCache, localCacheDir, referenceOutput } from './attempts/cache-build.js';
 import { lanesFor } from './attempts/lanes.js';
-import { runAttempts } from './attempts/run-attempts.js';
+import { runAttempts, usableLanes } from './attempts/run-attempts.js';
 import type { Settings } from './inputs/settings.js';
 import {
   type CacheLocation,
@@ -104,7 +104,7 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
     }
     cacheSharedResults = await cacheShape(cache.location, reference, log);
     if (settings.runAttempts) {
-      lanes = lanesFor(settings.parallel);
+      lanes = usableLanes({ ...settings, lanes: lanesFor(settings.parallel) });
       const inLanes = lanes > 1 ? ` in ${lanes} lanes (daemons at once)` : '';
       const run = await log.group(
         `Run ${settings.retries} attempts with ${settings.buildkitImage}${inLanes}, fresh state every ${settings.cacheResetFrequency || 'never'}`,

@@ -65,10 +65,31 @@ export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Pr
     startedAt: performance.now(),
     run: { records: [], buildkitVersion: 'unknown', daemonLogFiles: [] },
   };
-  const lanes = Math.max(1, Math.min(plan.lanes ?? 1, plan.retries));
-  await Promise.all(Array.from({ length: lanes }, (_, i) => runLane(bed, plan, i + 1, shared, log)));
+  const lanes = usableLanes(plan);
+  // A lane that throws stops the others too, and every lane is waited for (its daemon removed) before the
+  // error goes on: nothing keeps running behind the caller's cleanup.
+  const ended = await Promise.allSettled(
+    Array.from({ length: lanes }, (_, i) =>
+      runLane(bed, plan, i + 1, shared, log).catch((error: unknown) => {
+        shared.stop = true;
+        throw error;
+      }),
+    ),
+  );
+  const failed = ended.find((e) => e.status === 'rejected');
+  if (failed) throw failed.reason;
   shared.run.records.sort((a, b) => a.attempt - b.attempt);
   return shared.run;
+}
+
+/**
+ * Lanes that each get attempts past their first: a lane's first attempt always starts from a fresh state,
+ * which never shows the loss (the bug needs a local cache an earlier attempt half filled), so more lanes
+ * than retries ÷ (reset frequency, at least 2) would leave a run with too few attempts that can lose.
+ */
+export function usableLanes(plan: Pick<AttemptPlan, 'lanes' | 'retries' | 'cacheResetFrequency'>): number {
+  const perLane = Math.max(plan.cacheResetFrequency, 2);
+  return Math.max(1, Math.min(plan.lanes ?? 1, Math.floor(plan.retries / perLane)));
 }
 
 async function runLane(
@@ -115,7 +136,7 @@ async function runLane(
           } else {
             // The old daemon goes in the background: its container and volume are its own, and the new
             // one need not wait for them (every removal is awaited before the lane returns).
-            if (daemon) removals.push(bed.stopBuildkitd(daemon));
+            if (daemon) removals.push(removeInBackground(bed, daemon, log));
             daemon = undefined;
             daemon = await bed.startBuildkitd(plan.image);
             if (laneAttempts === 1 && lane === 1) run.buildkitVersion = await bed.buildkitVersion(daemon);
@@ -143,9 +164,18 @@ async function runLane(
       }
     }
   } finally {
-    if (daemon) removals.push(bed.stopBuildkitd(daemon));
+    if (daemon) removals.push(removeInBackground(bed, daemon, log));
     await Promise.all(removals);
   }
+}
+
+/** A removal nobody awaits yet must not reject unobserved: a failure is a warning; cleanup removes the rest. */
+function removeInBackground(bed: TestBed, daemon: Buildkitd, log: Log): Promise<void> {
+  return bed
+    .stopBuildkitd(daemon)
+    .catch((error: unknown) =>
+      log.warning(`removing ${daemon.container} failed: ${(error as Error).message}`),
+    );
 }
 
 async function oneAttempt(daemon: Buildkitd, plan: AttemptPlan, attempt: number): Promise<AttemptOutcome> {

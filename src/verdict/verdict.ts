@@ -9,7 +9,7 @@ export type Verdict =
       failedAttempt: number;
       missingPaths: string[];
       lostLayers: LayerFacts[];
-      /** How many attempts lost a layer (more than one only with keep-going). */
+      /** How many attempts lost a layer (more than one with keep-going, or with lanes whose running attempts finished). */
       lostCount: number;
       attemptsRun: number;
     }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resetsBefore } from '../../src/attempts/reset-policy.js';
 import { lanesFor } from '../../src/attempts/lanes.js';
+import { usableLanes } from '../../src/attempts/run-attempts.js';
 
 const attemptsWithReset = (attempts: number, frequency: number): number[] =>
   Array.from({ length: attempts }, (_, i) => i + 1).filter((attempt) => resetsBefore(attempt, frequency));
@@ -46,5 +47,21 @@ describe('lanesFor', () => {
     assert.equal(lanesFor(0, 4), 2);
     assert.equal(lanesFor(0, 5), 2);
     assert.equal(lanesFor(0, 64), 4);
+  });
+});
+
+describe('usableLanes', () => {
+  it('keeps lanes to what gives each attempts past its fresh first one', () => {
+    const plan = (lanes: number, retries: number, cacheResetFrequency: number) => ({
+      lanes,
+      retries,
+      cacheResetFrequency,
+    });
+    assert.equal(usableLanes(plan(2, 40, 4)), 2);
+    assert.equal(usableLanes(plan(4, 4, 4)), 1, 'four lanes for four attempts: every one fresh');
+    assert.equal(usableLanes(plan(4, 12, 4)), 3);
+    assert.equal(usableLanes(plan(4, 2, 0)), 1);
+    assert.equal(usableLanes(plan(8, 40, 1)), 8, 'a reset before every attempt: lanes change nothing');
+    assert.equal(usableLanes({ retries: 40, cacheResetFrequency: 4 }), 1);
   });
 });

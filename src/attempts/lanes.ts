@@ -5,9 +5,9 @@ export const MAX_PARALLEL = 16;
 
 /**
  * How many daemons run attempts at once. `parallel` 0 is "auto": one lane per two CPU cores, at least one,
- * at most 4. The benchmark (README, "Speed") measured 1, 2 and 4 lanes on a 2-core machine: one lane and two
- * came to the first detection alike (2 lanes ran 3% more attempts a second), four later — a lane is a
- * daemon plus buildctl, about two busy processes. Machines with more cores were not measured here.
+ * at most 4. The benchmark (README, "Speed") measured 1, 2 and 4 lanes on a 2-core machine: two lanes came
+ * to the first detection first rootful and tied rootless, with overlapping intervals, four later; with no
+ * clear winner, 2 cores keep the seed's one attempt at a time. Machines with more cores were not measured.
  */
 export function lanesFor(parallel: number, cores: number = os.availableParallelism()): number {
   if (parallel > 0) return parallel;

@@ -79512,15 +79512,15 @@ function resetsBefore(attempt, frequency) {
  */
 async function runAttempts(bed, plan, log) {
     const shared = {
+        count: usableLanes(plan),
         next: 1,
         stop: false,
         startedAt: performance.now(),
         run: { records: [], buildkitVersion: 'unknown', daemonLogFiles: [] },
     };
-    const lanes = usableLanes(plan);
     // A lane that throws stops the others too, and every lane is waited for (its daemon removed) before the
     // error goes on: nothing keeps running behind the caller's cleanup.
-    const ended = await Promise.allSettled(Array.from({ length: lanes }, (_, i) => runLane(bed, plan, i + 1, shared, log).catch((error) => {
+    const ended = await Promise.allSettled(Array.from({ length: shared.count }, (_, i) => runLane(bed, plan, i + 1, shared, log).catch((error) => {
         shared.stop = true;
         throw error;
     })));
@@ -79547,7 +79547,7 @@ async function runLane(bed, plan, lane, shared, log) {
     const record = (attempt, freshState, resetMs, durationMs, outcome) => {
         const done = {
             attempt,
-            ...(plan.lanes && plan.lanes > 1 ? { lane } : {}),
+            ...(shared.count > 1 ? { lane } : {}),
             freshState,
             resetMs,
             durationMs,

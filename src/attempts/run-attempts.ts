@@ -44,6 +44,8 @@ export interface AttemptsRun {
 
 /** What the lanes share: one numbering of attempts, one stop. */
 interface Lanes {
+  /** How many run: the plan's, capped by usableLanes. */
+  count: number;
   next: number;
   stop: boolean;
   /** When the attempts began: every record's end is measured from here. */
@@ -60,16 +62,16 @@ interface Lanes {
  */
 export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Promise<AttemptsRun> {
   const shared: Lanes = {
+    count: usableLanes(plan),
     next: 1,
     stop: false,
     startedAt: performance.now(),
     run: { records: [], buildkitVersion: 'unknown', daemonLogFiles: [] },
   };
-  const lanes = usableLanes(plan);
   // A lane that throws stops the others too, and every lane is waited for (its daemon removed) before the
   // error goes on: nothing keeps running behind the caller's cleanup.
   const ended = await Promise.allSettled(
-    Array.from({ length: lanes }, (_, i) =>
+    Array.from({ length: shared.count }, (_, i) =>
       runLane(bed, plan, i + 1, shared, log).catch((error: unknown) => {
         shared.stop = true;
         throw error;
@@ -112,7 +114,7 @@ async function runLane(
   ) => {
     const done: AttemptRecord = {
       attempt,
-      ...(plan.lanes && plan.lanes > 1 ? { lane } : {}),
+      ...(shared.count > 1 ? { lane } : {}),
       freshState,
       resetMs,
       durationMs,

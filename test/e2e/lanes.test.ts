@@ -6,6 +6,10 @@ import type { ActionRun } from '../support/action-runner.js';
 import { BedSuite } from '../support/bed-suite.js';
 import { leftovers } from '../support/leftovers.js';
 import { docker, runIdOf, runningContainers } from '../support/run-watch.js';
+import { testBed } from '../support/testbed.js';
+
+/** The releases of the bed's ladder after the fix (v0.9.1, v0.10.6, the newest…). */
+const fixedReleases = testBed().versions.filter((v) => v !== 'v0.9.0');
 
 interface Report {
   lanes: number;
@@ -66,32 +70,35 @@ describe('parallel lanes, end to end on the test bed', () => {
     assertNothingLeft(run);
   });
 
-  it('parallel 2 on v0.9.1 with keep-going: clean after exactly retries attempts, both lanes used', async () => {
-    const run = await suite.act({
-      ...suite.inputs('v0.9.1', 'rootful'),
-      parallel: '2',
-      retries: '40',
-      'keep-going': 'true',
-    });
-    assert.equal(run.outputs['verdict'], 'clean', run.main.stdout);
-    assert.equal(run.outputs['attempts'], '40');
-    const r = report(run);
-    assertOneNumbering(r.attempts);
-    const perLane = [1, 2].map((lane) => r.attempts.filter((a) => a.lane === lane));
-    assert.ok(
-      perLane.every((own) => own.length >= 10),
-      perLane.map((own) => own.length).join(' + '),
-    );
-    // Each lane keeps its own reset schedule: fresh before its 1st, 5th, 9th… attempt.
-    for (const own of perLane) {
-      assert.deepEqual(
-        own.map((a) => a.freshState),
-        own.map((_, i) => i % 4 === 0),
+  // Every release of the ladder after the fix, the newest too: lanes must not depend on one release.
+  for (const version of fixedReleases) {
+    it(`parallel 2 on ${version} with keep-going: clean after exactly retries attempts, both lanes used`, async () => {
+      const run = await suite.act({
+        ...suite.inputs(version, 'rootful'),
+        parallel: '2',
+        retries: '40',
+        'keep-going': 'true',
+      });
+      assert.equal(run.outputs['verdict'], 'clean', run.main.stdout);
+      assert.equal(run.outputs['attempts'], '40');
+      const r = report(run);
+      assertOneNumbering(r.attempts);
+      const perLane = [1, 2].map((lane) => r.attempts.filter((a) => a.lane === lane));
+      assert.ok(
+        perLane.every((own) => own.length >= 10),
+        perLane.map((own) => own.length).join(' + '),
       );
-    }
-    assert.match(run.summary, /No layer lost in 40 attempts/);
-    assertNothingLeft(run);
-  });
+      // Each lane keeps its own reset schedule: fresh before its 1st, 5th, 9th… attempt.
+      for (const own of perLane) {
+        assert.deepEqual(
+          own.map((a) => a.freshState),
+          own.map((_, i) => i % 4 === 0),
+        );
+      }
+      assert.match(run.summary, /No layer lost in 40 attempts/);
+      assertNothingLeft(run);
+    });
+  }
 
   it('the default, parallel auto, on v0.9.1: one lane per two cores (1 to 4), clean', async () => {
     const run = await suite.act({ ...suite.inputs('v0.9.1', 'rootful'), parallel: '', retries: '20' });

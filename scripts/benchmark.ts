@@ -6,31 +6,36 @@
 //           (buildctl-daemonless.sh style), its state volume removed every 4 attempts;
 //   engine  this action's engine with its defaults, at parallel 1, 2 and 4 (--parallel);
 //   study   (--study) the reset policy: every 2, 3, 4, 6, 8 attempts or never, by restart or by prune;
-//   fixed   v0.9.1 with the defaults, to show it never loses a layer.
+//   fixed   v0.9.1 with the defaults, to show it never loses a layer;
+//   positions (--positions N) N attempts kept going, reset every --positions-every: the loss rate by an
+//           attempt's place after a reset, and from it the expected attempts to a first loss for each
+//           reset frequency — a bound that no lane count or daemon speed-up of one attempt changes.
 // Time to first detection is measured the same way for every column: per round, from the start of the first
 // attempt (its daemon's start included) to the end of the first attempt that lost a layer (at most
 // --attempts attempts), the order of the columns alternating between rounds; the mean over rounds has a 95%
 // bootstrap interval, and so has each ratio to the seed's.
 // Usage: node --import tsx scripts/benchmark.ts [--attempts 200] [--rounds 10] [--parallel 1,2,4] [--study]
 //        [--study-attempts 60] [--fixed-attempts 200] [--variant rootful|rootless]
-//        [--study-modes restart,prune] [--study-every 2,3,4,6,8,0] [--skip-main (the study alone)]
+//        [--study-modes restart,prune] [--study-every 2,3,4,6,8,0] [--skip-main (the studies alone)]
+//        [--positions 400] [--positions-every 8]
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { AttemptRecord } from '../src/attempts/attempt.js';
-import { runCheck, prepareTestBed } from '../src/engine.js';
+
+import { runCheck, prepareServices } from '../src/engine.js';
 import { type RawInputs, parseSettings, type Settings } from '../src/inputs/settings.js';
 import { inspectTarball } from '../src/inspection/tarball.js';
 import { consoleLog, quietRunnerCommands } from '../src/log.js';
 import { bundledRepro, newRunId } from '../src/paths.js';
-import { Docker } from '../src/testbed/docker.js';
-import { removeRun } from '../src/testbed/testbed.js';
+import { Docker } from '../src/services/docker.js';
+import { removeRun } from '../src/services/run-services.js';
 import { lossRate } from '../src/verdict/loss-rate.js';
 import { serveReleases } from '../test/support/release-server.js';
 import { seededRandom } from '../test/support/seeded-random.js';
 import { bedInputs, repoRoot, testBed } from '../test/support/testbed.js';
+import type { AttemptRecord } from '../src/model/attempt.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,6 +47,8 @@ const { values } = parseArgs({
     'study-modes': { type: 'string', default: 'restart,prune' },
     'study-every': { type: 'string', default: '2,3,4,6,8,0' },
     'skip-main': { type: 'boolean', default: false },
+    positions: { type: 'string', default: '0' },
+    'positions-every': { type: 'string', default: '8' },
     'fixed-attempts': { type: 'string', default: '200' },
     variant: { type: 'string', default: 'rootful' },
   },
@@ -80,6 +87,9 @@ try {
 
   if (!values['skip-main']) await mainComparison();
   if (values.study) await resetStudy(Number(values['study-attempts']));
+  if (Number(values.positions) > 0) {
+    await positionStudy(Number(values.positions), Number(values['positions-every']));
+  }
 } finally {
   await releases.close();
   fs.rmSync(root, { recursive: true, force: true });
@@ -354,12 +364,12 @@ async function measureSetUp(times: number): Promise<number[]> {
     const settings = settingsFor('v0.9.0');
     const started = performance.now();
     try {
-      const { bed: testbed } = await prepareTestBed(
+      const { services } = await prepareServices(
         settings,
         { runId, workDir: path.join(root, runId), log: quiet, githubApiUrl: releases.origin },
         docker,
       );
-      await testbed.startBuildkitd(settings.buildkitImage);
+      await services.startBuildkitd(settings.buildkitImage);
       seconds.push((performance.now() - started) / 1000);
     } finally {
       await removeRun(docker, runId);
@@ -373,12 +383,12 @@ async function measureFloor(times: number): Promise<number[]> {
   const runId = newRunId();
   const settings = settingsFor('v0.9.0');
   try {
-    const { bed: testbed } = await prepareTestBed(
+    const { services } = await prepareServices(
       settings,
       { runId, workDir: path.join(root, runId), log: quiet, githubApiUrl: releases.origin },
       docker,
     );
-    const daemon = await testbed.startBuildkitd(settings.buildkitImage);
+    const daemon = await services.startBuildkitd(settings.buildkitImage);
     const dest = path.join(root, 'floor.tar');
     const build = () =>
       daemon.buildctl.build({
@@ -428,6 +438,78 @@ async function resetStudy(studyAttempts: number): Promise<void> {
       );
     }
   }
+}
+
+/**
+ * The loss rate by an attempt's place after a reset (1 = fresh state), from one keep-going run, and what it
+ * implies: the expected attempts to the first loss when resetting every k, and those attempts at the run's
+ * own seconds per attempt — the time to first detection of one daemon before its first start is counted.
+ */
+async function positionStudy(total: number, every: number): Promise<void> {
+  const records = await engineRecords(
+    settingsFor('v0.9.0', {
+      retries: String(total),
+      'cache-reset-frequency': String(every),
+      'keep-going': 'true',
+    }),
+  );
+  const byPlace: { attempts: number; lost: number }[] = [];
+  let place = 0;
+  let afterLoss = { attempts: 0, lost: 0 };
+  let previousLost = false;
+  for (const record of records) {
+    place = record.freshState ? 1 : place + 1;
+    const lost = record.outcome.kind === 'lost';
+    const cell = (byPlace[place - 1] ??= { attempts: 0, lost: 0 });
+    cell.attempts++;
+    if (lost) cell.lost++;
+    if (previousLost && !record.freshState)
+      afterLoss = { attempts: afterLoss.attempts + 1, lost: afterLoss.lost + (lost ? 1 : 0) };
+    previousLost = lost;
+  }
+  const wallSeconds = (records.at(-1)?.endedMs ?? NaN) / 1000;
+  const perAttempt = (wallSeconds - (records[0]?.resetMs ?? 0) / 1000) / records.length;
+  print(
+    `\n## Loss rate by place after a reset (v0.9.0, ${total} attempts kept going, reset every ${every})\n`,
+  );
+  print('| place after reset | attempts | lost | loss rate (95% interval) |');
+  print('| ---: | ---: | ---: | ---: |');
+  byPlace.forEach((cell, i) => {
+    const bounds = lossRate(cell.lost, cell.attempts).twoSided;
+    print(
+      `| ${i + 1} | ${cell.attempts} | ${cell.lost} | ${pct(cell.lost / cell.attempts)} (${pct(bounds.low)}–${pct(bounds.high)}) |`,
+    );
+  });
+  print(
+    `| the attempt after a loss, same state | ${afterLoss.attempts} | ${afterLoss.lost} | ${pct(afterLoss.lost / afterLoss.attempts)} |`,
+  );
+  print('');
+  print(
+    `First daemon start (attempt 1's reset): ${f((records[0]?.resetMs ?? NaN) / 1000)} s; seconds per attempt after it, resets included: ${f(perAttempt)}.\n`,
+  );
+  print('| reset every | expected attempts to the first loss | × seconds per attempt |');
+  print('| ---: | ---: | ---: |');
+  const rates = byPlace.map((cell) => cell.lost / cell.attempts);
+  for (let k = 2; k <= rates.length; k++) {
+    const expected = expectedAttemptsToLoss(rates.slice(0, k));
+    print(`| ${k} | ${f(expected)} | ${f(expected * perAttempt)} |`);
+  }
+}
+
+/**
+ * Expected attempts until the first loss when a reset comes every `rates.length` attempts and the attempt at
+ * place i loses with chance rates[i], independently: a cycle with no loss costs all its attempts.
+ */
+function expectedAttemptsToLoss(rates: readonly number[]): number {
+  let survive = 1;
+  let withinCycle = 0;
+  rates.forEach((rate, i) => {
+    withinCycle += (i + 1) * survive * rate;
+    survive *= 1 - rate;
+  });
+  const lossInCycle = 1 - survive;
+  if (lossInCycle <= 0) return Infinity;
+  return (rates.length * survive) / lossInCycle + withinCycle / lossInCycle;
 }
 
 function withoutResets(series: Series): number[] {

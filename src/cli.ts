@@ -7,15 +7,15 @@ import { runCheck } from './engine.js';
 import { parseCliArgs, usage } from './inputs/cli-args.js';
 import { parseSettings, type Settings } from './inputs/settings.js';
 import { consoleLog, quietRunnerCommands } from './log.js';
-import { minimizationLine } from './minimize/minimization.js';
+
 import { bundledRepro, newRunId, runWorkDir } from './paths.js';
 import { buildMatrix, renderMatrix } from './report/matrix.js';
 import { writeReportFile } from './report/publish.js';
 import { readReports } from './report/read-reports.js';
 import { renderSummary } from './report/summary.js';
-import { Docker } from './testbed/docker.js';
-import { cleanupWarning, removeRun } from './testbed/testbed.js';
-import { verdictLine } from './verdict/verdict.js';
+import { Docker } from './services/docker.js';
+import { cleanupWarning, removeRun } from './services/run-services.js';
+import { minimizationLine, verdictLine } from './model/wording.js';
 
 const EXIT = { clean: 0, reproduced: 1, error: 2 } as const;
 

@@ -1,24 +1,24 @@
 import * as fs from 'node:fs';
-import type { AttemptRecord } from './attempts/attempt.js';
+
 import { cacheSpecs, createCache, localCacheDir, referenceOutput } from './attempts/cache-build.js';
 import { lanesFor } from './attempts/lanes.js';
 import { runAttempts, usableLanes } from './attempts/run-attempts.js';
 import type { Settings } from './inputs/settings.js';
-import {
-  type CacheLocation,
-  readCacheConfig,
-  type SharedResult,
-  sharedResults,
-} from './inspection/cache-config.js';
+import { type CacheLocation, readCacheConfig, sharedResults } from './inspection/cache-config.js';
 import type { OciImage } from './inspection/oci-image.js';
 import type { Log } from './log.js';
-import type { Minimization } from './minimize/minimization.js';
+
 import { minimize } from './minimize/minimize.js';
-import { Docker } from './testbed/docker.js';
-import { type InstalledBuildctl, installBuildctl } from './testbed/install-buildctl.js';
-import { TestBed, TestBedError } from './testbed/testbed.js';
-import type { LossRate } from './verdict/loss-rate.js';
-import { decideVerdict, measuredLossRate, type Verdict } from './verdict/verdict.js';
+import { Docker } from './services/docker.js';
+import { installBuildctl } from './services/install-buildctl.js';
+import { RunServices, InfrastructureError } from './services/run-services.js';
+
+import { decideVerdict, measuredLossRate } from './verdict/verdict.js';
+import type { AttemptRecord } from './model/attempt.js';
+import type { Minimization } from './model/minimization.js';
+import type { CacheMaker, InstalledBuildctl, RunResult, SharedResult } from './model/run-result.js';
+import type { Verdict } from './model/verdict.js';
+import { verificationText } from './model/wording.js';
 
 export interface RunContext {
   runId: string;
@@ -28,34 +28,6 @@ export interface RunContext {
   docker?: Docker;
   /** Where to ask for a release's asset digests (GITHUB_API_URL on a runner). */
   githubApiUrl?: string;
-}
-
-/** What made the cache the attempts imported. */
-export type CacheMaker =
-  /** buildkitVersion is unset when the cache build failed before its daemon said it. */
-  | { kind: 'this-run'; image: string; buildkitVersion?: string }
-  /** create-cache: false: a cache-dir made by an earlier run. */
-  | { kind: 'earlier-run'; cacheDir: string };
-
-export interface RunResult {
-  runId: string;
-  /** Unset when the cache could not be made. */
-  cacheMaker?: CacheMaker;
-  /** Records of the cache that share one result (see cache-config.ts); unset when it could not be read. */
-  cacheSharedResults?: SharedResult[];
-  verdict: Verdict;
-  records: AttemptRecord[];
-  buildkitVersion: string;
-  buildctl?: InstalledBuildctl;
-  startedAt: string;
-  finishedAt: string;
-  daemonLogFiles: string[];
-  /** Set when the attempts were a fixed-size sample (see measuredLossRate). */
-  lossRate?: LossRate;
-  /** Set when minimize was asked for. */
-  minimization?: Minimization;
-  /** Daemons that ran attempts at once (unset when no attempt ran). */
-  lanes?: number;
 }
 
 /**
@@ -75,25 +47,25 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
   let setupError: string | undefined;
   let cacheMaker: CacheMaker | undefined;
   let cacheSharedResults: SharedResult[] | undefined;
-  let runBed: TestBed | undefined;
+  let runServices: RunServices | undefined;
   let lanes: number | undefined;
 
   try {
-    const prepared = await prepareTestBed(settings, context, docker);
+    const prepared = await prepareServices(settings, context, docker);
     buildctl = prepared.buildctl;
-    const bed = prepared.bed;
-    runBed = bed;
-    const cache = cacheSpecs(settings, bed, workDir);
+    const services = prepared.services;
+    runServices = services;
+    const cache = cacheSpecs(settings, services, workDir);
     let reference: OciImage | undefined;
     if (settings.createCache) {
       // Named before the build, so that a run whose cache build failed still says which maker failed.
       cacheMaker = { kind: 'this-run', image: settings.cacheBuildkitImage };
       const made = await log.group(`Create the cache with ${settings.cacheBuildkitImage}`, () =>
-        createCache(bed, settings, cache.export, workDir, log),
+        createCache(services, settings, cache.export, workDir, log),
       );
       // When the image built without a cache lacks a path, the inputs are wrong: no attempt could tell.
       if (made.missingPaths.length > 0) {
-        throw new TestBedError(
+        throw new InfrastructureError(
           `expect-paths ${made.missingPaths.join(', ')} are not in the image even when built without a cache`,
         );
       }
@@ -110,7 +82,7 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
         `Run ${settings.retries} attempts with ${settings.buildkitImage}${inLanes}, fresh state every ${settings.cacheResetFrequency || 'never'}`,
         () =>
           runAttempts(
-            bed,
+            services,
             {
               ...settings,
               image: settings.buildkitImage,
@@ -135,7 +107,7 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
     setupError,
   });
   const minimization = settings.minimize
-    ? await minimizeIfLost(settings, verdict, records, runBed, context)
+    ? await minimizeIfLost(settings, verdict, records, runServices, context)
     : undefined;
   // The whole image built without a cache is kept beside a broken one, for comparison.
   if (verdict.kind !== 'reproduced')
@@ -166,11 +138,11 @@ async function minimizeIfLost(
   settings: Settings,
   verdict: Verdict,
   records: readonly AttemptRecord[],
-  bed: TestBed | undefined,
+  services: RunServices | undefined,
   context: RunContext,
 ): Promise<Minimization> {
   const { log, workDir } = context;
-  if (verdict.kind !== 'reproduced' || !bed) {
+  if (verdict.kind !== 'reproduced' || !services) {
     const reason = `no layer was lost (${verdict.kind}): nothing to minimize`;
     log.info(`minimize: ${reason}`);
     return { kind: 'skipped', reason };
@@ -179,12 +151,12 @@ async function minimizeIfLost(
   const keptGoing = measuredLossRate(verdict, settings.keepGoing, records, settings.retries);
   const keptGoingRun = keptGoing ? { lost: keptGoing.lost, attempts: keptGoing.attempts } : undefined;
   return log.group('Minimize the Dockerfile that lost a layer', () =>
-    minimize({ bed, settings, workDir, log, ...(keptGoingRun ? { keptGoingRun } : {}) }),
+    minimize({ services, settings, workDir, log, ...(keptGoingRun ? { keptGoingRun } : {}) }),
   );
 }
 
 export interface PreparedTestBed {
-  bed: TestBed;
+  services: RunServices;
   buildctl: InstalledBuildctl;
 }
 
@@ -193,7 +165,7 @@ export interface PreparedTestBed {
  * and the registries start, side by side. Both sides are waited for even when one fails, so that nothing
  * is still being created when the caller cleans up.
  */
-export async function prepareTestBed(
+export async function prepareServices(
   settings: Settings,
   context: RunContext,
   docker: Docker,
@@ -201,11 +173,11 @@ export async function prepareTestBed(
   const { log } = context;
   // Before anything is downloaded or created: a host with no answering engine is the first thing to say.
   const engine = await docker.serverVersion().catch((error: unknown) => {
-    throw new TestBedError(`the Docker engine does not answer: ${(error as Error).message}`);
+    throw new InfrastructureError(`the Docker engine does not answer: ${(error as Error).message}`);
   });
   log.info(`Docker engine ${engine}`);
   return log.group('Set up: buildctl, images and registries', async () => {
-    const bed = new TestBed(
+    const services = new RunServices(
       docker,
       {
         runId: context.runId,
@@ -226,7 +198,7 @@ export async function prepareTestBed(
         sha256: settings.buildctlSha256,
         apiUrl: context.githubApiUrl ?? 'https://api.github.com',
       }),
-      checkImages(docker, settings).then(() => bed.start()),
+      checkImages(docker, settings).then(() => services.start()),
     ]);
     if (installed.status === 'rejected') throw installed.reason;
     if (started.status === 'rejected') throw started.reason;
@@ -236,8 +208,8 @@ export async function prepareTestBed(
     );
     log.info(verificationText(buildctl));
     if (!buildctl.verifiedBy) log.warning(verificationText(buildctl));
-    bed.useBuildctl(buildctl.path);
-    return { bed, buildctl };
+    services.useBuildctl(buildctl.path);
+    return { services, buildctl };
   });
 }
 
@@ -274,17 +246,10 @@ async function checkImages(docker: Docker, settings: Settings): Promise<void> {
       try {
         await docker.pull(image);
       } catch (error) {
-        throw new TestBedError(
+        throw new InfrastructureError(
           `image ${image} is not on this Docker host and cannot be pulled: ${(error as Error).message}`,
         );
       }
     }),
   );
-}
-
-/** "sha256 ab12… verified against the GitHub release digest", or why it was not. */
-export function verificationText(installed: InstalledBuildctl): string {
-  return installed.verifiedBy
-    ? `buildctl tarball sha256 ${installed.sha256} verified against the ${installed.verifiedBy}`
-    : `buildctl tarball sha256 ${installed.sha256} NOT verified (${installed.unverifiedBecause ?? 'no digest'}); set buildctl-sha256 to check it`;
 }

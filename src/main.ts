@@ -5,15 +5,15 @@ import { runCheck } from './engine.js';
 import { readActionInputs } from './inputs/action-inputs.js';
 import { parseSettings, type Settings } from './inputs/settings.js';
 import { actionLog } from './log.js';
-import { minimizationLine } from './minimize/minimization.js';
+
 import { bundledRepro, newRunId, runWorkDir } from './paths.js';
 import { outputsOf } from './report/json-report.js';
 import { savedDaemonLogs, writeReportFile } from './report/publish.js';
 import { renderSummary } from './report/summary.js';
 import * as stateHelper from './state-helper.js';
-import { Docker } from './testbed/docker.js';
-import { cleanupWarning, removeRun } from './testbed/testbed.js';
-import { verdictLine } from './verdict/verdict.js';
+import { Docker } from './services/docker.js';
+import { cleanupWarning, removeRun } from './services/run-services.js';
+import { minimizationLine, verdictLine } from './model/wording.js';
 
 async function main(): Promise<void> {
   let settings: Settings;

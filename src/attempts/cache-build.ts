@@ -4,11 +4,11 @@ import { inspectOutput, outputFileName } from '../inspection/inspect-output.js';
 import type { OciImage } from '../inspection/oci-image.js';
 import type { OutputType, Settings } from '../inputs/settings.js';
 import type { Log } from '../log.js';
-import { lastLines } from '../testbed/command.js';
-import { type TestBed, TestBedError } from '../testbed/testbed.js';
+import { lastLines } from '../services/command.js';
+import { type RunServices, InfrastructureError } from '../services/run-services.js';
 
 /** The build that makes the cache exited with an error: the Dockerfile's fault or the services'. */
-export class CacheBuildFailed extends TestBedError {
+export class CacheBuildFailed extends InfrastructureError {
   override name = 'CacheBuildFailed';
 }
 
@@ -17,7 +17,7 @@ const CACHE_REPOSITORY = 'lost-layer/cache';
 /** The --export-cache and --import-cache values for the configured cache type, and where to read it. */
 export function cacheSpecs(
   settings: Pick<Settings, 'cacheType' | 'cacheDir'>,
-  bed: TestBed,
+  services: RunServices,
   workDir: string,
   tag = 'latest',
 ): { export: string; import: string; location: CacheLocation } {
@@ -29,11 +29,11 @@ export function cacheSpecs(
       location: { kind: 'local', dir },
     };
   }
-  const ref = `${bed.cacheRegistryHost}/${CACHE_REPOSITORY}:${tag}`;
+  const ref = `${services.cacheRegistryHost}/${CACHE_REPOSITORY}:${tag}`;
   return {
     export: `type=registry,ref=${ref},mode=max`,
     import: `type=registry,ref=${ref}`,
-    location: { kind: 'registry', address: bed.cacheRegistryAddress, repository: CACHE_REPOSITORY, tag },
+    location: { kind: 'registry', address: services.cacheRegistryAddress, repository: CACHE_REPOSITORY, tag },
   };
 }
 
@@ -52,15 +52,15 @@ export interface MadeCache {
 
 /** Builds once from scratch and exports the cache; its output is the reference the attempts are held to. */
 export async function createCache(
-  bed: TestBed,
+  services: RunServices,
   plan: CacheBuildPlan,
   exportCache: string,
   workDir: string,
   log: Log,
 ): Promise<MadeCache> {
-  const daemon = await bed.startBuildkitd(plan.cacheBuildkitImage);
+  const daemon = await services.startBuildkitd(plan.cacheBuildkitImage);
   try {
-    const buildkitVersion = await bed.buildkitVersion(daemon);
+    const buildkitVersion = await services.buildkitVersion(daemon);
     const output = referenceOutput(workDir, plan.outputType);
     const build = await daemon.buildctl.build({
       context: plan.context,
@@ -70,7 +70,7 @@ export async function createCache(
       timeoutMs: plan.attemptTimeoutSeconds * 1000,
     });
     if (build.timedOut) {
-      throw new TestBedError(
+      throw new InfrastructureError(
         `the build that creates the cache did not finish within ${plan.attemptTimeoutSeconds} s`,
       );
     }
@@ -87,7 +87,7 @@ export async function createCache(
     }
     return { buildkitVersion, reference: check.image, missingPaths: check.missingPaths };
   } finally {
-    await bed.stopBuildkitd(daemon);
+    await services.stopBuildkitd(daemon);
   }
 }
 

@@ -6,11 +6,13 @@ import { inspectOutput, outputFileName } from '../inspection/inspect-output.js';
 import type { OciImage } from '../inspection/oci-image.js';
 import { InspectionError } from '../inspection/tarball.js';
 import type { Settings } from '../inputs/settings.js';
-import { lossText } from '../verdict/verdict.js';
-import { lastLines } from '../testbed/command.js';
-import type { Buildkitd, TestBed } from '../testbed/testbed.js';
-import type { AttemptOutcome, AttemptRecord } from './attempt.js';
+
+import { lastLines } from '../services/command.js';
+import type { Buildkitd, RunServices } from '../services/run-services.js';
+
 import { resetsBefore } from './reset-policy.js';
+import type { AttemptOutcome, AttemptRecord } from '../model/attempt.js';
+import { lossText } from '../model/wording.js';
 
 /** The settings the loop reads, and what the run made for it. */
 export type AttemptPlan = Pick<
@@ -60,7 +62,7 @@ interface Lanes {
  * (unless keepGoing) and at the first attempt that cannot be judged, in any lane; an attempt already
  * running finishes and counts. With keepGoing, exactly `retries` attempts run in all.
  */
-export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Promise<AttemptsRun> {
+export async function runAttempts(services: RunServices, plan: AttemptPlan, log: Log): Promise<AttemptsRun> {
   const shared: Lanes = {
     count: usableLanes(plan),
     next: 1,
@@ -72,7 +74,7 @@ export async function runAttempts(bed: TestBed, plan: AttemptPlan, log: Log): Pr
   // error goes on: nothing keeps running behind the caller's cleanup.
   const ended = await Promise.allSettled(
     Array.from({ length: shared.count }, (_, i) =>
-      runLane(bed, plan, i + 1, shared, log).catch((error: unknown) => {
+      runLane(services, plan, i + 1, shared, log).catch((error: unknown) => {
         shared.stop = true;
         throw error;
       }),
@@ -95,7 +97,7 @@ export function usableLanes(plan: Pick<AttemptPlan, 'lanes' | 'retries' | 'cache
 }
 
 async function runLane(
-  bed: TestBed,
+  services: RunServices,
   plan: AttemptPlan,
   lane: number,
   shared: Lanes,
@@ -138,10 +140,11 @@ async function runLane(
           } else {
             // The old daemon goes in the background: its container and volume are its own, and the new
             // one need not wait for them (every removal is awaited before the lane returns).
-            if (daemon) removals.push(removeInBackground(bed, daemon, log));
+            if (daemon) removals.push(removeInBackground(services, daemon, log));
             daemon = undefined;
-            daemon = await bed.startBuildkitd(plan.image);
-            if (laneAttempts === 1 && lane === 1) run.buildkitVersion = await bed.buildkitVersion(daemon);
+            daemon = await services.startBuildkitd(plan.image);
+            if (laneAttempts === 1 && lane === 1)
+              run.buildkitVersion = await services.buildkitVersion(daemon);
           }
         } catch (error) {
           const cause = `resetting buildkitd's state failed: ${(error as Error).message}`;
@@ -149,8 +152,8 @@ async function runLane(
             kind: 'error',
             cause,
           });
-          const failed = daemon?.container ?? bed.lastDaemonContainer;
-          if (failed) run.daemonLogFiles.push(...(await saveDaemonLogs(bed, failed, plan.workDir, log)));
+          const failed = daemon?.container ?? services.lastDaemonContainer;
+          if (failed) run.daemonLogFiles.push(...(await saveDaemonLogs(services, failed, plan.workDir, log)));
           break;
         }
       }
@@ -162,18 +165,18 @@ async function runLane(
       const outcome = await oneAttempt(daemon, plan, attempt);
       record(attempt, freshState, resetMs, Math.round(performance.now() - buildStarted), outcome);
       if (outcome.kind === 'error') {
-        run.daemonLogFiles.push(...(await saveDaemonLogs(bed, daemon.container, plan.workDir, log)));
+        run.daemonLogFiles.push(...(await saveDaemonLogs(services, daemon.container, plan.workDir, log)));
       }
     }
   } finally {
-    if (daemon) removals.push(removeInBackground(bed, daemon, log));
+    if (daemon) removals.push(removeInBackground(services, daemon, log));
     await Promise.all(removals);
   }
 }
 
 /** A removal nobody awaits yet must not reject unobserved: a failure is a warning; cleanup removes the rest. */
-function removeInBackground(bed: TestBed, daemon: Buildkitd, log: Log): Promise<void> {
-  return bed
+function removeInBackground(services: RunServices, daemon: Buildkitd, log: Log): Promise<void> {
+  return services
     .stopBuildkitd(daemon)
     .catch((error: unknown) =>
       log.warning(`removing ${daemon.container} failed: ${(error as Error).message}`),
@@ -250,13 +253,18 @@ function readCacheUse(traceFile: string): string | undefined {
  * The daemon's logs, kept for the post step. Best effort: on a full disk the write fails too, and that must
  * not hide the attempt's own error behind its own.
  */
-async function saveDaemonLogs(bed: TestBed, container: string, workDir: string, log: Log): Promise<string[]> {
+async function saveDaemonLogs(
+  services: RunServices,
+  container: string,
+  workDir: string,
+  log: Log,
+): Promise<string[]> {
   const file = path.join(workDir, `${container}.log`);
   try {
-    const running = await bed.isRunning(container);
+    const running = await services.isRunning(container);
     fs.writeFileSync(
       file,
-      `# ${container} (${running ? 'running' : 'stopped'})\n${await bed.daemonLogs(container)}`,
+      `# ${container} (${running ? 'running' : 'stopped'})\n${await services.daemonLogs(container)}`,
     );
     return [file];
   } catch (error) {

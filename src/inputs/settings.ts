@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { parse as parseShellWords } from 'shell-quote';
 import { parse as parseToml } from 'smol-toml';
 import { MAX_PARALLEL } from '../attempts/lanes.js';
-import { buildkitdToml } from '../testbed/buildkitd-config.js';
+import { buildkitdToml } from '../services/buildkitd-config.js';
 
 /** Where the bundled reproduction lives, and where relative paths start from. */
 export interface PathContext {
@@ -19,7 +19,7 @@ export type ResetMode = 'restart' | 'prune';
 /** oci: the image itself, compared layer by layer with the reference; tar: its filesystem, as the seed. */
 export type OutputType = 'oci' | 'tar';
 
-export interface MirrorSeedImage {
+export interface MirrorImage {
   /** An image the local Docker engine already has. */
   source: string;
   /** Its name in the mirror, as BuildKit asks Docker Hub for it (library/alpine:latest). */
@@ -50,7 +50,7 @@ export interface Settings {
   registryImage: string;
   /** The mirror registry pulls through from here; '' makes it a plain registry filled from mirrorImages. */
   mirrorUpstream: string;
-  mirrorImages: MirrorSeedImage[];
+  mirrorImages: MirrorImage[];
   buildkitdFlags: string[];
   /** Contents of buildkitd.toml from buildkitd-config or buildkitd-config-inline ('' when none). */
   buildkitdConfig: string;
@@ -197,7 +197,7 @@ export function parseSettings(raw: RawInputs, paths: PathContext): Settings {
   // The mirror container fetches from the upstream: 127.0.0.1 there is the mirror itself, so plain http is
   // for an address on a private network (a registry beside the runner, the Docker bridge's gateway).
   if (mirrorUpstream) httpUrl('mirror-upstream', mirrorUpstream, { plainHttp: 'private-network' });
-  const mirrorImages = list(raw, 'mirror-images', []).map(mirrorSeed);
+  const mirrorImages = list(raw, 'mirror-images', []).map(mirrorImage);
   if (mirrorUpstream && mirrorImages.length > 0) {
     throw new InputError(
       'mirror-images',
@@ -329,7 +329,7 @@ function archivePath(input: string, p: string): string {
   return normalized;
 }
 
-function mirrorSeed(item: string): MirrorSeedImage {
+function mirrorImage(item: string): MirrorImage {
   const [source = '', target = source, ...rest] = item.split('=');
   if (rest.length > 0) throw new InputError('mirror-images', `"${item}" is not SOURCE or SOURCE=NAME`);
   imageReference('mirror-images', source);

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { OciImage } from './oci-image.js';
 import { InspectionError } from './tarball.js';
+import type { SharedResult } from '../model/run-result.js';
 
 /**
  * The cause of moby/buildkit#2198 and #1980, read from the exported cache itself. BuildKit's cache config
@@ -20,16 +21,6 @@ export interface CacheConfig {
   layers: { blob: string; parent: number }[];
   /** Each result is a list of layer chains: one for a plain result, several for a chained one. */
   records: { digest: string; results: number[][] }[];
-}
-
-/** Records of the cache whose result is one and the same layer chain. */
-export interface SharedResult {
-  /** The steps that make this chain, from the reference image's history; [] when it cannot tell. */
-  steps: string[];
-  /** The cache records (cache keys) that share it. */
-  records: string[];
-  /** The chain: its top blob and how many layers it has. */
-  layer: { blob: string; chainLength: number };
 }
 
 /** Where the cache is: an OCI layout folder (cache-type local) or a registry reached over plain HTTP. */

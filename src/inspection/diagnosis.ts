@@ -1,15 +1,5 @@
+import type { LayerFacts } from '../model/layers.js';
 import type { ImageLayer, OciImage } from './oci-image.js';
-
-/** A layer as the report names it. */
-export interface LayerFacts {
-  position: number;
-  digest: string;
-  diffId: string;
-  size: number;
-  files: number;
-  /** The instruction that made it, from the reference build's history ('' when unknown). */
-  createdBy: string;
-}
 
 export interface Diagnosis {
   /** Layers of the reference with files that the attempt's image lacks, while it has none of its own instead. */

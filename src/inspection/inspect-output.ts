@@ -1,8 +1,8 @@
-import type { LayerComparison, LayerNotes } from '../attempts/attempt.js';
 import type { OutputType } from '../inputs/settings.js';
-import { diagnose, type LayerFacts } from './diagnosis.js';
+import { diagnose } from './diagnosis.js';
 import { imagePaths, type OciImage, readOciImage } from './oci-image.js';
 import { inspectTarball } from './tarball.js';
+import type { LayerComparison, LayerFacts, LayerNotes } from '../model/layers.js';
 
 export interface OutputCheck {
   missingPaths: string[];

@@ -5,11 +5,11 @@ import { lanesFor } from '../attempts/lanes.js';
 import { runAttempts } from '../attempts/run-attempts.js';
 import type { Settings } from '../inputs/settings.js';
 import type { Log } from '../log.js';
-import { type TestBed, TestBedError } from '../testbed/testbed.js';
-import { decideVerdict, lossText, measuredLossRate } from '../verdict/verdict.js';
+import { type RunServices, InfrastructureError } from '../services/run-services.js';
+import { decideVerdict, measuredLossRate } from '../verdict/verdict.js';
 import { writeCandidate } from './candidate-files.js';
-import type { Judgement } from './delta-debugging.js';
-import type { MeasuredRun } from './minimization.js';
+import type { Judgement, MeasuredRun } from '../model/minimization.js';
+import { lossText } from '../model/wording.js';
 
 /** What one Dockerfile and context did on the run's services. */
 export interface CandidateRun {
@@ -28,7 +28,7 @@ export interface CandidateRequest {
   /** Run every attempt (a measured rate) instead of stopping at the first loss. */
   keepGoing: boolean;
   /**
-   * Builds a Dockerfile known to build (the original), and throws TestBedError when it fails too: a
+   * Builds a Dockerfile known to build (the original), and throws InfrastructureError when it fails too: a
    * candidate's failed build is its own only when the services can still build.
    */
   controlBuild(): Promise<void>;
@@ -36,10 +36,10 @@ export interface CandidateRequest {
 
 /**
  * Judges one candidate with the engine's own steps, on the run's registries and images: its own cache and
- * reference build, then attempts. Throws TestBedError when the services failed: no judgement then.
+ * reference build, then attempts. Throws InfrastructureError when the services failed: no judgement then.
  */
 export async function runCandidate(
-  bed: TestBed,
+  services: RunServices,
   settings: Settings,
   workDir: string,
   request: CandidateRequest,
@@ -54,12 +54,12 @@ export async function runCandidate(
     retries: request.attempts,
     keepGoing: request.keepGoing,
   };
-  const cache = cacheSpecs(plan, bed, dir, `candidate-${request.number}`);
+  const cache = cacheSpecs(plan, services, dir, `candidate-${request.number}`);
   const invalid = (detail: string): CandidateRun => {
     fs.rmSync(dir, { recursive: true, force: true });
     return { judgement: 'invalid', detail, measured: { lost: 0, attempts: 0 } };
   };
-  const build = () => createCache(bed, plan, cache.export, dir, log);
+  const build = () => createCache(services, plan, cache.export, dir, log);
   let made;
   try {
     made = await build();
@@ -67,8 +67,8 @@ export async function runCandidate(
     if (!(error instanceof CacheBuildFailed)) throw error;
     // A failed build is the candidate's own (a removed line was needed) only when it fails again, the
     // registries answer and the original still builds; otherwise the services failed: no judgement.
-    const problem = await bed.registriesProblem();
-    if (problem) throw new TestBedError(`candidate ${request.number}: ${problem}`);
+    const problem = await services.registriesProblem();
+    if (problem) throw new InfrastructureError(`candidate ${request.number}: ${problem}`);
     made = await build().catch(async (again: unknown) => {
       if (!(again instanceof CacheBuildFailed)) throw again;
       await request.controlBuild();
@@ -82,7 +82,7 @@ export async function runCandidate(
     return invalid('its image has none of expect-paths, and a tar output shows a loss only by them');
   }
   const run = await runAttempts(
-    bed,
+    services,
     {
       ...plan,
       expectPaths,
@@ -102,7 +102,7 @@ export async function runCandidate(
   // An error is the services' or BuildKit's, never the candidate's: the search cannot go on. Its folder
   // (outputs, trace, daemon logs) stays as evidence.
   if (verdict.kind === 'error') {
-    throw new TestBedError(`candidate ${request.number} (${dir}): ${verdict.cause}`);
+    throw new InfrastructureError(`candidate ${request.number} (${dir}): ${verdict.cause}`);
   }
   fs.rmSync(dir, { recursive: true, force: true });
   if (verdict.kind !== 'reproduced') {

@@ -1,17 +1,9 @@
+import type { Judgement } from '../model/minimization.js';
 /**
  * Delta debugging (Zeller and Hildebrandt's ddmin) over a list of items: the smallest sub-list the judge
  * still calls "reproduces". Pure: the judge is the only way it learns anything, so it is tested with
  * scripted judges, and the engine gives it one that runs BuildKit.
  */
-
-/** What one candidate showed. */
-export type Judgement =
-  /** A loss was seen: certain, whatever the rate. */
-  | 'reproduces'
-  /** No loss within the attempts the stated risk asks for. */
-  | 'does-not-reproduce'
-  /** The candidate cannot be judged on the bug (its build fails, it has nothing that makes a layer). */
-  | 'invalid';
 
 export interface SearchResult<T> {
   /** The smallest sub-list seen to reproduce, in the original order. */

@@ -3,11 +3,11 @@ import * as path from 'node:path';
 import { CacheBuildFailed, cacheSpecs, createCache } from '../attempts/cache-build.js';
 import type { Settings } from '../inputs/settings.js';
 import type { Log } from '../log.js';
-import { type TestBed, TestBedError } from '../testbed/testbed.js';
+import { type RunServices, InfrastructureError } from '../services/run-services.js';
 import { listContextFiles, writeCandidate } from './candidate-files.js';
 import { type CandidateRun, runCandidate } from './candidate-run.js';
 import { attemptsForConfidence, detectionChance } from './confidence.js';
-import { ddmin, type Judgement } from './delta-debugging.js';
+import { ddmin } from './delta-debugging.js';
 import {
   buildsALayer,
   type Instruction,
@@ -17,10 +17,10 @@ import {
   renderDockerfile,
   unreachedStages,
 } from './dockerfile.js';
-import type { CandidateRecord, Minimization } from './minimization.js';
+import type { CandidateRecord, Judgement, Minimization } from '../model/minimization.js';
 
 export interface MinimizeRequest {
-  bed: TestBed;
+  services: RunServices;
   settings: Settings;
   /** The run's folder: candidates go to `minimize/`, the result to `minimized/`. */
   workDir: string;
@@ -97,7 +97,7 @@ class Search {
 
     const confirming = await this.execute(smallest.instructions, smallest.files, settings.retries, true);
     if (confirming.judgement === 'invalid') {
-      throw new TestBedError(
+      throw new InfrastructureError(
         `the confirming run of the smallest candidate did not build: ${confirming.detail}`,
       );
     }
@@ -238,18 +238,18 @@ class Search {
     attempts: number,
     keepGoing: boolean,
   ): Promise<CandidateRun> {
-    const { bed, settings, workDir, log } = this.request;
+    const { services, settings, workDir, log } = this.request;
     this.runs += 1;
     const dockerfileText = this.render(instructions);
     const controlBuild = () => this.controlBuild();
     const request = { number: this.runs, dockerfileText, files, attempts, keepGoing, controlBuild };
     // A candidate's own set-up and attempts say nothing the one line per candidate does not.
-    return runCandidate(bed, settings, workDir, request, quietLog(log));
+    return runCandidate(services, settings, workDir, request, quietLog(log));
   }
 
   /** The original as the search writes it, built again: it built for the baseline, so it must now too. */
   private async controlBuild(): Promise<void> {
-    const { bed, settings, workDir, log } = this.request;
+    const { services, settings, workDir, log } = this.request;
     const dir = path.join(workDir, 'minimize', 'control');
     const written = writeCandidate(
       dir,
@@ -259,10 +259,16 @@ class Search {
     );
     const plan = { ...settings, ...written, cacheDir: '' };
     try {
-      await createCache(bed, plan, cacheSpecs(plan, bed, dir, 'control').export, dir, quietLog(log));
+      await createCache(
+        services,
+        plan,
+        cacheSpecs(plan, services, dir, 'control').export,
+        dir,
+        quietLog(log),
+      );
     } catch (error) {
       if (!(error instanceof CacheBuildFailed)) throw error;
-      throw new TestBedError(
+      throw new InfrastructureError(
         `a candidate's build failed, and so did the original's, which built before: ${error.message}`,
       );
     } finally {

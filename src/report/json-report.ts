@@ -1,5 +1,5 @@
-import type { RunResult } from '../engine.js';
 import type { Settings } from '../inputs/settings.js';
+import type { RunResult } from '../model/run-result.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
 

@@ -1,6 +1,7 @@
 import * as semver from 'semver';
-import { confidenceText, lossRate, percent, type LossRate } from '../verdict/loss-rate.js';
+import { confidenceText, lossRate, percent } from '../verdict/loss-rate.js';
 import { REPORT_SCHEMA_VERSION } from './json-report.js';
+import type { LossRate } from '../model/loss-rate.js';
 
 /** One job's report: `report` is its parsed JSON, `error` why it could not be read or parsed. */
 export interface MatrixInput {

@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunResult } from '../engine.js';
+
 import type { Settings } from '../inputs/settings.js';
 import { buildReport } from './json-report.js';
+import type { RunResult } from '../model/run-result.js';
 
 /** Writes report.json into the run's work folder and returns its path. */
 export function writeReportFile(result: RunResult, settings: Settings, workDir: string): string {

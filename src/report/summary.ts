@@ -1,12 +1,13 @@
-import type { AttemptOutcome, AttemptRecord, LayerComparison } from '../attempts/attempt.js';
-import type { SharedResult } from '../inspection/cache-config.js';
-import type { LayerFacts } from '../inspection/diagnosis.js';
-import type { CandidateRecord, Minimization } from '../minimize/minimization.js';
 import { confidenceText, describeLossRate } from '../verdict/loss-rate.js';
-import type { RunResult } from '../engine.js';
+
 import type { Settings } from '../inputs/settings.js';
-import { verdictLine } from '../verdict/verdict.js';
+
 import { publicSettings } from './json-report.js';
+import type { AttemptOutcome, AttemptRecord } from '../model/attempt.js';
+import type { LayerComparison, LayerFacts } from '../model/layers.js';
+import type { CandidateRecord, Minimization } from '../model/minimization.js';
+import type { RunResult, SharedResult } from '../model/run-result.js';
+import { verdictLine } from '../model/wording.js';
 
 /** Past this many attempts the table keeps only the ones that did not end intact, and the last few. */
 const MAX_TABLE_ROWS = 60;

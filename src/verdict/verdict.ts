@@ -1,22 +1,7 @@
-import type { AttemptRecord } from '../attempts/attempt.js';
-import type { LayerFacts } from '../inspection/diagnosis.js';
-import { type LossRate, lossRate } from './loss-rate.js';
-
-export type Verdict =
-  | {
-      kind: 'reproduced';
-      /** The first attempt that lost a layer, and what it lost. */
-      failedAttempt: number;
-      missingPaths: string[];
-      lostLayers: LayerFacts[];
-      /** How many attempts lost a layer (more than one with keep-going, or with lanes whose running attempts finished). */
-      lostCount: number;
-      attemptsRun: number;
-    }
-  | { kind: 'clean'; attemptsRun: number }
-  | { kind: 'error'; cause: string; attemptsRun: number }
-  /** run-attempts: false — only the cache was made. */
-  | { kind: 'not-run' };
+import { lossRate } from './loss-rate.js';
+import type { AttemptRecord } from '../model/attempt.js';
+import type { LossRate } from '../model/loss-rate.js';
+import type { Verdict } from '../model/verdict.js';
 
 export interface VerdictInput {
   plannedAttempts: number;
@@ -62,28 +47,6 @@ export function decideVerdict(input: VerdictInput): Verdict {
     };
   }
   return { kind: 'clean', attemptsRun };
-}
-
-export function verdictLine(verdict: Verdict): string {
-  switch (verdict.kind) {
-    case 'reproduced':
-      return `Layer lost: attempt ${verdict.failedAttempt}: ${lossText(verdict.missingPaths, verdict.lostLayers)}${
-        verdict.lostCount > 1 ? ` (${verdict.lostCount} of ${verdict.attemptsRun} attempts lost a layer)` : ''
-      }`;
-    case 'clean':
-      return `No layer lost in ${verdict.attemptsRun} attempts`;
-    case 'error':
-      return `No verdict: an infrastructure step failed (${verdict.cause})`;
-    case 'not-run':
-      return 'Cache created; no attempts were run (run-attempts: false)';
-  }
-}
-
-/** "layer 2 (COPY repro.txt /) gone; repro.txt missing" */
-export function lossText(missingPaths: readonly string[], lostLayers: readonly LayerFacts[]): string {
-  const layers = lostLayers.map((l) => `layer ${l.position}${l.createdBy ? ` (${l.createdBy})` : ''} gone`);
-  const paths = missingPaths.length > 0 ? [`${missingPaths.join(', ')} missing`] : [];
-  return [...layers, ...paths].join('; ');
 }
 
 /**

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import type { RunResult } from '../../src/engine.js';
+
 import {
   DEFAULT_BUILDCTL_URL,
   INPUT_NAMES,
@@ -13,6 +13,7 @@ import {
   type PathContext,
 } from '../../src/inputs/settings.js';
 import { outputsOf } from '../../src/report/json-report.js';
+import type { RunResult } from '../../src/model/run-result.js';
 
 interface ActionInput {
   description?: unknown;

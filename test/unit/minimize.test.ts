@@ -6,13 +6,14 @@ import { describe, it } from 'node:test';
 import { seededRandom } from '../support/seeded-random.js';
 import { listContextFiles, writeCandidate } from '../../src/minimize/candidate-files.js';
 import { attemptsForConfidence, detectionChance } from '../../src/minimize/confidence.js';
-import { ddmin, type Judgement } from '../../src/minimize/delta-debugging.js';
+import { ddmin } from '../../src/minimize/delta-debugging.js';
 import {
   buildsALayer,
   parseDockerfile,
   renderDockerfile,
   unreachedStages,
 } from '../../src/minimize/dockerfile.js';
+import type { Judgement } from '../../src/model/minimization.js';
 
 /** The padded fixture's removable instructions, by a short name. */
 const PADDED = [

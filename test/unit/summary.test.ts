@@ -4,14 +4,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { AttemptOutcome, AttemptRecord } from '../../src/attempts/attempt.js';
-import type { RunResult } from '../../src/engine.js';
-import type { Minimization } from '../../src/minimize/minimization.js';
+
 import { parseSettings, type PathContext, type RawInputs, type Settings } from '../../src/inputs/settings.js';
 import { buildReport, outputsOf } from '../../src/report/json-report.js';
 import { renderSummary } from '../../src/report/summary.js';
 import { decideVerdict, measuredLossRate } from '../../src/verdict/verdict.js';
 import { lossRate } from '../../src/verdict/loss-rate.js';
+import type { AttemptOutcome, AttemptRecord } from '../../src/model/attempt.js';
+import type { Minimization } from '../../src/model/minimization.js';
+import type { RunResult } from '../../src/model/run-result.js';
 
 const bundledRepro = fileURLToPath(new URL('../../fixtures/repro', import.meta.url));
 const TOKEN = 'ghs_secret123';

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AttemptOutcome, AttemptRecord } from '../../src/attempts/attempt.js';
-import { decideVerdict, measuredLossRate, verdictLine, type Verdict } from '../../src/verdict/verdict.js';
+
+import { decideVerdict, measuredLossRate } from '../../src/verdict/verdict.js';
+import type { AttemptOutcome, AttemptRecord } from '../../src/model/attempt.js';
+import type { Verdict } from '../../src/model/verdict.js';
+import { verdictLine } from '../../src/model/wording.js';
 
 const record = (attempt: number, outcome: AttemptOutcome): AttemptRecord => ({
   attempt,

@@ -4,18 +4,7 @@ import * as path from 'node:path';
 import lockfile from 'proper-lockfile';
 import * as tc from '@actions/tool-cache';
 import { expandUrl } from '../inputs/settings.js';
-
-export interface InstalledBuildctl {
-  path: string;
-  url: string;
-  fromToolCache: boolean;
-  /** SHA-256 of the release tarball the binary came from. */
-  sha256: string;
-  /** What the tarball was checked against: 'buildctl-sha256', 'GitHub release digest', or '' (not verified). */
-  verifiedBy: string;
-  /** Why it was not verified, when it was not. */
-  unverifiedBecause?: string;
-}
+import type { InstalledBuildctl } from '../model/run-result.js';
 
 export interface BuildctlSource {
   version: string;

@@ -1,5 +1,5 @@
 import type { Log } from '../log.js';
-import type { MirrorSeedImage } from '../inputs/settings.js';
+import type { MirrorImage } from '../inputs/settings.js';
 import { Buildctl } from './buildctl.js';
 import { buildkitdToml } from './buildkitd-config.js';
 import { Docker, type ImageFacts, RUN_LABEL } from './docker.js';
@@ -9,11 +9,11 @@ const BUILDKITD_PORT = 1234;
 const CONFIG_PATH = '/etc/lost-layer/buildkitd.toml';
 const READY_TIMEOUT_MS = 60_000;
 
-export interface TestBedOptions {
+export interface RunServicesOptions {
   runId: string;
   registryImage: string;
   mirrorUpstream: string;
-  mirrorImages: MirrorSeedImage[];
+  mirrorImages: MirrorImage[];
   buildkitdConfig: string;
   buildkitdFlags: string[];
   buildkitdContainerOptions: string[] | undefined;
@@ -27,15 +27,15 @@ export interface Buildkitd {
 }
 
 /** An infrastructure step that failed: never a verdict on BuildKit's output. */
-export class TestBedError extends Error {
-  override name = 'TestBedError';
+export class InfrastructureError extends Error {
+  override name = 'InfrastructureError';
 }
 
 /**
  * The services of one run: a network, a cache registry, a Docker Hub mirror and buildkitd daemons, all
  * named after the run and labelled with its id, so that cleanup removes exactly these.
  */
-export class TestBed {
+export class RunServices {
   readonly prefix: string;
   readonly network: string;
   private generation = 0;
@@ -51,7 +51,7 @@ export class TestBed {
 
   constructor(
     private readonly docker: Docker,
-    private readonly options: TestBedOptions,
+    private readonly options: RunServicesOptions,
     private readonly log: Log,
   ) {
     this.prefix = `lost-layer-${options.runId}`;
@@ -88,7 +88,7 @@ export class TestBed {
     ]);
     this.cacheAddress = cacheAddress;
     this.mirrorAddress = mirrorAddress;
-    for (const image of this.options.mirrorImages) await this.seedMirror(mirrorAddress, image);
+    for (const image of this.options.mirrorImages) await this.fillMirror(mirrorAddress, image);
   }
 
   private async startRegistry(name: string, env: Record<string, string>): Promise<string> {
@@ -106,7 +106,7 @@ export class TestBed {
     // A build started before the registry answers can fail: wait for its API.
     await waitUntil(`registry ${name}`, READY_TIMEOUT_MS, async () => {
       if (!(await this.docker.isRunning(name))) {
-        throw new TestBedError(`registry ${name} stopped: ${await this.docker.logs(name)}`);
+        throw new InfrastructureError(`registry ${name} stopped: ${await this.docker.logs(name)}`);
       }
       return answers(address);
     });
@@ -114,7 +114,7 @@ export class TestBed {
     return address;
   }
 
-  private async seedMirror(mirrorAddress: string, image: MirrorSeedImage): Promise<void> {
+  private async fillMirror(mirrorAddress: string, image: MirrorImage): Promise<void> {
     const pushed = `${mirrorAddress}/${image.target}`;
     await this.docker.tag(image.source, pushed);
     try {
@@ -179,7 +179,9 @@ export class TestBed {
     const buildctl = new Buildctl(this.buildctlBinary, `tcp://${address}`);
     await waitUntil(`buildkitd ${container}`, READY_TIMEOUT_MS, async () => {
       if (!(await this.docker.isRunning(container))) {
-        throw new TestBedError(`buildkitd ${container} stopped:\n${await this.docker.logs(container)}`);
+        throw new InfrastructureError(
+          `buildkitd ${container} stopped:\n${await this.docker.logs(container)}`,
+        );
       }
       return buildctl.hasWorkers();
     });
@@ -195,7 +197,7 @@ export class TestBed {
   /** Read once per image: a reset is on the per-attempt path. */
   private async facts(image: string): Promise<ImageFacts> {
     const facts = this.imageFactsCache.get(image) ?? (await this.docker.imageFacts(image));
-    if (!facts) throw new TestBedError(`image ${image} is not on this Docker host`);
+    if (!facts) throw new InfrastructureError(`image ${image} is not on this Docker host`);
     this.imageFactsCache.set(image, facts);
     return facts;
   }
@@ -287,7 +289,8 @@ async function waitUntil(what: string, timeoutMs: number, ready: () => Promise<b
   const deadline = Date.now() + timeoutMs;
   for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
     if (await ready()) return;
-    if (Date.now() > deadline) throw new TestBedError(`${what} did not answer within ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new InfrastructureError(`${what} did not answer within ${timeoutMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }

@@ -1,5 +1,4 @@
-import type { LossRate } from '../verdict/loss-rate.js';
-import type { Judgement } from './delta-debugging.js';
+import type { LossRate } from './loss-rate.js';
 
 /** One candidate of the search, as the report lists it. */
 export interface CandidateRecord {
@@ -66,19 +65,11 @@ export type Minimization =
       candidates: CandidateRecord[];
     };
 
-/** One line for the log and the CLI: what the search ended with. */
-export function minimizationLine(m: Minimization): string {
-  switch (m.kind) {
-    case 'skipped':
-      return `Minimize: ${m.reason}`;
-    case 'error':
-      return `Minimize: no result: an infrastructure step failed after ${m.candidatesJudged} candidates (${m.cause})`;
-    case 'minimized': {
-      const confirm =
-        m.confirming.lost > 0
-          ? `its confirming run lost a layer in ${m.confirming.lost} of ${m.confirming.attempts} attempts`
-          : `its confirming run lost none in ${m.confirming.attempts} attempts (it did lose one during the search)`;
-      return `Minimized: ${m.instructionsBefore} → ${m.instructionsAfter} instructions, ${m.filesBefore} → ${m.filesAfter} context files, ${m.proven ? '1-minimal' : 'NOT proven minimal (the time budget ran out)'}, ${m.candidatesJudged} candidates in ${m.seconds} s; ${confirm}: ${m.dockerfilePath}`;
-    }
-  }
-}
+/** What one candidate showed. */
+export type Judgement =
+  /** A loss was seen: certain, whatever the rate. */
+  | 'reproduces'
+  /** No loss within the attempts the stated risk asks for. */
+  | 'does-not-reproduce'
+  /** The candidate cannot be judged on the bug (its build fails, it has nothing that makes a layer). */
+  | 'invalid';

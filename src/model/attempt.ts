@@ -1,4 +1,4 @@
-import type { LayerFacts } from '../inspection/diagnosis.js';
+import type { LayerComparison, LayerFacts, LayerNotes } from './layers.js';
 
 /** What one attempt's output showed. */
 export type AttemptOutcome =
@@ -16,18 +16,6 @@ export type AttemptOutcome =
     }
   /** The attempt could not be judged: build error, daemon gone, unreadable output. */
   | { kind: 'error'; cause: string };
-
-/** What else the layer comparison saw: reported, never a verdict by itself. */
-export interface LayerNotes {
-  unexpectedLayers: LayerFacts[];
-  emptyLayers: LayerFacts[];
-  historyChanges: { createdBy: string; referenceEmpty: boolean; attemptEmpty: boolean }[];
-}
-
-export interface LayerComparison {
-  reference: LayerFacts[];
-  attempt: LayerFacts[];
-}
 
 export interface AttemptRecord {
   attempt: number;

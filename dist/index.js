@@ -78848,43 +78848,16 @@ var __spreadArray = (this && this.__spreadArray) || function (to, from, pack) {
 
 /***/ }),
 
-/***/ 27569:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   F: () => (/* binding */ MAX_PARALLEL),
-/* harmony export */   d: () => (/* binding */ lanesFor)
-/* harmony export */ });
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(48161);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_0__);
-
-/** The most lanes `parallel` takes: past this, daemons only wait for each other's CPU and disk. */
-const MAX_PARALLEL = 16;
-/**
- * How many daemons run attempts at once. `parallel` 0 is "auto": one lane per two CPU cores, at least one,
- * at most 4. The benchmark (README, "Speed") measured 1, 2 and 4 lanes on a 2-core machine: two lanes came
- * to the first detection first rootful and tied rootless, with overlapping intervals, four later; with no
- * clear winner, 2 cores keep the seed's one attempt at a time. Machines with more cores were not measured.
- */
-function lanesFor(parallel, cores = node_os__WEBPACK_IMPORTED_MODULE_0__.availableParallelism()) {
-    if (parallel > 0)
-        return parallel;
-    return Math.max(1, Math.min(Math.floor(cores / 2), 4));
-}
-
-
-/***/ }),
-
-/***/ 86254:
+/***/ 92544:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  k_: () => (/* binding */ runCheck)
+  k: () => (/* binding */ runCheck)
 });
 
-// UNUSED EXPORTS: prepareTestBed, verificationText
+// UNUSED EXPORTS: prepareServices
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(73024);
@@ -79268,18 +79241,31 @@ function historyEntry(value) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/inspection/inspect-output.ts
+;// CONCATENATED MODULE: ./src/inspection/output-types.ts
 
 
 
+const OUTPUT_KINDS = {
+    /** The image itself: the expected paths, and its layers against the reference's, by content. */
+    oci: { extension: 'oci.tar', comparesLayers: true, inspect: inspectImage },
+    /** Its filesystem only, as the seed: the expected paths. */
+    tar: {
+        extension: 'tar',
+        comparesLayers: false,
+        inspect: async (file, expectPaths) => ({
+            missingPaths: (await inspectTarball(file, expectPaths)).missingPaths,
+            lostLayers: [],
+        }),
+    },
+};
 /**
- * Reads a build's output as a stream: the expected paths for both kinds, and for an OCI image also the
- * layers against the reference's. Throws InspectionError when the output cannot be read to its end.
+ * Reads a build's output as a stream, as its output-type says. Throws InspectionError when the output
+ * cannot be read to its end.
  */
-async function inspectOutput(file, outputType, expectPaths, reference) {
-    if (outputType === 'tar') {
-        return { missingPaths: (await inspectTarball(file, expectPaths)).missingPaths, lostLayers: [] };
-    }
+function inspectOutput(file, outputType, expectPaths, reference) {
+    return OUTPUT_KINDS[outputType].inspect(file, expectPaths, reference);
+}
+async function inspectImage(file, expectPaths, reference) {
     const image = await readOciImage(file);
     const paths = imagePaths(image);
     const missingPaths = expectPaths.filter((p) => !paths.has(p));
@@ -79298,25 +79284,25 @@ async function inspectOutput(file, outputType, expectPaths, reference) {
 }
 /** The file name of a build's output. */
 function outputFileName(base, outputType) {
-    return `${base}.${outputType === 'oci' ? 'oci.tar' : 'tar'}`;
+    return `${base}.${OUTPUT_KINDS[outputType].extension}`;
 }
 
-// EXTERNAL MODULE: ./src/testbed/command.ts + 1 modules
-var command = __nccwpck_require__(56162);
-// EXTERNAL MODULE: ./src/testbed/testbed.ts + 1 modules
-var testbed = __nccwpck_require__(2721);
+// EXTERNAL MODULE: ./src/services/command.ts + 1 modules
+var command = __nccwpck_require__(44563);
+// EXTERNAL MODULE: ./src/services/run-services.ts + 1 modules
+var run_services = __nccwpck_require__(69820);
 ;// CONCATENATED MODULE: ./src/attempts/cache-build.ts
 
 
 
 
 /** The build that makes the cache exited with an error: the Dockerfile's fault or the services'. */
-class CacheBuildFailed extends testbed/* TestBedError */.QE {
+class CacheBuildFailed extends run_services/* InfrastructureError */.EN {
     name = 'CacheBuildFailed';
 }
 const CACHE_REPOSITORY = 'lost-layer/cache';
 /** The --export-cache and --import-cache values for the configured cache type, and where to read it. */
-function cacheSpecs(settings, bed, workDir, tag = 'latest') {
+function cacheSpecs(settings, services, workDir, tag = 'latest') {
     if (settings.cacheType === 'local') {
         const dir = localCacheDir(settings, workDir);
         return {
@@ -79325,18 +79311,18 @@ function cacheSpecs(settings, bed, workDir, tag = 'latest') {
             location: { kind: 'local', dir },
         };
     }
-    const ref = `${bed.cacheRegistryHost}/${CACHE_REPOSITORY}:${tag}`;
+    const ref = `${services.cacheRegistryHost}/${CACHE_REPOSITORY}:${tag}`;
     return {
         export: `type=registry,ref=${ref},mode=max`,
         import: `type=registry,ref=${ref}`,
-        location: { kind: 'registry', address: bed.cacheRegistryAddress, repository: CACHE_REPOSITORY, tag },
+        location: { kind: 'registry', address: services.cacheRegistryAddress, repository: CACHE_REPOSITORY, tag },
     };
 }
 /** Builds once from scratch and exports the cache; its output is the reference the attempts are held to. */
-async function createCache(bed, plan, exportCache, workDir, log) {
-    const daemon = await bed.startBuildkitd(plan.cacheBuildkitImage);
+async function createCache(services, plan, exportCache, workDir, log) {
+    const daemon = await services.startBuildkitd(plan.cacheBuildkitImage);
     try {
-        const buildkitVersion = await bed.buildkitVersion(daemon);
+        const buildkitVersion = await services.buildkitVersion(daemon);
         const output = referenceOutput(workDir, plan.outputType);
         const build = await daemon.buildctl.build({
             context: plan.context,
@@ -79346,7 +79332,7 @@ async function createCache(bed, plan, exportCache, workDir, log) {
             timeoutMs: plan.attemptTimeoutSeconds * 1000,
         });
         if (build.timedOut) {
-            throw new testbed/* TestBedError */.QE(`the build that creates the cache did not finish within ${plan.attemptTimeoutSeconds} s`);
+            throw new run_services/* InfrastructureError */.EN(`the build that creates the cache did not finish within ${plan.attemptTimeoutSeconds} s`);
         }
         if (build.exitCode !== 0) {
             throw new CacheBuildFailed(`the build that creates the cache failed:\n${(0,command/* lastLines */.w$)(build.stderr, 15)}`);
@@ -79360,7 +79346,7 @@ async function createCache(bed, plan, exportCache, workDir, log) {
         return { buildkitVersion, reference: check.image, missingPaths: check.missingPaths };
     }
     finally {
-        await bed.stopBuildkitd(daemon);
+        await services.stopBuildkitd(daemon);
     }
 }
 function referenceOutput(workDir, outputType) {
@@ -79370,8 +79356,22 @@ function localCacheDir(settings, workDir) {
     return settings.cacheDir || external_node_path_.join(workDir, 'cache');
 }
 
-// EXTERNAL MODULE: ./src/attempts/lanes.ts
-var attempts_lanes = __nccwpck_require__(27569);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(48161);
+;// CONCATENATED MODULE: ./src/attempts/lanes.ts
+
+/**
+ * How many daemons run attempts at once. `parallel` 0 is "auto": one lane per two CPU cores, at least one,
+ * at most 4. The benchmark (README, "Speed") measured 1, 2 and 4 lanes on a 2-core machine: two lanes came
+ * to the first detection first rootful and tied rootless, with overlapping intervals, four later; with no
+ * clear winner, 2 cores keep the seed's one attempt at a time. Machines with more cores were not measured.
+ */
+function lanesFor(parallel, cores = external_node_os_.availableParallelism()) {
+    if (parallel > 0)
+        return parallel;
+    return Math.max(1, Math.min(Math.floor(cores / 2), 4));
+}
+
 ;// CONCATENATED MODULE: ./src/inspection/build-trace.ts
 /**
  * Whether an attempt really imported the cache, read from buildctl's `--trace` file: every status message
@@ -79479,24 +79479,7 @@ function asText(value) {
     return typeof value === 'string' ? value : '';
 }
 
-// EXTERNAL MODULE: ./src/verdict/verdict.ts
-var verdict_verdict = __nccwpck_require__(91396);
-;// CONCATENATED MODULE: ./src/attempts/reset-policy.ts
-/**
- * Whether buildkitd starts from an empty state before this attempt (1-based). The first attempt always
- * does: the cache was made by another daemon. After that, every `frequency` attempts; 0 never again.
- * The bug needs a local cache half-filled by an earlier attempt, so resetting before every attempt
- * (frequency 1) hides it.
- */
-function resetsBefore(attempt, frequency) {
-    if (attempt === 1)
-        return true;
-    return frequency > 0 && (attempt - 1) % frequency === 0;
-}
-
-;// CONCATENATED MODULE: ./src/attempts/run-attempts.ts
-
-
+;// CONCATENATED MODULE: ./src/attempts/one-attempt.ts
 
 
 
@@ -79504,119 +79487,10 @@ function resetsBefore(attempt, frequency) {
 
 
 /**
- * The retry loop, in `lanes` daemons at once (see lanesFor): each lane resets its own buildkitd's state
- * when the policy says so (counting its own attempts), imports the cache, builds, reads the output. The
- * attempts keep one numbering across lanes. Every lane stops taking attempts at the first lost layer
- * (unless keepGoing) and at the first attempt that cannot be judged, in any lane; an attempt already
- * running finishes and counts. With keepGoing, exactly `retries` attempts run in all.
+ * One attempt on a daemon that is ready: build with the cache imported, check from the build's trace that
+ * the cache was used, and read the output. Only a build that succeeded, used the cache and whose output was
+ * read to its end can say "lost" or "intact"; anything else is an error of the attempt.
  */
-async function runAttempts(bed, plan, log) {
-    const shared = {
-        count: usableLanes(plan),
-        next: 1,
-        stop: false,
-        startedAt: performance.now(),
-        run: { records: [], buildkitVersion: 'unknown', daemonLogFiles: [] },
-    };
-    // A lane that throws stops the others too, and every lane is waited for (its daemon removed) before the
-    // error goes on: nothing keeps running behind the caller's cleanup.
-    const ended = await Promise.allSettled(Array.from({ length: shared.count }, (_, i) => runLane(bed, plan, i + 1, shared, log).catch((error) => {
-        shared.stop = true;
-        throw error;
-    })));
-    const failed = ended.find((e) => e.status === 'rejected');
-    if (failed)
-        throw failed.reason;
-    shared.run.records.sort((a, b) => a.attempt - b.attempt);
-    return shared.run;
-}
-/**
- * Lanes that each get attempts past their first: a lane's first attempt always starts from a fresh state,
- * which never shows the loss (the bug needs a local cache an earlier attempt half filled), so more lanes
- * than retries ÷ (reset frequency, at least 2) would leave a run with too few attempts that can lose.
- */
-function usableLanes(plan) {
-    const perLane = Math.max(plan.cacheResetFrequency, 2);
-    return Math.max(1, Math.min(plan.lanes ?? 1, Math.floor(plan.retries / perLane)));
-}
-async function runLane(bed, plan, lane, shared, log) {
-    const { run } = shared;
-    let daemon;
-    const removals = [];
-    let laneAttempts = 0;
-    const record = (attempt, freshState, resetMs, durationMs, outcome) => {
-        const done = {
-            attempt,
-            ...(shared.count > 1 ? { lane } : {}),
-            freshState,
-            resetMs,
-            durationMs,
-            endedMs: Math.round(performance.now() - shared.startedAt),
-            outcome,
-        };
-        run.records.push(done);
-        log.info(describe(done));
-        if (outcome.kind === 'error' || (outcome.kind === 'lost' && !plan.keepGoing))
-            shared.stop = true;
-    };
-    try {
-        while (!shared.stop && shared.next <= plan.retries) {
-            const attempt = shared.next++;
-            laneAttempts += 1;
-            const freshState = resetsBefore(laneAttempts, plan.cacheResetFrequency);
-            const resetStarted = performance.now();
-            if (freshState) {
-                try {
-                    if (daemon && plan.cacheResetMode === 'prune') {
-                        await daemon.buildctl.pruneAll(plan.attemptTimeoutSeconds * 1000);
-                    }
-                    else {
-                        // The old daemon goes in the background: its container and volume are its own, and the new
-                        // one need not wait for them (every removal is awaited before the lane returns).
-                        if (daemon)
-                            removals.push(removeInBackground(bed, daemon, log));
-                        daemon = undefined;
-                        daemon = await bed.startBuildkitd(plan.image);
-                        if (laneAttempts === 1 && lane === 1)
-                            run.buildkitVersion = await bed.buildkitVersion(daemon);
-                    }
-                }
-                catch (error) {
-                    const cause = `resetting buildkitd's state failed: ${error.message}`;
-                    record(attempt, freshState, Math.round(performance.now() - resetStarted), 0, {
-                        kind: 'error',
-                        cause,
-                    });
-                    const failed = daemon?.container ?? bed.lastDaemonContainer;
-                    if (failed)
-                        run.daemonLogFiles.push(...(await saveDaemonLogs(bed, failed, plan.workDir, log)));
-                    break;
-                }
-            }
-            // The policy always resets before a lane's first attempt, so a daemon is there from then on.
-            if (!daemon)
-                throw new Error('no buildkitd for the attempt');
-            const buildStarted = performance.now();
-            const resetMs = Math.round(buildStarted - resetStarted);
-            const outcome = await oneAttempt(daemon, plan, attempt);
-            record(attempt, freshState, resetMs, Math.round(performance.now() - buildStarted), outcome);
-            if (outcome.kind === 'error') {
-                run.daemonLogFiles.push(...(await saveDaemonLogs(bed, daemon.container, plan.workDir, log)));
-            }
-        }
-    }
-    finally {
-        if (daemon)
-            removals.push(removeInBackground(bed, daemon, log));
-        await Promise.all(removals);
-    }
-}
-/** A removal nobody awaits yet must not reject unobserved: a failure is a warning; cleanup removes the rest. */
-function removeInBackground(bed, daemon, log) {
-    return bed
-        .stopBuildkitd(daemon)
-        .catch((error) => log.warning(`removing ${daemon.container} failed: ${error.message}`));
-}
 async function oneAttempt(daemon, plan, attempt) {
     const output = external_node_path_.join(plan.workDir, outputFileName(`attempt-${attempt}`, plan.outputType));
     const traceFile = external_node_path_.join(plan.workDir, `attempt-${attempt}.trace.json`);
@@ -79685,15 +79559,181 @@ function readCacheUse(traceFile) {
         return `the imported cache was not used: ${use.ran.join(', ')} ran instead`;
     return undefined;
 }
+
+;// CONCATENATED MODULE: ./src/attempts/reset-modes.ts
+/**
+ * What each cache-reset-mode does before an attempt that starts from an empty state, and returns the daemon
+ * that then runs it. A lane's first reset always starts a daemon: there is none yet.
+ */
+const RESETS = {
+    /** `buildctl prune --all` on the running daemon: its local cache goes, the daemon stays (the cheaper). */
+    prune: async (lane, timeoutMs) => {
+        if (!lane.current)
+            return lane.replace();
+        await lane.current.buildctl.pruneAll(timeoutMs);
+        return lane.current;
+    },
+    /** A new container and state volume for every reset, as the seed does. */
+    restart: (lane) => lane.replace(),
+};
+
+;// CONCATENATED MODULE: ./src/attempts/reset-policy.ts
+/**
+ * Whether buildkitd starts from an empty state before this attempt (1-based). The first attempt always
+ * does: the cache was made by another daemon. After that, every `frequency` attempts; 0 never again.
+ * The bug needs a local cache half-filled by an earlier attempt, so resetting before every attempt
+ * (frequency 1) hides it.
+ */
+function resetsBefore(attempt, frequency) {
+    if (attempt === 1)
+        return true;
+    return frequency > 0 && (attempt - 1) % frequency === 0;
+}
+
+// EXTERNAL MODULE: ./src/model/wording.ts
+var wording = __nccwpck_require__(81017);
+;// CONCATENATED MODULE: ./src/attempts/run-attempts.ts
+
+
+
+
+
+
+
+/**
+ * The retry loop, in `lanes` daemons at once (see lanesFor): each lane resets its own buildkitd's state
+ * when the policy says so (counting its own attempts), imports the cache, builds, reads the output. The
+ * attempts keep one numbering across lanes. Every lane stops taking attempts at the first lost layer
+ * (unless keepGoing) and at the first attempt that cannot be judged, in any lane; an attempt already
+ * running finishes and counts. With keepGoing, exactly `retries` attempts run in all.
+ */
+async function runAttempts(services, plan, log) {
+    const shared = {
+        count: usableLanes(plan),
+        next: 1,
+        stop: false,
+        startedAt: performance.now(),
+        run: { records: [], buildkitVersion: 'unknown', daemonLogFiles: [] },
+    };
+    // A lane that throws stops the others too, and every lane is waited for (its daemon removed) before the
+    // error goes on: nothing keeps running behind the caller's cleanup.
+    const ended = await Promise.allSettled(Array.from({ length: shared.count }, (_, i) => runLane(services, plan, i + 1, shared, log).catch((error) => {
+        shared.stop = true;
+        throw error;
+    })));
+    const failed = ended.find((e) => e.status === 'rejected');
+    if (failed)
+        throw failed.reason;
+    shared.run.records.sort((a, b) => a.attempt - b.attempt);
+    return shared.run;
+}
+/**
+ * Lanes that each get attempts past their first: a lane's first attempt always starts from a fresh state,
+ * which never shows the loss (the bug needs a local cache an earlier attempt half filled), so more lanes
+ * than retries ÷ (reset frequency, at least 2) would leave a run with too few attempts that can lose.
+ */
+function usableLanes(plan) {
+    const perLane = Math.max(plan.cacheResetFrequency, 2);
+    return Math.max(1, Math.min(plan.lanes ?? 1, Math.floor(plan.retries / perLane)));
+}
+async function runLane(services, plan, lane, shared, log) {
+    const state = { lane, daemon: undefined, removals: [], attempts: 0 };
+    try {
+        while (!shared.stop && shared.next <= plan.retries) {
+            const attempt = shared.next++;
+            state.attempts += 1;
+            const freshState = resetsBefore(state.attempts, plan.cacheResetFrequency);
+            const resetStarted = performance.now();
+            const resetFailure = freshState ? await resetLane(services, plan, state, shared, log) : undefined;
+            if (resetFailure) {
+                const resetMs = Math.round(performance.now() - resetStarted);
+                record(shared, plan, state, { attempt, freshState, resetMs, durationMs: 0, outcome: resetFailure.outcome }, log);
+                if (resetFailure.container) {
+                    shared.run.daemonLogFiles.push(...(await saveDaemonLogs(services, resetFailure.container, plan.workDir, log)));
+                }
+                break;
+            }
+            // The policy always resets before a lane's first attempt, so a daemon is there from then on.
+            const daemon = state.daemon;
+            if (!daemon)
+                throw new Error('no buildkitd for the attempt');
+            const buildStarted = performance.now();
+            const outcome = await oneAttempt(daemon, plan, attempt);
+            const timing = {
+                resetMs: Math.round(buildStarted - resetStarted),
+                durationMs: Math.round(performance.now() - buildStarted),
+            };
+            record(shared, plan, state, { attempt, freshState, ...timing, outcome }, log);
+            if (outcome.kind === 'error') {
+                shared.run.daemonLogFiles.push(...(await saveDaemonLogs(services, daemon.container, plan.workDir, log)));
+            }
+        }
+    }
+    finally {
+        if (state.daemon)
+            state.removals.push(removeInBackground(services, state.daemon, log));
+        await Promise.all(state.removals);
+    }
+}
+/**
+ * Empties the lane's daemon's state as cache-reset-mode says (see RESETS). Returns the attempt's error and
+ * the daemon whose logs tell why when it fails, undefined when the lane has a daemon with an empty state.
+ */
+async function resetLane(services, plan, state, shared, log) {
+    const replace = async () => {
+        // The old daemon goes in the background: its container and volume are its own, and the new one need
+        // not wait for them.
+        if (state.daemon)
+            state.removals.push(removeInBackground(services, state.daemon, log));
+        state.daemon = undefined;
+        state.daemon = await services.startBuildkitd(plan.image);
+        if (state.lane === 1 && state.attempts === 1) {
+            shared.run.buildkitVersion = await services.buildkitVersion(state.daemon);
+        }
+        return state.daemon;
+    };
+    try {
+        state.daemon = await RESETS[plan.cacheResetMode]({ current: state.daemon, replace }, plan.attemptTimeoutSeconds * 1000);
+        return undefined;
+    }
+    catch (error) {
+        const cause = `resetting buildkitd's state failed: ${error.message}`;
+        const container = state.daemon?.container ?? (error instanceof run_services/* DaemonStartError */.RB ? error.container : undefined);
+        return { outcome: { kind: 'error', cause }, ...(container ? { container } : {}) };
+    }
+}
+/** Records a finished attempt for the run (numbered by the shared counter) and stops every lane when it must. */
+function record(shared, plan, state, fields, log) {
+    const done = {
+        attempt: fields.attempt,
+        ...(shared.count > 1 ? { lane: state.lane } : {}),
+        freshState: fields.freshState,
+        resetMs: fields.resetMs,
+        durationMs: fields.durationMs,
+        endedMs: Math.round(performance.now() - shared.startedAt),
+        outcome: fields.outcome,
+    };
+    shared.run.records.push(done);
+    log.info(describe(done));
+    const { outcome } = done;
+    if (outcome.kind === 'error' || (outcome.kind === 'lost' && !plan.keepGoing))
+        shared.stop = true;
+}
+/** A removal nobody awaits yet must not reject unobserved: a failure is a warning; cleanup removes the rest. */
+function removeInBackground(services, daemon, log) {
+    return services
+        .stopBuildkitd(daemon)
+        .catch((error) => log.warning(`removing ${daemon.container} failed: ${error.message}`));
+}
 /**
  * The daemon's logs, kept for the post step. Best effort: on a full disk the write fails too, and that must
  * not hide the attempt's own error behind its own.
  */
-async function saveDaemonLogs(bed, container, workDir, log) {
+async function saveDaemonLogs(services, container, workDir, log) {
     const file = external_node_path_.join(workDir, `${container}.log`);
     try {
-        const running = await bed.isRunning(container);
-        external_node_fs_.writeFileSync(file, `# ${container} (${running ? 'running' : 'stopped'})\n${await bed.daemonLogs(container)}`);
+        const running = await services.isRunning(container);
+        external_node_fs_.writeFileSync(file, `# ${container} (${running ? 'running' : 'stopped'})\n${await services.daemonLogs(container)}`);
         return [file];
     }
     catch (error) {
@@ -79711,7 +79751,7 @@ function describe(record) {
         case 'intact':
             return `${head}intact, ${seconds}`;
         case 'lost':
-            return `${head}LAYER LOST — ${(0,verdict_verdict/* lossText */.Tj)(record.outcome.missingPaths, record.outcome.lostLayers)}, ${seconds}`;
+            return `${head}LAYER LOST — ${(0,wording/* lossText */.Tj)(record.outcome.missingPaths, record.outcome.lostLayers)}, ${seconds}`;
         case 'error':
             return `${head}infrastructure error: ${record.outcome.cause}`;
     }
@@ -79929,6 +79969,64 @@ function writeCandidate(dir, dockerfileText, sourceContext, files) {
     return { dockerfile, context };
 }
 
+// EXTERNAL MODULE: ./src/verdict/loss-rate.ts
+var loss_rate = __nccwpck_require__(48385);
+;// CONCATENATED MODULE: ./src/verdict/verdict.ts
+
+/**
+ * The one place that says what a run found. A loss counts only when an attempt's build succeeded and its
+ * tarball was read to its end; "clean" only when every planned attempt ran and was intact.
+ */
+function decideVerdict(input) {
+    const attemptsRun = input.records.length;
+    const firstLoss = input.records.find((r) => r.outcome.kind === 'lost');
+    if (firstLoss && firstLoss.outcome.kind === 'lost') {
+        return {
+            kind: 'reproduced',
+            failedAttempt: firstLoss.attempt,
+            missingPaths: firstLoss.outcome.missingPaths,
+            lostLayers: firstLoss.outcome.lostLayers,
+            lostCount: input.records.filter((r) => r.outcome.kind === 'lost').length,
+            attemptsRun,
+        };
+    }
+    if (input.setupError !== undefined)
+        return { kind: 'error', cause: input.setupError, attemptsRun };
+    const firstError = input.records.find((r) => r.outcome.kind === 'error');
+    if (firstError && firstError.outcome.kind === 'error') {
+        return {
+            kind: 'error',
+            cause: `attempt ${firstError.attempt}: ${firstError.outcome.cause}`,
+            attemptsRun,
+        };
+    }
+    if (!input.runAttempts)
+        return { kind: 'not-run' };
+    const intact = input.records.filter((r) => r.outcome.kind === 'intact').length;
+    if (intact !== input.plannedAttempts) {
+        return {
+            kind: 'error',
+            cause: `only ${intact} of ${input.plannedAttempts} attempts ran to a checked result`,
+            attemptsRun,
+        };
+    }
+    return { kind: 'clean', attemptsRun };
+}
+/**
+ * The per-attempt loss rate, where the attempts make a fixed-size sample: a clean run, or a run that kept
+ * going through every planned attempt. A run that stopped at its first loss has no such sample (it stopped
+ * because of the result), and neither has one that ended in an error: its errored attempt is no "not lost",
+ * and the attempts it never ran are no sample at all.
+ */
+function measuredLossRate(verdict, keptGoing, records, plannedAttempts) {
+    if (verdict.kind === 'clean')
+        return (0,loss_rate/* lossRate */.G8)(0, verdict.attemptsRun);
+    const wholeSample = records.length === plannedAttempts && records.every((r) => r.outcome.kind !== 'error');
+    if (verdict.kind === 'reproduced' && keptGoing && wholeSample)
+        return (0,loss_rate/* lossRate */.G8)(verdict.lostCount, verdict.attemptsRun);
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/minimize/candidate-run.ts
 
 
@@ -79938,11 +80036,37 @@ function writeCandidate(dir, dockerfileText, sourceContext, files) {
 
 
 
+
+
+/**
+ * The candidate's cache build. A failed build is the candidate's own (a removed line was needed: the
+ * reason is returned) only when it fails again, the registries answer and the original still builds;
+ * otherwise the services failed and InfrastructureError says so: no judgement.
+ */
+async function buildCandidate(services, request, build) {
+    try {
+        return await build();
+    }
+    catch (error) {
+        if (!(error instanceof CacheBuildFailed))
+            throw error;
+        const problem = await services.registriesProblem();
+        if (problem)
+            throw new run_services/* InfrastructureError */.EN(`candidate ${request.number}: ${problem}`);
+        const again = await build().catch(async (second) => {
+            if (!(second instanceof CacheBuildFailed))
+                throw second;
+            await request.controlBuild();
+            return undefined;
+        });
+        return again ?? error.message.trim().split('\n').pop() ?? error.message;
+    }
+}
 /**
  * Judges one candidate with the engine's own steps, on the run's registries and images: its own cache and
- * reference build, then attempts. Throws TestBedError when the services failed: no judgement then.
+ * reference build, then attempts. Throws InfrastructureError when the services failed: no judgement then.
  */
-async function runCandidate(bed, settings, workDir, request, log) {
+async function runCandidate(services, settings, workDir, request, log) {
     const dir = external_node_path_.join(workDir, 'minimize', `candidate-${request.number}`);
     const written = writeCandidate(dir, request.dockerfileText, settings.context, request.files);
     const plan = {
@@ -79952,48 +80076,29 @@ async function runCandidate(bed, settings, workDir, request, log) {
         retries: request.attempts,
         keepGoing: request.keepGoing,
     };
-    const cache = cacheSpecs(plan, bed, dir, `candidate-${request.number}`);
+    const cache = cacheSpecs(plan, services, dir, `candidate-${request.number}`);
     const invalid = (detail) => {
         external_node_fs_.rmSync(dir, { recursive: true, force: true });
         return { judgement: 'invalid', detail, measured: { lost: 0, attempts: 0 } };
     };
-    const build = () => createCache(bed, plan, cache.export, dir, log);
-    let made;
-    try {
-        made = await build();
-    }
-    catch (error) {
-        if (!(error instanceof CacheBuildFailed))
-            throw error;
-        // A failed build is the candidate's own (a removed line was needed) only when it fails again, the
-        // registries answer and the original still builds; otherwise the services failed: no judgement.
-        const problem = await bed.registriesProblem();
-        if (problem)
-            throw new testbed/* TestBedError */.QE(`candidate ${request.number}: ${problem}`);
-        made = await build().catch(async (again) => {
-            if (!(again instanceof CacheBuildFailed))
-                throw again;
-            await request.controlBuild();
-            return undefined;
-        });
-        if (!made)
-            return invalid(error.message.trim().split('\n').pop() ?? error.message);
-    }
+    const made = await buildCandidate(services, request, () => createCache(services, plan, cache.export, dir, log));
+    if (typeof made === 'string')
+        return invalid(made);
     // Expected paths count where the candidate's own image has them: a removed COPY takes its path along.
     const expectPaths = settings.expectPaths.filter((p) => !made.missingPaths.includes(p));
-    if (settings.outputType === 'tar' && expectPaths.length === 0) {
-        return invalid('its image has none of expect-paths, and a tar output shows a loss only by them');
+    if (!OUTPUT_KINDS[settings.outputType].comparesLayers && expectPaths.length === 0) {
+        return invalid(`its image has none of expect-paths, and a ${settings.outputType} output shows a loss only by them`);
     }
-    const run = await runAttempts(bed, {
+    const run = await runAttempts(services, {
         ...plan,
         expectPaths,
         image: settings.buildkitImage,
         importCache: cache.import,
         reference: made.reference,
         workDir: dir,
-        lanes: (0,attempts_lanes/* lanesFor */.d)(settings.parallel),
+        lanes: lanesFor(settings.parallel),
     }, log);
-    const verdict = (0,verdict_verdict/* decideVerdict */.AU)({
+    const verdict = decideVerdict({
         plannedAttempts: request.attempts,
         runAttempts: true,
         records: run.records,
@@ -80001,19 +80106,26 @@ async function runCandidate(bed, settings, workDir, request, log) {
     // An error is the services' or BuildKit's, never the candidate's: the search cannot go on. Its folder
     // (outputs, trace, daemon logs) stays as evidence.
     if (verdict.kind === 'error') {
-        throw new testbed/* TestBedError */.QE(`candidate ${request.number} (${dir}): ${verdict.cause}`);
+        throw new run_services/* InfrastructureError */.EN(`candidate ${request.number} (${dir}): ${verdict.cause}`);
     }
     external_node_fs_.rmSync(dir, { recursive: true, force: true });
+    return judged(verdict, run.records, request);
+}
+/** A run's verdict as the search takes it: a loss reproduces, whatever the rate; none does not. */
+function judged(verdict, records, request) {
+    const rate = () => request.keepGoing ? measuredLossRate(verdict, true, records, request.attempts) : undefined;
     if (verdict.kind !== 'reproduced') {
-        const measured = { lost: 0, attempts: run.records.length };
-        if (request.keepGoing)
-            measured.lossRate = (0,verdict_verdict/* measuredLossRate */.I$)(verdict, true, run.records, request.attempts);
-        return { judgement: 'does-not-reproduce', detail: `no loss in ${run.records.length} attempts`, measured };
+        const measured = { lost: 0, attempts: records.length };
+        const lossRate = rate();
+        if (lossRate)
+            measured.lossRate = lossRate;
+        return { judgement: 'does-not-reproduce', detail: `no loss in ${records.length} attempts`, measured };
     }
-    const firstLoss = `attempt ${verdict.failedAttempt}: ${(0,verdict_verdict/* lossText */.Tj)(verdict.missingPaths, verdict.lostLayers)}`;
-    const measured = { lost: verdict.lostCount, attempts: run.records.length, firstLoss };
-    if (request.keepGoing)
-        measured.lossRate = (0,verdict_verdict/* measuredLossRate */.I$)(verdict, true, run.records, request.attempts);
+    const firstLoss = `attempt ${verdict.failedAttempt}: ${(0,wording/* lossText */.Tj)(verdict.missingPaths, verdict.lostLayers)}`;
+    const measured = { lost: verdict.lostCount, attempts: records.length, firstLoss };
+    const lossRate = rate();
+    if (lossRate)
+        measured.lossRate = lossRate;
     return { judgement: 'reproduces', detail: firstLoss, measured };
 }
 
@@ -80040,11 +80152,6 @@ function detectionChance(rate, attempts) {
 }
 
 ;// CONCATENATED MODULE: ./src/minimize/delta-debugging.ts
-/**
- * Delta debugging (Zeller and Hildebrandt's ddmin) over a list of items: the smallest sub-list the judge
- * still calls "reproduces". Pure: the judge is the only way it learns anything, so it is tested with
- * scripted judges, and the engine gives it one that runs BuildKit.
- */
 class OutOfTime extends Error {
 }
 async function ddmin(options) {
@@ -80317,7 +80424,7 @@ class Search {
         const proven = smallest.proven && !outOfTime();
         const confirming = await this.execute(smallest.instructions, smallest.files, settings.retries, true);
         if (confirming.judgement === 'invalid') {
-            throw new testbed/* TestBedError */.QE(`the confirming run of the smallest candidate did not build: ${confirming.detail}`);
+            throw new run_services/* InfrastructureError */.EN(`the confirming run of the smallest candidate did not build: ${confirming.detail}`);
         }
         const text = this.render(smallest.instructions);
         const result = writeCandidate(external_node_path_.join(workDir, 'minimized'), text, settings.context, smallest.files);
@@ -80426,27 +80533,27 @@ class Search {
         return outcome.judgement;
     }
     execute(instructions, files, attempts, keepGoing) {
-        const { bed, settings, workDir, log } = this.request;
+        const { services, settings, workDir, log } = this.request;
         this.runs += 1;
         const dockerfileText = this.render(instructions);
         const controlBuild = () => this.controlBuild();
         const request = { number: this.runs, dockerfileText, files, attempts, keepGoing, controlBuild };
         // A candidate's own set-up and attempts say nothing the one line per candidate does not.
-        return runCandidate(bed, settings, workDir, request, quietLog(log));
+        return runCandidate(services, settings, workDir, request, quietLog(log));
     }
     /** The original as the search writes it, built again: it built for the baseline, so it must now too. */
     async controlBuild() {
-        const { bed, settings, workDir, log } = this.request;
+        const { services, settings, workDir, log } = this.request;
         const dir = external_node_path_.join(workDir, 'minimize', 'control');
         const written = writeCandidate(dir, this.render(this.parsed.instructions), settings.context, this.allFiles);
         const plan = { ...settings, ...written, cacheDir: '' };
         try {
-            await createCache(bed, plan, cacheSpecs(plan, bed, dir, 'control').export, dir, quietLog(log));
+            await createCache(services, plan, cacheSpecs(plan, services, dir, 'control').export, dir, quietLog(log));
         }
         catch (error) {
             if (!(error instanceof CacheBuildFailed))
                 throw error;
-            throw new testbed/* TestBedError */.QE(`a candidate's build failed, and so did the original's, which built before: ${error.message}`);
+            throw new run_services/* InfrastructureError */.EN(`a candidate's build failed, and so did the original's, which built before: ${error.message}`);
         }
         finally {
             external_node_fs_.rmSync(dir, { recursive: true, force: true });
@@ -80466,8 +80573,8 @@ function stopwatch() {
     return { started, seconds: () => Math.round((performance.now() - started) / 100) / 10 };
 }
 
-// EXTERNAL MODULE: ./src/testbed/docker.ts
-var testbed_docker = __nccwpck_require__(63655);
+// EXTERNAL MODULE: ./src/services/docker.ts
+var services_docker = __nccwpck_require__(22282);
 // EXTERNAL MODULE: ./node_modules/proper-lockfile/index.js
 var proper_lockfile = __nccwpck_require__(83648);
 var proper_lockfile_default = /*#__PURE__*/__nccwpck_require__.n(proper_lockfile);
@@ -81291,9 +81398,10 @@ function _unique(values) {
     return Array.from(new Set(values));
 }
 //# sourceMappingURL=tool-cache.js.map
-// EXTERNAL MODULE: ./src/inputs/settings.ts
-var settings = __nccwpck_require__(70900);
-;// CONCATENATED MODULE: ./src/testbed/install-buildctl.ts
+// EXTERNAL MODULE: ./src/inputs/settings.ts + 3 modules
+var settings = __nccwpck_require__(81187);
+;// CONCATENATED MODULE: ./src/services/install-buildctl.ts
+
 
 
 
@@ -81324,6 +81432,8 @@ function releaseArch(nodeArch = process.arch) {
  * by @actions/tool-cache), checked against a SHA-256 when one is known, and only then cached.
  */
 async function installBuildctl(source) {
+    if (!source.cacheBinary)
+        return downloadInto(source, source.runDir);
     // Two jobs on one self-hosted runner share its tool cache: one fills it, the other waits and finds it.
     return withToolCacheLock(`buildctl-${source.version}-${releaseArch()}`, () => findOrDownload(source));
 }
@@ -81337,41 +81447,67 @@ async function findOrDownload(source) {
     if (cached && recorded && (!source.sha256 || recorded.sha256 === source.sha256)) {
         return { path: external_node_path_.join(cached, 'buildctl'), url, fromToolCache: true, ...recorded };
     }
+    const stage = external_node_fs_.mkdtempSync(external_node_path_.join(process.env['RUNNER_TEMP'] || external_node_os_.tmpdir(), 'buildctl-'));
+    try {
+        const downloaded = await downloadInto(source, stage);
+        external_node_fs_.writeFileSync(external_node_path_.join(stage, VERIFICATION_FILE), JSON.stringify(verificationOf(downloaded)));
+        const dir = await cacheDir(stage, 'buildctl', toolVersion, arch);
+        return { ...downloaded, path: external_node_path_.join(dir, 'buildctl') };
+    }
+    finally {
+        external_node_fs_.rmSync(stage, { recursive: true, force: true });
+    }
+}
+/** Downloads the tarball, checks its SHA-256 when one is known, and puts bin/buildctl into `dir`. */
+async function downloadInto(source, dir) {
+    const url = (0,settings/* expandUrl */.Uu)(source.urlTemplate, source.version, releaseArch());
     const githubHost = new URL(url).hostname === 'github.com';
     const archive = await downloadTool(url, undefined, source.token && githubHost ? `token ${source.token}` : undefined);
     try {
-        const sha256 = await fileSha256(archive);
-        const expected = source.sha256
-            ? { digest: source.sha256, by: 'buildctl-sha256' }
-            : await releaseDigest(source, url).then((digest) => (digest ? { digest, by: 'GitHub release digest' } : undefined), (error) => ({ digest: '', by: '', why: error.message }));
-        if (expected?.digest && expected.digest !== sha256) {
-            throw new VerificationError(`${url} has SHA-256 ${sha256}, not the ${expected.by} ${expected.digest}: not installed`);
-        }
-        const verification = expected?.digest
-            ? { sha256, verifiedBy: expected.by }
-            : {
-                sha256,
-                verifiedBy: '',
-                unverifiedBecause: expected && 'why' in expected
-                    ? `no digest: ${expected.why}`
-                    : 'no buildctl-sha256 and no digest published for the asset',
-            };
+        const verification = await verify(source, url, archive);
         const extracted = await extractTar(archive);
-        const binary = external_node_path_.join(extracted, 'bin', 'buildctl');
-        if (!external_node_fs_.existsSync(binary))
-            throw new Error(`${url} holds no bin/buildctl`);
-        const stage = external_node_fs_.mkdtempSync(external_node_path_.join(external_node_path_.dirname(extracted), 'buildctl-'));
-        external_node_fs_.copyFileSync(binary, external_node_path_.join(stage, 'buildctl'));
-        external_node_fs_.chmodSync(external_node_path_.join(stage, 'buildctl'), 0o755);
-        external_node_fs_.writeFileSync(external_node_path_.join(stage, VERIFICATION_FILE), JSON.stringify(verification));
-        const dir = await cacheDir(stage, 'buildctl', toolVersion, arch);
-        external_node_fs_.rmSync(extracted, { recursive: true, force: true });
-        external_node_fs_.rmSync(stage, { recursive: true, force: true });
+        try {
+            const binary = external_node_path_.join(extracted, 'bin', 'buildctl');
+            if (!external_node_fs_.existsSync(binary))
+                throw new Error(`${url} holds no bin/buildctl`);
+            external_node_fs_.mkdirSync(dir, { recursive: true });
+            external_node_fs_.copyFileSync(binary, external_node_path_.join(dir, 'buildctl'));
+            external_node_fs_.chmodSync(external_node_path_.join(dir, 'buildctl'), 0o755);
+        }
+        finally {
+            external_node_fs_.rmSync(extracted, { recursive: true, force: true });
+        }
         return { path: external_node_path_.join(dir, 'buildctl'), url, fromToolCache: false, ...verification };
     }
     finally {
         external_node_fs_.rmSync(archive, { force: true });
     }
+}
+function verificationOf(installed) {
+    return {
+        sha256: installed.sha256,
+        verifiedBy: installed.verifiedBy,
+        ...(installed.unverifiedBecause ? { unverifiedBecause: installed.unverifiedBecause } : {}),
+    };
+}
+/** The tarball's SHA-256, held to buildctl-sha256 or else the release digest; a mismatch throws. */
+async function verify(source, url, archive) {
+    const sha256 = await fileSha256(archive);
+    const expected = source.sha256
+        ? { digest: source.sha256, by: 'buildctl-sha256' }
+        : await releaseDigest(source, url).then((digest) => (digest ? { digest, by: 'GitHub release digest' } : undefined), (error) => ({ digest: '', by: '', why: error.message }));
+    if (expected?.digest && expected.digest !== sha256) {
+        throw new VerificationError(`${url} has SHA-256 ${sha256}, not the ${expected.by} ${expected.digest}: not installed`);
+    }
+    if (expected?.digest)
+        return { sha256, verifiedBy: expected.by };
+    return {
+        sha256,
+        verifiedBy: '',
+        unverifiedBecause: expected && 'why' in expected
+            ? `no digest: ${expected.why}`
+            : 'no buildctl-sha256 and no digest published for the asset',
+    };
 }
 /**
  * The `digest` GitHub's release API publishes for the asset of the same file name, from the repository the
@@ -81464,7 +81600,12 @@ async function withToolCacheLock(name, work) {
     }
 }
 
+// EXTERNAL MODULE: ./src/services/registries.ts
+var registries = __nccwpck_require__(77345);
 ;// CONCATENATED MODULE: ./src/engine.ts
+
+
+
 
 
 
@@ -81481,125 +81622,124 @@ async function withToolCacheLock(name, work) {
  * post step, the CLI's exit), so that a cancelled run is cleaned the same way as a finished one.
  */
 async function runCheck(settings, context) {
-    const { log, workDir } = context;
-    const docker = context.docker ?? new testbed_docker/* Docker */.Jg();
+    const { workDir } = context;
+    const docker = context.docker ?? new services_docker/* Docker */.Jg();
     const startedAt = new Date().toISOString();
     external_node_fs_.mkdirSync(workDir, { recursive: true });
-    let records = [];
-    let buildkitVersion = 'unknown';
-    let daemonLogFiles = [];
-    let buildctl;
+    const progress = {};
     let setupError;
-    let cacheMaker;
-    let cacheSharedResults;
-    let runBed;
-    let lanes;
     try {
-        const prepared = await prepareTestBed(settings, context, docker);
-        buildctl = prepared.buildctl;
-        const bed = prepared.bed;
-        runBed = bed;
-        const cache = cacheSpecs(settings, bed, workDir);
-        let reference;
-        if (settings.createCache) {
-            // Named before the build, so that a run whose cache build failed still says which maker failed.
-            cacheMaker = { kind: 'this-run', image: settings.cacheBuildkitImage };
-            const made = await log.group(`Create the cache with ${settings.cacheBuildkitImage}`, () => createCache(bed, settings, cache.export, workDir, log));
-            // When the image built without a cache lacks a path, the inputs are wrong: no attempt could tell.
-            if (made.missingPaths.length > 0) {
-                throw new testbed/* TestBedError */.QE(`expect-paths ${made.missingPaths.join(', ')} are not in the image even when built without a cache`);
-            }
-            ({ buildkitVersion, reference } = made);
-            cacheMaker.buildkitVersion = buildkitVersion;
-        }
-        else {
-            cacheMaker = { kind: 'earlier-run', cacheDir: localCacheDir(settings, workDir) };
-        }
-        cacheSharedResults = await cacheShape(cache.location, reference, log);
-        if (settings.runAttempts) {
-            lanes = usableLanes({ ...settings, lanes: (0,attempts_lanes/* lanesFor */.d)(settings.parallel) });
-            const inLanes = lanes > 1 ? ` in ${lanes} lanes (daemons at once)` : '';
-            const run = await log.group(`Run ${settings.retries} attempts with ${settings.buildkitImage}${inLanes}, fresh state every ${settings.cacheResetFrequency || 'never'}`, () => runAttempts(bed, {
-                ...settings,
-                image: settings.buildkitImage,
-                importCache: cache.import,
-                reference,
-                workDir,
-                lanes,
-            }, log));
-            ({ records, buildkitVersion, daemonLogFiles } = run);
-        }
+        await runSteps(settings, context, docker, progress);
     }
     catch (error) {
         setupError = error.message;
     }
-    const verdict = (0,verdict_verdict/* decideVerdict */.AU)({
+    const records = progress.attempts?.records ?? [];
+    const verdict = decideVerdict({
         plannedAttempts: settings.retries,
         runAttempts: settings.runAttempts,
         records,
         setupError,
     });
     const minimization = settings.minimize
-        ? await minimizeIfLost(settings, verdict, records, runBed, context)
+        ? await minimizeIfLost(settings, verdict, records, progress.services, context)
         : undefined;
-    // The whole image built without a cache is kept beside a broken one, for comparison.
-    if (verdict.kind !== 'reproduced')
-        external_node_fs_.rmSync(referenceOutput(workDir, settings.outputType), { force: true });
-    // A local cache of the run's own (no cache-dir given) ends with the run.
-    if (settings.cacheType === 'local' && !settings.cacheDir) {
-        external_node_fs_.rmSync(localCacheDir(settings, workDir), { recursive: true, force: true });
-    }
+    removeRunOutputs(settings, workDir, verdict);
+    const { cacheMaker, cacheSharedResults, lanes } = progress;
     return {
         runId: context.runId,
         ...(cacheMaker ? { cacheMaker } : {}),
         ...(cacheSharedResults ? { cacheSharedResults } : {}),
         verdict,
         records,
-        buildkitVersion,
-        buildctl,
+        // The daemon under test: the attempts', else (no attempts) the cache maker's.
+        buildkitVersion: progress.attempts?.buildkitVersion ??
+            (cacheMaker?.kind === 'this-run' ? cacheMaker.buildkitVersion : undefined) ??
+            'unknown',
+        buildctl: progress.buildctl,
         startedAt,
         finishedAt: new Date().toISOString(),
-        daemonLogFiles,
-        lossRate: (0,verdict_verdict/* measuredLossRate */.I$)(verdict, settings.keepGoing, records, settings.retries),
+        daemonLogFiles: progress.attempts?.daemonLogFiles ?? [],
+        lossRate: measuredLossRate(verdict, settings.keepGoing, records, settings.retries),
         ...(minimization ? { minimization } : {}),
         ...(lanes ? { lanes } : {}),
     };
 }
-/** The minimizer runs on the run's own services, and only after a lost layer. */
-async function minimizeIfLost(settings, verdict, records, bed, context) {
+/** The steps in order; each one's result goes into `progress` as soon as it is known. */
+async function runSteps(settings, context, docker, progress) {
     const { log, workDir } = context;
-    if (verdict.kind !== 'reproduced' || !bed) {
+    const { services, buildctl } = await prepareServices(settings, context, docker);
+    Object.assign(progress, { services, buildctl });
+    const cache = cacheSpecs(settings, services, workDir);
+    const reference = await makeCache(settings, services, cache.export, context, progress);
+    progress.cacheSharedResults = await cacheShape(cache.location, reference, log);
+    if (!settings.runAttempts)
+        return;
+    const lanes = usableLanes({ ...settings, lanes: lanesFor(settings.parallel) });
+    progress.lanes = lanes;
+    const inLanes = lanes > 1 ? ` in ${lanes} lanes (daemons at once)` : '';
+    const plan = {
+        ...settings,
+        image: settings.buildkitImage,
+        importCache: cache.import,
+        reference,
+        workDir,
+        lanes,
+    };
+    progress.attempts = await log.group(`Run ${settings.retries} attempts with ${settings.buildkitImage}${inLanes}, fresh state every ${settings.cacheResetFrequency || 'never'}`, () => runAttempts(services, plan, log));
+}
+/** Builds once without a cache and exports it (create-cache), or names the earlier run's; the reference image. */
+async function makeCache(settings, services, exportSpec, context, progress) {
+    const { log, workDir } = context;
+    if (!settings.createCache) {
+        progress.cacheMaker = { kind: 'earlier-run', cacheDir: localCacheDir(settings, workDir) };
+        return undefined;
+    }
+    // Named before the build, so that a run whose cache build failed still says which maker failed.
+    const maker = { kind: 'this-run', image: settings.cacheBuildkitImage };
+    progress.cacheMaker = maker;
+    const made = await log.group(`Create the cache with ${settings.cacheBuildkitImage}`, () => createCache(services, settings, exportSpec, workDir, log));
+    // When the image built without a cache lacks a path, the inputs are wrong: no attempt could tell.
+    if (made.missingPaths.length > 0) {
+        throw new run_services/* InfrastructureError */.EN(`expect-paths ${made.missingPaths.join(', ')} are not in the image even when built without a cache`);
+    }
+    maker.buildkitVersion = made.buildkitVersion;
+    return made.reference;
+}
+/** What the run's folder keeps: the reference image only beside a broken one, a cache-dir only when named. */
+function removeRunOutputs(settings, workDir, verdict) {
+    if (verdict.kind !== 'reproduced')
+        external_node_fs_.rmSync(referenceOutput(workDir, settings.outputType), { force: true });
+    if (settings.cacheType === 'local' && !settings.cacheDir) {
+        external_node_fs_.rmSync(localCacheDir(settings, workDir), { recursive: true, force: true });
+    }
+}
+/** The minimizer runs on the run's own services, and only after a lost layer. */
+async function minimizeIfLost(settings, verdict, records, services, context) {
+    const { log, workDir } = context;
+    if (verdict.kind !== 'reproduced' || !services) {
         const reason = `no layer was lost (${verdict.kind}): nothing to minimize`;
         log.info(`minimize: ${reason}`);
         return { kind: 'skipped', reason };
     }
     // Only a whole keep-going sample joins the rate the candidates are held to (see MinimizeRequest).
-    const keptGoing = (0,verdict_verdict/* measuredLossRate */.I$)(verdict, settings.keepGoing, records, settings.retries);
+    const keptGoing = measuredLossRate(verdict, settings.keepGoing, records, settings.retries);
     const keptGoingRun = keptGoing ? { lost: keptGoing.lost, attempts: keptGoing.attempts } : undefined;
-    return log.group('Minimize the Dockerfile that lost a layer', () => minimize({ bed, settings, workDir, log, ...(keptGoingRun ? { keptGoingRun } : {}) }));
+    return log.group('Minimize the Dockerfile that lost a layer', () => minimize({ services, settings, workDir, log, ...(keptGoingRun ? { keptGoingRun } : {}) }));
 }
 /**
  * Everything before the cache: the engine answers, then buildctl is installed while the images are checked
  * and the registries start, side by side. Both sides are waited for even when one fails, so that nothing
  * is still being created when the caller cleans up.
  */
-async function prepareTestBed(settings, context, docker) {
+async function prepareServices(settings, context, docker) {
     const { log } = context;
     // Before anything is downloaded or created: a host with no answering engine is the first thing to say.
     const engine = await docker.serverVersion().catch((error) => {
-        throw new testbed/* TestBedError */.QE(`the Docker engine does not answer: ${error.message}`);
+        throw new run_services/* InfrastructureError */.EN(`the Docker engine does not answer: ${error.message}`);
     });
     log.info(`Docker engine ${engine}`);
     return log.group('Set up: buildctl, images and registries', async () => {
-        const bed = new testbed/* TestBed */.G_(docker, {
-            runId: context.runId,
-            registryImage: settings.registryImage,
-            mirrorUpstream: settings.mirrorUpstream,
-            mirrorImages: settings.mirrorImages,
-            buildkitdConfig: settings.buildkitdConfig,
-            buildkitdFlags: settings.buildkitdFlags,
-            buildkitdContainerOptions: settings.buildkitdContainerOptions,
-        }, log);
         const [installed, started] = await Promise.allSettled([
             installBuildctl({
                 version: settings.buildctlVersion,
@@ -81607,20 +81747,25 @@ async function prepareTestBed(settings, context, docker) {
                 token: settings.githubToken,
                 sha256: settings.buildctlSha256,
                 apiUrl: context.githubApiUrl ?? 'https://api.github.com',
+                cacheBinary: settings.cacheBinary,
+                runDir: external_node_path_.join(context.workDir, 'buildctl'),
             }),
-            checkImages(docker, settings).then(() => bed.start()),
+            checkImages(docker, settings).then(() => (0,registries/* startRegistries */.Mf)(docker, { runId: context.runId, ...settings }, log)),
         ]);
         if (installed.status === 'rejected')
             throw installed.reason;
         if (started.status === 'rejected')
             throw started.reason;
         const buildctl = installed.value;
-        log.info(`buildctl ${settings.buildctlVersion}: ${buildctl.fromToolCache ? 'found in the tool cache' : `downloaded from ${buildctl.url}`}`);
-        log.info(verificationText(buildctl));
+        const from = buildctl.fromToolCache
+            ? 'found in the tool cache'
+            : `downloaded from ${buildctl.url}${settings.cacheBinary ? '' : ' (cache-binary: false, not cached)'}`;
+        log.info(`buildctl ${settings.buildctlVersion}: ${from}`);
+        log.info((0,wording/* verificationText */.nF)(buildctl));
         if (!buildctl.verifiedBy)
-            log.warning(verificationText(buildctl));
-        bed.useBuildctl(buildctl.path);
-        return { bed, buildctl };
+            log.warning((0,wording/* verificationText */.nF)(buildctl));
+        const services = new run_services/* RunServices */.GJ(docker, { runId: context.runId, ...settings, buildctlBinary: buildctl.path }, started.value, log);
+        return { services, buildctl };
     });
 }
 /**
@@ -81652,15 +81797,9 @@ async function checkImages(docker, settings) {
             await docker.pull(image);
         }
         catch (error) {
-            throw new testbed/* TestBedError */.QE(`image ${image} is not on this Docker host and cannot be pulled: ${error.message}`);
+            throw new run_services/* InfrastructureError */.EN(`image ${image} is not on this Docker host and cannot be pulled: ${error.message}`);
         }
     }));
-}
-/** "sha256 ab12… verified against the GitHub release digest", or why it was not. */
-function verificationText(installed) {
-    return installed.verifiedBy
-        ? `buildctl tarball sha256 ${installed.sha256} verified against the ${installed.verifiedBy}`
-        : `buildctl tarball sha256 ${installed.sha256} NOT verified (${installed.unverifiedBecause ?? 'no digest'}); set buildctl-sha256 to check it`;
 }
 
 
@@ -81673,75 +81812,286 @@ function verificationText(installed) {
 /* harmony export */   U: () => (/* binding */ readActionInputs)
 /* harmony export */ });
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(46058);
-/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(70900);
+/* harmony import */ var _input_table_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(25620);
 
 
 /** The step's `with:` values, by input name. */
 function readActionInputs() {
-    return Object.fromEntries(_settings_js__WEBPACK_IMPORTED_MODULE_1__/* .INPUT_NAMES */ .Qh.map((name) => [name, _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name)]));
+    return Object.fromEntries(_input_table_js__WEBPACK_IMPORTED_MODULE_1__/* .INPUT_NAMES */ .Qh.map((name) => [name, _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name)]));
 }
 
 
 /***/ }),
 
-/***/ 70900:
+/***/ 78300:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   P$: () => (/* binding */ parseSettings),
-/* harmony export */   Qh: () => (/* binding */ INPUT_NAMES),
-/* harmony export */   Uu: () => (/* binding */ expandUrl)
+/* harmony export */   t: () => (/* binding */ buildkitdToml)
 /* harmony export */ });
-/* unused harmony exports InputError, DEFAULT_BUILDKIT_IMAGE, PINNED_BUILDCTL_VERSION, DEFAULT_BUILDCTL_URL, DEFAULT_MIRROR_UPSTREAM, DEFAULT_RESET_MODE, versionFromImageTag */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(73024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(76760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var shell_quote__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(26591);
-/* harmony import */ var smol_toml__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3292);
-/* harmony import */ var _attempts_lanes_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(27569);
-/* harmony import */ var _testbed_buildkitd_config_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(43066);
+/* harmony import */ var smol_toml__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3292);
+
+/**
+ * The user's buildkitd.toml with our registries added: Docker Hub goes through the mirror first, and both
+ * local registries speak plain HTTP. The user's own settings for other registries are kept.
+ */
+function buildkitdToml(userConfig, hosts) {
+    const config = userConfig ? (0,smol_toml__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(userConfig) : {};
+    const registries = table(config, 'registry');
+    const dockerHub = table(registries, 'docker.io');
+    const mirrors = Array.isArray(dockerHub['mirrors'])
+        ? dockerHub['mirrors'].filter((m) => m !== hosts.mirror)
+        : [];
+    dockerHub['mirrors'] = [hosts.mirror, ...mirrors];
+    for (const host of [hosts.mirror, hosts.cache])
+        table(registries, host)['http'] = true;
+    return (0,smol_toml__WEBPACK_IMPORTED_MODULE_0__/* .stringify */ .As)(config);
+}
+function table(parent, key) {
+    const existing = parent[key];
+    if (existing !== undefined &&
+        (typeof existing !== 'object' || Array.isArray(existing) || existing instanceof Date)) {
+        throw new Error(`buildkitd config: "${key}" must be a table`);
+    }
+    const created = existing ?? {};
+    parent[key] = created;
+    return created;
+}
 
 
+/***/ }),
 
+/***/ 25620:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-
-/** The inputs of action.yml, in its order; the CLI takes the same names as flags. */
-const INPUT_NAMES = [
-    'buildkit-image',
-    'cache-buildkit-image',
-    'buildctl-version',
-    'buildctl-url',
-    'buildctl-sha256',
-    'github-token',
-    'retries',
-    'cache-reset-frequency',
-    'cache-reset-mode',
-    'cache-type',
-    'cache-dir',
-    'create-cache',
-    'run-attempts',
-    'cleanup',
-    'dockerfile',
-    'context',
-    'expect-paths',
-    'registry-image',
-    'mirror-upstream',
-    'mirror-images',
-    'buildkitd-flags',
-    'buildkitd-config',
-    'buildkitd-config-inline',
-    'buildkitd-container-options',
-    'fail-on-reproduce',
-    'output-type',
-    'keep-going',
-    'attempt-timeout',
-    'minimize',
-    'minimize-confidence',
-    'minimize-timeout',
-    'parallel',
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   AN: () => (/* binding */ inputText),
+/* harmony export */   Qh: () => (/* binding */ INPUT_NAMES),
+/* harmony export */   gI: () => (/* binding */ given),
+/* harmony export */   mc: () => (/* binding */ INPUTS)
+/* harmony export */ });
+/* unused harmony exports DEFAULT_BUILDKIT_IMAGE, DEFAULT_BUILDCTL_URL, DEFAULT_MIRROR_UPSTREAM */
+const DEFAULT_BUILDKIT_IMAGE = 'moby/buildkit:v0.9.0-rootless';
+const DEFAULT_BUILDCTL_URL = 'https://github.com/moby/buildkit/releases/download/{version}/buildkit-{version}.linux-{arch}.tar.gz';
+const DEFAULT_MIRROR_UPSTREAM = 'https://registry-1.docker.io';
+/** The inputs, in action.yml's order: the names, defaults and help of the action and the CLI come from here. */
+const INPUTS = [
+    {
+        name: 'buildkit-image',
+        default: DEFAULT_BUILDKIT_IMAGE,
+        setting: 'buildkitImage',
+        usage: 'BuildKit image whose daemon runs the attempts',
+    },
+    {
+        name: 'cache-buildkit-image',
+        default: '',
+        setting: 'cacheBuildkitImage',
+        usage: 'BuildKit image that makes the cache (default: buildkit-image)',
+    },
+    {
+        name: 'buildctl-version',
+        default: '',
+        setting: 'buildctlVersion',
+        usage: "buildctl release (default: buildkit-image's tag, else v0.9.1)",
+    },
+    {
+        name: 'buildctl-url',
+        default: DEFAULT_BUILDCTL_URL,
+        setting: 'buildctlUrl',
+        usage: 'release tarball address with {version} and {arch}',
+    },
+    {
+        name: 'buildctl-sha256',
+        default: '',
+        setting: 'buildctlSha256',
+        usage: "the tarball's SHA-256 (default: GitHub's release digest)",
+    },
+    {
+        name: 'cache-binary',
+        default: 'true',
+        setting: 'cacheBinary',
+        usage: 'keep buildctl in the tool cache (false: download it every run)',
+    },
+    {
+        name: 'github-token',
+        default: '',
+        actionDefault: '${{ github.token }}',
+        setting: 'githubToken',
+        usage: 'token for the download from github.com',
+    },
+    { name: 'retries', default: '20', setting: 'retries', usage: 'attempts to run' },
+    {
+        name: 'cache-reset-frequency',
+        default: '4',
+        setting: 'cacheResetFrequency',
+        usage: 'fresh buildkitd state every N attempts (0: only before the first)',
+    },
+    {
+        name: 'cache-reset-mode',
+        default: 'prune',
+        setting: 'cacheResetMode',
+        usage: 'prune or restart',
+    },
+    { name: 'cache-type', default: 'registry', setting: 'cacheType', usage: 'registry or local' },
+    {
+        name: 'cache-dir',
+        default: '',
+        setting: 'cacheDir',
+        usage: 'with cache-type local, a folder that keeps the cache',
+    },
+    {
+        name: 'create-cache',
+        default: 'true',
+        setting: 'createCache',
+        usage: 'build once and export the cache',
+    },
+    { name: 'run-attempts', default: 'true', setting: 'runAttempts', usage: 'run the attempts' },
+    { name: 'cleanup', default: 'true', setting: 'cleanup', usage: "remove the run's containers at the end" },
+    {
+        name: 'dockerfile',
+        default: '',
+        setting: 'dockerfile',
+        usage: 'Dockerfile to build (default: the bundled reproduction)',
+    },
+    { name: 'context', default: '', setting: 'context', usage: 'build context (default: the bundled one)' },
+    {
+        name: 'expect-paths',
+        default: 'repro.txt',
+        setting: 'expectPaths',
+        usage: 'paths every built image must hold',
+    },
+    {
+        name: 'registry-image',
+        default: 'registry:2',
+        setting: 'registryImage',
+        usage: 'image of the cache and mirror registries',
+    },
+    {
+        name: 'mirror-upstream',
+        default: DEFAULT_MIRROR_UPSTREAM,
+        setting: 'mirrorUpstream',
+        usage: "the Docker Hub mirror's upstream, or none",
+    },
+    {
+        name: 'mirror-images',
+        default: '',
+        setting: 'mirrorImages',
+        usage: 'with mirror-upstream none: SOURCE=NAME images to serve',
+    },
+    {
+        name: 'buildkitd-flags',
+        default: '',
+        setting: 'buildkitdFlags',
+        usage: 'extra buildkitd flags',
+    },
+    {
+        name: 'buildkitd-config',
+        default: '',
+        setting: 'buildkitdConfig',
+        usage: 'buildkitd.toml in the workspace',
+    },
+    {
+        name: 'buildkitd-config-inline',
+        default: '',
+        setting: 'buildkitdConfig',
+        usage: 'buildkitd.toml given inline',
+    },
+    {
+        name: 'buildkitd-container-options',
+        default: '',
+        setting: 'buildkitdContainerOptions',
+        usage: "docker run options for buildkitd's container",
+    },
+    {
+        name: 'fail-on-reproduce',
+        default: 'true',
+        setting: 'failOnReproduce',
+        usage: 'fail (exit 1) when a layer is lost',
+    },
+    { name: 'output-type', default: 'oci', setting: 'outputType', usage: 'oci or tar' },
+    {
+        name: 'keep-going',
+        default: 'false',
+        setting: 'keepGoing',
+        usage: 'go on after a lost layer, to measure the loss rate',
+    },
+    {
+        name: 'attempt-timeout',
+        default: '600',
+        setting: 'attemptTimeoutSeconds',
+        usage: 'seconds one build may take',
+    },
+    {
+        name: 'minimize',
+        default: 'false',
+        setting: 'minimize',
+        usage: 'after a lost layer, shrink the Dockerfile and context',
+    },
+    {
+        name: 'minimize-confidence',
+        default: '0.99',
+        setting: 'minimizeConfidence',
+        usage: 'chance a candidate that loses shows it',
+    },
+    {
+        name: 'minimize-timeout',
+        default: '1800',
+        setting: 'minimizeTimeoutSeconds',
+        usage: "the search's seconds",
+    },
+    {
+        name: 'parallel',
+        default: 'auto',
+        setting: 'parallel',
+        usage: 'daemons running attempts at once: auto or 1-16',
+    },
 ];
+const INPUT_NAMES = INPUTS.map((input) => input.name);
+/** An input's text as given, trimmed, or its default when it is missing or empty. */
+function inputText(raw, name) {
+    return (raw[name] ?? '').trim() || entry(name).default;
+}
+/** Whether the input was given at all (not empty). */
+function given(raw, name) {
+    return (raw[name] ?? '').trim() !== '';
+}
+function entry(name) {
+    const found = INPUTS.find((input) => input.name === name);
+    if (!found)
+        throw new Error(`no input ${name}`);
+    return found;
+}
+
+
+/***/ }),
+
+/***/ 81187:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Uu: () => (/* binding */ expandUrl),
+  P$: () => (/* binding */ parseSettings)
+});
+
+// UNUSED EXPORTS: CACHE_TYPES, MAX_PARALLEL, OUTPUT_TYPES, PINNED_BUILDCTL_VERSION, RESET_MODES, versionFromImageTag
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(73024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
+// EXTERNAL MODULE: ./node_modules/smol-toml/dist/index.js + 8 modules
+var dist = __nccwpck_require__(3292);
+// EXTERNAL MODULE: ./src/inputs/buildkitd-config.ts
+var buildkitd_config = __nccwpck_require__(78300);
+// EXTERNAL MODULE: ./node_modules/shell-quote/index.js
+var shell_quote = __nccwpck_require__(26591);
+;// CONCATENATED MODULE: ./src/inputs/validators.ts
+
+
+
+/* Checks and decoders of one input's text: each throws an InputError that names the input. */
 class InputError extends Error {
     input;
     constructor(input, message) {
@@ -81750,124 +82100,13 @@ class InputError extends Error {
         this.name = 'InputError';
     }
 }
-const DEFAULT_BUILDKIT_IMAGE = 'moby/buildkit:v0.9.0-rootless';
-/** buildctl for images whose tag names no release (latest, master, a digest). */
-const PINNED_BUILDCTL_VERSION = 'v0.9.1';
-const DEFAULT_BUILDCTL_URL = 'https://github.com/moby/buildkit/releases/download/{version}/buildkit-{version}.linux-{arch}.tar.gz';
-const DEFAULT_MIRROR_UPSTREAM = 'https://registry-1.docker.io';
-/**
- * The benchmark's reset study (README, "Speed"): pruning loses the layer as often as restarting the daemon
- * (13–16% of attempts either way) at about half the seconds per attempt.
- */
-const DEFAULT_RESET_MODE = 'prune';
-const MAX_RETRIES = 10_000;
 // A reference as `docker run` takes it: [registry[:port]/]path[:tag][@digest], lower-case path.
 const IMAGE_REFERENCE = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 const RELEASE_VERSION = /^v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
-function parseSettings(raw, paths) {
-    const value = (name) => (raw[name] ?? '').trim();
-    const orDefault = (name, fallback) => value(name) || fallback;
-    const buildkitImage = imageReference('buildkit-image', orDefault('buildkit-image', DEFAULT_BUILDKIT_IMAGE));
-    const cacheBuildkitImage = imageReference('cache-buildkit-image', orDefault('cache-buildkit-image', buildkitImage));
-    const buildctlVersion = value('buildctl-version') || versionFromImageTag(buildkitImage) || PINNED_BUILDCTL_VERSION;
-    if (!RELEASE_VERSION.test(buildctlVersion)) {
-        throw new InputError('buildctl-version', `"${buildctlVersion}" is not a release tag like v0.9.1`);
-    }
-    const retries = integer(raw, 'retries', 20, 1, MAX_RETRIES);
-    const cacheResetFrequency = integer(raw, 'cache-reset-frequency', 4, 0, MAX_RETRIES);
-    if (cacheResetFrequency > retries) {
-        throw new InputError('cache-reset-frequency', `${cacheResetFrequency} is above retries (${retries}); use 0 to reset only before the first attempt`);
-    }
-    const cacheType = oneOf('cache-type', orDefault('cache-type', 'registry'), ['registry', 'local']);
-    const createCache = boolean(raw, 'create-cache', true);
-    const cacheDir = value('cache-dir') ? resolveInside('cache-dir', value('cache-dir'), paths.workspace) : '';
-    if (cacheDir && cacheType !== 'local') {
-        throw new InputError('cache-dir', 'is only used with cache-type: local');
-    }
-    if (!createCache && !(cacheType === 'local' && cacheDir)) {
-        throw new InputError('create-cache', 'false needs a cache that outlives a run: set cache-type: local and cache-dir to a cache made earlier');
-    }
-    if (!createCache && !node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync(node_path__WEBPACK_IMPORTED_MODULE_1__.join(cacheDir, 'index.json'))) {
-        throw new InputError('cache-dir', `${cacheDir} holds no cache (no index.json) and create-cache is false`);
-    }
-    const context = value('context')
-        ? resolveInside('context', value('context'), paths.workspace)
-        : paths.bundledRepro;
-    const dockerfile = value('dockerfile')
-        ? resolveInside('dockerfile', value('dockerfile'), paths.workspace)
-        : node_path__WEBPACK_IMPORTED_MODULE_1__.join(value('context') ? context : paths.bundledRepro, 'Dockerfile');
-    mustExist('context', context, 'directory');
-    mustExist('dockerfile', dockerfile, 'file');
-    const expectPaths = list(raw, 'expect-paths', ['repro.txt']).map((p) => archivePath('expect-paths', p));
-    if (expectPaths.length === 0)
-        throw new InputError('expect-paths', 'needs at least one path');
-    const mirrorUpstream = value('mirror-upstream') === 'none' ? '' : orDefault('mirror-upstream', DEFAULT_MIRROR_UPSTREAM);
-    // The mirror container fetches from the upstream: 127.0.0.1 there is the mirror itself, so plain http is
-    // for an address on a private network (a registry beside the runner, the Docker bridge's gateway).
-    if (mirrorUpstream)
-        httpUrl('mirror-upstream', mirrorUpstream, { plainHttp: 'private-network' });
-    const mirrorImages = list(raw, 'mirror-images', []).map(mirrorSeed);
-    if (mirrorUpstream && mirrorImages.length > 0) {
-        throw new InputError('mirror-images', 'a pull-through mirror cannot be filled by hand: set mirror-upstream: none to serve only these images');
-    }
-    const runAttempts = boolean(raw, 'run-attempts', true);
-    const minimize = boolean(raw, 'minimize', false);
-    if (minimize && !runAttempts) {
-        throw new InputError('minimize', 'needs run-attempts: true (only attempts can show a lost layer)');
-    }
-    const buildctlUrl = orDefault('buildctl-url', DEFAULT_BUILDCTL_URL);
-    if (!buildctlUrl.includes('{version}'))
-        throw new InputError('buildctl-url', 'must contain {version}');
-    httpUrl('buildctl-url', expandUrl(buildctlUrl, buildctlVersion, 'amd64'), { plainHttp: 'loopback' });
-    return {
-        buildkitImage,
-        cacheBuildkitImage,
-        buildctlVersion,
-        buildctlUrl,
-        buildctlSha256: sha256Input('buildctl-sha256', value('buildctl-sha256')),
-        githubToken: value('github-token'),
-        retries,
-        cacheResetFrequency,
-        cacheType,
-        cacheDir,
-        createCache,
-        runAttempts,
-        cleanup: boolean(raw, 'cleanup', true),
-        dockerfile,
-        context,
-        expectPaths,
-        registryImage: imageReference('registry-image', orDefault('registry-image', 'registry:2')),
-        mirrorUpstream,
-        mirrorImages,
-        buildkitdFlags: shellWords('buildkitd-flags', value('buildkitd-flags')),
-        buildkitdConfig: buildkitdConfig(raw, paths.workspace),
-        buildkitdContainerOptions: value('buildkitd-container-options')
-            ? containerOptions(shellWords('buildkitd-container-options', value('buildkitd-container-options')))
-            : undefined,
-        failOnReproduce: boolean(raw, 'fail-on-reproduce', true),
-        outputType: oneOf('output-type', orDefault('output-type', 'oci'), ['oci', 'tar']),
-        keepGoing: boolean(raw, 'keep-going', false),
-        attemptTimeoutSeconds: integer(raw, 'attempt-timeout', 600, 1, 86_400),
-        cacheResetMode: oneOf('cache-reset-mode', orDefault('cache-reset-mode', DEFAULT_RESET_MODE), [
-            'restart',
-            'prune',
-        ]),
-        minimize,
-        minimizeConfidence: probability(raw, 'minimize-confidence', 0.99),
-        minimizeTimeoutSeconds: integer(raw, 'minimize-timeout', 1800, 60, 86_400),
-        parallel: value('parallel') === 'auto' ? 0 : integer(raw, 'parallel', 0, 1, _attempts_lanes_js__WEBPACK_IMPORTED_MODULE_4__/* .MAX_PARALLEL */ .F),
-    };
-}
-/** moby/buildkit:v0.9.0-rootless → v0.9.0; latest, master or a digest → undefined. */
-function versionFromImageTag(image) {
-    const withoutDigest = image.split('@')[0] ?? image;
-    const lastPart = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
-    const tag = lastPart.includes(':') ? lastPart.slice(lastPart.indexOf(':') + 1) : '';
-    return /^(v\d+\.\d+\.\d+)(?:-rootless)?$/.exec(tag)?.[1];
-}
-/** The download address for one version and architecture. */
-function expandUrl(template, version, arch) {
-    return template.replaceAll('{version}', version).replaceAll('{arch}', arch);
+function releaseVersion(input, text) {
+    if (!RELEASE_VERSION.test(text))
+        throw new InputError(input, `"${text}" is not a release tag like v0.9.1`);
+    return text;
 }
 function imageReference(input, reference) {
     if (!IMAGE_REFERENCE.test(reference)) {
@@ -81875,10 +82114,7 @@ function imageReference(input, reference) {
     }
     return reference;
 }
-function integer(raw, input, fallback, min, max) {
-    const text = (raw[input] ?? '').trim();
-    if (text === '')
-        return fallback;
+function integer(input, text, min, max) {
     if (!/^\d+$/.test(text))
         throw new InputError(input, `"${text}" is not a whole number from ${min} to ${max}`);
     const n = Number(text);
@@ -81887,10 +82123,7 @@ function integer(raw, input, fallback, min, max) {
     return n;
 }
 /** A chance written as a decimal fraction, like 0.99: from 0.5 (a coin) to 0.999999. */
-function probability(raw, input, fallback) {
-    const text = (raw[input] ?? '').trim();
-    if (text === '')
-        return fallback;
+function probability(input, text) {
     const n = /^(?:0?\.\d+|1(?:\.0*)?)$/.test(text) ? Number(text) : Number.NaN;
     if (!(n >= 0.5 && n <= 0.999_999)) {
         throw new InputError(input, `"${text}" is not a chance from 0.5 to 0.999999, like 0.99`);
@@ -81898,10 +82131,7 @@ function probability(raw, input, fallback) {
     return n;
 }
 // The YAML 1.2 core schema's booleans, as @actions/core's getBooleanInput takes them.
-function boolean(raw, input, fallback) {
-    const text = (raw[input] ?? '').trim();
-    if (text === '')
-        return fallback;
+function validators_boolean(input, text) {
     if (['true', 'True', 'TRUE'].includes(text))
         return true;
     if (['false', 'False', 'FALSE'].includes(text))
@@ -81915,29 +82145,18 @@ function oneOf(input, text, allowed) {
     return found;
 }
 /** One item a line or comma, as Docker's actions take lists. */
-function list(raw, input, fallback) {
-    const text = (raw[input] ?? '').trim();
-    if (text === '')
-        return fallback;
+function list(text) {
     return text
         .split(/[\n,]/)
         .map((item) => item.trim())
         .filter((item) => item !== '');
 }
 function archivePath(input, p) {
-    const normalized = node_path__WEBPACK_IMPORTED_MODULE_1__.posix.normalize(p.replace(/^\/+/, ''));
+    const normalized = external_node_path_.posix.normalize(p.replace(/^\/+/, ''));
     if (normalized === '.' || normalized === '..' || normalized.startsWith('../') || /[\0\r\n]/.test(p)) {
         throw new InputError(input, `"${p}" is not a path inside the image`);
     }
     return normalized;
-}
-function mirrorSeed(item) {
-    const [source = '', target = source, ...rest] = item.split('=');
-    if (rest.length > 0)
-        throw new InputError('mirror-images', `"${item}" is not SOURCE or SOURCE=NAME`);
-    imageReference('mirror-images', source);
-    imageReference('mirror-images', target);
-    return { source, target: dockerHubPath(target) };
 }
 /** alpine:latest → library/alpine:latest, as Docker Hub names official images. */
 function dockerHubPath(reference) {
@@ -81947,15 +82166,15 @@ function dockerHubPath(reference) {
 function resolveInside(input, p, workspace) {
     if (/[\0\r\n]/.test(p))
         throw new InputError(input, 'must not contain control characters');
-    const resolved = node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(workspace, p);
-    const relative = node_path__WEBPACK_IMPORTED_MODULE_1__.relative(workspace, resolved);
-    if (relative === '..' || relative.startsWith(`..${node_path__WEBPACK_IMPORTED_MODULE_1__.sep}`) || node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute(relative)) {
+    const resolved = external_node_path_.resolve(workspace, p);
+    const relative = external_node_path_.relative(workspace, resolved);
+    if (relative === '..' || relative.startsWith(`..${external_node_path_.sep}`) || external_node_path_.isAbsolute(relative)) {
         throw new InputError(input, `"${p}" is outside the workspace ${workspace}`);
     }
     return resolved;
 }
 function mustExist(input, p, kind) {
-    const stat = node_fs__WEBPACK_IMPORTED_MODULE_0__.statSync(p, { throwIfNoEntry: false });
+    const stat = external_node_fs_.statSync(p, { throwIfNoEntry: false });
     if (!stat || (kind === 'file' ? !stat.isFile() : !stat.isDirectory())) {
         throw new InputError(input, `${p} is not a ${kind}`);
     }
@@ -82005,7 +82224,7 @@ function shellWords(input, text) {
     // Nothing expands variables here; refusing `$` keeps what runs identical to what was written.
     if (text.includes('$'))
         throw new InputError(input, 'variables ($) are not expanded: write the value itself');
-    return (0,shell_quote__WEBPACK_IMPORTED_MODULE_2__.parse)(text).map((word) => {
+    return (0,shell_quote.parse)(text).map((word) => {
         if (typeof word === 'string')
             return word;
         if ('op' in word && word.op === 'glob')
@@ -82013,36 +82232,15 @@ function shellWords(input, text) {
         throw new InputError(input, `shell operators are not allowed (found ${JSON.stringify(word)})`);
     });
 }
-function buildkitdConfig(raw, workspace) {
-    const file = (raw['buildkitd-config'] ?? '').trim();
-    const inline = (raw['buildkitd-config-inline'] ?? '').trim();
-    if (file && inline) {
-        throw new InputError('buildkitd-config-inline', 'give buildkitd-config or buildkitd-config-inline, not both');
-    }
-    const input = file ? 'buildkitd-config' : 'buildkitd-config-inline';
-    let text = inline;
-    if (file) {
-        const p = resolveInside(input, file, workspace);
-        mustExist(input, p, 'file');
-        text = node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync(p, 'utf8');
-    }
-    if (text) {
-        try {
-            (0,smol_toml__WEBPACK_IMPORTED_MODULE_3__/* .parse */ .qg)(text);
-        }
-        catch (error) {
-            throw new InputError(input, `is not TOML: ${error.message.split('\n')[0]}`);
-        }
-        try {
-            // Valid TOML can still have a shape our registry settings cannot be merged into.
-            (0,_testbed_buildkitd_config_js__WEBPACK_IMPORTED_MODULE_5__/* .buildkitdToml */ .t)(text, { mirror: 'mirror:5000', cache: 'cache:5000' });
-        }
-        catch (error) {
-            throw new InputError(input, error.message);
-        }
-    }
-    return text;
+function sha256Input(input, text) {
+    const hex = text.replace(/^sha256:/, '').toLowerCase();
+    if (hex !== '' && !/^[a-f0-9]{64}$/.test(hex))
+        throw new InputError(input, `"${text}" is not a SHA-256 (64 hex digits)`);
+    return hex;
 }
+
+;// CONCATENATED MODULE: ./src/inputs/container-options.ts
+
 /**
  * `docker run` options that shape what the container may do. Its name, network, ports, labels, entrypoint and
  * life are the run's own: an option that changed them would break cleanup or exposure, so it is refused.
@@ -82091,11 +82289,212 @@ function containerOptions(words) {
     }
     return words;
 }
-function sha256Input(input, text) {
-    const hex = text.replace(/^sha256:/, '').toLowerCase();
-    if (hex !== '' && !/^[a-f0-9]{64}$/.test(hex))
-        throw new InputError(input, `"${text}" is not a SHA-256 (64 hex digits)`);
-    return hex;
+
+// EXTERNAL MODULE: ./src/inputs/input-table.ts
+var input_table = __nccwpck_require__(25620);
+;// CONCATENATED MODULE: ./src/inputs/settings-types.ts
+/* The typed settings a run reads: what parseSettings (settings.ts) makes of the inputs. */
+/*
+ * The kinds an input chooses from. Each word's behaviour is one entry of a map keyed by these types (reset
+ * modes in attempts/reset-modes.ts, output types in inspection/output-types.ts): the compiler refuses a word
+ * here that has no behaviour there.
+ */
+const CACHE_TYPES = ['registry', 'local'];
+/** prune: `buildctl prune --all` on the running daemon; restart: a new container and state volume (the seed's). */
+const RESET_MODES = ['prune', 'restart'];
+/** oci: the image itself, compared layer by layer with the reference; tar: its filesystem, as the seed. */
+const OUTPUT_TYPES = ['oci', 'tar'];
+/** The most lanes `parallel` takes: past this, daemons only wait for each other's CPU and disk. */
+const MAX_PARALLEL = 16;
+
+;// CONCATENATED MODULE: ./src/inputs/settings.ts
+
+
+
+
+
+
+
+
+
+/** buildctl for images whose tag names no release (latest, master, a digest). */
+const PINNED_BUILDCTL_VERSION = 'v0.9.1';
+const MAX_RETRIES = 10_000;
+/** Parses and checks every input; the first bad one throws an InputError naming it, before anything starts. */
+function parseSettings(raw, paths) {
+    const buildkit = buildkitInputs(raw);
+    const attempts = attemptInputs(raw);
+    return {
+        ...buildkit,
+        ...attempts,
+        ...cacheInputs(raw, paths),
+        ...buildInputs(raw, paths, attempts.runAttempts),
+        ...registryInputs(raw),
+        ...daemonInputs(raw, paths),
+    };
+}
+/** The images and the buildctl that talks to their daemons. */
+function buildkitInputs(raw) {
+    const buildkitImage = imageReference('buildkit-image', (0,input_table/* inputText */.AN)(raw, 'buildkit-image'));
+    const cacheBuildkitImage = imageReference('cache-buildkit-image', (0,input_table/* inputText */.AN)(raw, 'cache-buildkit-image') || buildkitImage);
+    const buildctlVersion = releaseVersion('buildctl-version', (0,input_table/* inputText */.AN)(raw, 'buildctl-version') || versionFromImageTag(buildkitImage) || PINNED_BUILDCTL_VERSION);
+    const buildctlUrl = (0,input_table/* inputText */.AN)(raw, 'buildctl-url');
+    if (!buildctlUrl.includes('{version}'))
+        throw new InputError('buildctl-url', 'must contain {version}');
+    httpUrl('buildctl-url', expandUrl(buildctlUrl, buildctlVersion, 'amd64'), { plainHttp: 'loopback' });
+    return {
+        buildkitImage,
+        cacheBuildkitImage,
+        buildctlVersion,
+        buildctlUrl,
+        buildctlSha256: sha256Input('buildctl-sha256', (0,input_table/* inputText */.AN)(raw, 'buildctl-sha256')),
+        cacheBinary: validators_boolean('cache-binary', (0,input_table/* inputText */.AN)(raw, 'cache-binary')),
+        githubToken: (0,input_table/* inputText */.AN)(raw, 'github-token'),
+    };
+}
+/** How many attempts, how they reset, what stops them, how many run at once. */
+function attemptInputs(raw) {
+    const retries = integer('retries', (0,input_table/* inputText */.AN)(raw, 'retries'), 1, MAX_RETRIES);
+    const cacheResetFrequency = integer('cache-reset-frequency', (0,input_table/* inputText */.AN)(raw, 'cache-reset-frequency'), 0, MAX_RETRIES);
+    if (cacheResetFrequency > retries) {
+        throw new InputError('cache-reset-frequency', `${cacheResetFrequency} is above retries (${retries}); use 0 to reset only before the first attempt`);
+    }
+    const parallel = (0,input_table/* inputText */.AN)(raw, 'parallel');
+    return {
+        retries,
+        cacheResetFrequency,
+        cacheResetMode: oneOf('cache-reset-mode', (0,input_table/* inputText */.AN)(raw, 'cache-reset-mode'), RESET_MODES),
+        runAttempts: validators_boolean('run-attempts', (0,input_table/* inputText */.AN)(raw, 'run-attempts')),
+        keepGoing: validators_boolean('keep-going', (0,input_table/* inputText */.AN)(raw, 'keep-going')),
+        attemptTimeoutSeconds: integer('attempt-timeout', (0,input_table/* inputText */.AN)(raw, 'attempt-timeout'), 1, 86_400),
+        failOnReproduce: validators_boolean('fail-on-reproduce', (0,input_table/* inputText */.AN)(raw, 'fail-on-reproduce')),
+        parallel: parallel === 'auto' ? 0 : integer('parallel', parallel, 1, MAX_PARALLEL),
+        cleanup: validators_boolean('cleanup', (0,input_table/* inputText */.AN)(raw, 'cleanup')),
+    };
+}
+/** Where the cache goes, and whether this run makes it. */
+function cacheInputs(raw, paths) {
+    const cacheType = oneOf('cache-type', (0,input_table/* inputText */.AN)(raw, 'cache-type'), CACHE_TYPES);
+    const createCache = validators_boolean('create-cache', (0,input_table/* inputText */.AN)(raw, 'create-cache'));
+    const cacheDir = (0,input_table/* given */.gI)(raw, 'cache-dir')
+        ? resolveInside('cache-dir', (0,input_table/* inputText */.AN)(raw, 'cache-dir'), paths.workspace)
+        : '';
+    if (cacheDir && cacheType !== 'local') {
+        throw new InputError('cache-dir', 'is only used with cache-type: local');
+    }
+    if (!createCache && !(cacheType === 'local' && cacheDir)) {
+        throw new InputError('create-cache', 'false needs a cache that outlives a run: set cache-type: local and cache-dir to a cache made earlier');
+    }
+    if (!createCache && !external_node_fs_.existsSync(external_node_path_.join(cacheDir, 'index.json'))) {
+        throw new InputError('cache-dir', `${cacheDir} holds no cache (no index.json) and create-cache is false`);
+    }
+    return { cacheType, cacheDir, createCache };
+}
+/** What is built and what every built image must hold; the minimizer that shrinks it. */
+function buildInputs(raw, paths, runAttempts) {
+    const context = (0,input_table/* given */.gI)(raw, 'context')
+        ? resolveInside('context', (0,input_table/* inputText */.AN)(raw, 'context'), paths.workspace)
+        : paths.bundledRepro;
+    const dockerfile = (0,input_table/* given */.gI)(raw, 'dockerfile')
+        ? resolveInside('dockerfile', (0,input_table/* inputText */.AN)(raw, 'dockerfile'), paths.workspace)
+        : external_node_path_.join(context, 'Dockerfile');
+    mustExist('context', context, 'directory');
+    mustExist('dockerfile', dockerfile, 'file');
+    const expectPaths = list((0,input_table/* inputText */.AN)(raw, 'expect-paths')).map((p) => archivePath('expect-paths', p));
+    if (expectPaths.length === 0)
+        throw new InputError('expect-paths', 'needs at least one path');
+    const minimize = validators_boolean('minimize', (0,input_table/* inputText */.AN)(raw, 'minimize'));
+    if (minimize && !runAttempts) {
+        throw new InputError('minimize', 'needs run-attempts: true (only attempts can show a lost layer)');
+    }
+    return {
+        context,
+        dockerfile,
+        expectPaths,
+        outputType: oneOf('output-type', (0,input_table/* inputText */.AN)(raw, 'output-type'), OUTPUT_TYPES),
+        minimize,
+        minimizeConfidence: probability('minimize-confidence', (0,input_table/* inputText */.AN)(raw, 'minimize-confidence')),
+        minimizeTimeoutSeconds: integer('minimize-timeout', (0,input_table/* inputText */.AN)(raw, 'minimize-timeout'), 60, 86_400),
+    };
+}
+/** The cache registry's image, and the Docker Hub mirror: a pull-through, or filled with local images. */
+function registryInputs(raw) {
+    const upstream = (0,input_table/* inputText */.AN)(raw, 'mirror-upstream');
+    const mirrorUpstream = upstream === 'none' ? '' : upstream;
+    // The mirror container fetches from the upstream: 127.0.0.1 there is the mirror itself, so plain http is
+    // for an address on a private network (a registry beside the runner, the Docker bridge's gateway).
+    if (mirrorUpstream)
+        httpUrl('mirror-upstream', mirrorUpstream, { plainHttp: 'private-network' });
+    const mirrorImages = list((0,input_table/* inputText */.AN)(raw, 'mirror-images')).map(mirrorImage);
+    if (mirrorUpstream && mirrorImages.length > 0) {
+        throw new InputError('mirror-images', 'a pull-through mirror cannot be filled by hand: set mirror-upstream: none to serve only these images');
+    }
+    return {
+        registryImage: imageReference('registry-image', (0,input_table/* inputText */.AN)(raw, 'registry-image')),
+        mirrorUpstream,
+        mirrorImages,
+    };
+}
+/** How buildkitd is started: flags, its config file, its container's options. */
+function daemonInputs(raw, paths) {
+    const options = (0,input_table/* inputText */.AN)(raw, 'buildkitd-container-options');
+    return {
+        buildkitdFlags: shellWords('buildkitd-flags', (0,input_table/* inputText */.AN)(raw, 'buildkitd-flags')),
+        buildkitdConfig: buildkitdConfig(raw, paths.workspace),
+        buildkitdContainerOptions: options
+            ? containerOptions(shellWords('buildkitd-container-options', options))
+            : undefined,
+    };
+}
+/** SOURCE or SOURCE=NAME: a local image served by the mirror as docker.io/NAME. */
+function mirrorImage(item) {
+    const [source = '', target = source, ...rest] = item.split('=');
+    if (rest.length > 0)
+        throw new InputError('mirror-images', `"${item}" is not SOURCE or SOURCE=NAME`);
+    imageReference('mirror-images', source);
+    imageReference('mirror-images', target);
+    return { source, target: dockerHubPath(target) };
+}
+/** moby/buildkit:v0.9.0-rootless → v0.9.0; latest, master or a digest → undefined. */
+function versionFromImageTag(image) {
+    const withoutDigest = image.split('@')[0] ?? image;
+    const lastPart = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
+    const tag = lastPart.includes(':') ? lastPart.slice(lastPart.indexOf(':') + 1) : '';
+    return /^(v\d+\.\d+\.\d+)(?:-rootless)?$/.exec(tag)?.[1];
+}
+/** The download address for one version and architecture. */
+function expandUrl(template, version, arch) {
+    return template.replaceAll('{version}', version).replaceAll('{arch}', arch);
+}
+function buildkitdConfig(raw, workspace) {
+    const file = (0,input_table/* inputText */.AN)(raw, 'buildkitd-config');
+    const inline = (0,input_table/* inputText */.AN)(raw, 'buildkitd-config-inline');
+    if (file && inline) {
+        throw new InputError('buildkitd-config-inline', 'give buildkitd-config or buildkitd-config-inline, not both');
+    }
+    const input = file ? 'buildkitd-config' : 'buildkitd-config-inline';
+    let text = inline;
+    if (file) {
+        const p = resolveInside(input, file, workspace);
+        mustExist(input, p, 'file');
+        text = external_node_fs_.readFileSync(p, 'utf8');
+    }
+    if (text) {
+        try {
+            (0,dist/* parse */.qg)(text);
+        }
+        catch (error) {
+            throw new InputError(input, `is not TOML: ${error.message.split('\n')[0]}`);
+        }
+        try {
+            // Valid TOML can still have a shape our registry settings cannot be merged into.
+            (0,buildkitd_config/* buildkitdToml */.t)(text, { mirror: 'mirror:5000', cache: 'cache:5000' });
+        }
+        catch (error) {
+            throw new InputError(input, error.message);
+        }
+    }
+    return text;
 }
 
 
@@ -82160,19 +82559,19 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(48161);
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(46058);
-/* harmony import */ var _engine_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(86254);
+/* harmony import */ var _engine_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(92544);
 /* harmony import */ var _inputs_action_inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(16441);
-/* harmony import */ var _inputs_settings_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(70900);
+/* harmony import */ var _inputs_settings_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(81187);
 /* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(25625);
-/* harmony import */ var _minimize_minimization_js__WEBPACK_IMPORTED_MODULE_15__ = __nccwpck_require__(59196);
 /* harmony import */ var _paths_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(8431);
-/* harmony import */ var _report_json_report_js__WEBPACK_IMPORTED_MODULE_14__ = __nccwpck_require__(4225);
+/* harmony import */ var _report_json_report_js__WEBPACK_IMPORTED_MODULE_13__ = __nccwpck_require__(4225);
 /* harmony import */ var _report_publish_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(4617);
-/* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(57994);
+/* harmony import */ var _report_summary_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(68789);
+/* harmony import */ var _runner_js__WEBPACK_IMPORTED_MODULE_14__ = __nccwpck_require__(74813);
 /* harmony import */ var _state_helper_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(87155);
-/* harmony import */ var _testbed_docker_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(63655);
-/* harmony import */ var _testbed_testbed_js__WEBPACK_IMPORTED_MODULE_12__ = __nccwpck_require__(2721);
-/* harmony import */ var _verdict_verdict_js__WEBPACK_IMPORTED_MODULE_13__ = __nccwpck_require__(91396);
+/* harmony import */ var _services_docker_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(22282);
+/* harmony import */ var _services_run_services_js__WEBPACK_IMPORTED_MODULE_12__ = __nccwpck_require__(69820);
+/* harmony import */ var _model_wording_js__WEBPACK_IMPORTED_MODULE_15__ = __nccwpck_require__(81017);
 
 
 
@@ -82208,7 +82607,7 @@ async function main() {
     const workDir = (0,_paths_js__WEBPACK_IMPORTED_MODULE_7__/* .runWorkDir */ .ax)(process.env['RUNNER_TEMP'] || node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir(), runId);
     _state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .saveRun */ .BQ({ runId, workDir, cleanup: settings.cleanup });
     _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`run ${runId}: containers, volumes and network are labelled dev.lost-layer.run=${runId}`);
-    const result = await (0,_engine_js__WEBPACK_IMPORTED_MODULE_3__/* .runCheck */ .k_)(settings, {
+    const result = await (0,_engine_js__WEBPACK_IMPORTED_MODULE_3__/* .runCheck */ .k)(settings, {
         runId,
         workDir,
         log: _log_js__WEBPACK_IMPORTED_MODULE_6__/* .actionLog */ .Zx,
@@ -82222,16 +82621,21 @@ async function main() {
         // A full disk must not hide the verdict: the outputs and the summary still say it.
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e(`the report could not be written: ${error.message}`);
     }
-    for (const [name, value] of Object.entries((0,_report_json_report_js__WEBPACK_IMPORTED_MODULE_14__/* .outputsOf */ .Yz)(result, reportPath)))
+    for (const [name, value] of Object.entries((0,_report_json_report_js__WEBPACK_IMPORTED_MODULE_13__/* .outputsOf */ .Yz)(result, reportPath)))
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH(name, value);
-    if (process.env['GITHUB_STEP_SUMMARY'])
+    _state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .saveDaemonLogs */ .NX(result.daemonLogFiles);
+    if (!(0,_runner_js__WEBPACK_IMPORTED_MODULE_14__/* .hasJobSummaries */ .Y)(process.env['GITHUB_SERVER_URL'])) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq('job summary skipped: GitHub Enterprise Server does not show one');
+    }
+    else if (process.env['GITHUB_STEP_SUMMARY']) {
         await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw((0,_report_summary_js__WEBPACK_IMPORTED_MODULE_9__/* .renderSummary */ .B)(result, settings)).write();
-    const line = (0,_verdict_verdict_js__WEBPACK_IMPORTED_MODULE_13__/* .verdictLine */ .MT)(result.verdict);
+    }
+    const line = (0,_model_wording_js__WEBPACK_IMPORTED_MODULE_15__/* .verdictLine */ .MT)(result.verdict);
     // A search that was asked for and could not finish is a failed step, whatever the run found.
     if (result.minimization?.kind === 'error')
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setFailed */ .C1((0,_minimize_minimization_js__WEBPACK_IMPORTED_MODULE_15__/* .minimizationLine */ .V)(result.minimization));
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setFailed */ .C1((0,_model_wording_js__WEBPACK_IMPORTED_MODULE_15__/* .minimizationLine */ .Vg)(result.minimization));
     else if (result.minimization)
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_minimize_minimization_js__WEBPACK_IMPORTED_MODULE_15__/* .minimizationLine */ .V)(result.minimization));
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_model_wording_js__WEBPACK_IMPORTED_MODULE_15__/* .minimizationLine */ .Vg)(result.minimization));
     if (result.verdict.kind === 'error')
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setFailed */ .C1(line);
     else if (result.verdict.kind === 'reproduced' && settings.failOnReproduce)
@@ -82245,7 +82649,7 @@ async function main() {
 async function post() {
     if (!_state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .runId */ .Vz)
         return;
-    for (const file of (0,_report_publish_js__WEBPACK_IMPORTED_MODULE_8__/* .savedDaemonLogs */ .p)(_state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .workDir */ .Hg)) {
+    for (const file of _state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .daemonLogFiles */ .iQ.filter((f) => node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync(f))) {
         await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .group */ .Os(`buildkitd logs of a failed attempt (${file})`, async () => _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync(file, 'utf8')));
     }
     if (!_state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .cleanup */ .tP) {
@@ -82253,7 +82657,7 @@ async function post() {
         return;
     }
     await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .group */ .Os('Remove the containers, volumes and network of this run', async () => {
-        const warning = (0,_testbed_testbed_js__WEBPACK_IMPORTED_MODULE_12__/* .cleanupWarning */ .T7)(_state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .runId */ .Vz, await (0,_testbed_testbed_js__WEBPACK_IMPORTED_MODULE_12__/* .removeRun */ .s2)(new _testbed_docker_js__WEBPACK_IMPORTED_MODULE_11__/* .Docker */ .Jg(), _state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .runId */ .Vz));
+        const warning = (0,_services_run_services_js__WEBPACK_IMPORTED_MODULE_12__/* .cleanupWarning */ .T7)(_state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .runId */ .Vz, await (0,_services_run_services_js__WEBPACK_IMPORTED_MODULE_12__/* .removeRun */ .s2)(new _services_docker_js__WEBPACK_IMPORTED_MODULE_11__/* .Docker */ .Jg(), _state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .runId */ .Vz));
         if (warning)
             _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e(warning);
         else
@@ -82273,12 +82677,40 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 59196:
+/***/ 81017:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   V: () => (/* binding */ minimizationLine)
+/* harmony export */   MT: () => (/* binding */ verdictLine),
+/* harmony export */   Tj: () => (/* binding */ lossText),
+/* harmony export */   Vg: () => (/* binding */ minimizationLine),
+/* harmony export */   nF: () => (/* binding */ verificationText)
 /* harmony export */ });
+/* How the model is said in one line: the log, the CLI, the summary and the step's failure message. */
+function verdictLine(verdict) {
+    switch (verdict.kind) {
+        case 'reproduced':
+            return `Layer lost: attempt ${verdict.failedAttempt}: ${lossText(verdict.missingPaths, verdict.lostLayers)}${verdict.lostCount > 1 ? ` (${verdict.lostCount} of ${verdict.attemptsRun} attempts lost a layer)` : ''}`;
+        case 'clean':
+            return `No layer lost in ${verdict.attemptsRun} attempts`;
+        case 'error':
+            return `No verdict: an infrastructure step failed (${verdict.cause})`;
+        case 'not-run':
+            return 'Cache created; no attempts were run (run-attempts: false)';
+    }
+}
+/** "layer 2 (COPY repro.txt /) gone; repro.txt missing" */
+function lossText(missingPaths, lostLayers) {
+    const layers = lostLayers.map((l) => `layer ${l.position}${l.createdBy ? ` (${l.createdBy})` : ''} gone`);
+    const paths = missingPaths.length > 0 ? [`${missingPaths.join(', ')} missing`] : [];
+    return [...layers, ...paths].join('; ');
+}
+/** "sha256 ab12… verified against the GitHub release digest", or why it was not. */
+function verificationText(installed) {
+    return installed.verifiedBy
+        ? `buildctl tarball sha256 ${installed.sha256} verified against the ${installed.verifiedBy}`
+        : `buildctl tarball sha256 ${installed.sha256} NOT verified (${installed.unverifiedBecause ?? 'no digest'}); set buildctl-sha256 to check it`;
+}
 /** One line for the log and the CLI: what the search ended with. */
 function minimizationLine(m) {
     switch (m.kind) {
@@ -82408,8 +82840,7 @@ function outputsOf(result, reportPath) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   a: () => (/* binding */ writeReportFile),
-/* harmony export */   p: () => (/* binding */ savedDaemonLogs)
+/* harmony export */   a: () => (/* binding */ writeReportFile)
 /* harmony export */ });
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(73024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
@@ -82426,27 +82857,106 @@ function writeReportFile(result, settings, workDir) {
     node_fs__WEBPACK_IMPORTED_MODULE_0__.writeFileSync(file, `${JSON.stringify((0,_json_report_js__WEBPACK_IMPORTED_MODULE_2__/* .buildReport */ .FK)(result, settings), null, 2)}\n`);
     return file;
 }
-/** The logs of daemons whose attempt failed, saved by the main step. */
-function savedDaemonLogs(workDir) {
-    if (!workDir || !node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync(workDir))
-        return [];
-    return node_fs__WEBPACK_IMPORTED_MODULE_0__.readdirSync(workDir)
-        .filter((name) => /-buildkitd-\d+\.log$/.test(name))
-        .map((name) => node_path__WEBPACK_IMPORTED_MODULE_1__.join(workDir, name));
-}
 
 
 /***/ }),
 
-/***/ 57994:
+/***/ 68789:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   B: () => (/* binding */ renderSummary)
-/* harmony export */ });
-/* harmony import */ var _verdict_loss_rate_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(48385);
-/* harmony import */ var _verdict_verdict_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(91396);
-/* harmony import */ var _json_report_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4225);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  B: () => (/* binding */ renderSummary)
+});
+
+// EXTERNAL MODULE: ./src/verdict/loss-rate.ts
+var loss_rate = __nccwpck_require__(48385);
+// EXTERNAL MODULE: ./src/model/wording.ts
+var wording = __nccwpck_require__(81017);
+;// CONCATENATED MODULE: ./src/report/markdown.ts
+/* Markdown for GitHub's job summary, shared by the run's summary and the bisect table: text that cannot break
+   out of a paragraph, a table cell or a code span, whatever a path, a cause or an image name holds. */
+/** What a table cell shows when there is no value. */
+const NONE = '—';
+/** Text with every character that GitHub would read as emphasis, a link, HTML or a cell border escaped. */
+function escapeMarkdown(text) {
+    return text.replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`);
+}
+/** A table cell: Markdown escaped (a pipe would end the cell), on one line. */
+function cell(text) {
+    return escapeMarkdown(text).replace(/\r?\n/g, '<br>');
+}
+/** A code span; a backtick would end it early, and GitHub splits table cells at a pipe even inside one. */
+function code(text) {
+    return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+}
+/** One table row of cells that are already Markdown: `| a | b |`. */
+function tableRow(cells) {
+    return `| ${cells.join(' | ')} |`;
+}
+
+// EXTERNAL MODULE: ./src/inputs/input-table.ts
+var input_table = __nccwpck_require__(25620);
+// EXTERNAL MODULE: ./src/report/json-report.ts
+var json_report = __nccwpck_require__(4225);
+;// CONCATENATED MODULE: ./src/report/settings-table.ts
+
+
+
+/**
+ * The job summary's Settings table, one row per input under the name the workflow gave it (buildkit-image,
+ * not the field buildkitImage), in action.yml's order. Inputs that set one field share its row
+ * ("buildkitd-config / buildkitd-config-inline"). The token is masked, as in the JSON report.
+ */
+function settingsTable(settings) {
+    const values = (0,json_report/* publicSettings */.dg)(settings);
+    return [
+        '| Setting | Value |',
+        '| --- | --- |',
+        ...inputsBySetting().map(([setting, names]) => tableRow([names.join(' / '), cell(settingText(values[setting]))])),
+    ];
+}
+/** Each field of Settings with the names of the inputs that set it, in the order of their first input. */
+function inputsBySetting() {
+    const names = new Map();
+    for (const input of input_table/* INPUTS */.mc) {
+        names.set(input.setting, [...(names.get(input.setting) ?? []), input.name]);
+    }
+    return [...names];
+}
+function settingText(value) {
+    if (value === undefined)
+        return '(default)';
+    return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+;// CONCATENATED MODULE: ./src/report/verdict-labels.ts
+/** One icon per verdict, so that the job summary and the bisect table read alike. */
+const VERDICT_ICON = {
+    reproduced: '🔴',
+    clean: '🟢',
+    error: '⚠️',
+    'not-run': '⚪',
+    missing: '❔',
+    unreadable: '❌',
+};
+const VERDICT_WORDS = {
+    reproduced: 'lost a layer',
+    clean: 'clean',
+    error: 'error',
+    'not-run': 'not run',
+    missing: 'missing',
+    unreadable: 'unreadable',
+};
+/** The verdict as a table cell shows it: "🔴 lost a layer". */
+function verdictLabel(verdict) {
+    return `${VERDICT_ICON[verdict]} ${VERDICT_WORDS[verdict]}`;
+}
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+
+
 
 
 
@@ -82456,11 +82966,10 @@ const MAX_LOSS_LINES = 20;
 const FOLD_ATTEMPTS_ABOVE = 12;
 /** The job summary as Markdown: the verdict first, then the attempts, then how the run was set up. */
 function renderSummary(result, settings) {
-    const icon = { reproduced: '🔴', clean: '🟢', error: '⚠️', 'not-run': '⚪' }[result.verdict.kind];
     const lines = [
         '## BuildKit lost-layer check',
         '',
-        `${icon} **${escapeMarkdown((0,_verdict_verdict_js__WEBPACK_IMPORTED_MODULE_1__/* .verdictLine */ .MT)(result.verdict))}**`,
+        `${VERDICT_ICON[result.verdict.kind]} **${escapeMarkdown((0,wording/* verdictLine */.MT)(result.verdict))}**`,
         '',
         `BuildKit **${escapeMarkdown(result.buildkitVersion)}** (${code(settings.buildkitImage)}), ${makerText(result)}, ${cacheNote(settings, result.lanes ?? 1)}.`,
         '',
@@ -82472,7 +82981,7 @@ function renderSummary(result, settings) {
         lines.push(`buildctl ${escapeMarkdown(settings.buildctlVersion)}: tarball sha256 ${code(result.buildctl.sha256.slice(0, 12))} ${how}.`, '');
     }
     if (result.lossRate)
-        lines.push(escapeMarkdown((0,_verdict_loss_rate_js__WEBPACK_IMPORTED_MODULE_0__/* .describeLossRate */ .vd)(result.lossRate)), '');
+        lines.push(escapeMarkdown((0,loss_rate/* describeLossRate */.vd)(result.lossRate)), '');
     const losses = result.records.flatMap((r) => r.outcome.kind === 'lost' ? [{ attempt: r.attempt, outcome: r.outcome }] : []);
     if (losses.length > 0) {
         lines.push('### Lost layers', '', ...losses.slice(0, MAX_LOSS_LINES).map(lossLine));
@@ -82493,7 +83002,7 @@ function renderSummary(result, settings) {
         lines.push(fold ? `<details><summary>Attempts (${result.records.length})</summary>` : '### Attempts', '');
         lines.push(...attemptsTable(result.records), '', ...(fold ? ['</details>', ''] : []));
     }
-    lines.push('<details><summary>Settings</summary>', '', '| Setting | Value |', '| --- | --- |', ...Object.entries((0,_json_report_js__WEBPACK_IMPORTED_MODULE_2__/* .publicSettings */ .dg)(settings)).map(([key, value]) => `| ${key} | ${escapeCell(settingText(value))} |`), '', '</details>', '');
+    lines.push('<details><summary>Settings</summary>', '', ...settingsTable(settings), '', '</details>', '');
     return lines.join('\n');
 }
 function makerText(result) {
@@ -82546,7 +83055,7 @@ function minimizedSection(m) {
         ? `1-minimal: without any one remaining instruction (FROM aside) or context file, no layer was lost in ${m.attemptsPerCandidate} attempts or the candidate was invalid`
         : '**not proven minimal**: the time budget (minimize-timeout) ended the search';
     const confirming = m.confirming.lossRate
-        ? (0,_verdict_loss_rate_js__WEBPACK_IMPORTED_MODULE_0__/* .describeLossRate */ .vd)(m.confirming.lossRate)
+        ? (0,loss_rate/* describeLossRate */.vd)(m.confirming.lossRate)
         : `${m.confirming.lost} of ${m.confirming.attempts} attempts lost a layer.`;
     const stillLost = m.confirming.lost === 0
         ? ' It lost a layer during the search, which is certain; the confirming run missed it.'
@@ -82564,7 +83073,7 @@ function minimizedSection(m) {
         '',
         `Confirming run of the minimized Dockerfile (keep-going): ${escapeMarkdown(confirming)}${m.confirming.firstLoss ? ` First loss: ${escapeMarkdown(m.confirming.firstLoss)}.` : ''}${stillLost}`,
         '',
-        `A candidate was judged not to reproduce after ${m.attemptsPerCandidate} attempts without a loss: one losing a layer at the original's measured rate (${m.original.lost} of ${m.original.attempts} attempts, keep-going) would have shown one with a chance of ${(0,_verdict_loss_rate_js__WEBPACK_IMPORTED_MODULE_0__/* .confidenceText */ .S$)(m.detectionChance)}${m.detectionChance < m.confidence ? ` — **below the ${(0,_verdict_loss_rate_js__WEBPACK_IMPORTED_MODULE_0__/* .confidenceText */ .S$)(m.confidence)} asked for**: the attempts per candidate are capped at 10 000` : ` (minimize-confidence ${(0,_verdict_loss_rate_js__WEBPACK_IMPORTED_MODULE_0__/* .confidenceText */ .S$)(m.confidence)})`}.`,
+        `A candidate was judged not to reproduce after ${m.attemptsPerCandidate} attempts without a loss: one losing a layer at the original's measured rate (${m.original.lost} of ${m.original.attempts} attempts, keep-going) would have shown one with a chance of ${(0,loss_rate/* confidenceText */.S$)(m.detectionChance)}${m.detectionChance < m.confidence ? ` — **below the ${(0,loss_rate/* confidenceText */.S$)(m.confidence)} asked for**: the attempts per candidate are capped at 10 000` : ` (minimize-confidence ${(0,loss_rate/* confidenceText */.S$)(m.confidence)})`}.`,
         '',
         ...candidates,
     ];
@@ -82577,7 +83086,7 @@ function candidatesTable(candidates) {
         '',
         '| # | Shrinking | Instructions | Files | Judgement | Attempts | Detail | Seconds |',
         '| ---: | --- | ---: | ---: | --- | ---: | --- | ---: |',
-        ...candidates.map((c) => `| ${c.number} | ${c.phase} | ${c.instructions} | ${c.files} | ${c.judgement} | ${c.attempts} | ${escapeCell(c.detail ?? '')} | ${c.seconds} |`),
+        ...candidates.map((c) => `| ${c.number} | ${c.phase} | ${c.instructions} | ${c.files} | ${c.judgement} | ${c.attempts} | ${cell(c.detail ?? '')} | ${c.seconds} |`),
         '',
         '</details>',
     ];
@@ -82599,7 +83108,7 @@ function attemptsTable(records) {
             ? 'intact'
             : r.outcome.kind === 'lost'
                 ? `**layer lost**: ${lossCell(r.outcome)}`
-                : `infrastructure error: ${escapeCell(r.outcome.cause)}`;
+                : `infrastructure error: ${cell(r.outcome.cause)}`;
         const lane = lanes ? ` ${r.lane ?? ''} |` : '';
         return `| ${r.attempt} |${lane} ${r.freshState ? 'yes' : ''} | ${(r.durationMs / 1000).toFixed(2)} s | ${result} |`;
     });
@@ -82613,21 +83122,6 @@ function attemptsTable(records) {
         ...rows,
     ];
 }
-function escapeMarkdown(text) {
-    return text.replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`);
-}
-function escapeCell(text) {
-    return escapeMarkdown(text).replace(/\r?\n/g, '<br>');
-}
-/** A code span; a backtick would end it early, and GitHub splits table cells at a pipe even inside one. */
-function code(text) {
-    return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
-}
-function settingText(value) {
-    if (value === undefined)
-        return '(default)';
-    return typeof value === 'string' ? value : JSON.stringify(value);
-}
 /** "- Attempt 10: layer 2 `COPY repro.txt /` (sha256:61f73165b730, 177 B, 1 file) gone; `repro.txt` missing" */
 function lossLine({ attempt, outcome, }) {
     return `- Attempt ${attempt}: ${lossCell(outcome, true)}`;
@@ -82637,7 +83131,7 @@ function layersTable(attempt, layers) {
     const byContent = new Map(layers.attempt.map((l) => [l.diffId, l]));
     const rows = layers.reference.map((ref) => {
         const found = byContent.get(ref.diffId);
-        return `| ${ref.position} | ${ref.createdBy ? code(ref.createdBy) : '—'} | ${layerText(ref)} | ${found ? `layer ${found.position}` : '**missing**'} |`;
+        return `| ${ref.position} | ${ref.createdBy ? code(ref.createdBy) : NONE} | ${layerText(ref)} | ${found ? `layer ${found.position}` : '**missing**'} |`;
     });
     const known = new Set(layers.reference.map((l) => l.diffId));
     const extra = layers.attempt
@@ -82672,76 +83166,25 @@ function lossCell(outcome, facts = false) {
 
 /***/ }),
 
-/***/ 87155:
+/***/ 74813:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   BQ: () => (/* binding */ saveRun),
-/* harmony export */   Hg: () => (/* binding */ workDir),
-/* harmony export */   OP: () => (/* binding */ markPost),
-/* harmony export */   Vz: () => (/* binding */ runId),
-/* harmony export */   tP: () => (/* binding */ cleanup),
-/* harmony export */   tl: () => (/* binding */ isPost)
+/* harmony export */   Y: () => (/* binding */ hasJobSummaries)
 /* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(46058);
-
-/** What the main step leaves for the post step, through the runner's saved state. */
-const isPost = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('isPost') === 'true';
-const runId = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('runId');
-const workDir = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('workDir');
-const cleanup = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('cleanup') !== 'false';
-function markPost() {
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('isPost', 'true');
-}
-/** Saved before anything is created, so that a cancelled main step is still cleaned up. */
-function saveRun(run) {
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('runId', run.runId);
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('workDir', run.workDir);
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('cleanup', String(run.cleanup));
-}
-
-
-/***/ }),
-
-/***/ 43066:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   t: () => (/* binding */ buildkitdToml)
-/* harmony export */ });
-/* harmony import */ var smol_toml__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3292);
-
 /**
- * The user's buildkitd.toml with our registries added: Docker Hub goes through the mirror first, and both
- * local registries speak plain HTTP. The user's own settings for other registries are kept.
+ * GitHub Enterprise Server has no job summaries in the versions Docker's actions support, so they skip it
+ * there; so does this action. github.com and GHE.com (*.ghe.com) have them.
  */
-function buildkitdToml(userConfig, hosts) {
-    const config = userConfig ? (0,smol_toml__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(userConfig) : {};
-    const registries = table(config, 'registry');
-    const dockerHub = table(registries, 'docker.io');
-    const mirrors = Array.isArray(dockerHub['mirrors'])
-        ? dockerHub['mirrors'].filter((m) => m !== hosts.mirror)
-        : [];
-    dockerHub['mirrors'] = [hosts.mirror, ...mirrors];
-    for (const host of [hosts.mirror, hosts.cache])
-        table(registries, host)['http'] = true;
-    return (0,smol_toml__WEBPACK_IMPORTED_MODULE_0__/* .stringify */ .As)(config);
-}
-function table(parent, key) {
-    const existing = parent[key];
-    if (existing !== undefined &&
-        (typeof existing !== 'object' || Array.isArray(existing) || existing instanceof Date)) {
-        throw new Error(`buildkitd config: "${key}" must be a table`);
-    }
-    const created = existing ?? {};
-    parent[key] = created;
-    return created;
+function hasJobSummaries(serverUrl) {
+    const hostname = new URL(serverUrl || 'https://github.com').hostname.toLowerCase();
+    return hostname === 'github.com' || hostname.endsWith('.ghe.com');
 }
 
 
 /***/ }),
 
-/***/ 56162:
+/***/ 44563:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -82755,7 +83198,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/testbed/command.ts
+;// CONCATENATED MODULE: ./src/services/command.ts
 
 /** A command that exited non-zero: it names the command and the end of what it printed. */
 class CommandError extends Error {
@@ -82816,16 +83259,16 @@ function runCommand(file, args, options = {}) {
 
 /***/ }),
 
-/***/ 63655:
+/***/ 22282:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Jg: () => (/* binding */ Docker),
 /* harmony export */   jQ: () => (/* binding */ RUN_LABEL)
 /* harmony export */ });
-/* unused harmony export OWNER_LABEL */
+/* unused harmony exports OWNER_LABEL, labelArgs */
 /* harmony import */ var tar_stream__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(56118);
-/* harmony import */ var _command_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(56162);
+/* harmony import */ var _command_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(44563);
 
 
 /** Every container, volume and network we create carries this label... */
@@ -82955,6 +83398,7 @@ class Docker {
             await this.run(['network', 'rm', ...networks], { allowFailure: true });
     }
 }
+/** The labels that make a container, volume or network the run's: cleanup finds it by them. */
 function labelArgs(runId) {
     return ['--label', `${OWNER_LABEL}=true`, '--label', `${RUN_LABEL}=${runId}`];
 }
@@ -82973,27 +83417,181 @@ async function tarOf(files) {
 
 /***/ }),
 
-/***/ 2721:
+/***/ 24008:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   EN: () => (/* binding */ InfrastructureError),
+/* harmony export */   RB: () => (/* binding */ DaemonStartError),
+/* harmony export */   a0: () => (/* binding */ waitUntil)
+/* harmony export */ });
+/** An infrastructure step that failed: never a verdict on BuildKit's output. */
+class InfrastructureError extends Error {
+    name = 'InfrastructureError';
+}
+/** A buildkitd that did not start or answer; its container's logs tell why. */
+class DaemonStartError extends InfrastructureError {
+    container;
+    name = 'DaemonStartError';
+    constructor(container, message) {
+        super(message);
+        this.container = container;
+    }
+}
+/** Polls `ready` with back-off (50 ms to 0.5 s) until it says yes, throws, or `timeoutMs` pass. */
+async function waitUntil(what, timeoutMs, ready) {
+    const deadline = Date.now() + timeoutMs;
+    for (let delay = 50;; delay = Math.min(delay * 2, 500)) {
+        if (await ready())
+            return;
+        if (Date.now() > deadline)
+            throw new InfrastructureError(`${what} did not answer within ${timeoutMs / 1000} s`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+}
+
+
+/***/ }),
+
+/***/ 77345:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Mf: () => (/* binding */ startRegistries),
+/* harmony export */   cK: () => (/* binding */ runPrefix),
+/* harmony export */   ik: () => (/* binding */ REGISTRY_PORT),
+/* harmony export */   u$: () => (/* binding */ declaredVolumes),
+/* harmony export */   vZ: () => (/* binding */ registriesProblem)
+/* harmony export */ });
+/* harmony import */ var _readiness_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(24008);
+
+const REGISTRY_PORT = 5000;
+const READY_TIMEOUT_MS = 60_000;
+/** Container names of a run's parts, from its id: cleanup finds them by label, people by name. */
+function runPrefix(runId) {
+    return `lost-layer-${runId}`;
+}
+/**
+ * The run's network and both registries, started together; the mirror filled with `mirrorImages` when it is
+ * not a pull-through. Each answers /v2/ before this returns: a build started earlier can fail.
+ */
+async function startRegistries(docker, options, log) {
+    const prefix = runPrefix(options.runId);
+    await docker.createNetwork(`${prefix}-net`, options.runId);
+    const mirrorEnv = options.mirrorUpstream
+        ? { REGISTRY_PROXY_REMOTEURL: options.mirrorUpstream }
+        : {};
+    const [cacheAddress, mirrorAddress] = await Promise.all([
+        startRegistry(docker, options, `${prefix}-cache`, {}, log),
+        startRegistry(docker, options, `${prefix}-mirror`, mirrorEnv, log),
+    ]);
+    for (const image of options.mirrorImages)
+        await fillMirror(docker, mirrorAddress, image, log);
+    return {
+        cacheHost: `${prefix}-cache:${REGISTRY_PORT}`,
+        mirrorHost: `${prefix}-mirror:${REGISTRY_PORT}`,
+        cacheAddress,
+        mirrorAddress,
+    };
+}
+async function startRegistry(docker, options, name, env, log) {
+    const facts = await docker.imageFacts(options.registryImage);
+    if (!facts)
+        throw new _readiness_js__WEBPACK_IMPORTED_MODULE_0__/* .InfrastructureError */ .EN(`image ${options.registryImage} is not on this Docker host`);
+    await docker.createContainer({
+        name,
+        image: options.registryImage,
+        network: `${runPrefix(options.runId)}-net`,
+        runId: options.runId,
+        publish: [{ containerPort: REGISTRY_PORT }],
+        volumes: await declaredVolumes(docker, options.runId, name, facts, []),
+        env,
+    });
+    await docker.start(name);
+    const address = await docker.publishedAddress(name, REGISTRY_PORT);
+    await (0,_readiness_js__WEBPACK_IMPORTED_MODULE_0__/* .waitUntil */ .a0)(`registry ${name}`, READY_TIMEOUT_MS, async () => {
+        if (!(await docker.isRunning(name))) {
+            throw new _readiness_js__WEBPACK_IMPORTED_MODULE_0__/* .InfrastructureError */ .EN(`registry ${name} stopped: ${await docker.logs(name)}`);
+        }
+        return answers(address);
+    });
+    log.info(`registry ${name} answers on ${address}`);
+    return address;
+}
+/** Pushes a local image into the mirror under its Docker Hub name; the local tag it needed goes again. */
+async function fillMirror(docker, mirrorAddress, image, log) {
+    const pushed = `${mirrorAddress}/${image.target}`;
+    await docker.tag(image.source, pushed);
+    try {
+        await docker.push(pushed);
+    }
+    finally {
+        await docker.untag(pushed);
+    }
+    log.info(`mirror serves ${image.source} as docker.io/${image.target}`);
+}
+/**
+ * Why the registries could not serve a build right now, or undefined when both run and answer: tells a
+ * build that failed on its own from one that failed for the services.
+ */
+async function registriesProblem(docker, runId, registries) {
+    const prefix = runPrefix(runId);
+    const all = [
+        { name: `${prefix}-cache`, address: registries.cacheAddress },
+        { name: `${prefix}-mirror`, address: registries.mirrorAddress },
+    ];
+    for (const { name, address } of all) {
+        if (!(await docker.isRunning(name)))
+            return `registry ${name} is not running`;
+        if (!(await answers(address)))
+            return `registry ${name} does not answer on ${address}`;
+    }
+    return undefined;
+}
+/**
+ * A labelled volume of the run for each VOLUME the image declares and the run does not mount itself:
+ * Docker would otherwise make anonymous volumes, which carry no label and escape the leftover check.
+ */
+async function declaredVolumes(docker, runId, container, facts, mounted) {
+    const targets = facts.volumes.filter((target) => !mounted.includes(target));
+    const volumes = targets.map((target, i) => ({ source: `${container}-volume-${i + 1}`, target }));
+    for (const volume of volumes)
+        await docker.createVolume(volume.source, runId);
+    return volumes;
+}
+/** Whether a registry's API answers on its published address. */
+async function answers(address) {
+    const response = await fetch(`http://${address}/v2/`).catch(() => undefined);
+    return response?.status === 200;
+}
+
+
+/***/ }),
+
+/***/ 69820:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  G_: () => (/* binding */ TestBed),
-  QE: () => (/* binding */ TestBedError),
+  RB: () => (/* reexport */ readiness/* DaemonStartError */.RB),
+  EN: () => (/* reexport */ readiness/* InfrastructureError */.EN),
+  GJ: () => (/* binding */ RunServices),
   T7: () => (/* binding */ cleanupWarning),
   s2: () => (/* binding */ removeRun)
 });
 
 // UNUSED EXPORTS: defaultContainerOptions
 
+// EXTERNAL MODULE: ./src/inputs/buildkitd-config.ts
+var buildkitd_config = __nccwpck_require__(78300);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(73024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(76760);
-// EXTERNAL MODULE: ./src/testbed/command.ts + 1 modules
-var command = __nccwpck_require__(56162);
-;// CONCATENATED MODULE: ./src/testbed/buildctl.ts
+// EXTERNAL MODULE: ./src/services/command.ts + 1 modules
+var command = __nccwpck_require__(44563);
+;// CONCATENATED MODULE: ./src/services/buildctl.ts
 
 
 
@@ -83050,169 +83648,102 @@ class Buildctl {
     }
 }
 
-// EXTERNAL MODULE: ./src/testbed/buildkitd-config.ts
-var buildkitd_config = __nccwpck_require__(43066);
-// EXTERNAL MODULE: ./src/testbed/docker.ts
-var testbed_docker = __nccwpck_require__(63655);
-;// CONCATENATED MODULE: ./src/testbed/testbed.ts
+// EXTERNAL MODULE: ./src/services/docker.ts
+var services_docker = __nccwpck_require__(22282);
+// EXTERNAL MODULE: ./src/services/readiness.ts
+var readiness = __nccwpck_require__(24008);
+// EXTERNAL MODULE: ./src/services/registries.ts
+var registries = __nccwpck_require__(77345);
+;// CONCATENATED MODULE: ./src/services/run-services.ts
 
 
 
-const REGISTRY_PORT = 5000;
+
+
+
 const BUILDKITD_PORT = 1234;
 const CONFIG_PATH = '/etc/lost-layer/buildkitd.toml';
 const READY_TIMEOUT_MS = 60_000;
-/** An infrastructure step that failed: never a verdict on BuildKit's output. */
-class TestBedError extends Error {
-    name = 'TestBedError';
-}
 /**
- * The services of one run: a network, a cache registry, a Docker Hub mirror and buildkitd daemons, all
- * named after the run and labelled with its id, so that cleanup removes exactly these.
+ * The services of one run, once its registries answer and buildctl is installed: buildkitd daemons on the
+ * run's network, all named after the run and labelled with its id, so that cleanup removes exactly these.
  */
-class TestBed {
+class RunServices {
     docker;
     options;
+    registries;
     log;
-    prefix;
-    network;
     generation = 0;
-    config = '';
-    buildctlBinary = '';
-    /** The daemon started last, also when it failed to answer: its logs tell why. */
-    lastDaemonContainer;
+    config;
     imageFactsCache = new Map();
-    cacheAddress = '';
-    mirrorAddress = '';
+    versions = new Map();
     /** The volumes made for a container's declared VOLUMEs, removed with it. */
     extraVolumes = new Map();
-    constructor(docker, options, log) {
+    constructor(docker, options, registries, log) {
         this.docker = docker;
         this.options = options;
+        this.registries = registries;
         this.log = log;
-        this.prefix = `lost-layer-${options.runId}`;
-        this.network = `${this.prefix}-net`;
+        this.config = (0,buildkitd_config/* buildkitdToml */.t)(options.buildkitdConfig, {
+            mirror: registries.mirrorHost,
+            cache: registries.cacheHost,
+        });
     }
     get cacheRegistryHost() {
-        return `${this.prefix}-cache:${REGISTRY_PORT}`;
+        return this.registries.cacheHost;
     }
-    /** The cache registry as this host reaches it (published on 127.0.0.1), once started. */
+    /** The cache registry as this host reaches it (published on 127.0.0.1). */
     get cacheRegistryAddress() {
-        if (!this.cacheAddress)
-            throw new Error('the cache registry has not started');
-        return this.cacheAddress;
+        return this.registries.cacheAddress;
     }
-    get mirrorHost() {
-        return `${this.prefix}-mirror:${REGISTRY_PORT}`;
-    }
-    /** The network and both registries, started together; the mirror filled when it is not a pull-through. */
-    async start() {
-        this.config = (0,buildkitd_config/* buildkitdToml */.t)(this.options.buildkitdConfig, {
-            mirror: this.mirrorHost,
-            cache: this.cacheRegistryHost,
-        });
-        await this.docker.createNetwork(this.network, this.options.runId);
-        const mirrorEnv = this.options.mirrorUpstream
-            ? { REGISTRY_PROXY_REMOTEURL: this.options.mirrorUpstream }
-            : {};
-        const [cacheAddress, mirrorAddress] = await Promise.all([
-            this.startRegistry(`${this.prefix}-cache`, {}),
-            this.startRegistry(`${this.prefix}-mirror`, mirrorEnv),
-        ]);
-        this.cacheAddress = cacheAddress;
-        this.mirrorAddress = mirrorAddress;
-        for (const image of this.options.mirrorImages)
-            await this.seedMirror(mirrorAddress, image);
-    }
-    async startRegistry(name, env) {
-        await this.docker.createContainer({
-            name,
-            image: this.options.registryImage,
-            network: this.network,
-            runId: this.options.runId,
-            publish: [{ containerPort: REGISTRY_PORT }],
-            volumes: await this.declaredVolumes(name, await this.facts(this.options.registryImage), []),
-            env,
-        });
-        await this.docker.start(name);
-        const address = await this.docker.publishedAddress(name, REGISTRY_PORT);
-        // A build started before the registry answers can fail: wait for its API.
-        await waitUntil(`registry ${name}`, READY_TIMEOUT_MS, async () => {
-            if (!(await this.docker.isRunning(name))) {
-                throw new TestBedError(`registry ${name} stopped: ${await this.docker.logs(name)}`);
-            }
-            return answers(address);
-        });
-        this.log.info(`registry ${name} answers on ${address}`);
-        return address;
-    }
-    async seedMirror(mirrorAddress, image) {
-        const pushed = `${mirrorAddress}/${image.target}`;
-        await this.docker.tag(image.source, pushed);
-        try {
-            await this.docker.push(pushed);
-        }
-        finally {
-            await this.docker.untag(pushed);
-        }
-        this.log.info(`mirror serves ${image.source} as docker.io/${image.target}`);
+    /** Why the registries could not serve a build right now, or undefined when both answer. */
+    registriesProblem() {
+        return (0,registries/* registriesProblem */.vZ)(this.docker, this.options.runId, this.registries);
     }
     /**
-     * Why the registries could not serve a build right now, or undefined when both run and the cache
-     * registry answers: tells a build that failed on its own from one that failed for the services.
+     * A buildkitd with a new, empty state volume, answering on 127.0.0.1. When it does not come up, the
+     * DaemonStartError names its container, whose logs tell why.
      */
-    async registriesProblem() {
-        const registries = [
-            { name: `${this.prefix}-cache`, address: this.cacheRegistryAddress },
-            { name: `${this.prefix}-mirror`, address: this.mirrorAddress },
-        ];
-        for (const { name, address } of registries) {
-            if (!(await this.docker.isRunning(name)))
-                return `registry ${name} is not running`;
-            if (!(await answers(address)))
-                return `registry ${name} does not answer on ${address}`;
-        }
-        return undefined;
-    }
-    /** The buildctl that talks to the daemons, once installed. */
-    useBuildctl(binary) {
-        this.buildctlBinary = binary;
-    }
-    /** A buildkitd with a new, empty state volume, answering on 127.0.0.1. */
     async startBuildkitd(image) {
-        if (!this.buildctlBinary)
-            throw new Error('no buildctl: useBuildctl() comes before startBuildkitd()');
+        this.generation += 1;
+        const container = `${(0,registries/* runPrefix */.cK)(this.options.runId)}-buildkitd-${this.generation}`;
+        try {
+            return await this.createBuildkitd(image, container);
+        }
+        catch (error) {
+            throw new readiness/* DaemonStartError */.RB(container, error.message);
+        }
+    }
+    async createBuildkitd(image, container) {
         const facts = await this.facts(image);
         const rootless = facts.user !== '' && !['0', 'root', '0:0', 'root:root'].includes(facts.user);
         const home = facts.env['HOME'] ?? '/home/user';
         const statePath = rootless ? `${home}/.local/share/buildkit` : '/var/lib/buildkit';
-        this.generation += 1;
-        const container = `${this.prefix}-buildkitd-${this.generation}`;
-        this.lastDaemonContainer = container;
         const volume = `${container}-state`;
         const flags = [...this.options.buildkitdFlags];
         // Without --privileged a rootless daemon cannot make a PID namespace per step.
         if (rootless && !flags.includes('--oci-worker-no-process-sandbox'))
             flags.push('--oci-worker-no-process-sandbox');
         await this.docker.createVolume(volume, this.options.runId);
-        const state = { source: volume, target: statePath };
+        const extra = await (0,registries/* declaredVolumes */.u$)(this.docker, this.options.runId, container, facts, [statePath]);
+        this.extraVolumes.set(container, extra.map((v) => v.source));
         await this.docker.createContainer({
             name: container,
             image,
-            network: this.network,
+            network: `${(0,registries/* runPrefix */.cK)(this.options.runId)}-net`,
             runId: this.options.runId,
             publish: [{ containerPort: BUILDKITD_PORT }],
-            volumes: [state, ...(await this.declaredVolumes(container, facts, [statePath]))],
+            volumes: [{ source: volume, target: statePath }, ...extra],
             options: this.options.buildkitdContainerOptions ?? defaultContainerOptions(rootless),
             args: ['--addr', `tcp://0.0.0.0:${BUILDKITD_PORT}`, '--config', CONFIG_PATH, ...flags],
         });
         await this.docker.writeFiles(container, [{ path: CONFIG_PATH, content: this.config }]);
         await this.docker.start(container);
         const address = await this.docker.publishedAddress(container, BUILDKITD_PORT);
-        const buildctl = new Buildctl(this.buildctlBinary, `tcp://${address}`);
-        await waitUntil(`buildkitd ${container}`, READY_TIMEOUT_MS, async () => {
+        const buildctl = new Buildctl(this.options.buildctlBinary, `tcp://${address}`);
+        await (0,readiness/* waitUntil */.a0)(`buildkitd ${container}`, READY_TIMEOUT_MS, async () => {
             if (!(await this.docker.isRunning(container))) {
-                throw new TestBedError(`buildkitd ${container} stopped:\n${await this.docker.logs(container)}`);
+                throw new readiness/* InfrastructureError */.EN(`buildkitd ${container} stopped:\n${await this.docker.logs(container)}`);
             }
             return buildctl.hasWorkers();
         });
@@ -83227,26 +83758,22 @@ class TestBed {
     async facts(image) {
         const facts = this.imageFactsCache.get(image) ?? (await this.docker.imageFacts(image));
         if (!facts)
-            throw new TestBedError(`image ${image} is not on this Docker host`);
+            throw new readiness/* InfrastructureError */.EN(`image ${image} is not on this Docker host`);
         this.imageFactsCache.set(image, facts);
         return facts;
     }
-    /**
-     * A labelled volume of the run for each VOLUME the image declares and the run does not mount itself:
-     * Docker would otherwise make anonymous volumes, which carry no label and escape the leftover check.
-     */
-    async declaredVolumes(container, facts, mounted) {
-        const targets = facts.volumes.filter((target) => !mounted.includes(target));
-        const volumes = targets.map((target, i) => ({ source: `${container}-volume-${i + 1}`, target }));
-        for (const volume of volumes)
-            await this.docker.createVolume(volume.source, this.options.runId);
-        this.extraVolumes.set(container, volumes.map((v) => v.source));
-        return volumes;
-    }
-    /** The version the daemon itself reports, e.g. v0.9.0. */
-    async buildkitVersion(daemon) {
-        const result = await this.docker.exec(daemon.container, ['buildkitd', '--version']);
-        return /\bv\d+\.\d+\.\d+\S*/.exec(result.stdout)?.[0] ?? (result.stdout.trim() || 'unknown');
+    /** The version the daemon itself reports, e.g. v0.9.0: asked once per image. */
+    buildkitVersion(daemon) {
+        const known = this.versions.get(daemon.image);
+        if (known)
+            return known;
+        const asked = this.docker
+            .exec(daemon.container, ['buildkitd', '--version'])
+            .then((result) => /\bv\d+\.\d+\.\d+\S*/.exec(result.stdout)?.[0] ?? (result.stdout.trim() || 'unknown'));
+        // A failed question is asked again next time.
+        asked.catch(() => this.versions.delete(daemon.image));
+        this.versions.set(daemon.image, asked);
+        return asked;
     }
     async daemonLogs(container) {
         return this.docker.logs(container);
@@ -83260,11 +83787,11 @@ class TestBed {
  * call twice. Returns what is still there afterwards (empty when all went), for the caller to say.
  */
 async function removeRun(docker, runId) {
-    const label = `${testbed_docker/* RUN_LABEL */.jQ}=${runId}`;
+    const label = `${services_docker/* RUN_LABEL */.jQ}=${runId}`;
     // A run killed while filling its mirror leaves a tag named after the mirror's published address.
     const { containers } = await docker.listLabelled(label);
     for (const mirror of containers.filter((name) => name.endsWith('-mirror'))) {
-        const address = await docker.publishedAddress(mirror, REGISTRY_PORT).catch(() => undefined);
+        const address = await docker.publishedAddress(mirror, registries/* REGISTRY_PORT */.ik).catch(() => undefined);
         if (address)
             for (const tag of await docker.imageTags(`${address}/`))
                 await docker.untag(tag);
@@ -83281,7 +83808,7 @@ async function removeRun(docker, runId) {
 function cleanupWarning(runId, left) {
     if (left.length === 0)
         return undefined;
-    const label = `${testbed_docker/* RUN_LABEL */.jQ}=${runId}`;
+    const label = `${services_docker/* RUN_LABEL */.jQ}=${runId}`;
     const commands = [
         `docker rm --force --volumes $(docker ps --all --quiet --filter label=${label})`,
         `docker volume rm $(docker volume ls --quiet --filter label=${label})`,
@@ -83298,20 +83825,45 @@ function defaultContainerOptions(rootless) {
         ? ['--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined']
         : ['--privileged'];
 }
-/** Whether a registry's API answers on its published address. */
-async function answers(address) {
-    const response = await fetch(`http://${address}/v2/`).catch(() => undefined);
-    return response?.status === 200;
+
+
+/***/ }),
+
+/***/ 87155:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   BQ: () => (/* binding */ saveRun),
+/* harmony export */   NX: () => (/* binding */ saveDaemonLogs),
+/* harmony export */   OP: () => (/* binding */ markPost),
+/* harmony export */   Vz: () => (/* binding */ runId),
+/* harmony export */   iQ: () => (/* binding */ daemonLogFiles),
+/* harmony export */   tP: () => (/* binding */ cleanup),
+/* harmony export */   tl: () => (/* binding */ isPost)
+/* harmony export */ });
+/* unused harmony export workDir */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(46058);
+
+/** What the main step leaves for the post step, through the runner's saved state. */
+const isPost = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('isPost') === 'true';
+const runId = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('runId');
+const workDir = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('workDir');
+const cleanup = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('cleanup') !== 'false';
+/** The logs of daemons whose attempt failed, saved by the main step for the post step to print. */
+const daemonLogFiles = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('daemonLogFiles')
+    ? JSON.parse(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('daemonLogFiles'))
+    : [];
+function markPost() {
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('isPost', 'true');
 }
-async function waitUntil(what, timeoutMs, ready) {
-    const deadline = Date.now() + timeoutMs;
-    for (let delay = 50;; delay = Math.min(delay * 2, 500)) {
-        if (await ready())
-            return;
-        if (Date.now() > deadline)
-            throw new TestBedError(`${what} did not answer within ${timeoutMs / 1000} s`);
-        await new Promise((resolve) => setTimeout(resolve, delay));
-    }
+/** Saved before anything is created, so that a cancelled main step is still cleaned up. */
+function saveRun(run) {
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('runId', run.runId);
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('workDir', run.workDir);
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('cleanup', String(run.cleanup));
+}
+function saveDaemonLogs(files) {
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('daemonLogFiles', JSON.stringify(files));
 }
 
 
@@ -83369,92 +83921,6 @@ function percent(share) {
 /** A confidence level without float noise or trailing zeros: 0.95 → "95%", 0.999 → "99.9%". */
 function confidenceText(confidence) {
     return `${Number((confidence * 100).toPrecision(12))}%`;
-}
-
-
-/***/ }),
-
-/***/ 91396:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   AU: () => (/* binding */ decideVerdict),
-/* harmony export */   I$: () => (/* binding */ measuredLossRate),
-/* harmony export */   MT: () => (/* binding */ verdictLine),
-/* harmony export */   Tj: () => (/* binding */ lossText)
-/* harmony export */ });
-/* harmony import */ var _loss_rate_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(48385);
-
-/**
- * The one place that says what a run found. A loss counts only when an attempt's build succeeded and its
- * tarball was read to its end; "clean" only when every planned attempt ran and was intact.
- */
-function decideVerdict(input) {
-    const attemptsRun = input.records.length;
-    const firstLoss = input.records.find((r) => r.outcome.kind === 'lost');
-    if (firstLoss && firstLoss.outcome.kind === 'lost') {
-        return {
-            kind: 'reproduced',
-            failedAttempt: firstLoss.attempt,
-            missingPaths: firstLoss.outcome.missingPaths,
-            lostLayers: firstLoss.outcome.lostLayers,
-            lostCount: input.records.filter((r) => r.outcome.kind === 'lost').length,
-            attemptsRun,
-        };
-    }
-    if (input.setupError !== undefined)
-        return { kind: 'error', cause: input.setupError, attemptsRun };
-    const firstError = input.records.find((r) => r.outcome.kind === 'error');
-    if (firstError && firstError.outcome.kind === 'error') {
-        return {
-            kind: 'error',
-            cause: `attempt ${firstError.attempt}: ${firstError.outcome.cause}`,
-            attemptsRun,
-        };
-    }
-    if (!input.runAttempts)
-        return { kind: 'not-run' };
-    const intact = input.records.filter((r) => r.outcome.kind === 'intact').length;
-    if (intact !== input.plannedAttempts) {
-        return {
-            kind: 'error',
-            cause: `only ${intact} of ${input.plannedAttempts} attempts ran to a checked result`,
-            attemptsRun,
-        };
-    }
-    return { kind: 'clean', attemptsRun };
-}
-function verdictLine(verdict) {
-    switch (verdict.kind) {
-        case 'reproduced':
-            return `Layer lost: attempt ${verdict.failedAttempt}: ${lossText(verdict.missingPaths, verdict.lostLayers)}${verdict.lostCount > 1 ? ` (${verdict.lostCount} of ${verdict.attemptsRun} attempts lost a layer)` : ''}`;
-        case 'clean':
-            return `No layer lost in ${verdict.attemptsRun} attempts`;
-        case 'error':
-            return `No verdict: an infrastructure step failed (${verdict.cause})`;
-        case 'not-run':
-            return 'Cache created; no attempts were run (run-attempts: false)';
-    }
-}
-/** "layer 2 (COPY repro.txt /) gone; repro.txt missing" */
-function lossText(missingPaths, lostLayers) {
-    const layers = lostLayers.map((l) => `layer ${l.position}${l.createdBy ? ` (${l.createdBy})` : ''} gone`);
-    const paths = missingPaths.length > 0 ? [`${missingPaths.join(', ')} missing`] : [];
-    return [...layers, ...paths].join('; ');
-}
-/**
- * The per-attempt loss rate, where the attempts make a fixed-size sample: a clean run, or a run that kept
- * going through every planned attempt. A run that stopped at its first loss has no such sample (it stopped
- * because of the result), and neither has one that ended in an error: its errored attempt is no "not lost",
- * and the attempts it never ran are no sample at all.
- */
-function measuredLossRate(verdict, keptGoing, records, plannedAttempts) {
-    if (verdict.kind === 'clean')
-        return (0,_loss_rate_js__WEBPACK_IMPORTED_MODULE_0__/* .lossRate */ .G8)(0, verdict.attemptsRun);
-    const wholeSample = records.length === plannedAttempts && records.every((r) => r.outcome.kind !== 'error');
-    if (verdict.kind === 'reproduced' && keptGoing && wholeSample)
-        return (0,_loss_rate_js__WEBPACK_IMPORTED_MODULE_0__/* .lossRate */ .G8)(verdict.lostCount, verdict.attemptsRun);
-    return undefined;
 }
 
 

@@ -25,16 +25,18 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { runCheck, prepareServices } from '../src/engine.js';
-import { type RawInputs, parseSettings, type Settings } from '../src/inputs/settings.js';
+import type { RawInputs } from '../src/inputs/input-table.js';
+import { parseSettings, type Settings } from '../src/inputs/settings.js';
 import { inspectTarball } from '../src/inspection/tarball.js';
 import { consoleLog, quietRunnerCommands } from '../src/log.js';
 import { bundledRepro, newRunId } from '../src/paths.js';
-import { Docker } from '../src/services/docker.js';
+import { Docker, labelArgs } from '../src/services/docker.js';
+import { buildkitdToml } from '../src/inputs/buildkitd-config.js';
 import { removeRun } from '../src/services/run-services.js';
 import { lossRate } from '../src/verdict/loss-rate.js';
-import { serveReleases } from '../test/support/release-server.js';
-import { seededRandom } from '../test/support/seeded-random.js';
-import { bedInputs, repoRoot, testBed } from '../test/support/testbed.js';
+import { serveReleases } from './lib/release-server.js';
+import { seededRandom } from './lib/seeded-random.js';
+import { bedInputs, repoRoot, testBed } from './lib/testbed.js';
 import type { AttemptRecord } from '../src/model/attempt.js';
 
 const { values } = parseArgs({
@@ -279,17 +281,10 @@ async function seedRound(total: number): Promise<Series> {
     });
     const prefix = `lost-layer-${runId}`;
     const config = path.join(out, 'buildkitd.toml');
+    // The engine's own buildkitd.toml: the same mirror and plain-HTTP registries as its daemons get.
     fs.writeFileSync(
       config,
-      [
-        '[registry."docker.io"]',
-        `  mirrors = ["${prefix}-mirror:5000"]`,
-        `[registry."${prefix}-mirror:5000"]`,
-        '  http = true',
-        `[registry."${prefix}-cache:5000"]`,
-        '  http = true',
-        '',
-      ].join('\n'),
+      buildkitdToml('', { mirror: `${prefix}-mirror:5000`, cache: `${prefix}-cache:5000` }),
     );
     const script = [
       // As buildctl-daemonless.sh: rootlesskit in front of buildkitd when not root.
@@ -305,17 +300,9 @@ async function seedRound(total: number): Promise<Series> {
     for (let attempt = 1; attempt <= total; attempt++) {
       const started = performance.now();
       if ((attempt - 1) % 4 === 0) {
-        if (volume) await run('docker', ['volume', 'rm', volume]);
+        if (volume) await docker.removeVolumes([volume]);
         volume = `${prefix}-seed-${attempt}`;
-        await run('docker', [
-          'volume',
-          'create',
-          '--label',
-          `dev.lost-layer.run=${runId}`,
-          '--label',
-          'dev.lost-layer=true',
-          volume,
-        ]);
+        await docker.createVolume(volume, runId);
       }
       const tarball = path.join(out, 'attempt.tar');
       fs.rmSync(tarball, { force: true });
@@ -324,10 +311,7 @@ async function seedRound(total: number): Promise<Series> {
         '--rm',
         '--network',
         `${prefix}-net`,
-        '--label',
-        `dev.lost-layer.run=${runId}`,
-        '--label',
-        'dev.lost-layer=true',
+        ...labelArgs(runId),
         ...options,
         '-v',
         `${volume}:${statePath}`,

@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildMatrix, type MatrixRow } from '../src/report/matrix.js';
-import { testBed } from '../test/support/testbed.js';
+import { testBed } from './lib/testbed.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -21,7 +21,7 @@ version=$TESTBED_BUILDKIT_VERSIONS
 
 # buildctl comes through the action's real download path, from release tarballs served on 127.0.0.1.
 url_file=$(mktemp)
-node --import tsx test/support/release-server.ts "$TESTBED_RELEASES_DIR" >"$url_file" &
+node --import tsx scripts/lib/release-server.ts "$TESTBED_RELEASES_DIR" >"$url_file" &
 server=$!
 trap 'kill $server 2>/dev/null; rm -f "$url_file"' EXIT
 for _ in $(seq 1 50); do [ "$(wc -l <"$url_file")" -ge 2 ] && break; sleep 0.1; done

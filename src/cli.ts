@@ -6,10 +6,11 @@ import { parseArgs } from 'node:util';
 import { runCheck } from './engine.js';
 import { parseCliArgs, usage } from './inputs/cli-args.js';
 import { parseSettings, type Settings } from './inputs/settings.js';
-import { consoleLog, quietRunnerCommands } from './log.js';
+import { consoleLog, type Log, quietRunnerCommands } from './log.js';
 
 import { bundledRepro, newRunId, runWorkDir } from './paths.js';
 import { buildMatrix, renderMatrix } from './report/matrix.js';
+import { list } from './inputs/validators.js';
 import { writeReportFile } from './report/publish.js';
 import { readReports } from './report/read-reports.js';
 import { renderSummary } from './report/summary.js';
@@ -26,7 +27,7 @@ function table(argv: string[]): number {
     options: { versions: { type: 'string' } },
     allowPositionals: true,
   });
-  const expected = (values.versions ?? '').split(',').filter((v) => v.trim() !== '');
+  const expected = list(values.versions ?? '');
   const result = buildMatrix(readReports(positionals.length > 0 ? positionals : ['.']), expected);
   process.stdout.write(`${renderMatrix(result)}\n`);
   return EXIT.clean;
@@ -60,21 +61,7 @@ async function cli(): Promise<number> {
   const runId = newRunId();
   const workDir = runWorkDir(process.env['RUNNER_TEMP'], runId);
   const docker = new Docker();
-  let cleaning: Promise<void> | undefined;
-  const cleanUp = () =>
-    (cleaning ??= settings.cleanup
-      ? removeRun(docker, runId).then((left) => {
-          const warning = cleanupWarning(runId, left);
-          if (warning) log.warning(warning);
-        })
-      : Promise.resolve());
-  // Ctrl-C or a kill: remove what the run made, then stop as the signal asks.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      log.warning(`${signal}: removing run ${runId}`);
-      void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-    });
-  }
+  const cleanUp = cleanupOnExit(docker, runId, settings.cleanup, log);
 
   try {
     const result = await runCheck(settings, {
@@ -97,6 +84,28 @@ async function cli(): Promise<number> {
     if (!settings.cleanup)
       log.info(`cleanup: false — run ${runId} is kept (label dev.lost-layer.run=${runId})`);
   }
+}
+
+/**
+ * The run's cleanup, once, also when Ctrl-C or a kill ends the CLI: it removes what the run made, then
+ * stops as the signal asks.
+ */
+function cleanupOnExit(docker: Docker, runId: string, cleanup: boolean, log: Log): () => Promise<void> {
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = () =>
+    (cleaning ??= cleanup
+      ? removeRun(docker, runId).then((left) => {
+          const warning = cleanupWarning(runId, left);
+          if (warning) log.warning(warning);
+        })
+      : Promise.resolve());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log.warning(`${signal}: removing run ${runId}`);
+      void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
+  return cleanUp;
 }
 
 process.exitCode = await cli().catch((error: unknown) => {

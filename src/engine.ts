@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import { cacheSpecs, createCache, localCacheDir, referenceOutput } from './attempts/cache-build.js';
 import { lanesFor } from './attempts/lanes.js';
-import { runAttempts, usableLanes } from './attempts/run-attempts.js';
+import { type AttemptsRun, runAttempts, usableLanes } from './attempts/run-attempts.js';
 import type { Settings } from './inputs/settings.js';
 import { type CacheLocation, readCacheConfig, sharedResults } from './inspection/cache-config.js';
 import type { OciImage } from './inspection/oci-image.js';
@@ -11,7 +12,8 @@ import type { Log } from './log.js';
 import { minimize } from './minimize/minimize.js';
 import { Docker } from './services/docker.js';
 import { installBuildctl } from './services/install-buildctl.js';
-import { RunServices, InfrastructureError } from './services/run-services.js';
+import { startRegistries } from './services/registries.js';
+import { InfrastructureError, RunServices } from './services/run-services.js';
 
 import { decideVerdict, measuredLossRate } from './verdict/verdict.js';
 import type { AttemptRecord } from './model/attempt.js';
@@ -30,76 +32,34 @@ export interface RunContext {
   githubApiUrl?: string;
 }
 
+/** What a run learned so far: kept when a later step fails, so that the report says how far it got. */
+interface Progress {
+  buildctl?: InstalledBuildctl;
+  services?: RunServices;
+  cacheMaker?: CacheMaker;
+  cacheSharedResults?: SharedResult[];
+  attempts?: AttemptsRun;
+  lanes?: number;
+}
+
 /**
  * One whole check, shared by the action and the CLI: install buildctl, start the registries, make the
  * cache, run the attempts, decide. It leaves the run's containers to the caller's cleanup (the action's
  * post step, the CLI's exit), so that a cancelled run is cleaned the same way as a finished one.
  */
 export async function runCheck(settings: Settings, context: RunContext): Promise<RunResult> {
-  const { log, workDir } = context;
+  const { workDir } = context;
   const docker = context.docker ?? new Docker();
   const startedAt = new Date().toISOString();
   fs.mkdirSync(workDir, { recursive: true });
-  let records: AttemptRecord[] = [];
-  let buildkitVersion = 'unknown';
-  let daemonLogFiles: string[] = [];
-  let buildctl: InstalledBuildctl | undefined;
+  const progress: Progress = {};
   let setupError: string | undefined;
-  let cacheMaker: CacheMaker | undefined;
-  let cacheSharedResults: SharedResult[] | undefined;
-  let runServices: RunServices | undefined;
-  let lanes: number | undefined;
-
   try {
-    const prepared = await prepareServices(settings, context, docker);
-    buildctl = prepared.buildctl;
-    const services = prepared.services;
-    runServices = services;
-    const cache = cacheSpecs(settings, services, workDir);
-    let reference: OciImage | undefined;
-    if (settings.createCache) {
-      // Named before the build, so that a run whose cache build failed still says which maker failed.
-      cacheMaker = { kind: 'this-run', image: settings.cacheBuildkitImage };
-      const made = await log.group(`Create the cache with ${settings.cacheBuildkitImage}`, () =>
-        createCache(services, settings, cache.export, workDir, log),
-      );
-      // When the image built without a cache lacks a path, the inputs are wrong: no attempt could tell.
-      if (made.missingPaths.length > 0) {
-        throw new InfrastructureError(
-          `expect-paths ${made.missingPaths.join(', ')} are not in the image even when built without a cache`,
-        );
-      }
-      ({ buildkitVersion, reference } = made);
-      cacheMaker.buildkitVersion = buildkitVersion;
-    } else {
-      cacheMaker = { kind: 'earlier-run', cacheDir: localCacheDir(settings, workDir) };
-    }
-    cacheSharedResults = await cacheShape(cache.location, reference, log);
-    if (settings.runAttempts) {
-      lanes = usableLanes({ ...settings, lanes: lanesFor(settings.parallel) });
-      const inLanes = lanes > 1 ? ` in ${lanes} lanes (daemons at once)` : '';
-      const run = await log.group(
-        `Run ${settings.retries} attempts with ${settings.buildkitImage}${inLanes}, fresh state every ${settings.cacheResetFrequency || 'never'}`,
-        () =>
-          runAttempts(
-            services,
-            {
-              ...settings,
-              image: settings.buildkitImage,
-              importCache: cache.import,
-              reference,
-              workDir,
-              lanes,
-            },
-            log,
-          ),
-      );
-      ({ records, buildkitVersion, daemonLogFiles } = run);
-    }
+    await runSteps(settings, context, docker, progress);
   } catch (error) {
     setupError = (error as Error).message;
   }
-
+  const records = progress.attempts?.records ?? [];
   const verdict = decideVerdict({
     plannedAttempts: settings.retries,
     runAttempts: settings.runAttempts,
@@ -107,30 +67,93 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
     setupError,
   });
   const minimization = settings.minimize
-    ? await minimizeIfLost(settings, verdict, records, runServices, context)
+    ? await minimizeIfLost(settings, verdict, records, progress.services, context)
     : undefined;
-  // The whole image built without a cache is kept beside a broken one, for comparison.
-  if (verdict.kind !== 'reproduced')
-    fs.rmSync(referenceOutput(workDir, settings.outputType), { force: true });
-  // A local cache of the run's own (no cache-dir given) ends with the run.
-  if (settings.cacheType === 'local' && !settings.cacheDir) {
-    fs.rmSync(localCacheDir(settings, workDir), { recursive: true, force: true });
-  }
+  removeRunOutputs(settings, workDir, verdict);
+  const { cacheMaker, cacheSharedResults, lanes } = progress;
   return {
     runId: context.runId,
     ...(cacheMaker ? { cacheMaker } : {}),
     ...(cacheSharedResults ? { cacheSharedResults } : {}),
     verdict,
     records,
-    buildkitVersion,
-    buildctl,
+    // The daemon under test: the attempts', else (no attempts) the cache maker's.
+    buildkitVersion:
+      progress.attempts?.buildkitVersion ??
+      (cacheMaker?.kind === 'this-run' ? cacheMaker.buildkitVersion : undefined) ??
+      'unknown',
+    buildctl: progress.buildctl,
     startedAt,
     finishedAt: new Date().toISOString(),
-    daemonLogFiles,
+    daemonLogFiles: progress.attempts?.daemonLogFiles ?? [],
     lossRate: measuredLossRate(verdict, settings.keepGoing, records, settings.retries),
     ...(minimization ? { minimization } : {}),
     ...(lanes ? { lanes } : {}),
   };
+}
+
+/** The steps in order; each one's result goes into `progress` as soon as it is known. */
+async function runSteps(settings: Settings, context: RunContext, docker: Docker, progress: Progress) {
+  const { log, workDir } = context;
+  const { services, buildctl } = await prepareServices(settings, context, docker);
+  Object.assign(progress, { services, buildctl });
+  const cache = cacheSpecs(settings, services, workDir);
+  const reference = await makeCache(settings, services, cache.export, context, progress);
+  progress.cacheSharedResults = await cacheShape(cache.location, reference, log);
+  if (!settings.runAttempts) return;
+  const lanes = usableLanes({ ...settings, lanes: lanesFor(settings.parallel) });
+  progress.lanes = lanes;
+  const inLanes = lanes > 1 ? ` in ${lanes} lanes (daemons at once)` : '';
+  const plan = {
+    ...settings,
+    image: settings.buildkitImage,
+    importCache: cache.import,
+    reference,
+    workDir,
+    lanes,
+  };
+  progress.attempts = await log.group(
+    `Run ${settings.retries} attempts with ${settings.buildkitImage}${inLanes}, fresh state every ${settings.cacheResetFrequency || 'never'}`,
+    () => runAttempts(services, plan, log),
+  );
+}
+
+/** Builds once without a cache and exports it (create-cache), or names the earlier run's; the reference image. */
+async function makeCache(
+  settings: Settings,
+  services: RunServices,
+  exportSpec: string,
+  context: RunContext,
+  progress: Progress,
+): Promise<OciImage | undefined> {
+  const { log, workDir } = context;
+  if (!settings.createCache) {
+    progress.cacheMaker = { kind: 'earlier-run', cacheDir: localCacheDir(settings, workDir) };
+    return undefined;
+  }
+  // Named before the build, so that a run whose cache build failed still says which maker failed.
+  const maker: CacheMaker = { kind: 'this-run', image: settings.cacheBuildkitImage };
+  progress.cacheMaker = maker;
+  const made = await log.group(`Create the cache with ${settings.cacheBuildkitImage}`, () =>
+    createCache(services, settings, exportSpec, workDir, log),
+  );
+  // When the image built without a cache lacks a path, the inputs are wrong: no attempt could tell.
+  if (made.missingPaths.length > 0) {
+    throw new InfrastructureError(
+      `expect-paths ${made.missingPaths.join(', ')} are not in the image even when built without a cache`,
+    );
+  }
+  maker.buildkitVersion = made.buildkitVersion;
+  return made.reference;
+}
+
+/** What the run's folder keeps: the reference image only beside a broken one, a cache-dir only when named. */
+function removeRunOutputs(settings: Settings, workDir: string, verdict: Verdict): void {
+  if (verdict.kind !== 'reproduced')
+    fs.rmSync(referenceOutput(workDir, settings.outputType), { force: true });
+  if (settings.cacheType === 'local' && !settings.cacheDir) {
+    fs.rmSync(localCacheDir(settings, workDir), { recursive: true, force: true });
+  }
 }
 
 /** The minimizer runs on the run's own services, and only after a lost layer. */
@@ -155,7 +178,7 @@ async function minimizeIfLost(
   );
 }
 
-export interface PreparedTestBed {
+export interface PreparedServices {
   services: RunServices;
   buildctl: InstalledBuildctl;
 }
@@ -169,7 +192,7 @@ export async function prepareServices(
   settings: Settings,
   context: RunContext,
   docker: Docker,
-): Promise<PreparedTestBed> {
+): Promise<PreparedServices> {
   const { log } = context;
   // Before anything is downloaded or created: a host with no answering engine is the first thing to say.
   const engine = await docker.serverVersion().catch((error: unknown) => {
@@ -177,19 +200,6 @@ export async function prepareServices(
   });
   log.info(`Docker engine ${engine}`);
   return log.group('Set up: buildctl, images and registries', async () => {
-    const services = new RunServices(
-      docker,
-      {
-        runId: context.runId,
-        registryImage: settings.registryImage,
-        mirrorUpstream: settings.mirrorUpstream,
-        mirrorImages: settings.mirrorImages,
-        buildkitdConfig: settings.buildkitdConfig,
-        buildkitdFlags: settings.buildkitdFlags,
-        buildkitdContainerOptions: settings.buildkitdContainerOptions,
-      },
-      log,
-    );
     const [installed, started] = await Promise.allSettled([
       installBuildctl({
         version: settings.buildctlVersion,
@@ -197,18 +207,28 @@ export async function prepareServices(
         token: settings.githubToken,
         sha256: settings.buildctlSha256,
         apiUrl: context.githubApiUrl ?? 'https://api.github.com',
+        cacheBinary: settings.cacheBinary,
+        runDir: path.join(context.workDir, 'buildctl'),
       }),
-      checkImages(docker, settings).then(() => services.start()),
+      checkImages(docker, settings).then(() =>
+        startRegistries(docker, { runId: context.runId, ...settings }, log),
+      ),
     ]);
     if (installed.status === 'rejected') throw installed.reason;
     if (started.status === 'rejected') throw started.reason;
     const buildctl = installed.value;
-    log.info(
-      `buildctl ${settings.buildctlVersion}: ${buildctl.fromToolCache ? 'found in the tool cache' : `downloaded from ${buildctl.url}`}`,
-    );
+    const from = buildctl.fromToolCache
+      ? 'found in the tool cache'
+      : `downloaded from ${buildctl.url}${settings.cacheBinary ? '' : ' (cache-binary: false, not cached)'}`;
+    log.info(`buildctl ${settings.buildctlVersion}: ${from}`);
     log.info(verificationText(buildctl));
     if (!buildctl.verifiedBy) log.warning(verificationText(buildctl));
-    services.useBuildctl(buildctl.path);
+    const services = new RunServices(
+      docker,
+      { runId: context.runId, ...settings, buildctlBinary: buildctl.path },
+      started.value,
+      log,
+    );
     return { services, buildctl };
   });
 }

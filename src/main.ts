@@ -8,8 +8,9 @@ import { actionLog } from './log.js';
 
 import { bundledRepro, newRunId, runWorkDir } from './paths.js';
 import { outputsOf } from './report/json-report.js';
-import { savedDaemonLogs, writeReportFile } from './report/publish.js';
+import { writeReportFile } from './report/publish.js';
 import { renderSummary } from './report/summary.js';
+import { hasJobSummaries } from './runner.js';
 import * as stateHelper from './state-helper.js';
 import { Docker } from './services/docker.js';
 import { cleanupWarning, removeRun } from './services/run-services.js';
@@ -48,7 +49,12 @@ async function main(): Promise<void> {
     core.warning(`the report could not be written: ${(error as Error).message}`);
   }
   for (const [name, value] of Object.entries(outputsOf(result, reportPath))) core.setOutput(name, value);
-  if (process.env['GITHUB_STEP_SUMMARY']) await core.summary.addRaw(renderSummary(result, settings)).write();
+  stateHelper.saveDaemonLogs(result.daemonLogFiles);
+  if (!hasJobSummaries(process.env['GITHUB_SERVER_URL'])) {
+    core.info('job summary skipped: GitHub Enterprise Server does not show one');
+  } else if (process.env['GITHUB_STEP_SUMMARY']) {
+    await core.summary.addRaw(renderSummary(result, settings)).write();
+  }
 
   const line = verdictLine(result.verdict);
   // A search that was asked for and could not finish is a failed step, whatever the run found.
@@ -63,7 +69,7 @@ async function main(): Promise<void> {
 /** Runs after main, also when it failed or was cancelled: prints what failed, removes what the run made. */
 async function post(): Promise<void> {
   if (!stateHelper.runId) return;
-  for (const file of savedDaemonLogs(stateHelper.workDir)) {
+  for (const file of stateHelper.daemonLogFiles.filter((f) => fs.existsSync(f))) {
     await core.group(`buildkitd logs of a failed attempt (${file})`, async () =>
       core.info(fs.readFileSync(file, 'utf8')),
     );

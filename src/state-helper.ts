@@ -5,6 +5,10 @@ export const isPost = core.getState('isPost') === 'true';
 export const runId = core.getState('runId');
 export const workDir = core.getState('workDir');
 export const cleanup = core.getState('cleanup') !== 'false';
+/** The logs of daemons whose attempt failed, saved by the main step for the post step to print. */
+export const daemonLogFiles: string[] = core.getState('daemonLogFiles')
+  ? (JSON.parse(core.getState('daemonLogFiles')) as string[])
+  : [];
 
 export function markPost(): void {
   core.saveState('isPost', 'true');
@@ -15,4 +19,8 @@ export function saveRun(run: { runId: string; workDir: string; cleanup: boolean 
   core.saveState('runId', run.runId);
   core.saveState('workDir', run.workDir);
   core.saveState('cleanup', String(run.cleanup));
+}
+
+export function saveDaemonLogs(files: readonly string[]): void {
+  core.saveState('daemonLogFiles', JSON.stringify(files));
 }

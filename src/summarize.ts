@@ -1,16 +1,13 @@
 import * as core from '@actions/core';
+import { list } from './inputs/validators.js';
 import { buildMatrix, renderMatrix } from './report/matrix.js';
 import { readReports } from './report/read-reports.js';
 
 /** The bisect table: the reports of many jobs (a matrix of releases) in one summary. */
 async function summarize(): Promise<void> {
-  const locations = core.getMultilineInput('reports').flatMap((line) => line.split(',').map((l) => l.trim()));
-  const expected = core
-    .getInput('versions')
-    .split(/[\n,]/)
-    .map((v) => v.trim())
-    .filter((v) => v !== '');
-  const result = buildMatrix(readReports(locations.filter((l) => l !== '')), expected);
+  // Both inputs are lists, one item a line or separated by commas.
+  const locations = list(core.getInput('reports'));
+  const result = buildMatrix(readReports(locations), list(core.getInput('versions')));
   const markdown = renderMatrix(result);
   if (process.env['GITHUB_STEP_SUMMARY']) await core.summary.addRaw(markdown).write();
   core.info(markdown);

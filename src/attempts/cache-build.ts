@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { CacheLocation } from '../inspection/cache-config.js';
-import { inspectOutput, outputFileName } from '../inspection/inspect-output.js';
+import { inspectOutput, outputFileName } from '../inspection/output-types.js';
 import type { OciImage } from '../inspection/oci-image.js';
 import type { OutputType, Settings } from '../inputs/settings.js';
 import type { Log } from '../log.js';

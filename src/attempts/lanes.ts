@@ -1,8 +1,5 @@
 import * as os from 'node:os';
 
-/** The most lanes `parallel` takes: past this, daemons only wait for each other's CPU and disk. */
-export const MAX_PARALLEL = 16;
-
 /**
  * How many daemons run attempts at once. `parallel` 0 is "auto": one lane per two CPU cores, at least one,
  * at most 4. The benchmark (README, "Speed") measured 1, 2 and 4 lanes on a 2-core machine: two lanes came

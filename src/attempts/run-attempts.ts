@@ -1,40 +1,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Log } from '../log.js';
-import { type CacheUse, cacheUse, readTrace, TraceError } from '../inspection/build-trace.js';
-import { inspectOutput, outputFileName } from '../inspection/inspect-output.js';
-import type { OciImage } from '../inspection/oci-image.js';
-import { InspectionError } from '../inspection/tarball.js';
-import type { Settings } from '../inputs/settings.js';
 
-import { lastLines } from '../services/command.js';
-import type { Buildkitd, RunServices } from '../services/run-services.js';
+import { type Buildkitd, DaemonStartError, type RunServices } from '../services/run-services.js';
+import { oneAttempt } from './one-attempt.js';
+import type { AttemptPlan } from './plan.js';
+import { RESETS } from './reset-modes.js';
 
 import { resetsBefore } from './reset-policy.js';
 import type { AttemptOutcome, AttemptRecord } from '../model/attempt.js';
 import { lossText } from '../model/wording.js';
 
-/** The settings the loop reads, and what the run made for it. */
-export type AttemptPlan = Pick<
-  Settings,
-  | 'retries'
-  | 'cacheResetFrequency'
-  | 'cacheResetMode'
-  | 'context'
-  | 'dockerfile'
-  | 'expectPaths'
-  | 'outputType'
-  | 'keepGoing'
-  | 'attemptTimeoutSeconds'
-> & {
-  image: string;
-  importCache: string;
-  /** The image built without a cache, when this run made one (OCI output only). */
-  reference?: OciImage;
-  workDir: string;
-  /** Daemons that run attempts at the same time (1 when unset). */
-  lanes?: number;
-};
+export type { AttemptPlan } from './plan.js';
 
 export interface AttemptsRun {
   records: AttemptRecord[];
@@ -96,6 +73,15 @@ export function usableLanes(plan: Pick<AttemptPlan, 'lanes' | 'retries' | 'cache
   return Math.max(1, Math.min(plan.lanes ?? 1, Math.floor(plan.retries / perLane)));
 }
 
+/** A lane's own daemon, and the removals of the ones it replaced (awaited before the lane returns). */
+interface LaneState {
+  lane: number;
+  daemon: Buildkitd | undefined;
+  removals: Promise<void>[];
+  /** Attempts this lane has taken: its reset schedule counts these. */
+  attempts: number;
+}
+
 async function runLane(
   services: RunServices,
   plan: AttemptPlan,
@@ -103,75 +89,109 @@ async function runLane(
   shared: Lanes,
   log: Log,
 ): Promise<void> {
-  const { run } = shared;
-  let daemon: Buildkitd | undefined;
-  const removals: Promise<void>[] = [];
-  let laneAttempts = 0;
-  const record = (
-    attempt: number,
-    freshState: boolean,
-    resetMs: number,
-    durationMs: number,
-    outcome: AttemptOutcome,
-  ) => {
-    const done: AttemptRecord = {
-      attempt,
-      ...(shared.count > 1 ? { lane } : {}),
-      freshState,
-      resetMs,
-      durationMs,
-      endedMs: Math.round(performance.now() - shared.startedAt),
-      outcome,
-    };
-    run.records.push(done);
-    log.info(describe(done));
-    if (outcome.kind === 'error' || (outcome.kind === 'lost' && !plan.keepGoing)) shared.stop = true;
-  };
+  const state: LaneState = { lane, daemon: undefined, removals: [], attempts: 0 };
   try {
     while (!shared.stop && shared.next <= plan.retries) {
       const attempt = shared.next++;
-      laneAttempts += 1;
-      const freshState = resetsBefore(laneAttempts, plan.cacheResetFrequency);
+      state.attempts += 1;
+      const freshState = resetsBefore(state.attempts, plan.cacheResetFrequency);
       const resetStarted = performance.now();
-      if (freshState) {
-        try {
-          if (daemon && plan.cacheResetMode === 'prune') {
-            await daemon.buildctl.pruneAll(plan.attemptTimeoutSeconds * 1000);
-          } else {
-            // The old daemon goes in the background: its container and volume are its own, and the new
-            // one need not wait for them (every removal is awaited before the lane returns).
-            if (daemon) removals.push(removeInBackground(services, daemon, log));
-            daemon = undefined;
-            daemon = await services.startBuildkitd(plan.image);
-            if (laneAttempts === 1 && lane === 1)
-              run.buildkitVersion = await services.buildkitVersion(daemon);
-          }
-        } catch (error) {
-          const cause = `resetting buildkitd's state failed: ${(error as Error).message}`;
-          record(attempt, freshState, Math.round(performance.now() - resetStarted), 0, {
-            kind: 'error',
-            cause,
-          });
-          const failed = daemon?.container ?? services.lastDaemonContainer;
-          if (failed) run.daemonLogFiles.push(...(await saveDaemonLogs(services, failed, plan.workDir, log)));
-          break;
+      const resetFailure = freshState ? await resetLane(services, plan, state, shared, log) : undefined;
+      if (resetFailure) {
+        const resetMs = Math.round(performance.now() - resetStarted);
+        record(
+          shared,
+          plan,
+          state,
+          { attempt, freshState, resetMs, durationMs: 0, outcome: resetFailure.outcome },
+          log,
+        );
+        if (resetFailure.container) {
+          shared.run.daemonLogFiles.push(
+            ...(await saveDaemonLogs(services, resetFailure.container, plan.workDir, log)),
+          );
         }
+        break;
       }
       // The policy always resets before a lane's first attempt, so a daemon is there from then on.
+      const daemon = state.daemon;
       if (!daemon) throw new Error('no buildkitd for the attempt');
-
       const buildStarted = performance.now();
-      const resetMs = Math.round(buildStarted - resetStarted);
       const outcome = await oneAttempt(daemon, plan, attempt);
-      record(attempt, freshState, resetMs, Math.round(performance.now() - buildStarted), outcome);
+      const timing = {
+        resetMs: Math.round(buildStarted - resetStarted),
+        durationMs: Math.round(performance.now() - buildStarted),
+      };
+      record(shared, plan, state, { attempt, freshState, ...timing, outcome }, log);
       if (outcome.kind === 'error') {
-        run.daemonLogFiles.push(...(await saveDaemonLogs(services, daemon.container, plan.workDir, log)));
+        shared.run.daemonLogFiles.push(
+          ...(await saveDaemonLogs(services, daemon.container, plan.workDir, log)),
+        );
       }
     }
   } finally {
-    if (daemon) removals.push(removeInBackground(services, daemon, log));
-    await Promise.all(removals);
+    if (state.daemon) state.removals.push(removeInBackground(services, state.daemon, log));
+    await Promise.all(state.removals);
   }
+}
+
+/**
+ * Empties the lane's daemon's state as cache-reset-mode says (see RESETS). Returns the attempt's error and
+ * the daemon whose logs tell why when it fails, undefined when the lane has a daemon with an empty state.
+ */
+async function resetLane(
+  services: RunServices,
+  plan: AttemptPlan,
+  state: LaneState,
+  shared: Lanes,
+  log: Log,
+): Promise<{ outcome: AttemptOutcome; container?: string } | undefined> {
+  const replace = async (): Promise<Buildkitd> => {
+    // The old daemon goes in the background: its container and volume are its own, and the new one need
+    // not wait for them.
+    if (state.daemon) state.removals.push(removeInBackground(services, state.daemon, log));
+    state.daemon = undefined;
+    state.daemon = await services.startBuildkitd(plan.image);
+    if (state.lane === 1 && state.attempts === 1) {
+      shared.run.buildkitVersion = await services.buildkitVersion(state.daemon);
+    }
+    return state.daemon;
+  };
+  try {
+    state.daemon = await RESETS[plan.cacheResetMode](
+      { current: state.daemon, replace },
+      plan.attemptTimeoutSeconds * 1000,
+    );
+    return undefined;
+  } catch (error) {
+    const cause = `resetting buildkitd's state failed: ${(error as Error).message}`;
+    const container =
+      state.daemon?.container ?? (error instanceof DaemonStartError ? error.container : undefined);
+    return { outcome: { kind: 'error', cause }, ...(container ? { container } : {}) };
+  }
+}
+
+/** Records a finished attempt for the run (numbered by the shared counter) and stops every lane when it must. */
+function record(
+  shared: Lanes,
+  plan: AttemptPlan,
+  state: LaneState,
+  fields: Omit<AttemptRecord, 'lane' | 'endedMs'>,
+  log: Log,
+): void {
+  const done: AttemptRecord = {
+    attempt: fields.attempt,
+    ...(shared.count > 1 ? { lane: state.lane } : {}),
+    freshState: fields.freshState,
+    resetMs: fields.resetMs,
+    durationMs: fields.durationMs,
+    endedMs: Math.round(performance.now() - shared.startedAt),
+    outcome: fields.outcome,
+  };
+  shared.run.records.push(done);
+  log.info(describe(done));
+  const { outcome } = done;
+  if (outcome.kind === 'error' || (outcome.kind === 'lost' && !plan.keepGoing)) shared.stop = true;
 }
 
 /** A removal nobody awaits yet must not reject unobserved: a failure is a warning; cleanup removes the rest. */
@@ -181,72 +201,6 @@ function removeInBackground(services: RunServices, daemon: Buildkitd, log: Log):
     .catch((error: unknown) =>
       log.warning(`removing ${daemon.container} failed: ${(error as Error).message}`),
     );
-}
-
-async function oneAttempt(daemon: Buildkitd, plan: AttemptPlan, attempt: number): Promise<AttemptOutcome> {
-  const output = path.join(plan.workDir, outputFileName(`attempt-${attempt}`, plan.outputType));
-  const traceFile = path.join(plan.workDir, `attempt-${attempt}.trace.json`);
-  const build = await daemon.buildctl.build({
-    context: plan.context,
-    dockerfile: plan.dockerfile,
-    importCache: plan.importCache,
-    output: `type=${plan.outputType},dest=${output}`,
-    timeoutMs: plan.attemptTimeoutSeconds * 1000,
-    traceFile,
-  });
-  // The trace stays beside a broken output or an error, as evidence; an intact attempt keeps nothing.
-  const failed = (cause: string): AttemptOutcome => {
-    fs.rmSync(output, { force: true });
-    return { kind: 'error', cause };
-  };
-  if (build.timedOut || build.exitCode !== 0) {
-    return failed(
-      build.timedOut
-        ? `buildctl build did not finish within ${plan.attemptTimeoutSeconds} s (attempt-timeout)`
-        : `buildctl build exited ${build.exitCode}: ${lastLines(build.stderr, 3)}`,
-    );
-  }
-  const cacheProblem = readCacheUse(traceFile);
-  if (cacheProblem) return failed(cacheProblem);
-  try {
-    const check = await inspectOutput(output, plan.outputType, plan.expectPaths, plan.reference);
-    const notes = check.notes ? { notes: check.notes } : {};
-    if (check.missingPaths.length > 0 || check.lostLayers.length > 0) {
-      const layers = check.layers ? { layers: check.layers } : {};
-      return {
-        kind: 'lost',
-        missingPaths: check.missingPaths,
-        lostLayers: check.lostLayers,
-        output,
-        ...notes,
-        ...layers,
-      };
-    }
-    fs.rmSync(output, { force: true });
-    fs.rmSync(traceFile, { force: true });
-    return { kind: 'intact', ...notes };
-  } catch (error) {
-    if (error instanceof InspectionError) return { kind: 'error', cause: error.message };
-    throw error;
-  }
-}
-
-/**
- * Why the attempt did not test the import, or undefined when it did: the import failed, or a step ran
- * instead of coming from a cache (a failed import only warns, and the build goes on from scratch).
- */
-function readCacheUse(traceFile: string): string | undefined {
-  let use: CacheUse;
-  try {
-    use = cacheUse(readTrace(fs.readFileSync(traceFile, 'utf8')));
-  } catch (error) {
-    if (error instanceof TraceError || (error as NodeJS.ErrnoException).code === 'ENOENT')
-      return `no evidence that the imported cache was used: ${(error as Error).message}`;
-    throw error;
-  }
-  if (use.importErrors.length > 0) return `the cache import failed: ${use.importErrors.join('; ')}`;
-  if (use.ran.length > 0) return `the imported cache was not used: ${use.ran.join(', ')} ran instead`;
-  return undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { INPUT_NAMES, type RawInputs } from './settings.js';
+import { INPUT_NAMES, type RawInputs } from './input-table.js';
 
 /** The step's `with:` values, by input name. */
 export function readActionInputs(): RawInputs {

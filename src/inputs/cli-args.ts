@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { INPUT_NAMES, type RawInputs } from './settings.js';
+import { INPUT_NAMES, INPUTS, type RawInputs } from './input-table.js';
 
 /** The seed script's environment variables, and the inputs each one sets. */
 const SEED_ENVIRONMENT: Record<string, (value: string) => Record<string, string>> = {
@@ -64,6 +64,12 @@ export function usage(): string {
     'minimization that could not finish.',
     'table prints one Markdown table of many reports: versions in semver order, and where the loss stops.',
     '',
-    `Inputs: ${INPUT_NAMES.join(', ')}`,
+    'Inputs (flags), as the action takes them:',
+    ...INPUTS.map((input) => {
+      const shown = input.default
+        ? ` (default ${input.default.length > 40 ? 'see action.yml' : input.default})`
+        : '';
+      return `  --${input.name.padEnd(28)} ${input.usage}${shown}`;
+    }),
   ].join('\n');
 }

@@ -1,15 +1,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CacheBuildFailed, cacheSpecs, createCache } from '../attempts/cache-build.js';
+import { CacheBuildFailed, cacheSpecs, createCache, type MadeCache } from '../attempts/cache-build.js';
 import { lanesFor } from '../attempts/lanes.js';
 import { runAttempts } from '../attempts/run-attempts.js';
 import type { Settings } from '../inputs/settings.js';
+import { OUTPUT_KINDS } from '../inspection/output-types.js';
 import type { Log } from '../log.js';
 import { type RunServices, InfrastructureError } from '../services/run-services.js';
 import { decideVerdict, measuredLossRate } from '../verdict/verdict.js';
 import { writeCandidate } from './candidate-files.js';
 import type { Judgement, MeasuredRun } from '../model/minimization.js';
 import { lossText } from '../model/wording.js';
+import type { AttemptRecord } from '../model/attempt.js';
+import type { Verdict } from '../model/verdict.js';
 
 /** What one Dockerfile and context did on the run's services. */
 export interface CandidateRun {
@@ -32,6 +35,31 @@ export interface CandidateRequest {
    * candidate's failed build is its own only when the services can still build.
    */
   controlBuild(): Promise<void>;
+}
+
+/**
+ * The candidate's cache build. A failed build is the candidate's own (a removed line was needed: the
+ * reason is returned) only when it fails again, the registries answer and the original still builds;
+ * otherwise the services failed and InfrastructureError says so: no judgement.
+ */
+async function buildCandidate(
+  services: RunServices,
+  request: CandidateRequest,
+  build: () => Promise<MadeCache>,
+): Promise<MadeCache | string> {
+  try {
+    return await build();
+  } catch (error) {
+    if (!(error instanceof CacheBuildFailed)) throw error;
+    const problem = await services.registriesProblem();
+    if (problem) throw new InfrastructureError(`candidate ${request.number}: ${problem}`);
+    const again = await build().catch(async (second: unknown) => {
+      if (!(second instanceof CacheBuildFailed)) throw second;
+      await request.controlBuild();
+      return undefined;
+    });
+    return again ?? error.message.trim().split('\n').pop() ?? error.message;
+  }
 }
 
 /**
@@ -59,27 +87,16 @@ export async function runCandidate(
     fs.rmSync(dir, { recursive: true, force: true });
     return { judgement: 'invalid', detail, measured: { lost: 0, attempts: 0 } };
   };
-  const build = () => createCache(services, plan, cache.export, dir, log);
-  let made;
-  try {
-    made = await build();
-  } catch (error) {
-    if (!(error instanceof CacheBuildFailed)) throw error;
-    // A failed build is the candidate's own (a removed line was needed) only when it fails again, the
-    // registries answer and the original still builds; otherwise the services failed: no judgement.
-    const problem = await services.registriesProblem();
-    if (problem) throw new InfrastructureError(`candidate ${request.number}: ${problem}`);
-    made = await build().catch(async (again: unknown) => {
-      if (!(again instanceof CacheBuildFailed)) throw again;
-      await request.controlBuild();
-      return undefined;
-    });
-    if (!made) return invalid(error.message.trim().split('\n').pop() ?? error.message);
-  }
+  const made = await buildCandidate(services, request, () =>
+    createCache(services, plan, cache.export, dir, log),
+  );
+  if (typeof made === 'string') return invalid(made);
   // Expected paths count where the candidate's own image has them: a removed COPY takes its path along.
   const expectPaths = settings.expectPaths.filter((p) => !made.missingPaths.includes(p));
-  if (settings.outputType === 'tar' && expectPaths.length === 0) {
-    return invalid('its image has none of expect-paths, and a tar output shows a loss only by them');
+  if (!OUTPUT_KINDS[settings.outputType].comparesLayers && expectPaths.length === 0) {
+    return invalid(
+      `its image has none of expect-paths, and a ${settings.outputType} output shows a loss only by them`,
+    );
   }
   const run = await runAttempts(
     services,
@@ -105,13 +122,26 @@ export async function runCandidate(
     throw new InfrastructureError(`candidate ${request.number} (${dir}): ${verdict.cause}`);
   }
   fs.rmSync(dir, { recursive: true, force: true });
+  return judged(verdict, run.records, request);
+}
+
+/** A run's verdict as the search takes it: a loss reproduces, whatever the rate; none does not. */
+function judged(
+  verdict: Verdict,
+  records: readonly AttemptRecord[],
+  request: CandidateRequest,
+): CandidateRun {
+  const rate = () =>
+    request.keepGoing ? measuredLossRate(verdict, true, records, request.attempts) : undefined;
   if (verdict.kind !== 'reproduced') {
-    const measured: MeasuredRun = { lost: 0, attempts: run.records.length };
-    if (request.keepGoing) measured.lossRate = measuredLossRate(verdict, true, run.records, request.attempts);
-    return { judgement: 'does-not-reproduce', detail: `no loss in ${run.records.length} attempts`, measured };
+    const measured: MeasuredRun = { lost: 0, attempts: records.length };
+    const lossRate = rate();
+    if (lossRate) measured.lossRate = lossRate;
+    return { judgement: 'does-not-reproduce', detail: `no loss in ${records.length} attempts`, measured };
   }
   const firstLoss = `attempt ${verdict.failedAttempt}: ${lossText(verdict.missingPaths, verdict.lostLayers)}`;
-  const measured: MeasuredRun = { lost: verdict.lostCount, attempts: run.records.length, firstLoss };
-  if (request.keepGoing) measured.lossRate = measuredLossRate(verdict, true, run.records, request.attempts);
+  const measured: MeasuredRun = { lost: verdict.lostCount, attempts: records.length, firstLoss };
+  const lossRate = rate();
+  if (lossRate) measured.lossRate = lossRate;
   return { judgement: 'reproduces', detail: firstLoss, measured };
 }

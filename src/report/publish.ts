@@ -12,12 +12,3 @@ export function writeReportFile(result: RunResult, settings: Settings, workDir: 
   fs.writeFileSync(file, `${JSON.stringify(buildReport(result, settings), null, 2)}\n`);
   return file;
 }
-
-/** The logs of daemons whose attempt failed, saved by the main step. */
-export function savedDaemonLogs(workDir: string): string[] {
-  if (!workDir || !fs.existsSync(workDir)) return [];
-  return fs
-    .readdirSync(workDir)
-    .filter((name) => /-buildkitd-\d+\.log$/.test(name))
-    .map((name) => path.join(workDir, name));
-}

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { MatrixInput } from './matrix.js';
+import type { MatrixInput } from './matrix-model.js';
 
 /**
  * Every report under the given files and folders (folders searched all the way down for *.json, as

@@ -1,13 +1,13 @@
 import { confidenceText, describeLossRate } from '../verdict/loss-rate.js';
-
 import type { Settings } from '../inputs/settings.js';
-
-import { publicSettings } from './json-report.js';
 import type { AttemptOutcome, AttemptRecord } from '../model/attempt.js';
 import type { LayerComparison, LayerFacts } from '../model/layers.js';
 import type { CandidateRecord, Minimization } from '../model/minimization.js';
 import type { RunResult, SharedResult } from '../model/run-result.js';
 import { verdictLine } from '../model/wording.js';
+import { NONE, cell, code, escapeMarkdown } from './markdown.js';
+import { settingsTable } from './settings-table.js';
+import { VERDICT_ICON } from './verdict-labels.js';
 
 /** Past this many attempts the table keeps only the ones that did not end intact, and the last few. */
 const MAX_TABLE_ROWS = 60;
@@ -16,11 +16,10 @@ const FOLD_ATTEMPTS_ABOVE = 12;
 
 /** The job summary as Markdown: the verdict first, then the attempts, then how the run was set up. */
 export function renderSummary(result: RunResult, settings: Settings): string {
-  const icon = { reproduced: '🔴', clean: '🟢', error: '⚠️', 'not-run': '⚪' }[result.verdict.kind];
   const lines = [
     '## BuildKit lost-layer check',
     '',
-    `${icon} **${escapeMarkdown(verdictLine(result.verdict))}**`,
+    `${VERDICT_ICON[result.verdict.kind]} **${escapeMarkdown(verdictLine(result.verdict))}**`,
     '',
     `BuildKit **${escapeMarkdown(result.buildkitVersion)}** (${code(settings.buildkitImage)}), ${makerText(result)}, ${cacheNote(settings, result.lanes ?? 1)}.`,
     '',
@@ -54,18 +53,7 @@ export function renderSummary(result: RunResult, settings: Settings): string {
     lines.push(fold ? `<details><summary>Attempts (${result.records.length})</summary>` : '### Attempts', '');
     lines.push(...attemptsTable(result.records), '', ...(fold ? ['</details>', ''] : []));
   }
-  lines.push(
-    '<details><summary>Settings</summary>',
-    '',
-    '| Setting | Value |',
-    '| --- | --- |',
-    ...Object.entries(publicSettings(settings)).map(
-      ([key, value]) => `| ${key} | ${escapeCell(settingText(value))} |`,
-    ),
-    '',
-    '</details>',
-    '',
-  );
+  lines.push('<details><summary>Settings</summary>', '', ...settingsTable(settings), '', '</details>', '');
   return lines.join('\n');
 }
 
@@ -153,7 +141,7 @@ function candidatesTable(candidates: readonly CandidateRecord[]): string[] {
     '| ---: | --- | ---: | ---: | --- | ---: | --- | ---: |',
     ...candidates.map(
       (c) =>
-        `| ${c.number} | ${c.phase} | ${c.instructions} | ${c.files} | ${c.judgement} | ${c.attempts} | ${escapeCell(c.detail ?? '')} | ${c.seconds} |`,
+        `| ${c.number} | ${c.phase} | ${c.instructions} | ${c.files} | ${c.judgement} | ${c.attempts} | ${cell(c.detail ?? '')} | ${c.seconds} |`,
     ),
     '',
     '</details>',
@@ -181,7 +169,7 @@ function attemptsTable(records: readonly AttemptRecord[]): string[] {
         ? 'intact'
         : r.outcome.kind === 'lost'
           ? `**layer lost**: ${lossCell(r.outcome)}`
-          : `infrastructure error: ${escapeCell(r.outcome.cause)}`;
+          : `infrastructure error: ${cell(r.outcome.cause)}`;
     const lane = lanes ? ` ${r.lane ?? ''} |` : '';
     return `| ${r.attempt} |${lane} ${r.freshState ? 'yes' : ''} | ${(r.durationMs / 1000).toFixed(2)} s | ${result} |`;
   });
@@ -195,24 +183,6 @@ function attemptsTable(records: readonly AttemptRecord[]): string[] {
     `| ---: |${lanes ? ' ---: |' : ''} :---: | ---: | --- |`,
     ...rows,
   ];
-}
-
-function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`);
-}
-
-function escapeCell(text: string): string {
-  return escapeMarkdown(text).replace(/\r?\n/g, '<br>');
-}
-
-/** A code span; a backtick would end it early, and GitHub splits table cells at a pipe even inside one. */
-function code(text: string): string {
-  return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
-}
-
-function settingText(value: unknown): string {
-  if (value === undefined) return '(default)';
-  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 /** "- Attempt 10: layer 2 `COPY repro.txt /` (sha256:61f73165b730, 177 B, 1 file) gone; `repro.txt` missing" */
@@ -231,7 +201,7 @@ function layersTable(attempt: number, layers: LayerComparison): string[] {
   const byContent = new Map(layers.attempt.map((l) => [l.diffId, l]));
   const rows = layers.reference.map((ref) => {
     const found = byContent.get(ref.diffId);
-    return `| ${ref.position} | ${ref.createdBy ? code(ref.createdBy) : '—'} | ${layerText(ref)} | ${found ? `layer ${found.position}` : '**missing**'} |`;
+    return `| ${ref.position} | ${ref.createdBy ? code(ref.createdBy) : NONE} | ${layerText(ref)} | ${found ? `layer ${found.position}` : '**missing**'} |`;
   });
   const known = new Set(layers.reference.map((l) => l.diffId));
   const extra = layers.attempt

@@ -178,7 +178,8 @@ export class Docker {
   }
 }
 
-function labelArgs(runId: string): string[] {
+/** The labels that make a container, volume or network the run's: cleanup finds it by them. */
+export function labelArgs(runId: string): string[] {
   return ['--label', `${OWNER_LABEL}=true`, '--label', `${RUN_LABEL}=${runId}`];
 }
 

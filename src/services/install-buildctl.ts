@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import lockfile from 'proper-lockfile';
 import * as tc from '@actions/tool-cache';
@@ -14,6 +15,9 @@ export interface BuildctlSource {
   sha256: string;
   /** The GitHub API to ask for the release asset's digest (GITHUB_API_URL on a runner). */
   apiUrl: string;
+  /** cache-binary: keep it in the runner's tool cache; false puts it into `runDir`, removed with the run. */
+  cacheBinary: boolean;
+  runDir: string;
 }
 
 /** A download whose bytes are not the ones expected: never installed, never cached. */
@@ -42,6 +46,7 @@ export function releaseArch(nodeArch: string = process.arch): string {
  * by @actions/tool-cache), checked against a SHA-256 when one is known, and only then cached.
  */
 export async function installBuildctl(source: BuildctlSource): Promise<InstalledBuildctl> {
+  if (!source.cacheBinary) return downloadInto(source, source.runDir);
   // Two jobs on one self-hosted runner share its tool cache: one fills it, the other waits and finds it.
   return withToolCacheLock(`buildctl-${source.version}-${releaseArch()}`, () => findOrDownload(source));
 }
@@ -56,7 +61,20 @@ async function findOrDownload(source: BuildctlSource): Promise<InstalledBuildctl
   if (cached && recorded && (!source.sha256 || recorded.sha256 === source.sha256)) {
     return { path: path.join(cached, 'buildctl'), url, fromToolCache: true, ...recorded };
   }
+  const stage = fs.mkdtempSync(path.join(process.env['RUNNER_TEMP'] || os.tmpdir(), 'buildctl-'));
+  try {
+    const downloaded = await downloadInto(source, stage);
+    fs.writeFileSync(path.join(stage, VERIFICATION_FILE), JSON.stringify(verificationOf(downloaded)));
+    const dir = await tc.cacheDir(stage, 'buildctl', toolVersion, arch);
+    return { ...downloaded, path: path.join(dir, 'buildctl') };
+  } finally {
+    fs.rmSync(stage, { recursive: true, force: true });
+  }
+}
 
+/** Downloads the tarball, checks its SHA-256 when one is known, and puts bin/buildctl into `dir`. */
+async function downloadInto(source: BuildctlSource, dir: string): Promise<InstalledBuildctl> {
+  const url = expandUrl(source.urlTemplate, source.version, releaseArch());
   const githubHost = new URL(url).hostname === 'github.com';
   const archive = await tc.downloadTool(
     url,
@@ -64,42 +82,56 @@ async function findOrDownload(source: BuildctlSource): Promise<InstalledBuildctl
     source.token && githubHost ? `token ${source.token}` : undefined,
   );
   try {
-    const sha256 = await fileSha256(archive);
-    const expected = source.sha256
-      ? { digest: source.sha256, by: 'buildctl-sha256' }
-      : await releaseDigest(source, url).then(
-          (digest) => (digest ? { digest, by: 'GitHub release digest' } : undefined),
-          (error: unknown) => ({ digest: '', by: '', why: (error as Error).message }),
-        );
-    if (expected?.digest && expected.digest !== sha256) {
-      throw new VerificationError(
-        `${url} has SHA-256 ${sha256}, not the ${expected.by} ${expected.digest}: not installed`,
-      );
-    }
-    const verification = expected?.digest
-      ? { sha256, verifiedBy: expected.by }
-      : {
-          sha256,
-          verifiedBy: '',
-          unverifiedBecause:
-            expected && 'why' in expected
-              ? `no digest: ${expected.why}`
-              : 'no buildctl-sha256 and no digest published for the asset',
-        };
+    const verification = await verify(source, url, archive);
     const extracted = await tc.extractTar(archive);
-    const binary = path.join(extracted, 'bin', 'buildctl');
-    if (!fs.existsSync(binary)) throw new Error(`${url} holds no bin/buildctl`);
-    const stage = fs.mkdtempSync(path.join(path.dirname(extracted), 'buildctl-'));
-    fs.copyFileSync(binary, path.join(stage, 'buildctl'));
-    fs.chmodSync(path.join(stage, 'buildctl'), 0o755);
-    fs.writeFileSync(path.join(stage, VERIFICATION_FILE), JSON.stringify(verification));
-    const dir = await tc.cacheDir(stage, 'buildctl', toolVersion, arch);
-    fs.rmSync(extracted, { recursive: true, force: true });
-    fs.rmSync(stage, { recursive: true, force: true });
+    try {
+      const binary = path.join(extracted, 'bin', 'buildctl');
+      if (!fs.existsSync(binary)) throw new Error(`${url} holds no bin/buildctl`);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.copyFileSync(binary, path.join(dir, 'buildctl'));
+      fs.chmodSync(path.join(dir, 'buildctl'), 0o755);
+    } finally {
+      fs.rmSync(extracted, { recursive: true, force: true });
+    }
     return { path: path.join(dir, 'buildctl'), url, fromToolCache: false, ...verification };
   } finally {
     fs.rmSync(archive, { force: true });
   }
+}
+
+type Verification = Omit<InstalledBuildctl, 'path' | 'url' | 'fromToolCache'>;
+
+function verificationOf(installed: InstalledBuildctl): Verification {
+  return {
+    sha256: installed.sha256,
+    verifiedBy: installed.verifiedBy,
+    ...(installed.unverifiedBecause ? { unverifiedBecause: installed.unverifiedBecause } : {}),
+  };
+}
+
+/** The tarball's SHA-256, held to buildctl-sha256 or else the release digest; a mismatch throws. */
+async function verify(source: BuildctlSource, url: string, archive: string): Promise<Verification> {
+  const sha256 = await fileSha256(archive);
+  const expected = source.sha256
+    ? { digest: source.sha256, by: 'buildctl-sha256' }
+    : await releaseDigest(source, url).then(
+        (digest) => (digest ? { digest, by: 'GitHub release digest' } : undefined),
+        (error: unknown) => ({ digest: '', by: '', why: (error as Error).message }),
+      );
+  if (expected?.digest && expected.digest !== sha256) {
+    throw new VerificationError(
+      `${url} has SHA-256 ${sha256}, not the ${expected.by} ${expected.digest}: not installed`,
+    );
+  }
+  if (expected?.digest) return { sha256, verifiedBy: expected.by };
+  return {
+    sha256,
+    verifiedBy: '',
+    unverifiedBecause:
+      expected && 'why' in expected
+        ? `no digest: ${expected.why}`
+        : 'no buildctl-sha256 and no digest published for the asset',
+  };
 }
 
 /**
@@ -128,9 +160,7 @@ async function fileSha256(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function readVerification(
-  dir: string,
-): Omit<InstalledBuildctl, 'path' | 'url' | 'fromToolCache'> | undefined {
+function readVerification(dir: string): Verification | undefined {
   try {
     const parsed = JSON.parse(fs.readFileSync(path.join(dir, VERIFICATION_FILE), 'utf8')) as {
       sha256?: unknown;

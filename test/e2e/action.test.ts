@@ -7,7 +7,7 @@ import type { ActionRun } from '../support/action-runner.js';
 import { BedSuite } from '../support/bed-suite.js';
 import { leftovers } from '../support/leftovers.js';
 import { docker } from '../support/run-watch.js';
-import { repoRoot, testBed } from '../support/testbed.js';
+import { repoRoot, testBed } from '../../scripts/lib/testbed.js';
 
 /** The releases of the bed's ladder after the fix (v0.9.1, v0.10.6, the newest…): each must be clean. */
 const fixedReleases = testBed().versions.filter((v) => v !== 'v0.9.0');
@@ -297,6 +297,24 @@ describe('the action, end to end on the test bed', () => {
     assertNothingLeft(run);
   });
 
+  it('cache-binary false downloads buildctl into the run, caches nothing; on GHES no job summary', async () => {
+    const cachedBefore = listTree(suite.dirs.toolCache);
+    const tarballs = () => suite.releases.requests.filter((r) => r.endsWith('.tar.gz')).length;
+    const downloadsBefore = tarballs();
+    const run = await suite.act(
+      { ...suite.inputs('v0.9.1', 'rootful'), retries: '4', 'cache-binary': 'false' },
+      { env: { GITHUB_SERVER_URL: 'https://github.example.com' } },
+    );
+    assert.equal(run.main.exitCode, 0, run.main.stdout);
+    assert.equal(run.outputs['verdict'], 'clean', 'the downloaded buildctl ran the attempts');
+    assert.match(run.main.stdout, /buildctl v0\.9\.1: downloaded from .*\(cache-binary: false, not cached\)/);
+    assert.equal(tarballs(), downloadsBefore + 1, 'downloaded again, though cached');
+    assert.deepEqual(listTree(suite.dirs.toolCache), cachedBefore, 'the tool cache is as it was');
+    assert.equal(run.summary, '', 'no job summary on GitHub Enterprise Server');
+    assert.match(run.main.stdout, /job summary skipped: GitHub Enterprise Server/);
+    assertNothingLeft(run);
+  });
+
   it('an infrastructure failure is an error, never a lost layer', async () => {
     // A buildkitd flag the daemon refuses: the daemon dies before any attempt can be judged.
     const run = await suite.act({
@@ -331,4 +349,10 @@ async function retry<T>(work: () => T, tries = 20): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
+}
+
+/** Every path under a folder, sorted: to see that a run added nothing to it. */
+function listTree(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).sort();
 }

@@ -5,8 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { leftovers } from '../support/leftovers.js';
-import { type ReleaseServer, serveReleases } from '../support/release-server.js';
-import { bedInputs, repoRoot, type TestBedFacts, testBed } from '../support/testbed.js';
+import { type ReleaseServer, serveReleases } from '../../scripts/lib/release-server.js';
+import { bedInputs, repoRoot, type TestBedFacts, testBed } from '../../scripts/lib/testbed.js';
 
 /** The bed's releases since v0.10 (the first that keeps empty layers, the newest…). */
 const laterReleases = testBed().versions.filter((v) => !['v0.9.0', 'v0.9.1'].includes(v));

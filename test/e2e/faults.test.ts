@@ -9,7 +9,7 @@ import { type ActionRun, runAction, runnerDirs, type RunOptions } from '../suppo
 import { BedSuite } from '../support/bed-suite.js';
 import { leftovers, mirrorTags } from '../support/leftovers.js';
 import { docker, runIdOf, runningContainers, waitForContainer } from '../support/run-watch.js';
-import { repoRoot, testBed } from '../support/testbed.js';
+import { repoRoot, testBed } from '../../scripts/lib/testbed.js';
 
 /** The bed's releases after the fix: a failed import must be an error on each, whatever its progress says. */
 const fixedReleases = testBed().versions.filter((v) => v !== 'v0.9.0');

@@ -6,7 +6,7 @@ import type { ActionRun } from '../support/action-runner.js';
 import { BedSuite } from '../support/bed-suite.js';
 import { leftovers } from '../support/leftovers.js';
 import { docker, runIdOf, runningContainers } from '../support/run-watch.js';
-import { testBed } from '../support/testbed.js';
+import { testBed } from '../../scripts/lib/testbed.js';
 
 /** The releases of the bed's ladder after the fix (v0.9.1, v0.10.6, the newest…). */
 const fixedReleases = testBed().versions.filter((v) => v !== 'v0.9.0');

@@ -6,7 +6,7 @@ import type { ActionRun } from '../support/action-runner.js';
 import { BedSuite } from '../support/bed-suite.js';
 import { leftovers } from '../support/leftovers.js';
 import { docker, runIdOf } from '../support/run-watch.js';
-import { repoRoot } from '../support/testbed.js';
+import { repoRoot } from '../../scripts/lib/testbed.js';
 
 interface MinimizationReport {
   kind: string;

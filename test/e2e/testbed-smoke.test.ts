@@ -10,8 +10,8 @@ import { bundledRepro, newRunId } from '../../src/paths.js';
 import { Docker } from '../../src/services/docker.js';
 import { removeRun } from '../../src/services/run-services.js';
 import { leftovers } from '../support/leftovers.js';
-import { type ReleaseServer, serveReleases } from '../support/release-server.js';
-import { bedInputs, type TestBedFacts, testBed } from '../support/testbed.js';
+import { type ReleaseServer, serveReleases } from '../../scripts/lib/release-server.js';
+import { bedInputs, type TestBedFacts, testBed } from '../../scripts/lib/testbed.js';
 
 // Proves the bed is real for every version it lists: a cache exported to a registry container, then
 // imported by a fresh daemon into a tarball that holds repro.txt — rootful and rootless.

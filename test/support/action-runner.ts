@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { repoRoot } from './testbed.js';
+import { repoRoot } from '../../scripts/lib/testbed.js';
 
 interface ActionYml {
   inputs: Record<string, { default?: string }>;

@@ -1,7 +1,7 @@
 import { after, before } from 'node:test';
 import { runAction, type RunnerDirs, runnerDirs, type RunOptions } from './action-runner.js';
-import { type ReleaseServer, serveReleases } from './release-server.js';
-import { bedInputs, type TestBedFacts, testBed } from './testbed.js';
+import { type ReleaseServer, serveReleases } from '../../scripts/lib/release-server.js';
+import { bedInputs, type TestBedFacts, testBed } from '../../scripts/lib/testbed.js';
 
 /**
  * A suite that runs the bundled action against the test bed: the bed's facts, a release server on

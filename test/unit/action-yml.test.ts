@@ -6,12 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
-import {
-  DEFAULT_BUILDCTL_URL,
-  INPUT_NAMES,
-  parseSettings,
-  type PathContext,
-} from '../../src/inputs/settings.js';
+import { DEFAULT_BUILDCTL_URL, INPUT_NAMES, INPUTS } from '../../src/inputs/input-table.js';
+import { parseSettings, type PathContext } from '../../src/inputs/settings.js';
 import { outputsOf } from '../../src/report/json-report.js';
 import type { RunResult } from '../../src/model/run-result.js';
 
@@ -68,13 +64,14 @@ describe('action.yml', () => {
     for (const name of INPUT_NAMES) assert.equal(typeof ymlDefault(name), 'string', name);
   });
 
-  it('has the defaults parseSettings uses', () => {
+  it('has the defaults of the input table, and the table those parseSettings uses', () => {
+    for (const input of INPUTS) {
+      const written = 'actionDefault' in input ? input.actionDefault : input.default;
+      assert.equal(ymlDefault(input.name), written, input.name);
+    }
     const defaults = parseSettings({}, paths);
-    assert.equal(ymlDefault('retries'), '20');
     assert.equal(ymlDefault('retries'), String(defaults.retries));
-    assert.equal(ymlDefault('cache-reset-frequency'), '4');
     assert.equal(ymlDefault('cache-reset-frequency'), String(defaults.cacheResetFrequency));
-    assert.equal(ymlDefault('cache-type'), 'registry');
     assert.equal(ymlDefault('cache-type'), defaults.cacheType);
     assert.equal(ymlDefault('cache-reset-mode'), defaults.cacheResetMode);
     assert.equal(ymlDefault('output-type'), defaults.outputType);
@@ -90,9 +87,15 @@ describe('action.yml', () => {
       ['run-attempts', defaults.runAttempts],
       ['cleanup', defaults.cleanup],
       ['fail-on-reproduce', defaults.failOnReproduce],
+      ['cache-binary', defaults.cacheBinary],
     ] as const) {
       assert.equal(ymlDefault(name), String(value), name);
     }
+  });
+
+  it('names, for every input, a field of Settings', () => {
+    const defaults = parseSettings({}, paths);
+    for (const input of INPUTS) assert.ok(input.setting in defaults, `${input.name}: ${input.setting}`);
   });
 
   it('gives, input by input, the same settings as leaving the input out', () => {

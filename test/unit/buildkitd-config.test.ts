@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parse as parseToml, type TomlTable } from 'smol-toml';
-import { buildkitdToml } from '../../src/services/buildkitd-config.js';
+import { buildkitdToml } from '../../src/inputs/buildkitd-config.js';
 
 /** smol-toml makes null-prototype tables; plain objects compare with deepEqual. */
 const parse = (toml: string): TomlTable => JSON.parse(JSON.stringify(parseToml(toml))) as TomlTable;

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { seededRandom } from '../support/seeded-random.js';
+import { seededRandom } from '../../scripts/lib/seeded-random.js';
 import { listContextFiles, writeCandidate } from '../../src/minimize/candidate-files.js';
 import { attemptsForConfidence, detectionChance } from '../../src/minimize/confidence.js';
 import { ddmin } from '../../src/minimize/delta-debugging.js';

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { diagnose } from '../../src/inspection/diagnosis.js';
-import { inspectOutput } from '../../src/inspection/inspect-output.js';
+import { inspectOutput } from '../../src/inspection/output-types.js';
 import { imagePaths, type OciImage, readOciImage } from '../../src/inspection/oci-image.js';
 import { InspectionError } from '../../src/inspection/tarball.js';
 

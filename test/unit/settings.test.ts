@@ -4,15 +4,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_BUILDCTL_URL, type RawInputs } from '../../src/inputs/input-table.js';
 import {
-  DEFAULT_BUILDCTL_URL,
   expandUrl,
-  InputError,
   parseSettings,
   type PathContext,
-  type RawInputs,
   versionFromImageTag,
 } from '../../src/inputs/settings.js';
+import { InputError } from '../../src/inputs/validators.js';
 
 const bundledRepro = fileURLToPath(new URL('../../fixtures/repro', import.meta.url));
 
@@ -348,6 +347,7 @@ const badCases: BadCase[] = [
   { why: 'unknown output-type', inputs: { 'output-type': 'docker' } },
   { why: 'unknown cache-reset-mode', inputs: { 'cache-reset-mode': 'reboot' } },
   { why: 'keep-going not a boolean', inputs: { 'keep-going': 'sometimes' } },
+  { why: 'cache-binary not a boolean', inputs: { 'cache-binary': 'yes' } },
   { why: 'minimize not a boolean', inputs: { minimize: 'yes' } },
   {
     why: 'minimize without attempts',

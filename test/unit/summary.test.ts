@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { parseSettings, type PathContext, type RawInputs, type Settings } from '../../src/inputs/settings.js';
+import type { RawInputs } from '../../src/inputs/input-table.js';
+import { parseSettings, type PathContext, type Settings } from '../../src/inputs/settings.js';
 import { buildReport, outputsOf } from '../../src/report/json-report.js';
 import { renderSummary } from '../../src/report/summary.js';
 import { decideVerdict, measuredLossRate } from '../../src/verdict/verdict.js';
@@ -191,6 +192,41 @@ describe('renderSummary', () => {
     const settings = parseSettings({}, paths);
     const summary = renderSummary(lostRun(3), settings);
     assert.match(summary, /^## BuildKit lost-layer check/);
+  });
+});
+
+describe('renderSummary: settings', () => {
+  /** The rows of the Settings table, after its header. */
+  const settingRows = (summary: string) =>
+    summary
+      .slice(summary.indexOf('<details><summary>Settings</summary>'))
+      .split('\n')
+      .filter((line) => line.startsWith('| ') && !/^\| (Setting|---) \|/.test(line));
+
+  it('names each setting as the input a workflow writes, in action.yml order', () => {
+    const rows = settingRows(renderSummary(lostRun(3), settingsWith({ retries: '30' })));
+    assert.ok(rows.includes('| buildkit-image | moby/buildkit:v0.9.0-rootless |'), rows.join('\n'));
+    assert.ok(!rows.some((row) => row.startsWith('| buildkitImage |')), rows.join('\n'));
+    assert.ok(rows.includes('| retries | 30 |'));
+    assert.ok(rows.includes('| github-token | \\*\\*\\* |'), 'the token masked');
+    // Two inputs set one field: one row, under both names.
+    assert.ok(rows.includes('| buildkitd-config / buildkitd-config-inline |  |'), rows.join('\n'));
+    const names = rows.map((row) => row.split(' | ')[0]?.slice(2) ?? '');
+    assert.equal(names[0], 'buildkit-image');
+    assert.equal(names.at(-1), 'parallel');
+    assert.equal(new Set(names).size, names.length);
+    assert.deepEqual(
+      names.filter((name) => /[A-Z]/.test(name)),
+      [],
+    );
+  });
+
+  it('has a row for every setting', () => {
+    const settings = settingsWith();
+    const names = settingRows(renderSummary(lostRun(3), settings)).map(
+      (row) => row.split(' | ')[0]?.slice(2) ?? '',
+    );
+    assert.equal(names.length, new Set(Object.keys(settings)).size, names.join(', '));
   });
 });
 

@@ -14,19 +14,47 @@ export interface OutputCheck {
   image?: OciImage;
 }
 
+/** What BuildKit's `--output type=…` writes for each output-type, and how this tool reads it. */
+interface OutputKind {
+  /** The file name's ending, after the base. */
+  extension: string;
+  /** Whether a lost layer shows in its layers; otherwise only a missing expected path shows it. */
+  comparesLayers: boolean;
+  inspect(file: string, expectPaths: readonly string[], reference?: OciImage): Promise<OutputCheck>;
+}
+
+export const OUTPUT_KINDS: Readonly<Record<OutputType, OutputKind>> = {
+  /** The image itself: the expected paths, and its layers against the reference's, by content. */
+  oci: { extension: 'oci.tar', comparesLayers: true, inspect: inspectImage },
+  /** Its filesystem only, as the seed: the expected paths. */
+  tar: {
+    extension: 'tar',
+    comparesLayers: false,
+    inspect: async (file, expectPaths) => ({
+      missingPaths: (await inspectTarball(file, expectPaths)).missingPaths,
+      lostLayers: [],
+    }),
+  },
+};
+
 /**
- * Reads a build's output as a stream: the expected paths for both kinds, and for an OCI image also the
- * layers against the reference's. Throws InspectionError when the output cannot be read to its end.
+ * Reads a build's output as a stream, as its output-type says. Throws InspectionError when the output
+ * cannot be read to its end.
  */
-export async function inspectOutput(
+export function inspectOutput(
   file: string,
   outputType: OutputType,
   expectPaths: readonly string[],
   reference?: OciImage,
 ): Promise<OutputCheck> {
-  if (outputType === 'tar') {
-    return { missingPaths: (await inspectTarball(file, expectPaths)).missingPaths, lostLayers: [] };
-  }
+  return OUTPUT_KINDS[outputType].inspect(file, expectPaths, reference);
+}
+
+async function inspectImage(
+  file: string,
+  expectPaths: readonly string[],
+  reference?: OciImage,
+): Promise<OutputCheck> {
   const image = await readOciImage(file);
   const paths = imagePaths(image);
   const missingPaths = expectPaths.filter((p) => !paths.has(p));
@@ -45,5 +73,5 @@ export async function inspectOutput(
 
 /** The file name of a build's output. */
 export function outputFileName(base: string, outputType: OutputType): string {
-  return `${base}.${outputType === 'oci' ? 'oci.tar' : 'tar'}`;
+  return `${base}.${OUTPUT_KINDS[outputType].extension}`;
 }

@@ -1,0 +1,84 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type CacheUse, cacheUse, readTrace, TraceError } from '../inspection/build-trace.js';
+import { inspectOutput, outputFileName } from '../inspection/output-types.js';
+import { InspectionError } from '../inspection/tarball.js';
+import type { AttemptOutcome } from '../model/attempt.js';
+import { lastLines } from '../services/command.js';
+import type { Buildkitd } from '../services/run-services.js';
+import type { AttemptPlan } from './plan.js';
+
+/**
+ * One attempt on a daemon that is ready: build with the cache imported, check from the build's trace that
+ * the cache was used, and read the output. Only a build that succeeded, used the cache and whose output was
+ * read to its end can say "lost" or "intact"; anything else is an error of the attempt.
+ */
+export async function oneAttempt(
+  daemon: Buildkitd,
+  plan: AttemptPlan,
+  attempt: number,
+): Promise<AttemptOutcome> {
+  const output = path.join(plan.workDir, outputFileName(`attempt-${attempt}`, plan.outputType));
+  const traceFile = path.join(plan.workDir, `attempt-${attempt}.trace.json`);
+  const build = await daemon.buildctl.build({
+    context: plan.context,
+    dockerfile: plan.dockerfile,
+    importCache: plan.importCache,
+    output: `type=${plan.outputType},dest=${output}`,
+    timeoutMs: plan.attemptTimeoutSeconds * 1000,
+    traceFile,
+  });
+  // The trace stays beside a broken output or an error, as evidence; an intact attempt keeps nothing.
+  const failed = (cause: string): AttemptOutcome => {
+    fs.rmSync(output, { force: true });
+    return { kind: 'error', cause };
+  };
+  if (build.timedOut || build.exitCode !== 0) {
+    return failed(
+      build.timedOut
+        ? `buildctl build did not finish within ${plan.attemptTimeoutSeconds} s (attempt-timeout)`
+        : `buildctl build exited ${build.exitCode}: ${lastLines(build.stderr, 3)}`,
+    );
+  }
+  const cacheProblem = readCacheUse(traceFile);
+  if (cacheProblem) return failed(cacheProblem);
+  try {
+    const check = await inspectOutput(output, plan.outputType, plan.expectPaths, plan.reference);
+    const notes = check.notes ? { notes: check.notes } : {};
+    if (check.missingPaths.length > 0 || check.lostLayers.length > 0) {
+      const layers = check.layers ? { layers: check.layers } : {};
+      return {
+        kind: 'lost',
+        missingPaths: check.missingPaths,
+        lostLayers: check.lostLayers,
+        output,
+        ...notes,
+        ...layers,
+      };
+    }
+    fs.rmSync(output, { force: true });
+    fs.rmSync(traceFile, { force: true });
+    return { kind: 'intact', ...notes };
+  } catch (error) {
+    if (error instanceof InspectionError) return { kind: 'error', cause: error.message };
+    throw error;
+  }
+}
+
+/**
+ * Why the attempt did not test the import, or undefined when it did: the import failed, or a step ran
+ * instead of coming from a cache (a failed import only warns, and the build goes on from scratch).
+ */
+function readCacheUse(traceFile: string): string | undefined {
+  let use: CacheUse;
+  try {
+    use = cacheUse(readTrace(fs.readFileSync(traceFile, 'utf8')));
+  } catch (error) {
+    if (error instanceof TraceError || (error as NodeJS.ErrnoException).code === 'ENOENT')
+      return `no evidence that the imported cache was used: ${(error as Error).message}`;
+    throw error;
+  }
+  if (use.importErrors.length > 0) return `the cache import failed: ${use.importErrors.join('; ')}`;
+  if (use.ran.length > 0) return `the imported cache was not used: ${use.ran.join(', ')} ran instead`;
+  return undefined;
+}

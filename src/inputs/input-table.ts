@@ -1,0 +1,215 @@
+import type { Settings } from './settings-types.js';
+
+/** One input of action.yml, which the CLI takes as a flag of the same name. */
+export interface InputEntry {
+  readonly name: string;
+  /** What an empty or missing input means, as text ('' : worked out from other inputs, see parseSettings). */
+  readonly default: string;
+  /** The default action.yml writes, when the runner fills it in (github-token). */
+  readonly actionDefault?: string;
+  /** The field of Settings it sets, for the summary's Settings table. */
+  readonly setting: keyof Settings;
+  /** One line for the CLI's help. */
+  readonly usage: string;
+}
+
+export const DEFAULT_BUILDKIT_IMAGE = 'moby/buildkit:v0.9.0-rootless';
+export const DEFAULT_BUILDCTL_URL =
+  'https://github.com/moby/buildkit/releases/download/{version}/buildkit-{version}.linux-{arch}.tar.gz';
+export const DEFAULT_MIRROR_UPSTREAM = 'https://registry-1.docker.io';
+
+/** The inputs, in action.yml's order: the names, defaults and help of the action and the CLI come from here. */
+export const INPUTS = [
+  {
+    name: 'buildkit-image',
+    default: DEFAULT_BUILDKIT_IMAGE,
+    setting: 'buildkitImage',
+    usage: 'BuildKit image whose daemon runs the attempts',
+  },
+  {
+    name: 'cache-buildkit-image',
+    default: '',
+    setting: 'cacheBuildkitImage',
+    usage: 'BuildKit image that makes the cache (default: buildkit-image)',
+  },
+  {
+    name: 'buildctl-version',
+    default: '',
+    setting: 'buildctlVersion',
+    usage: "buildctl release (default: buildkit-image's tag, else v0.9.1)",
+  },
+  {
+    name: 'buildctl-url',
+    default: DEFAULT_BUILDCTL_URL,
+    setting: 'buildctlUrl',
+    usage: 'release tarball address with {version} and {arch}',
+  },
+  {
+    name: 'buildctl-sha256',
+    default: '',
+    setting: 'buildctlSha256',
+    usage: "the tarball's SHA-256 (default: GitHub's release digest)",
+  },
+  {
+    name: 'cache-binary',
+    default: 'true',
+    setting: 'cacheBinary',
+    usage: 'keep buildctl in the tool cache (false: download it every run)',
+  },
+  {
+    name: 'github-token',
+    default: '',
+    actionDefault: '${{ github.token }}',
+    setting: 'githubToken',
+    usage: 'token for the download from github.com',
+  },
+  { name: 'retries', default: '20', setting: 'retries', usage: 'attempts to run' },
+  {
+    name: 'cache-reset-frequency',
+    default: '4',
+    setting: 'cacheResetFrequency',
+    usage: 'fresh buildkitd state every N attempts (0: only before the first)',
+  },
+  {
+    name: 'cache-reset-mode',
+    default: 'prune',
+    setting: 'cacheResetMode',
+    usage: 'prune or restart',
+  },
+  { name: 'cache-type', default: 'registry', setting: 'cacheType', usage: 'registry or local' },
+  {
+    name: 'cache-dir',
+    default: '',
+    setting: 'cacheDir',
+    usage: 'with cache-type local, a folder that keeps the cache',
+  },
+  {
+    name: 'create-cache',
+    default: 'true',
+    setting: 'createCache',
+    usage: 'build once and export the cache',
+  },
+  { name: 'run-attempts', default: 'true', setting: 'runAttempts', usage: 'run the attempts' },
+  { name: 'cleanup', default: 'true', setting: 'cleanup', usage: "remove the run's containers at the end" },
+  {
+    name: 'dockerfile',
+    default: '',
+    setting: 'dockerfile',
+    usage: 'Dockerfile to build (default: the bundled reproduction)',
+  },
+  { name: 'context', default: '', setting: 'context', usage: 'build context (default: the bundled one)' },
+  {
+    name: 'expect-paths',
+    default: 'repro.txt',
+    setting: 'expectPaths',
+    usage: 'paths every built image must hold',
+  },
+  {
+    name: 'registry-image',
+    default: 'registry:2',
+    setting: 'registryImage',
+    usage: 'image of the cache and mirror registries',
+  },
+  {
+    name: 'mirror-upstream',
+    default: DEFAULT_MIRROR_UPSTREAM,
+    setting: 'mirrorUpstream',
+    usage: "the Docker Hub mirror's upstream, or none",
+  },
+  {
+    name: 'mirror-images',
+    default: '',
+    setting: 'mirrorImages',
+    usage: 'with mirror-upstream none: SOURCE=NAME images to serve',
+  },
+  {
+    name: 'buildkitd-flags',
+    default: '',
+    setting: 'buildkitdFlags',
+    usage: 'extra buildkitd flags',
+  },
+  {
+    name: 'buildkitd-config',
+    default: '',
+    setting: 'buildkitdConfig',
+    usage: 'buildkitd.toml in the workspace',
+  },
+  {
+    name: 'buildkitd-config-inline',
+    default: '',
+    setting: 'buildkitdConfig',
+    usage: 'buildkitd.toml given inline',
+  },
+  {
+    name: 'buildkitd-container-options',
+    default: '',
+    setting: 'buildkitdContainerOptions',
+    usage: "docker run options for buildkitd's container",
+  },
+  {
+    name: 'fail-on-reproduce',
+    default: 'true',
+    setting: 'failOnReproduce',
+    usage: 'fail (exit 1) when a layer is lost',
+  },
+  { name: 'output-type', default: 'oci', setting: 'outputType', usage: 'oci or tar' },
+  {
+    name: 'keep-going',
+    default: 'false',
+    setting: 'keepGoing',
+    usage: 'go on after a lost layer, to measure the loss rate',
+  },
+  {
+    name: 'attempt-timeout',
+    default: '600',
+    setting: 'attemptTimeoutSeconds',
+    usage: 'seconds one build may take',
+  },
+  {
+    name: 'minimize',
+    default: 'false',
+    setting: 'minimize',
+    usage: 'after a lost layer, shrink the Dockerfile and context',
+  },
+  {
+    name: 'minimize-confidence',
+    default: '0.99',
+    setting: 'minimizeConfidence',
+    usage: 'chance a candidate that loses shows it',
+  },
+  {
+    name: 'minimize-timeout',
+    default: '1800',
+    setting: 'minimizeTimeoutSeconds',
+    usage: "the search's seconds",
+  },
+  {
+    name: 'parallel',
+    default: 'auto',
+    setting: 'parallel',
+    usage: 'daemons running attempts at once: auto or 1-16',
+  },
+] as const satisfies readonly InputEntry[];
+
+export type InputName = (typeof INPUTS)[number]['name'];
+
+export const INPUT_NAMES: readonly InputName[] = INPUTS.map((input) => input.name);
+
+/** Inputs by their action.yml names; a missing or empty one takes its default. */
+export type RawInputs = Readonly<Record<string, string | undefined>>;
+
+/** An input's text as given, trimmed, or its default when it is missing or empty. */
+export function inputText(raw: RawInputs, name: InputName): string {
+  return (raw[name] ?? '').trim() || entry(name).default;
+}
+
+/** Whether the input was given at all (not empty). */
+export function given(raw: RawInputs, name: InputName): boolean {
+  return (raw[name] ?? '').trim() !== '';
+}
+
+function entry(name: InputName): InputEntry {
+  const found = INPUTS.find((input) => input.name === name);
+  if (!found) throw new Error(`no input ${name}`);
+  return found;
+}

@@ -1,0 +1,82 @@
+/* The typed settings a run reads: what parseSettings (settings.ts) makes of the inputs. */
+
+/** Where the bundled reproduction lives, and where relative paths start from. */
+export interface PathContext {
+  /** GITHUB_WORKSPACE for the action, the current directory for the CLI. */
+  workspace: string;
+  /** The seed's Dockerfile and context shipped with this action (fixtures/repro). */
+  bundledRepro: string;
+}
+
+/*
+ * The kinds an input chooses from. Each word's behaviour is one entry of a map keyed by these types (reset
+ * modes in attempts/reset-modes.ts, output types in inspection/output-types.ts): the compiler refuses a word
+ * here that has no behaviour there.
+ */
+export const CACHE_TYPES = ['registry', 'local'] as const;
+export type CacheType = (typeof CACHE_TYPES)[number];
+/** prune: `buildctl prune --all` on the running daemon; restart: a new container and state volume (the seed's). */
+export const RESET_MODES = ['prune', 'restart'] as const;
+export type ResetMode = (typeof RESET_MODES)[number];
+/** oci: the image itself, compared layer by layer with the reference; tar: its filesystem, as the seed. */
+export const OUTPUT_TYPES = ['oci', 'tar'] as const;
+export type OutputType = (typeof OUTPUT_TYPES)[number];
+/** The most lanes `parallel` takes: past this, daemons only wait for each other's CPU and disk. */
+export const MAX_PARALLEL = 16;
+
+export interface MirrorImage {
+  /** An image the local Docker engine already has. */
+  source: string;
+  /** Its name in the mirror, as BuildKit asks Docker Hub for it (library/alpine:latest). */
+  target: string;
+}
+
+/** Everything a run needs, checked: the engine never reads raw inputs. */
+export interface Settings {
+  buildkitImage: string;
+  cacheBuildkitImage: string;
+  buildctlVersion: string;
+  buildctlUrl: string;
+  /** Expected SHA-256 of the buildctl release tarball ('' : the GitHub release digest, when published). */
+  buildctlSha256: string;
+  /** Keep buildctl in the runner's tool cache; false downloads it into the run's folder every time. */
+  cacheBinary: boolean;
+  githubToken: string;
+  retries: number;
+  /** A fresh buildkitd state before attempt 1 and then every N attempts; 0: only before attempt 1. */
+  cacheResetFrequency: number;
+  cacheType: CacheType;
+  /** Local cache folder kept after the run ('' : one in the run's work folder, removed with it). */
+  cacheDir: string;
+  createCache: boolean;
+  runAttempts: boolean;
+  cleanup: boolean;
+  dockerfile: string;
+  context: string;
+  expectPaths: string[];
+  registryImage: string;
+  /** The mirror registry pulls through from here; '' makes it a plain registry filled from mirrorImages. */
+  mirrorUpstream: string;
+  mirrorImages: MirrorImage[];
+  buildkitdFlags: string[];
+  /** Contents of buildkitd.toml from buildkitd-config or buildkitd-config-inline ('' when none). */
+  buildkitdConfig: string;
+  /** `docker run` options for the buildkitd container; undefined: our defaults for the image's kind. */
+  buildkitdContainerOptions: string[] | undefined;
+  failOnReproduce: boolean;
+  outputType: OutputType;
+  /** Go on after a lost layer, to measure how often it happens. */
+  keepGoing: boolean;
+  /** Seconds one build may take (the cache build and each attempt) before it counts as hung. */
+  attemptTimeoutSeconds: number;
+  /** How a reset empties buildkitd's state. */
+  cacheResetMode: ResetMode;
+  /** After a lost layer, shrink the Dockerfile and its context to the smallest that still loses one. */
+  minimize: boolean;
+  /** The chance that a candidate reproducing at the original's rate shows a loss before it is called clean. */
+  minimizeConfidence: number;
+  /** The search's time budget; the smallest candidate found by then is reported, not proven minimal. */
+  minimizeTimeoutSeconds: number;
+  /** Daemons that run attempts at the same time; 0: auto (see lanesFor). */
+  parallel: number;
+}

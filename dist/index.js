@@ -79607,8 +79607,9 @@ var wording = __nccwpck_require__(81017);
  * (unless keepGoing) and at the first attempt that cannot be judged, in any lane; an attempt already
  * running finishes and counts. With keepGoing, exactly `retries` attempts run in all.
  */
-async function runAttempts(services, plan, log) {
+async function runAttempts(services, plan, log, onLogSaved = () => undefined) {
     const shared = {
+        onLogSaved,
         count: usableLanes(plan),
         next: 1,
         stop: false,
@@ -79649,7 +79650,7 @@ async function runLane(services, plan, lane, shared, log) {
                 const resetMs = Math.round(performance.now() - resetStarted);
                 record(shared, plan, state, { attempt, freshState, resetMs, durationMs: 0, outcome: resetFailure.outcome }, log);
                 if (resetFailure.container) {
-                    shared.run.daemonLogFiles.push(...(await saveDaemonLogs(services, resetFailure.container, plan.workDir, log)));
+                    keepLogs(shared, await saveDaemonLogs(services, resetFailure.container, plan.workDir, log));
                 }
                 break;
             }
@@ -79665,7 +79666,7 @@ async function runLane(services, plan, lane, shared, log) {
             };
             record(shared, plan, state, { attempt, freshState, ...timing, outcome }, log);
             if (outcome.kind === 'error') {
-                shared.run.daemonLogFiles.push(...(await saveDaemonLogs(services, daemon.container, plan.workDir, log)));
+                keepLogs(shared, await saveDaemonLogs(services, daemon.container, plan.workDir, log));
             }
         }
     }
@@ -79718,6 +79719,11 @@ function record(shared, plan, state, fields, log) {
     const { outcome } = done;
     if (outcome.kind === 'error' || (outcome.kind === 'lost' && !plan.keepGoing))
         shared.stop = true;
+}
+function keepLogs(shared, files) {
+    shared.run.daemonLogFiles.push(...files);
+    for (const file of files)
+        shared.onLogSaved(file);
 }
 /** A removal nobody awaits yet must not reject unobserved: a failure is a warning; cleanup removes the rest. */
 function removeInBackground(services, daemon, log) {
@@ -81616,6 +81622,8 @@ var registries = __nccwpck_require__(77345);
 
 
 
+/** Where cache-binary: false installs buildctl, inside the run's folder. */
+const BUILDCTL_DIR = 'buildctl';
 /**
  * One whole check, shared by the action and the CLI: install buildctl, start the registries, make the
  * cache, run the attempts, decide. It leaves the run's containers to the caller's cleanup (the action's
@@ -81686,7 +81694,7 @@ async function runSteps(settings, context, docker, progress) {
         workDir,
         lanes,
     };
-    progress.attempts = await log.group(`Run ${settings.retries} attempts with ${settings.buildkitImage}${inLanes}, fresh state every ${settings.cacheResetFrequency || 'never'}`, () => runAttempts(services, plan, log));
+    progress.attempts = await log.group(`Run ${settings.retries} attempts with ${settings.buildkitImage}${inLanes}, fresh state every ${settings.cacheResetFrequency || 'never'}`, () => runAttempts(services, plan, log, context.onDaemonLogSaved));
 }
 /** Builds once without a cache and exports it (create-cache), or names the earlier run's; the reference image. */
 async function makeCache(settings, services, exportSpec, context, progress) {
@@ -81708,6 +81716,8 @@ async function makeCache(settings, services, exportSpec, context, progress) {
 }
 /** What the run's folder keeps: the reference image only beside a broken one, a cache-dir only when named. */
 function removeRunOutputs(settings, workDir, verdict) {
+    // cache-binary: false put buildctl here for this run only.
+    external_node_fs_.rmSync(external_node_path_.join(workDir, BUILDCTL_DIR), { recursive: true, force: true });
     if (verdict.kind !== 'reproduced')
         external_node_fs_.rmSync(referenceOutput(workDir, settings.outputType), { force: true });
     if (settings.cacheType === 'local' && !settings.cacheDir) {
@@ -81748,7 +81758,7 @@ async function prepareServices(settings, context, docker) {
                 sha256: settings.buildctlSha256,
                 apiUrl: context.githubApiUrl ?? 'https://api.github.com',
                 cacheBinary: settings.cacheBinary,
-                runDir: external_node_path_.join(context.workDir, 'buildctl'),
+                runDir: external_node_path_.join(context.workDir, BUILDCTL_DIR),
             }),
             checkImages(docker, settings).then(() => (0,registries/* startRegistries */.Mf)(docker, { runId: context.runId, ...settings }, log)),
         ]);
@@ -82301,7 +82311,7 @@ var input_table = __nccwpck_require__(25620);
  */
 const CACHE_TYPES = ['registry', 'local'];
 /** prune: `buildctl prune --all` on the running daemon; restart: a new container and state volume (the seed's). */
-const RESET_MODES = ['prune', 'restart'];
+const RESET_MODES = ['restart', 'prune'];
 /** oci: the image itself, compared layer by layer with the reference; tar: its filesystem, as the seed. */
 const OUTPUT_TYPES = ['oci', 'tar'];
 /** The most lanes `parallel` takes: past this, daemons only wait for each other's CPU and disk. */
@@ -82607,11 +82617,16 @@ async function main() {
     const workDir = (0,_paths_js__WEBPACK_IMPORTED_MODULE_7__/* .runWorkDir */ .ax)(process.env['RUNNER_TEMP'] || node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir(), runId);
     _state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .saveRun */ .BQ({ runId, workDir, cleanup: settings.cleanup });
     _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`run ${runId}: containers, volumes and network are labelled dev.lost-layer.run=${runId}`);
+    const daemonLogs = [];
     const result = await (0,_engine_js__WEBPACK_IMPORTED_MODULE_3__/* .runCheck */ .k)(settings, {
         runId,
         workDir,
         log: _log_js__WEBPACK_IMPORTED_MODULE_6__/* .actionLog */ .Zx,
         githubApiUrl: process.env['GITHUB_API_URL'] || undefined,
+        onDaemonLogSaved: (file) => {
+            daemonLogs.push(file);
+            _state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .saveDaemonLogs */ .NX(daemonLogs);
+        },
     });
     let reportPath = '';
     try {
@@ -82623,7 +82638,6 @@ async function main() {
     }
     for (const [name, value] of Object.entries((0,_report_json_report_js__WEBPACK_IMPORTED_MODULE_13__/* .outputsOf */ .Yz)(result, reportPath)))
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setOutput */ .uH(name, value);
-    _state_helper_js__WEBPACK_IMPORTED_MODULE_10__/* .saveDaemonLogs */ .NX(result.daemonLogFiles);
     if (!(0,_runner_js__WEBPACK_IMPORTED_MODULE_14__/* .hasJobSummaries */ .Y)(process.env['GITHUB_SERVER_URL'])) {
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq('job summary skipped: GitHub Enterprise Server does not show one');
     }
@@ -83177,7 +83191,14 @@ function lossCell(outcome, facts = false) {
  * there; so does this action. github.com and GHE.com (*.ghe.com) have them.
  */
 function hasJobSummaries(serverUrl) {
-    const hostname = new URL(serverUrl || 'https://github.com').hostname.toLowerCase();
+    let hostname;
+    try {
+        hostname = new URL(serverUrl || 'https://github.com').hostname.toLowerCase();
+    }
+    catch {
+        // A server address that is no URL says nothing against a summary: write it, as on github.com.
+        return true;
+    }
     return hostname === 'github.com' || hostname.endsWith('.ghe.com');
 }
 
@@ -83676,7 +83697,6 @@ class RunServices {
     generation = 0;
     config;
     imageFactsCache = new Map();
-    versions = new Map();
     /** The volumes made for a container's declared VOLUMEs, removed with it. */
     extraVolumes = new Map();
     constructor(docker, options, registries, log) {
@@ -83762,18 +83782,10 @@ class RunServices {
         this.imageFactsCache.set(image, facts);
         return facts;
     }
-    /** The version the daemon itself reports, e.g. v0.9.0: asked once per image. */
-    buildkitVersion(daemon) {
-        const known = this.versions.get(daemon.image);
-        if (known)
-            return known;
-        const asked = this.docker
-            .exec(daemon.container, ['buildkitd', '--version'])
-            .then((result) => /\bv\d+\.\d+\.\d+\S*/.exec(result.stdout)?.[0] ?? (result.stdout.trim() || 'unknown'));
-        // A failed question is asked again next time.
-        asked.catch(() => this.versions.delete(daemon.image));
-        this.versions.set(daemon.image, asked);
-        return asked;
+    /** The version the daemon itself reports, e.g. v0.9.0. */
+    async buildkitVersion(daemon) {
+        const result = await this.docker.exec(daemon.container, ['buildkitd', '--version']);
+        return /\bv\d+\.\d+\.\d+\S*/.exec(result.stdout)?.[0] ?? (result.stdout.trim() || 'unknown');
     }
     async daemonLogs(container) {
         return this.docker.logs(container);
@@ -83850,9 +83862,7 @@ const runId = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('run
 const workDir = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('workDir');
 const cleanup = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('cleanup') !== 'false';
 /** The logs of daemons whose attempt failed, saved by the main step for the post step to print. */
-const daemonLogFiles = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('daemonLogFiles')
-    ? JSON.parse(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('daemonLogFiles'))
-    : [];
+const daemonLogFiles = savedList('daemonLogFiles');
 function markPost() {
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('isPost', 'true');
 }
@@ -83862,6 +83872,17 @@ function saveRun(run) {
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('workDir', run.workDir);
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('cleanup', String(run.cleanup));
 }
+/** A list the main step saved; a broken entry must not stop the post step before its cleanup. */
+function savedList(name) {
+    try {
+        const value = JSON.parse(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(name) || '[]');
+        return Array.isArray(value) ? value.filter((item) => typeof item === 'string') : [];
+    }
+    catch {
+        return [];
+    }
+}
+/** Saved again as each log is written: a cancelled or crashed main step still leaves them to print. */
 function saveDaemonLogs(files) {
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('daemonLogFiles', JSON.stringify(files));
 }

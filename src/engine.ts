@@ -30,7 +30,12 @@ export interface RunContext {
   docker?: Docker;
   /** Where to ask for a release's asset digests (GITHUB_API_URL on a runner). */
   githubApiUrl?: string;
+  /** Told of each failed daemon's log file as soon as it is saved. */
+  onDaemonLogSaved?: (file: string) => void;
 }
+
+/** Where cache-binary: false installs buildctl, inside the run's folder. */
+const BUILDCTL_DIR = 'buildctl';
 
 /** What a run learned so far: kept when a later step fails, so that the report says how far it got. */
 interface Progress {
@@ -114,7 +119,7 @@ async function runSteps(settings: Settings, context: RunContext, docker: Docker,
   };
   progress.attempts = await log.group(
     `Run ${settings.retries} attempts with ${settings.buildkitImage}${inLanes}, fresh state every ${settings.cacheResetFrequency || 'never'}`,
-    () => runAttempts(services, plan, log),
+    () => runAttempts(services, plan, log, context.onDaemonLogSaved),
   );
 }
 
@@ -149,6 +154,8 @@ async function makeCache(
 
 /** What the run's folder keeps: the reference image only beside a broken one, a cache-dir only when named. */
 function removeRunOutputs(settings: Settings, workDir: string, verdict: Verdict): void {
+  // cache-binary: false put buildctl here for this run only.
+  fs.rmSync(path.join(workDir, BUILDCTL_DIR), { recursive: true, force: true });
   if (verdict.kind !== 'reproduced')
     fs.rmSync(referenceOutput(workDir, settings.outputType), { force: true });
   if (settings.cacheType === 'local' && !settings.cacheDir) {
@@ -208,7 +215,7 @@ export async function prepareServices(
         sha256: settings.buildctlSha256,
         apiUrl: context.githubApiUrl ?? 'https://api.github.com',
         cacheBinary: settings.cacheBinary,
-        runDir: path.join(context.workDir, 'buildctl'),
+        runDir: path.join(context.workDir, BUILDCTL_DIR),
       }),
       checkImages(docker, settings).then(() =>
         startRegistries(docker, { runId: context.runId, ...settings }, log),

@@ -35,11 +35,16 @@ async function main(): Promise<void> {
   stateHelper.saveRun({ runId, workDir, cleanup: settings.cleanup });
   core.info(`run ${runId}: containers, volumes and network are labelled dev.lost-layer.run=${runId}`);
 
+  const daemonLogs: string[] = [];
   const result = await runCheck(settings, {
     runId,
     workDir,
     log: actionLog,
     githubApiUrl: process.env['GITHUB_API_URL'] || undefined,
+    onDaemonLogSaved: (file) => {
+      daemonLogs.push(file);
+      stateHelper.saveDaemonLogs(daemonLogs);
+    },
   });
   let reportPath = '';
   try {
@@ -49,7 +54,6 @@ async function main(): Promise<void> {
     core.warning(`the report could not be written: ${(error as Error).message}`);
   }
   for (const [name, value] of Object.entries(outputsOf(result, reportPath))) core.setOutput(name, value);
-  stateHelper.saveDaemonLogs(result.daemonLogFiles);
   if (!hasJobSummaries(process.env['GITHUB_SERVER_URL'])) {
     core.info('job summary skipped: GitHub Enterprise Server does not show one');
   } else if (process.env['GITHUB_STEP_SUMMARY']) {

@@ -3,6 +3,12 @@
  * there; so does this action. github.com and GHE.com (*.ghe.com) have them.
  */
 export function hasJobSummaries(serverUrl: string | undefined): boolean {
-  const hostname = new URL(serverUrl || 'https://github.com').hostname.toLowerCase();
+  let hostname: string;
+  try {
+    hostname = new URL(serverUrl || 'https://github.com').hostname.toLowerCase();
+  } catch {
+    // A server address that is no URL says nothing against a summary: write it, as on github.com.
+    return true;
+  }
   return hostname === 'github.com' || hostname.endsWith('.ghe.com');
 }

@@ -6,9 +6,7 @@ export const runId = core.getState('runId');
 export const workDir = core.getState('workDir');
 export const cleanup = core.getState('cleanup') !== 'false';
 /** The logs of daemons whose attempt failed, saved by the main step for the post step to print. */
-export const daemonLogFiles: string[] = core.getState('daemonLogFiles')
-  ? (JSON.parse(core.getState('daemonLogFiles')) as string[])
-  : [];
+export const daemonLogFiles: string[] = savedList('daemonLogFiles');
 
 export function markPost(): void {
   core.saveState('isPost', 'true');
@@ -21,6 +19,17 @@ export function saveRun(run: { runId: string; workDir: string; cleanup: boolean 
   core.saveState('cleanup', String(run.cleanup));
 }
 
+/** A list the main step saved; a broken entry must not stop the post step before its cleanup. */
+function savedList(name: string): string[] {
+  try {
+    const value: unknown = JSON.parse(core.getState(name) || '[]');
+    return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Saved again as each log is written: a cancelled or crashed main step still leaves them to print. */
 export function saveDaemonLogs(files: readonly string[]): void {
   core.saveState('daemonLogFiles', JSON.stringify(files));
 }

@@ -79750,8 +79750,9 @@ var wording = __nccwpck_require__(81017);
  * (unless keepGoing) and at the first attempt that cannot be judged, in any lane; an attempt already
  * running finishes and counts. With keepGoing, exactly `retries` attempts run in all.
  */
-async function runAttempts(services, plan, log) {
+async function runAttempts(services, plan, log, onLogSaved = () => undefined) {
     const shared = {
+        onLogSaved,
         count: usableLanes(plan),
         next: 1,
         stop: false,
@@ -79792,7 +79793,7 @@ async function runLane(services, plan, lane, shared, log) {
                 const resetMs = Math.round(performance.now() - resetStarted);
                 record(shared, plan, state, { attempt, freshState, resetMs, durationMs: 0, outcome: resetFailure.outcome }, log);
                 if (resetFailure.container) {
-                    shared.run.daemonLogFiles.push(...(await saveDaemonLogs(services, resetFailure.container, plan.workDir, log)));
+                    keepLogs(shared, await saveDaemonLogs(services, resetFailure.container, plan.workDir, log));
                 }
                 break;
             }
@@ -79808,7 +79809,7 @@ async function runLane(services, plan, lane, shared, log) {
             };
             record(shared, plan, state, { attempt, freshState, ...timing, outcome }, log);
             if (outcome.kind === 'error') {
-                shared.run.daemonLogFiles.push(...(await saveDaemonLogs(services, daemon.container, plan.workDir, log)));
+                keepLogs(shared, await saveDaemonLogs(services, daemon.container, plan.workDir, log));
             }
         }
     }
@@ -79861,6 +79862,11 @@ function record(shared, plan, state, fields, log) {
     const { outcome } = done;
     if (outcome.kind === 'error' || (outcome.kind === 'lost' && !plan.keepGoing))
         shared.stop = true;
+}
+function keepLogs(shared, files) {
+    shared.run.daemonLogFiles.push(...files);
+    for (const file of files)
+        shared.onLogSaved(file);
 }
 /** A removal nobody awaits yet must not reject unobserved: a failure is a warning; cleanup removes the rest. */
 function removeInBackground(services, daemon, log) {
@@ -81759,6 +81765,8 @@ var registries = __nccwpck_require__(77345);
 
 
 
+/** Where cache-binary: false installs buildctl, inside the run's folder. */
+const BUILDCTL_DIR = 'buildctl';
 /**
  * One whole check, shared by the action and the CLI: install buildctl, start the registries, make the
  * cache, run the attempts, decide. It leaves the run's containers to the caller's cleanup (the action's
@@ -81829,7 +81837,7 @@ async function runSteps(settings, context, docker, progress) {
         workDir,
         lanes,
     };
-    progress.attempts = await log.group(`Run ${settings.retries} attempts with ${settings.buildkitImage}${inLanes}, fresh state every ${settings.cacheResetFrequency || 'never'}`, () => runAttempts(services, plan, log));
+    progress.attempts = await log.group(`Run ${settings.retries} attempts with ${settings.buildkitImage}${inLanes}, fresh state every ${settings.cacheResetFrequency || 'never'}`, () => runAttempts(services, plan, log, context.onDaemonLogSaved));
 }
 /** Builds once without a cache and exports it (create-cache), or names the earlier run's; the reference image. */
 async function makeCache(settings, services, exportSpec, context, progress) {
@@ -81851,6 +81859,8 @@ async function makeCache(settings, services, exportSpec, context, progress) {
 }
 /** What the run's folder keeps: the reference image only beside a broken one, a cache-dir only when named. */
 function removeRunOutputs(settings, workDir, verdict) {
+    // cache-binary: false put buildctl here for this run only.
+    external_node_fs_.rmSync(external_node_path_.join(workDir, BUILDCTL_DIR), { recursive: true, force: true });
     if (verdict.kind !== 'reproduced')
         external_node_fs_.rmSync(referenceOutput(workDir, settings.outputType), { force: true });
     if (settings.cacheType === 'local' && !settings.cacheDir) {
@@ -81891,7 +81901,7 @@ async function prepareServices(settings, context, docker) {
                 sha256: settings.buildctlSha256,
                 apiUrl: context.githubApiUrl ?? 'https://api.github.com',
                 cacheBinary: settings.cacheBinary,
-                runDir: external_node_path_.join(context.workDir, 'buildctl'),
+                runDir: external_node_path_.join(context.workDir, BUILDCTL_DIR),
             }),
             checkImages(docker, settings).then(() => (0,registries/* startRegistries */.Mf)(docker, { runId: context.runId, ...settings }, log)),
         ]);
@@ -82355,7 +82365,7 @@ var input_table = __nccwpck_require__(25620);
  */
 const CACHE_TYPES = ['registry', 'local'];
 /** prune: `buildctl prune --all` on the running daemon; restart: a new container and state volume (the seed's). */
-const RESET_MODES = ['prune', 'restart'];
+const RESET_MODES = ['restart', 'prune'];
 /** oci: the image itself, compared layer by layer with the reference; tar: its filesystem, as the seed. */
 const OUTPUT_TYPES = ['oci', 'tar'];
 /** The most lanes `parallel` takes: past this, daemons only wait for each other's CPU and disk. */
@@ -93829,7 +93839,6 @@ class RunServices {
     generation = 0;
     config;
     imageFactsCache = new Map();
-    versions = new Map();
     /** The volumes made for a container's declared VOLUMEs, removed with it. */
     extraVolumes = new Map();
     constructor(docker, options, registries, log) {
@@ -93915,18 +93924,10 @@ class RunServices {
         this.imageFactsCache.set(image, facts);
         return facts;
     }
-    /** The version the daemon itself reports, e.g. v0.9.0: asked once per image. */
-    buildkitVersion(daemon) {
-        const known = this.versions.get(daemon.image);
-        if (known)
-            return known;
-        const asked = this.docker
-            .exec(daemon.container, ['buildkitd', '--version'])
-            .then((result) => /\bv\d+\.\d+\.\d+\S*/.exec(result.stdout)?.[0] ?? (result.stdout.trim() || 'unknown'));
-        // A failed question is asked again next time.
-        asked.catch(() => this.versions.delete(daemon.image));
-        this.versions.set(daemon.image, asked);
-        return asked;
+    /** The version the daemon itself reports, e.g. v0.9.0. */
+    async buildkitVersion(daemon) {
+        const result = await this.docker.exec(daemon.container, ['buildkitd', '--version']);
+        return /\bv\d+\.\d+\.\d+\S*/.exec(result.stdout)?.[0] ?? (result.stdout.trim() || 'unknown');
     }
     async daemonLogs(container) {
         return this.docker.logs(container);

@@ -23,6 +23,8 @@ export interface AttemptsRun {
 
 /** What the lanes share: one numbering of attempts, one stop. */
 interface Lanes {
+  /** Told of each daemon log as it is saved (the action's post step prints them, also after a cancel). */
+  onLogSaved: (file: string) => void;
   /** How many run: the plan's, capped by usableLanes. */
   count: number;
   next: number;
@@ -39,8 +41,14 @@ interface Lanes {
  * (unless keepGoing) and at the first attempt that cannot be judged, in any lane; an attempt already
  * running finishes and counts. With keepGoing, exactly `retries` attempts run in all.
  */
-export async function runAttempts(services: RunServices, plan: AttemptPlan, log: Log): Promise<AttemptsRun> {
+export async function runAttempts(
+  services: RunServices,
+  plan: AttemptPlan,
+  log: Log,
+  onLogSaved: (file: string) => void = () => undefined,
+): Promise<AttemptsRun> {
   const shared: Lanes = {
+    onLogSaved,
     count: usableLanes(plan),
     next: 1,
     stop: false,
@@ -107,9 +115,7 @@ async function runLane(
           log,
         );
         if (resetFailure.container) {
-          shared.run.daemonLogFiles.push(
-            ...(await saveDaemonLogs(services, resetFailure.container, plan.workDir, log)),
-          );
+          keepLogs(shared, await saveDaemonLogs(services, resetFailure.container, plan.workDir, log));
         }
         break;
       }
@@ -124,9 +130,7 @@ async function runLane(
       };
       record(shared, plan, state, { attempt, freshState, ...timing, outcome }, log);
       if (outcome.kind === 'error') {
-        shared.run.daemonLogFiles.push(
-          ...(await saveDaemonLogs(services, daemon.container, plan.workDir, log)),
-        );
+        keepLogs(shared, await saveDaemonLogs(services, daemon.container, plan.workDir, log));
       }
     }
   } finally {
@@ -192,6 +196,11 @@ function record(
   log.info(describe(done));
   const { outcome } = done;
   if (outcome.kind === 'error' || (outcome.kind === 'lost' && !plan.keepGoing)) shared.stop = true;
+}
+
+function keepLogs(shared: Lanes, files: readonly string[]): void {
+  shared.run.daemonLogFiles.push(...files);
+  for (const file of files) shared.onLogSaved(file);
 }
 
 /** A removal nobody awaits yet must not reject unobserved: a failure is a warning; cleanup removes the rest. */

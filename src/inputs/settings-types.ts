@@ -16,7 +16,7 @@ export interface PathContext {
 export const CACHE_TYPES = ['registry', 'local'] as const;
 export type CacheType = (typeof CACHE_TYPES)[number];
 /** prune: `buildctl prune --all` on the running daemon; restart: a new container and state volume (the seed's). */
-export const RESET_MODES = ['prune', 'restart'] as const;
+export const RESET_MODES = ['restart', 'prune'] as const;
 export type ResetMode = (typeof RESET_MODES)[number];
 /** oci: the image itself, compared layer by layer with the reference; tar: its filesystem, as the seed. */
 export const OUTPUT_TYPES = ['oci', 'tar'] as const;

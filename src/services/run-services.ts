@@ -41,7 +41,6 @@ export class RunServices {
   private generation = 0;
   private readonly config: string;
   private readonly imageFactsCache = new Map<string, ImageFacts>();
-  private readonly versions = new Map<string, Promise<string>>();
   /** The volumes made for a container's declared VOLUMEs, removed with it. */
   private readonly extraVolumes = new Map<string, string[]>();
 
@@ -140,19 +139,10 @@ export class RunServices {
     return facts;
   }
 
-  /** The version the daemon itself reports, e.g. v0.9.0: asked once per image. */
-  buildkitVersion(daemon: Buildkitd): Promise<string> {
-    const known = this.versions.get(daemon.image);
-    if (known) return known;
-    const asked = this.docker
-      .exec(daemon.container, ['buildkitd', '--version'])
-      .then(
-        (result) => /\bv\d+\.\d+\.\d+\S*/.exec(result.stdout)?.[0] ?? (result.stdout.trim() || 'unknown'),
-      );
-    // A failed question is asked again next time.
-    asked.catch(() => this.versions.delete(daemon.image));
-    this.versions.set(daemon.image, asked);
-    return asked;
+  /** The version the daemon itself reports, e.g. v0.9.0. */
+  async buildkitVersion(daemon: Buildkitd): Promise<string> {
+    const result = await this.docker.exec(daemon.container, ['buildkitd', '--version']);
+    return /\bv\d+\.\d+\.\d+\S*/.exec(result.stdout)?.[0] ?? (result.stdout.trim() || 'unknown');
   }
 
   async daemonLogs(container: string): Promise<string> {

@@ -8,6 +8,7 @@ describe('hasJobSummaries', () => {
     assert.equal(hasJobSummaries('https://octo.ghe.com'), true);
     assert.equal(hasJobSummaries(undefined), true);
     assert.equal(hasJobSummaries(''), true);
+    assert.equal(hasJobSummaries('not a url'), true, 'an address that is no URL does not stop the summary');
   });
 
   it('is false on a GitHub Enterprise Server', () => {

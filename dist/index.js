@@ -81453,7 +81453,10 @@ async function findOrDownload(source) {
     if (cached && recorded && (!source.sha256 || recorded.sha256 === source.sha256)) {
         return { path: external_node_path_.join(cached, 'buildctl'), url, fromToolCache: true, ...recorded };
     }
-    const stage = external_node_fs_.mkdtempSync(external_node_path_.join(process.env['RUNNER_TEMP'] || external_node_os_.tmpdir(), 'buildctl-'));
+    // Staged in the runner's temporary folder, as @actions/tool-cache stages its downloads (made if missing).
+    const temp = process.env['RUNNER_TEMP'] || external_node_os_.tmpdir();
+    external_node_fs_.mkdirSync(temp, { recursive: true });
+    const stage = external_node_fs_.mkdtempSync(external_node_path_.join(temp, 'buildctl-'));
     try {
         const downloaded = await downloadInto(source, stage);
         external_node_fs_.writeFileSync(external_node_path_.join(stage, VERIFICATION_FILE), JSON.stringify(verificationOf(downloaded)));

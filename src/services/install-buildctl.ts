@@ -61,7 +61,10 @@ async function findOrDownload(source: BuildctlSource): Promise<InstalledBuildctl
   if (cached && recorded && (!source.sha256 || recorded.sha256 === source.sha256)) {
     return { path: path.join(cached, 'buildctl'), url, fromToolCache: true, ...recorded };
   }
-  const stage = fs.mkdtempSync(path.join(process.env['RUNNER_TEMP'] || os.tmpdir(), 'buildctl-'));
+  // Staged in the runner's temporary folder, as @actions/tool-cache stages its downloads (made if missing).
+  const temp = process.env['RUNNER_TEMP'] || os.tmpdir();
+  fs.mkdirSync(temp, { recursive: true });
+  const stage = fs.mkdtempSync(path.join(temp, 'buildctl-'));
   try {
     const downloaded = await downloadInto(source, stage);
     fs.writeFileSync(path.join(stage, VERIFICATION_FILE), JSON.stringify(verificationOf(downloaded)));

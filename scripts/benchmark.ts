@@ -23,7 +23,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-
 import { runCheck, prepareServices } from '../src/engine.js';
 import type { RawInputs } from '../src/inputs/input-table.js';
 import { parseSettings, type Settings } from '../src/inputs/settings.js';

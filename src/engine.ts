@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-
 import { cacheSpecs, createCache, localCacheDir, referenceOutput } from './attempts/cache-build.js';
 import { lanesFor } from './attempts/lanes.js';
 import { type AttemptsRun, runAttempts, usableLanes } from './attempts/run-attempts.js';
@@ -8,13 +7,11 @@ import type { Settings } from './inputs/settings.js';
 import { type CacheLocation, readCacheConfig, sharedResults } from './inspection/cache-config.js';
 import type { OciImage } from './inspection/oci-image.js';
 import type { Log } from './log.js';
-
 import { minimize } from './minimize/minimize.js';
-import { Docker } from './services/docker.js';
+import { Docker, type ImageFacts } from './services/docker.js';
 import { installBuildctl } from './services/install-buildctl.js';
 import { startRegistries } from './services/registries.js';
 import { InfrastructureError, RunServices } from './services/run-services.js';
-
 import { decideVerdict, measuredLossRate } from './verdict/verdict.js';
 import type { AttemptRecord } from './model/attempt.js';
 import type { Minimization } from './model/minimization.js';
@@ -217,9 +214,10 @@ export async function prepareServices(
         cacheBinary: settings.cacheBinary,
         runDir: path.join(context.workDir, BUILDCTL_DIR),
       }),
-      checkImages(docker, settings).then(() =>
-        startRegistries(docker, { runId: context.runId, ...settings }, log),
-      ),
+      checkImages(docker, settings).then(async (imageFacts) => ({
+        imageFacts,
+        registries: await startRegistries(docker, { runId: context.runId, ...settings, imageFacts }, log),
+      })),
     ]);
     if (installed.status === 'rejected') throw installed.reason;
     if (started.status === 'rejected') throw started.reason;
@@ -232,8 +230,13 @@ export async function prepareServices(
     if (!buildctl.verifiedBy) log.warning(verificationText(buildctl));
     const services = new RunServices(
       docker,
-      { runId: context.runId, ...settings, buildctlBinary: buildctl.path },
-      started.value,
+      {
+        runId: context.runId,
+        ...settings,
+        buildctlBinary: buildctl.path,
+        imageFacts: started.value.imageFacts,
+      },
+      started.value.registries,
       log,
     );
     return { services, buildctl };
@@ -263,13 +266,17 @@ async function cacheShape(
   }
 }
 
-async function checkImages(docker: Docker, settings: Settings): Promise<void> {
+/**
+ * Every image the run uses, pulled only when the host lacks it (images built here, or air-gapped copies, are
+ * used as they are); their facts, read once here, serve the registries and the daemons.
+ */
+async function checkImages(docker: Docker, settings: Settings): Promise<Map<string, ImageFacts>> {
   const images = new Set([settings.registryImage, settings.buildkitImage, settings.cacheBuildkitImage]);
   for (const image of settings.mirrorImages) images.add(image.source);
-  // Pull only what the host lacks, so that images built here (or air-gapped copies) are used as they are.
-  await Promise.all(
-    [...images].map(async (image) => {
-      if (await docker.imageFacts(image)) return;
+  const facts = await Promise.all(
+    [...images].map(async (image): Promise<[string, ImageFacts]> => {
+      const present = await docker.imageFacts(image);
+      if (present) return [image, present];
       try {
         await docker.pull(image);
       } catch (error) {
@@ -277,6 +284,10 @@ async function checkImages(docker: Docker, settings: Settings): Promise<void> {
           `image ${image} is not on this Docker host and cannot be pulled: ${(error as Error).message}`,
         );
       }
+      const pulled = await docker.imageFacts(image);
+      if (!pulled) throw new InfrastructureError(`image ${image} was pulled but cannot be inspected`);
+      return [image, pulled];
     }),
   );
+  return new Map(facts);
 }

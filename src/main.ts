@@ -5,7 +5,6 @@ import { runCheck } from './engine.js';
 import { readActionInputs } from './inputs/action-inputs.js';
 import { parseSettings, type Settings } from './inputs/settings.js';
 import { actionLog } from './log.js';
-
 import { bundledRepro, newRunId, runWorkDir } from './paths.js';
 import { outputsOf } from './report/json-report.js';
 import { writeReportFile } from './report/publish.js';

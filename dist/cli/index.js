@@ -79454,11 +79454,16 @@ function cacheSpecs(settings, services, workDir, tag = 'latest') {
             location: { kind: 'local', dir },
         };
     }
-    const ref = `${services.cacheRegistryHost}/${CACHE_REPOSITORY}:${tag}`;
+    const ref = `${services.registries.cacheHost}/${CACHE_REPOSITORY}:${tag}`;
     return {
         export: `type=registry,ref=${ref},mode=max`,
         import: `type=registry,ref=${ref}`,
-        location: { kind: 'registry', address: services.cacheRegistryAddress, repository: CACHE_REPOSITORY, tag },
+        location: {
+            kind: 'registry',
+            address: services.registries.cacheAddress,
+            repository: CACHE_REPOSITORY,
+            tag,
+        },
     };
 }
 /** Builds once from scratch and exports the cache; its output is the reference the attempts are held to. */
@@ -81906,7 +81911,10 @@ async function prepareServices(settings, context, docker) {
                 cacheBinary: settings.cacheBinary,
                 runDir: external_node_path_.join(context.workDir, BUILDCTL_DIR),
             }),
-            checkImages(docker, settings).then(() => (0,registries/* startRegistries */.Mf)(docker, { runId: context.runId, ...settings }, log)),
+            checkImages(docker, settings).then(async (imageFacts) => ({
+                imageFacts,
+                registries: await (0,registries/* startRegistries */.Mf)(docker, { runId: context.runId, ...settings, imageFacts }, log),
+            })),
         ]);
         if (installed.status === 'rejected')
             throw installed.reason;
@@ -81920,7 +81928,12 @@ async function prepareServices(settings, context, docker) {
         log.info((0,wording/* verificationText */.nF)(buildctl));
         if (!buildctl.verifiedBy)
             log.warning((0,wording/* verificationText */.nF)(buildctl));
-        const services = new run_services/* RunServices */.GJ(docker, { runId: context.runId, ...settings, buildctlBinary: buildctl.path }, started.value, log);
+        const services = new run_services/* RunServices */.GJ(docker, {
+            runId: context.runId,
+            ...settings,
+            buildctlBinary: buildctl.path,
+            imageFacts: started.value.imageFacts,
+        }, started.value.registries, log);
         return { services, buildctl };
     });
 }
@@ -81941,21 +81954,30 @@ async function cacheShape(location, reference, log) {
         return undefined;
     }
 }
+/**
+ * Every image the run uses, pulled only when the host lacks it (images built here, or air-gapped copies, are
+ * used as they are); their facts, read once here, serve the registries and the daemons.
+ */
 async function checkImages(docker, settings) {
     const images = new Set([settings.registryImage, settings.buildkitImage, settings.cacheBuildkitImage]);
     for (const image of settings.mirrorImages)
         images.add(image.source);
-    // Pull only what the host lacks, so that images built here (or air-gapped copies) are used as they are.
-    await Promise.all([...images].map(async (image) => {
-        if (await docker.imageFacts(image))
-            return;
+    const facts = await Promise.all([...images].map(async (image) => {
+        const present = await docker.imageFacts(image);
+        if (present)
+            return [image, present];
         try {
             await docker.pull(image);
         }
         catch (error) {
             throw new run_services/* InfrastructureError */.EN(`image ${image} is not on this Docker host and cannot be pulled: ${error.message}`);
         }
+        const pulled = await docker.imageFacts(image);
+        if (!pulled)
+            throw new run_services/* InfrastructureError */.EN(`image ${image} was pulled but cannot be inspected`);
+        return [image, pulled];
     }));
+    return new Map(facts);
 }
 
 
@@ -82086,7 +82108,6 @@ function usage() {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   AN: () => (/* binding */ inputText),
 /* harmony export */   Qh: () => (/* binding */ INPUT_NAMES),
-/* harmony export */   gI: () => (/* binding */ given),
 /* harmony export */   mc: () => (/* binding */ INPUTS)
 /* harmony export */ });
 /* unused harmony exports DEFAULT_BUILDKIT_IMAGE, DEFAULT_BUILDCTL_URL, DEFAULT_MIRROR_UPSTREAM */
@@ -82270,10 +82291,6 @@ const INPUT_NAMES = INPUTS.map((input) => input.name);
 function inputText(raw, name) {
     return (raw[name] ?? '').trim() || entry(name).default;
 }
-/** Whether the input was given at all (not empty). */
-function given(raw, name) {
-    return (raw[name] ?? '').trim() !== '';
-}
 function entry(name) {
     const found = INPUTS.find((input) => input.name === name);
     if (!found)
@@ -82443,9 +82460,7 @@ function attemptInputs(raw) {
 function cacheInputs(raw, paths) {
     const cacheType = (0,validators/* oneOf */.yL)('cache-type', (0,input_table/* inputText */.AN)(raw, 'cache-type'), CACHE_TYPES);
     const createCache = (0,validators/* boolean */.zM)('create-cache', (0,input_table/* inputText */.AN)(raw, 'create-cache'));
-    const cacheDir = (0,input_table/* given */.gI)(raw, 'cache-dir')
-        ? (0,validators/* resolveInside */.LI)('cache-dir', (0,input_table/* inputText */.AN)(raw, 'cache-dir'), paths.workspace)
-        : '';
+    const cacheDir = workspacePath(raw, 'cache-dir', paths) ?? '';
     if (cacheDir && cacheType !== 'local') {
         throw new validators/* InputError */.dz('cache-dir', 'is only used with cache-type: local');
     }
@@ -82459,12 +82474,8 @@ function cacheInputs(raw, paths) {
 }
 /** What is built and what every built image must hold; the minimizer that shrinks it. */
 function buildInputs(raw, paths, runAttempts) {
-    const context = (0,input_table/* given */.gI)(raw, 'context')
-        ? (0,validators/* resolveInside */.LI)('context', (0,input_table/* inputText */.AN)(raw, 'context'), paths.workspace)
-        : paths.bundledRepro;
-    const dockerfile = (0,input_table/* given */.gI)(raw, 'dockerfile')
-        ? (0,validators/* resolveInside */.LI)('dockerfile', (0,input_table/* inputText */.AN)(raw, 'dockerfile'), paths.workspace)
-        : external_node_path_.join(context, 'Dockerfile');
+    const context = workspacePath(raw, 'context', paths) ?? paths.bundledRepro;
+    const dockerfile = workspacePath(raw, 'dockerfile', paths) ?? external_node_path_.join(context, 'Dockerfile');
     (0,validators/* mustExist */.je)('context', context, 'directory');
     (0,validators/* mustExist */.je)('dockerfile', dockerfile, 'file');
     const expectPaths = (0,validators/* list */.p_)((0,input_table/* inputText */.AN)(raw, 'expect-paths')).map((p) => (0,validators/* archivePath */.oM)('expect-paths', p));
@@ -82513,6 +82524,11 @@ function daemonInputs(raw, paths) {
             : undefined,
     };
 }
+/** A path input resolved inside the workspace; undefined when it was not given. */
+function workspacePath(raw, name, paths) {
+    const text = (0,input_table/* inputText */.AN)(raw, name);
+    return text ? (0,validators/* resolveInside */.LI)(name, text, paths.workspace) : undefined;
+}
 /** SOURCE or SOURCE=NAME: a local image served by the mirror as docker.io/NAME. */
 function mirrorImage(item) {
     const [source = '', target = source, ...rest] = item.split('=');
@@ -82524,10 +82540,7 @@ function mirrorImage(item) {
 }
 /** moby/buildkit:v0.9.0-rootless → v0.9.0; latest, master or a digest → undefined. */
 function versionFromImageTag(image) {
-    const withoutDigest = image.split('@')[0] ?? image;
-    const lastPart = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
-    const tag = lastPart.includes(':') ? lastPart.slice(lastPart.indexOf(':') + 1) : '';
-    return /^(v\d+\.\d+\.\d+)(?:-rootless)?$/.exec(tag)?.[1];
+    return /^(v\d+\.\d+\.\d+)(?:-rootless)?$/.exec((0,validators/* imageTag */.I_)(image))?.[1];
 }
 /** The download address for one version and architecture. */
 function expandUrl(template, version, arch) {
@@ -82573,6 +82586,7 @@ function buildkitdConfig(raw, workspace) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   CH: () => (/* binding */ shellWords),
 /* harmony export */   E5: () => (/* binding */ probability),
+/* harmony export */   I_: () => (/* binding */ imageTag),
 /* harmony export */   LI: () => (/* binding */ resolveInside),
 /* harmony export */   SF: () => (/* binding */ releaseVersion),
 /* harmony export */   Tk: () => (/* binding */ dockerHubPath),
@@ -82607,6 +82621,16 @@ class InputError extends Error {
 // A reference as `docker run` takes it: [registry[:port]/]path[:tag][@digest], lower-case path.
 const IMAGE_REFERENCE = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 const RELEASE_VERSION = /^v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
+/**
+ * The whole tag of an image reference, '' when it has none: moby/buildkit:v0.9.0-rootless → v0.9.0-rootless,
+ * moby/buildkit:master → master. versionFromImageTag keeps only a final release of it, to pick a buildctl; the
+ * bisect table keeps every tag (a rootless job, an rc or master is a row of its own).
+ */
+function imageTag(image) {
+    const withoutDigest = image.split('@')[0] ?? image;
+    const lastPart = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
+    return lastPart.includes(':') ? lastPart.slice(lastPart.indexOf(':') + 1) : '';
+}
 function releaseVersion(input, text) {
     if (!RELEASE_VERSION.test(text))
         throw new InputError(input, `"${text}" is not a release tag like v0.9.1`);
@@ -83013,6 +83037,8 @@ function importsOthersCaches(rows) {
 
 // EXTERNAL MODULE: ./src/verdict/loss-rate.ts
 var loss_rate = __nccwpck_require__(48385);
+// EXTERNAL MODULE: ./src/inputs/validators.ts
+var validators = __nccwpck_require__(20254);
 ;// CONCATENATED MODULE: ./src/report/release-names.ts
 /*
  * Where a bisect row's release comes from: buildkitd's own version, else the image tag, else the report's
@@ -83022,16 +83048,6 @@ var loss_rate = __nccwpck_require__(48385);
 const RELEASE = /^v\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?$/;
 /** A release named inside a file name such as report-v0.9.1-rootless.json. */
 const RELEASE_IN_NAME = /v\d+\.\d+\.\d+(?:-[0-9A-Za-z]+)*/;
-/**
- * The whole tag of an image reference, '' when it has none: moby/buildkit:v0.9.0-rootless → v0.9.0-rootless,
- * moby/buildkit:master → master. Unlike versionFromImageTag (src/inputs/settings.ts), which keeps only a final
- * release to pick a buildctl, the table keeps every tag: a rootless job, an rc or master is a row of its own.
- */
-function imageTag(image) {
-    const withoutDigest = image.split('@')[0] ?? image;
-    const lastPart = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
-    return lastPart.includes(':') ? lastPart.slice(lastPart.indexOf(':') + 1) : '';
-}
 /** The release a file name holds (report-v0.9.1-rootless.json → v0.9.1-rootless), if any. */
 function versionInName(source) {
     return RELEASE_IN_NAME.exec(source)?.[0];
@@ -92666,6 +92682,7 @@ function describeValue(value) {
 
 
 
+
 /**
  * One job's row. Never throws: a report it cannot use becomes an 'unreadable' row that says why.
  *
@@ -92692,7 +92709,7 @@ function reportRow(source, report) {
     const buildkitVersion = report.buildkitVersion ?? '';
     const version = RELEASE.test(buildkitVersion)
         ? buildkitVersion
-        : imageTag(image) || buildkitVersion || versionInName(source) || 'unknown';
+        : (0,validators/* imageTag */.I_)(image) || buildkitVersion || versionInName(source) || 'unknown';
     const outcomes = report.attempts.map((record) => record.outcome?.kind);
     const lostRecords = outcomes.filter((k) => k === 'lost').length;
     const intactRecords = outcomes.filter((k) => k === 'intact').length;
@@ -92739,7 +92756,7 @@ function makerOf(maker) {
     if (maker.kind === 'earlier-run')
         return 'earlier run';
     const version = maker.buildkitVersion ?? '';
-    return RELEASE.test(version) ? version : imageTag(maker.image ?? '') || version;
+    return RELEASE.test(version) ? version : (0,validators/* imageTag */.I_)(maker.image ?? '') || version;
 }
 function unreadableRow(input, reason) {
     return {
@@ -92928,6 +92945,7 @@ function boundarySentence(result, maker) {
 
 
 
+
 /**
  * One table across many reports. Never throws: a report it cannot use becomes an 'unreadable' row, an
  * expected version without a report a 'missing' row, and both are named in `problems`.
@@ -92948,7 +92966,7 @@ function buildMatrix(inputs, expectedVersions) {
 }
 function missingRow(label) {
     return {
-        version: imageTag(label) || label,
+        version: (0,validators/* imageTag */.I_)(label) || label,
         image: label.includes(':') ? label : '',
         maker: '',
         verdict: 'missing',
@@ -92960,10 +92978,10 @@ function missingRow(label) {
 }
 /** Whether a row is the job an expected label stands for: by version, image or image tag. */
 function answers(row, label) {
-    const names = [row.version, row.image, imageTag(row.image)];
+    const names = [row.version, row.image, (0,validators/* imageTag */.I_)(row.image)];
     if (row.source !== undefined)
         names.push(versionInName(row.source) ?? '');
-    const wanted = [label, imageTag(label)].filter((n) => n !== '');
+    const wanted = [label, (0,validators/* imageTag */.I_)(label)].filter((n) => n !== '');
     return names.some((name) => name !== '' && wanted.includes(name));
 }
 function problemOf(row) {
@@ -93661,7 +93679,7 @@ async function startRegistries(docker, options, log) {
     };
 }
 async function startRegistry(docker, options, name, env, log) {
-    const facts = await docker.imageFacts(options.registryImage);
+    const facts = options.imageFacts.get(options.registryImage);
     if (!facts)
         throw new _readiness_js__WEBPACK_IMPORTED_MODULE_0__/* .InfrastructureError */ .EN(`image ${options.registryImage} is not on this Docker host`);
     await docker.createContainer({
@@ -93675,11 +93693,14 @@ async function startRegistry(docker, options, name, env, log) {
     });
     await docker.start(name);
     const address = await docker.publishedAddress(name, REGISTRY_PORT);
+    // Docker is asked only while the registry does not answer yet: whether it stopped, so as not to wait in vain.
     await (0,_readiness_js__WEBPACK_IMPORTED_MODULE_0__/* .waitUntil */ .a0)(`registry ${name}`, READY_TIMEOUT_MS, async () => {
+        if (await answers(address))
+            return true;
         if (!(await docker.isRunning(name))) {
             throw new _readiness_js__WEBPACK_IMPORTED_MODULE_0__/* .InfrastructureError */ .EN(`registry ${name} stopped: ${await docker.logs(name)}`);
         }
-        return answers(address);
+        return false;
     });
     log.info(`registry ${name} answers on ${address}`);
     return address;
@@ -93841,7 +93862,6 @@ class RunServices {
     log;
     generation = 0;
     config;
-    imageFactsCache = new Map();
     /** The volumes made for a container's declared VOLUMEs, removed with it. */
     extraVolumes = new Map();
     constructor(docker, options, registries, log) {
@@ -93853,13 +93873,6 @@ class RunServices {
             mirror: registries.mirrorHost,
             cache: registries.cacheHost,
         });
-    }
-    get cacheRegistryHost() {
-        return this.registries.cacheHost;
-    }
-    /** The cache registry as this host reaches it (published on 127.0.0.1). */
-    get cacheRegistryAddress() {
-        return this.registries.cacheAddress;
     }
     /** Why the registries could not serve a build right now, or undefined when both answer. */
     registriesProblem() {
@@ -93880,7 +93893,7 @@ class RunServices {
         }
     }
     async createBuildkitd(image, container) {
-        const facts = await this.facts(image);
+        const facts = this.facts(image);
         const rootless = facts.user !== '' && !['0', 'root', '0:0', 'root:root'].includes(facts.user);
         const home = facts.env['HOME'] ?? '/home/user';
         const statePath = rootless ? `${home}/.local/share/buildkit` : '/var/lib/buildkit';
@@ -93906,11 +93919,14 @@ class RunServices {
         await this.docker.start(container);
         const address = await this.docker.publishedAddress(container, BUILDKITD_PORT);
         const buildctl = new Buildctl(this.options.buildctlBinary, `tcp://${address}`);
+        // Docker is asked only while the daemon does not answer yet: whether it stopped, so as not to wait in vain.
         await (0,readiness/* waitUntil */.a0)(`buildkitd ${container}`, READY_TIMEOUT_MS, async () => {
+            if (await buildctl.hasWorkers())
+                return true;
             if (!(await this.docker.isRunning(container))) {
                 throw new readiness/* InfrastructureError */.EN(`buildkitd ${container} stopped:\n${await this.docker.logs(container)}`);
             }
-            return buildctl.hasWorkers();
+            return false;
         });
         return { container, volume, image, buildctl };
     }
@@ -93919,12 +93935,11 @@ class RunServices {
         await this.docker.removeContainer(daemon.container);
         await this.docker.removeVolumes([daemon.volume, ...(this.extraVolumes.get(daemon.container) ?? [])]);
     }
-    /** Read once per image: a reset is on the per-attempt path. */
-    async facts(image) {
-        const facts = this.imageFactsCache.get(image) ?? (await this.docker.imageFacts(image));
+    /** The image's facts as the set-up read them: a reset is on the per-attempt path. */
+    facts(image) {
+        const facts = this.options.imageFacts.get(image);
         if (!facts)
             throw new readiness/* InfrastructureError */.EN(`image ${image} is not on this Docker host`);
-        this.imageFactsCache.set(image, facts);
         return facts;
     }
     /** The version the daemon itself reports, e.g. v0.9.0. */

@@ -66712,6 +66712,7 @@ module.exports = {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   I_: () => (/* binding */ imageTag),
 /* harmony export */   p_: () => (/* binding */ list)
 /* harmony export */ });
 /* unused harmony exports InputError, releaseVersion, imageReference, integer, probability, boolean, oneOf, archivePath, dockerHubPath, resolveInside, mustExist, httpUrl, shellWords, sha256Input */
@@ -66735,6 +66736,16 @@ class InputError extends Error {
 // A reference as `docker run` takes it: [registry[:port]/]path[:tag][@digest], lower-case path.
 const IMAGE_REFERENCE = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 const RELEASE_VERSION = /^v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
+/**
+ * The whole tag of an image reference, '' when it has none: moby/buildkit:v0.9.0-rootless → v0.9.0-rootless,
+ * moby/buildkit:master → master. versionFromImageTag keeps only a final release of it, to pick a buildctl; the
+ * bisect table keeps every tag (a rootless job, an rc or master is a row of its own).
+ */
+function imageTag(image) {
+    const withoutDigest = image.split('@')[0] ?? image;
+    const lastPart = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
+    return lastPart.includes(':') ? lastPart.slice(lastPart.indexOf(':') + 1) : '';
+}
 function releaseVersion(input, text) {
     if (!RELEASE_VERSION.test(text))
         throw new InputError(input, `"${text}" is not a release tag like v0.9.1`);
@@ -66962,6 +66973,8 @@ function confidenceText(confidence) {
     return `${Number((confidence * 100).toPrecision(12))}%`;
 }
 
+// EXTERNAL MODULE: ./src/inputs/validators.ts
+var validators = __nccwpck_require__(20254);
 ;// CONCATENATED MODULE: ./src/report/release-names.ts
 /*
  * Where a bisect row's release comes from: buildkitd's own version, else the image tag, else the report's
@@ -66971,16 +66984,6 @@ function confidenceText(confidence) {
 const RELEASE = /^v\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?$/;
 /** A release named inside a file name such as report-v0.9.1-rootless.json. */
 const RELEASE_IN_NAME = /v\d+\.\d+\.\d+(?:-[0-9A-Za-z]+)*/;
-/**
- * The whole tag of an image reference, '' when it has none: moby/buildkit:v0.9.0-rootless → v0.9.0-rootless,
- * moby/buildkit:master → master. Unlike versionFromImageTag (src/inputs/settings.ts), which keeps only a final
- * release to pick a buildctl, the table keeps every tag: a rootless job, an rc or master is a row of its own.
- */
-function imageTag(image) {
-    const withoutDigest = image.split('@')[0] ?? image;
-    const lastPart = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
-    return lastPart.includes(':') ? lastPart.slice(lastPart.indexOf(':') + 1) : '';
-}
 /** The release a file name holds (report-v0.9.1-rootless.json → v0.9.1-rootless), if any. */
 function versionInName(source) {
     return RELEASE_IN_NAME.exec(source)?.[0];
@@ -76667,6 +76670,7 @@ function describeValue(value) {
 
 
 
+
 /**
  * One job's row. Never throws: a report it cannot use becomes an 'unreadable' row that says why.
  *
@@ -76693,7 +76697,7 @@ function reportRow(source, report) {
     const buildkitVersion = report.buildkitVersion ?? '';
     const version = RELEASE.test(buildkitVersion)
         ? buildkitVersion
-        : imageTag(image) || buildkitVersion || versionInName(source) || 'unknown';
+        : (0,validators/* imageTag */.I_)(image) || buildkitVersion || versionInName(source) || 'unknown';
     const outcomes = report.attempts.map((record) => record.outcome?.kind);
     const lostRecords = outcomes.filter((k) => k === 'lost').length;
     const intactRecords = outcomes.filter((k) => k === 'intact').length;
@@ -76740,7 +76744,7 @@ function makerOf(maker) {
     if (maker.kind === 'earlier-run')
         return 'earlier run';
     const version = maker.buildkitVersion ?? '';
-    return RELEASE.test(version) ? version : imageTag(maker.image ?? '') || version;
+    return RELEASE.test(version) ? version : (0,validators/* imageTag */.I_)(maker.image ?? '') || version;
 }
 function unreadableRow(input, reason) {
     return {
@@ -76950,6 +76954,7 @@ function boundarySentence(result, maker) {
 
 
 
+
 /**
  * One table across many reports. Never throws: a report it cannot use becomes an 'unreadable' row, an
  * expected version without a report a 'missing' row, and both are named in `problems`.
@@ -76970,7 +76975,7 @@ function buildMatrix(inputs, expectedVersions) {
 }
 function missingRow(label) {
     return {
-        version: imageTag(label) || label,
+        version: (0,validators/* imageTag */.I_)(label) || label,
         image: label.includes(':') ? label : '',
         maker: '',
         verdict: 'missing',
@@ -76982,10 +76987,10 @@ function missingRow(label) {
 }
 /** Whether a row is the job an expected label stands for: by version, image or image tag. */
 function answers(row, label) {
-    const names = [row.version, row.image, imageTag(row.image)];
+    const names = [row.version, row.image, (0,validators/* imageTag */.I_)(row.image)];
     if (row.source !== undefined)
         names.push(versionInName(row.source) ?? '');
-    const wanted = [label, imageTag(label)].filter((n) => n !== '');
+    const wanted = [label, (0,validators/* imageTag */.I_)(label)].filter((n) => n !== '');
     return names.some((name) => name !== '' && wanted.includes(name));
 }
 function problemOf(row) {

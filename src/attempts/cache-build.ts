@@ -29,11 +29,16 @@ export function cacheSpecs(
       location: { kind: 'local', dir },
     };
   }
-  const ref = `${services.cacheRegistryHost}/${CACHE_REPOSITORY}:${tag}`;
+  const ref = `${services.registries.cacheHost}/${CACHE_REPOSITORY}:${tag}`;
   return {
     export: `type=registry,ref=${ref},mode=max`,
     import: `type=registry,ref=${ref}`,
-    location: { kind: 'registry', address: services.cacheRegistryAddress, repository: CACHE_REPOSITORY, tag },
+    location: {
+      kind: 'registry',
+      address: services.registries.cacheAddress,
+      repository: CACHE_REPOSITORY,
+      tag,
+    },
   };
 }
 

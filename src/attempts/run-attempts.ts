@@ -1,12 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Log } from '../log.js';
-
 import { type Buildkitd, DaemonStartError, type RunServices } from '../services/run-services.js';
 import { oneAttempt } from './one-attempt.js';
 import type { AttemptPlan } from './plan.js';
 import { RESETS } from './reset-modes.js';
-
 import { resetsBefore } from './reset-policy.js';
 import type { AttemptOutcome, AttemptRecord } from '../model/attempt.js';
 import { lossText } from '../model/wording.js';

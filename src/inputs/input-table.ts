@@ -203,11 +203,6 @@ export function inputText(raw: RawInputs, name: InputName): string {
   return (raw[name] ?? '').trim() || entry(name).default;
 }
 
-/** Whether the input was given at all (not empty). */
-export function given(raw: RawInputs, name: InputName): boolean {
-  return (raw[name] ?? '').trim() !== '';
-}
-
 function entry(name: InputName): InputEntry {
   const found = INPUTS.find((input) => input.name === name);
   if (!found) throw new Error(`no input ${name}`);

@@ -3,13 +3,14 @@ import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { buildkitdToml } from './buildkitd-config.js';
 import { containerOptions } from './container-options.js';
-import { given, inputText, type RawInputs } from './input-table.js';
+import { type InputName, inputText, type RawInputs } from './input-table.js';
 import {
   archivePath,
   boolean,
   dockerHubPath,
   httpUrl,
   imageReference,
+  imageTag,
   InputError,
   integer,
   list,
@@ -21,7 +22,6 @@ import {
   sha256Input,
   shellWords,
 } from './validators.js';
-
 import {
   CACHE_TYPES,
   MAX_PARALLEL,
@@ -134,9 +134,7 @@ function attemptInputs(
 function cacheInputs(raw: RawInputs, paths: PathContext): Part<'cacheType' | 'cacheDir' | 'createCache'> {
   const cacheType = oneOf('cache-type', inputText(raw, 'cache-type'), CACHE_TYPES);
   const createCache = boolean('create-cache', inputText(raw, 'create-cache'));
-  const cacheDir = given(raw, 'cache-dir')
-    ? resolveInside('cache-dir', inputText(raw, 'cache-dir'), paths.workspace)
-    : '';
+  const cacheDir = workspacePath(raw, 'cache-dir', paths) ?? '';
   if (cacheDir && cacheType !== 'local') {
     throw new InputError('cache-dir', 'is only used with cache-type: local');
   }
@@ -166,12 +164,8 @@ function buildInputs(
   | 'minimizeConfidence'
   | 'minimizeTimeoutSeconds'
 > {
-  const context = given(raw, 'context')
-    ? resolveInside('context', inputText(raw, 'context'), paths.workspace)
-    : paths.bundledRepro;
-  const dockerfile = given(raw, 'dockerfile')
-    ? resolveInside('dockerfile', inputText(raw, 'dockerfile'), paths.workspace)
-    : path.join(context, 'Dockerfile');
+  const context = workspacePath(raw, 'context', paths) ?? paths.bundledRepro;
+  const dockerfile = workspacePath(raw, 'dockerfile', paths) ?? path.join(context, 'Dockerfile');
   mustExist('context', context, 'directory');
   mustExist('dockerfile', dockerfile, 'file');
   const expectPaths = list(inputText(raw, 'expect-paths')).map((p) => archivePath('expect-paths', p));
@@ -227,6 +221,12 @@ function daemonInputs(
   };
 }
 
+/** A path input resolved inside the workspace; undefined when it was not given. */
+function workspacePath(raw: RawInputs, name: InputName, paths: PathContext): string | undefined {
+  const text = inputText(raw, name);
+  return text ? resolveInside(name, text, paths.workspace) : undefined;
+}
+
 /** SOURCE or SOURCE=NAME: a local image served by the mirror as docker.io/NAME. */
 function mirrorImage(item: string): MirrorImage {
   const [source = '', target = source, ...rest] = item.split('=');
@@ -238,10 +238,7 @@ function mirrorImage(item: string): MirrorImage {
 
 /** moby/buildkit:v0.9.0-rootless → v0.9.0; latest, master or a digest → undefined. */
 export function versionFromImageTag(image: string): string | undefined {
-  const withoutDigest = image.split('@')[0] ?? image;
-  const lastPart = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
-  const tag = lastPart.includes(':') ? lastPart.slice(lastPart.indexOf(':') + 1) : '';
-  return /^(v\d+\.\d+\.\d+)(?:-rootless)?$/.exec(tag)?.[1];
+  return /^(v\d+\.\d+\.\d+)(?:-rootless)?$/.exec(imageTag(image))?.[1];
 }
 
 /** The download address for one version and architecture. */

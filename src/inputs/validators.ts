@@ -19,6 +19,17 @@ const IMAGE_REFERENCE =
   /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 const RELEASE_VERSION = /^v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
 
+/**
+ * The whole tag of an image reference, '' when it has none: moby/buildkit:v0.9.0-rootless → v0.9.0-rootless,
+ * moby/buildkit:master → master. versionFromImageTag keeps only a final release of it, to pick a buildctl; the
+ * bisect table keeps every tag (a rootless job, an rc or master is a row of its own).
+ */
+export function imageTag(image: string): string {
+  const withoutDigest = image.split('@')[0] ?? image;
+  const lastPart = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
+  return lastPart.includes(':') ? lastPart.slice(lastPart.indexOf(':') + 1) : '';
+}
+
 export function releaseVersion(input: string, text: string): string {
   if (!RELEASE_VERSION.test(text)) throw new InputError(input, `"${text}" is not a release tag like v0.9.1`);
   return text;

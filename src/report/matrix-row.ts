@@ -2,7 +2,8 @@ import { confidenceText, lossRate, percent } from '../verdict/loss-rate.js';
 import type { LossRate } from '../model/loss-rate.js';
 import { NONE } from './markdown.js';
 import type { MatrixInput, MatrixRow } from './matrix-model.js';
-import { RELEASE, imageTag, versionInName } from './release-names.js';
+import { imageTag } from '../inputs/validators.js';
+import { RELEASE, versionInName } from './release-names.js';
 import { MALFORMED, parseReport, type Report } from './report-schema.js';
 
 /**

@@ -1,7 +1,8 @@
 import { NONE } from './markdown.js';
 import { importsOthersCaches, type MatrixInput, type MatrixResult, type MatrixRow } from './matrix-model.js';
 import { rowOf } from './matrix-row.js';
-import { imageTag, versionInName } from './release-names.js';
+import { imageTag } from '../inputs/validators.js';
+import { versionInName } from './release-names.js';
 import { boundaryOf, byRelease, compareRows } from './release-order.js';
 
 /* The bisect table across many reports, e.g. one job per BuildKit release: its rows, boundary and problems. */

@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-
 import type { Settings } from '../inputs/settings.js';
 import { buildReport } from './json-report.js';
 import type { RunResult } from '../model/run-result.js';

@@ -8,17 +8,6 @@ export const RELEASE = /^v\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?$/;
 /** A release named inside a file name such as report-v0.9.1-rootless.json. */
 const RELEASE_IN_NAME = /v\d+\.\d+\.\d+(?:-[0-9A-Za-z]+)*/;
 
-/**
- * The whole tag of an image reference, '' when it has none: moby/buildkit:v0.9.0-rootless → v0.9.0-rootless,
- * moby/buildkit:master → master. Unlike versionFromImageTag (src/inputs/settings.ts), which keeps only a final
- * release to pick a buildctl, the table keeps every tag: a rootless job, an rc or master is a row of its own.
- */
-export function imageTag(image: string): string {
-  const withoutDigest = image.split('@')[0] ?? image;
-  const lastPart = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
-  return lastPart.includes(':') ? lastPart.slice(lastPart.indexOf(':') + 1) : '';
-}
-
 /** The release a file name holds (report-v0.9.1-rootless.json → v0.9.1-rootless), if any. */
 export function versionInName(source: string): string | undefined {
   return RELEASE_IN_NAME.exec(source)?.[0];

@@ -11,6 +11,8 @@ export interface RegistryOptions {
   registryImage: string;
   mirrorUpstream: string;
   mirrorImages: MirrorImage[];
+  /** What the set-up read of every image the run uses (the registry image among them). */
+  imageFacts: ReadonlyMap<string, ImageFacts>;
 }
 
 /** The two registries of a run, as the daemons (on the run's network) and this host (127.0.0.1) reach them. */
@@ -62,7 +64,7 @@ async function startRegistry(
   env: Record<string, string>,
   log: Log,
 ): Promise<string> {
-  const facts = await docker.imageFacts(options.registryImage);
+  const facts = options.imageFacts.get(options.registryImage);
   if (!facts) throw new InfrastructureError(`image ${options.registryImage} is not on this Docker host`);
   await docker.createContainer({
     name,
@@ -75,11 +77,13 @@ async function startRegistry(
   });
   await docker.start(name);
   const address = await docker.publishedAddress(name, REGISTRY_PORT);
+  // Docker is asked only while the registry does not answer yet: whether it stopped, so as not to wait in vain.
   await waitUntil(`registry ${name}`, READY_TIMEOUT_MS, async () => {
+    if (await answers(address)) return true;
     if (!(await docker.isRunning(name))) {
       throw new InfrastructureError(`registry ${name} stopped: ${await docker.logs(name)}`);
     }
-    return answers(address);
+    return false;
   });
   log.info(`registry ${name} answers on ${address}`);
   return address;

@@ -24,6 +24,8 @@ export interface DaemonOptions {
   buildkitdContainerOptions: string[] | undefined;
   /** The installed buildctl that talks to every daemon. */
   buildctlBinary: string;
+  /** What the set-up read of the images: a daemon start (a reset, with restart) asks Docker no more. */
+  imageFacts: ReadonlyMap<string, ImageFacts>;
 }
 
 export interface Buildkitd {
@@ -40,7 +42,6 @@ export interface Buildkitd {
 export class RunServices {
   private generation = 0;
   private readonly config: string;
-  private readonly imageFactsCache = new Map<string, ImageFacts>();
   /** The volumes made for a container's declared VOLUMEs, removed with it. */
   private readonly extraVolumes = new Map<string, string[]>();
 
@@ -54,15 +55,6 @@ export class RunServices {
       mirror: registries.mirrorHost,
       cache: registries.cacheHost,
     });
-  }
-
-  get cacheRegistryHost(): string {
-    return this.registries.cacheHost;
-  }
-
-  /** The cache registry as this host reaches it (published on 127.0.0.1). */
-  get cacheRegistryAddress(): string {
-    return this.registries.cacheAddress;
   }
 
   /** Why the registries could not serve a build right now, or undefined when both answer. */
@@ -85,7 +77,7 @@ export class RunServices {
   }
 
   private async createBuildkitd(image: string, container: string): Promise<Buildkitd> {
-    const facts = await this.facts(image);
+    const facts = this.facts(image);
     const rootless = facts.user !== '' && !['0', 'root', '0:0', 'root:root'].includes(facts.user);
     const home = facts.env['HOME'] ?? '/home/user';
     const statePath = rootless ? `${home}/.local/share/buildkit` : '/var/lib/buildkit';
@@ -114,13 +106,15 @@ export class RunServices {
     await this.docker.start(container);
     const address = await this.docker.publishedAddress(container, BUILDKITD_PORT);
     const buildctl = new Buildctl(this.options.buildctlBinary, `tcp://${address}`);
+    // Docker is asked only while the daemon does not answer yet: whether it stopped, so as not to wait in vain.
     await waitUntil(`buildkitd ${container}`, READY_TIMEOUT_MS, async () => {
+      if (await buildctl.hasWorkers()) return true;
       if (!(await this.docker.isRunning(container))) {
         throw new InfrastructureError(
           `buildkitd ${container} stopped:\n${await this.docker.logs(container)}`,
         );
       }
-      return buildctl.hasWorkers();
+      return false;
     });
     return { container, volume, image, buildctl };
   }
@@ -131,11 +125,10 @@ export class RunServices {
     await this.docker.removeVolumes([daemon.volume, ...(this.extraVolumes.get(daemon.container) ?? [])]);
   }
 
-  /** Read once per image: a reset is on the per-attempt path. */
-  private async facts(image: string): Promise<ImageFacts> {
-    const facts = this.imageFactsCache.get(image) ?? (await this.docker.imageFacts(image));
+  /** The image's facts as the set-up read them: a reset is on the per-attempt path. */
+  private facts(image: string): ImageFacts {
+    const facts = this.options.imageFacts.get(image);
     if (!facts) throw new InfrastructureError(`image ${image} is not on this Docker host`);
-    this.imageFactsCache.set(image, facts);
     return facts;
   }
 

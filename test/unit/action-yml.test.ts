@@ -5,7 +5,6 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-
 import { DEFAULT_BUILDCTL_URL, INPUT_NAMES, INPUTS } from '../../src/inputs/input-table.js';
 import { parseSettings, type PathContext } from '../../src/inputs/settings.js';
 import { outputsOf } from '../../src/report/json-report.js';

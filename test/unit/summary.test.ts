@@ -4,7 +4,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-
 import type { RawInputs } from '../../src/inputs/input-table.js';
 import { parseSettings, type PathContext, type Settings } from '../../src/inputs/settings.js';
 import { buildReport, outputsOf } from '../../src/report/json-report.js';

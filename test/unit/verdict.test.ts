@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-
 import { decideVerdict, measuredLossRate } from '../../src/verdict/verdict.js';
 import type { AttemptOutcome, AttemptRecord } from '../../src/model/attempt.js';
 import type { Verdict } from '../../src/model/verdict.js';

@@ -188,12 +188,12 @@ async function engineDetection(lanes: number, perAttempt?: Series): Promise<Dete
   );
   // With lanes the first loss in time need not be the lowest-numbered one.
   const byEnd = [...records].sort((a, b) => (a.endedMs ?? 0) - (b.endedMs ?? 0));
-  const lost = byEnd.find((r) => r.outcome.kind === 'lost');
+  const lost = byEnd.find((r) => r.outcome.kind === 'lost-layer');
   const last = lost ?? byEnd.at(-1);
   if (perAttempt) {
     append(perAttempt, {
       seconds: records.map((r) => (r.durationMs + r.resetMs) / 1000),
-      lost: records.map((r) => r.outcome.kind === 'lost'),
+      lost: records.map((r) => r.outcome.kind === 'lost-layer'),
       resets: records.map((r) => r.freshState),
     });
   }
@@ -235,7 +235,7 @@ async function engineRound(settings: Settings): Promise<Series> {
   const records = await engineRecords(settings);
   return {
     seconds: records.map((r) => (r.durationMs + r.resetMs) / 1000),
-    lost: records.map((r) => r.outcome.kind === 'lost'),
+    lost: records.map((r) => r.outcome.kind === 'lost-layer'),
     resets: records.map((r) => r.freshState),
   };
 }
@@ -442,7 +442,7 @@ async function positionStudy(total: number, every: number): Promise<void> {
   let previousLost = false;
   for (const record of records) {
     place = record.freshState ? 1 : place + 1;
-    const lost = record.outcome.kind === 'lost';
+    const lost = record.outcome.kind === 'lost-layer';
     const cell = (byPlace[place - 1] ??= { attempts: 0, lost: 0 });
     cell.attempts++;
     if (lost) cell.lost++;

@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildMatrix, type MatrixRow } from '../src/report/matrix.js';
+import { verdictWords } from '../src/report/verdict-labels.js';
 import { testBed } from './lib/testbed.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -70,9 +71,9 @@ function why(output: string): string {
   return lines.slice(-2).join(' / ').replace(/\|/g, '\\|').slice(0, 300);
 }
 
-/** "lost a layer" or "clean", else the verdict's own word. */
+/** "lost a layer", "config differs", "clean"… */
 function verdictWord(row: MatrixRow): string {
-  return { reproduced: 'lost a layer', clean: 'clean' }[row.verdict as string] ?? row.verdict;
+  return verdictWords(row.verdict);
 }
 
 interface Report {

@@ -16,9 +16,11 @@ import { readReports } from './report/read-reports.js';
 import { renderSummary } from './report/summary.js';
 import { Docker } from './services/docker.js';
 import { cleanupWarning, removeRun } from './services/run-services.js';
-import { minimizationLine, verdictLine } from './model/wording.js';
+import { configComparisonText, minimizationLine, verdictLine } from './model/wording.js';
+import { failingClasses } from './verdict/verdict.js';
 
-const EXIT = { clean: 0, reproduced: 1, error: 2 } as const;
+/** 1: an image was not the reference, in a class fail-on names; 2: no verdict (or a failed minimization). */
+const EXIT = { clean: 0, differs: 1, error: 2 } as const;
 
 /** `lost-layer-check table [--versions v0.9.0,v0.9.1] REPORT_OR_FOLDER...`: the bisect table of many runs. */
 function table(argv: string[]): number {
@@ -75,10 +77,12 @@ async function cli(): Promise<number> {
     if (summaryFile) fs.writeFileSync(summaryFile, renderSummary(result, settings));
     for (const file of result.daemonLogFiles) log.info(`buildkitd logs of the failed attempt: ${file}`);
     process.stdout.write(`${verdictLine(result.verdict)}\n`);
+    if (result.configComparison?.compared === false)
+      process.stdout.write(`${configComparisonText(result.configComparison)}\n`);
     if (result.minimization) process.stdout.write(`${minimizationLine(result.minimization)}\n`);
     process.stdout.write(`report: ${reportPath}\n`);
     if (result.verdict.kind === 'error' || result.minimization?.kind === 'error') return EXIT.error;
-    return result.verdict.kind === 'reproduced' && settings.failOnReproduce ? EXIT.reproduced : EXIT.clean;
+    return failingClasses(result.verdict, settings.failOn).length > 0 ? EXIT.differs : EXIT.clean;
   } finally {
     await cleanUp();
     if (!settings.cleanup)

@@ -2,22 +2,30 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cacheSpecs, createCache, localCacheDir, referenceOutput } from './attempts/cache-build.js';
 import { lanesFor } from './attempts/lanes.js';
+import { type Reference, savedReference, saveReference } from './attempts/reference.js';
 import { type AttemptsRun, runAttempts, usableLanes } from './attempts/run-attempts.js';
 import type { Settings } from './inputs/settings.js';
 import { type CacheLocation, readCacheConfig, sharedResults } from './inspection/cache-config.js';
 import type { OciImage } from './inspection/oci-image.js';
 import type { Log } from './log.js';
+import { candidateServices } from './minimize/candidate-run.js';
 import { minimize } from './minimize/minimize.js';
 import { Docker, type ImageFacts } from './services/docker.js';
 import { installBuildctl } from './services/install-buildctl.js';
 import { startRegistries } from './services/registries.js';
 import { InfrastructureError, RunServices } from './services/run-services.js';
-import { decideVerdict, measuredLossRate } from './verdict/verdict.js';
+import {
+  decideVerdict,
+  differenceClassOf,
+  isDifference,
+  keptGoingSample,
+  measuredLossRate,
+} from './verdict/verdict.js';
 import type { AttemptRecord } from './model/attempt.js';
 import type { Minimization } from './model/minimization.js';
 import type { CacheMaker, InstalledBuildctl, RunResult, SharedResult } from './model/run-result.js';
 import type { Verdict } from './model/verdict.js';
-import { verificationText } from './model/wording.js';
+import { CLASS_WORDS, verificationText } from './model/wording.js';
 
 export interface RunContext {
   runId: string;
@@ -29,6 +37,11 @@ export interface RunContext {
   githubApiUrl?: string;
   /** Told of each failed daemon's log file as soon as it is saved. */
   onDaemonLogSaved?: (file: string) => void;
+  /**
+   * Called with the cache's place once it is made, before the attempts import it: the end-to-end tests
+   * tamper with a real cache here (a poisoned cache must give "content differs").
+   */
+  beforeAttempts?: (cache: CacheLocation) => Promise<void>;
 }
 
 /** Where cache-binary: false installs buildctl, inside the run's folder. */
@@ -58,6 +71,8 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
   let setupError: string | undefined;
   try {
     await runSteps(settings, context, docker, progress);
+    const laneErrors = progress.attempts?.laneErrors ?? [];
+    if (laneErrors.length > 0) setupError = laneErrors.join('; ');
   } catch (error) {
     setupError = (error as Error).message;
   }
@@ -69,7 +84,7 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
     setupError,
   });
   const minimization = settings.minimize
-    ? await minimizeIfLost(settings, verdict, records, progress.services, context)
+    ? await minimizeIfDifferent(settings, verdict, records, progress.services, context)
     : undefined;
   removeRunOutputs(settings, workDir, verdict);
   const { cacheMaker, cacheSharedResults, lanes } = progress;
@@ -77,6 +92,7 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
     runId: context.runId,
     ...(cacheMaker ? { cacheMaker } : {}),
     ...(cacheSharedResults ? { cacheSharedResults } : {}),
+    ...(progress.attempts?.configComparison ? { configComparison: progress.attempts.configComparison } : {}),
     verdict,
     records,
     // The daemon under test: the attempts', else (no attempts) the cache maker's.
@@ -101,8 +117,9 @@ async function runSteps(settings: Settings, context: RunContext, docker: Docker,
   Object.assign(progress, { services, buildctl });
   const cache = cacheSpecs(settings, services, workDir);
   const reference = await makeCache(settings, services, cache.export, context, progress);
-  progress.cacheSharedResults = await cacheShape(cache.location, reference, log);
+  progress.cacheSharedResults = await cacheShape(cache.location, reference.output.image, log);
   if (!settings.runAttempts) return;
+  await context.beforeAttempts?.(cache.location);
   const lanes = usableLanes({ ...settings, lanes: lanesFor(settings.parallel) });
   progress.lanes = lanes;
   const inLanes = lanes > 1 ? ` in ${lanes} lanes (daemons at once)` : '';
@@ -110,34 +127,52 @@ async function runSteps(settings: Settings, context: RunContext, docker: Docker,
     ...settings,
     image: settings.buildkitImage,
     importCache: cache.import,
-    reference,
+    reference: reference.output,
+    referenceVersion: reference.buildkitVersion,
+    referenceRebuilt: reference.rebuilt,
     workDir,
     lanes,
   };
+  const onLogSaved = context.onDaemonLogSaved;
   progress.attempts = await log.group(
     `Run ${settings.retries} attempts with ${settings.buildkitImage}${inLanes}, fresh state every ${settings.cacheResetFrequency || 'never'}`,
-    () => runAttempts(services, plan, log, context.onDaemonLogSaved),
+    () => runAttempts(services, plan, log, onLogSaved ? { onLogSaved } : {}),
   );
 }
 
-/** Builds once without a cache and exports it (create-cache), or names the earlier run's; the reference image. */
+/**
+ * Builds once without a cache and exports it (create-cache); for a cache an earlier run made, takes the
+ * reference it kept beside the cache, or builds one now without any cache. The reference every attempt is
+ * held to.
+ */
 async function makeCache(
   settings: Settings,
   services: RunServices,
   exportSpec: string,
   context: RunContext,
   progress: Progress,
-): Promise<OciImage | undefined> {
+): Promise<Reference> {
   const { log, workDir } = context;
-  if (!settings.createCache) {
-    progress.cacheMaker = { kind: 'earlier-run', cacheDir: localCacheDir(settings, workDir) };
-    return undefined;
-  }
+  const image = settings.cacheBuildkitImage;
   // Named before the build, so that a run whose cache build failed still says which maker failed.
-  const maker: CacheMaker = { kind: 'this-run', image: settings.cacheBuildkitImage };
+  const maker: CacheMaker = settings.createCache
+    ? { kind: 'this-run', image }
+    : { kind: 'earlier-run', cacheDir: localCacheDir(settings, workDir) };
   progress.cacheMaker = maker;
-  const made = await log.group(`Create the cache with ${settings.cacheBuildkitImage}`, () =>
-    createCache(services, settings, exportSpec, workDir, log),
+  if (!settings.createCache) {
+    const saved = await savedReference(settings, workDir);
+    if (saved) {
+      log.info(
+        `reference: the one the earlier run kept with the cache (built by ${saved.buildkitVersion || 'an unknown release'})`,
+      );
+      return saved;
+    }
+  }
+  const title = settings.createCache
+    ? `Create the cache with ${image}`
+    : `Build the reference without a cache with ${image} (the cache is an earlier run's, kept without one)`;
+  const made = await log.group(title, () =>
+    createCache(services, settings, settings.createCache ? exportSpec : undefined, workDir, log),
   );
   // When the image built without a cache lacks a path, the inputs are wrong: no attempt could tell.
   if (made.missingPaths.length > 0) {
@@ -145,23 +180,25 @@ async function makeCache(
       `expect-paths ${made.missingPaths.join(', ')} are not in the image even when built without a cache`,
     );
   }
-  maker.buildkitVersion = made.buildkitVersion;
-  return made.reference;
+  if (maker.kind === 'this-run') {
+    maker.buildkitVersion = made.buildkitVersion;
+    saveReference(settings, workDir, made.buildkitVersion, log);
+  }
+  return { output: made.reference, buildkitVersion: made.buildkitVersion, rebuilt: !settings.createCache };
 }
 
 /** What the run's folder keeps: the reference image only beside a broken one, a cache-dir only when named. */
 function removeRunOutputs(settings: Settings, workDir: string, verdict: Verdict): void {
   // cache-binary: false put buildctl here for this run only.
   fs.rmSync(path.join(workDir, BUILDCTL_DIR), { recursive: true, force: true });
-  if (verdict.kind !== 'reproduced')
-    fs.rmSync(referenceOutput(workDir, settings.outputType), { force: true });
+  if (!isDifference(verdict)) fs.rmSync(referenceOutput(workDir, settings.outputType), { force: true });
   if (settings.cacheType === 'local' && !settings.cacheDir) {
     fs.rmSync(localCacheDir(settings, workDir), { recursive: true, force: true });
   }
 }
 
-/** The minimizer runs on the run's own services, and only after a lost layer. */
-async function minimizeIfLost(
+/** The minimizer runs on the run's own services, and only after a difference: it keeps that class. */
+async function minimizeIfDifferent(
   settings: Settings,
   verdict: Verdict,
   records: readonly AttemptRecord[],
@@ -169,16 +206,25 @@ async function minimizeIfLost(
   context: RunContext,
 ): Promise<Minimization> {
   const { log, workDir } = context;
-  if (verdict.kind !== 'reproduced' || !services) {
-    const reason = `no layer was lost (${verdict.kind}): nothing to minimize`;
+  const target = differenceClassOf(verdict);
+  if (target === undefined || !services) {
+    const reason = `the images equal the reference (${verdict.kind}): nothing to minimize`;
     log.info(`minimize: ${reason}`);
     return { kind: 'skipped', reason };
   }
   // Only a whole keep-going sample joins the rate the candidates are held to (see MinimizeRequest).
-  const keptGoing = measuredLossRate(verdict, settings.keepGoing, records, settings.retries);
-  const keptGoingRun = keptGoing ? { lost: keptGoing.lost, attempts: keptGoing.attempts } : undefined;
-  return log.group('Minimize the Dockerfile that lost a layer', () =>
-    minimize({ services, settings, workDir, log, ...(keptGoingRun ? { keptGoingRun } : {}) }),
+  const keptGoingRun = settings.keepGoing
+    ? keptGoingSample(verdict, target, records, settings.retries)
+    : undefined;
+  return log.group(`Minimize the Dockerfile whose image ${CLASS_WORDS[target]}`, () =>
+    minimize({
+      services: candidateServices(services, settings, log),
+      settings,
+      workDir,
+      log,
+      target,
+      ...(keptGoingRun ? { keptGoingRun } : {}),
+    }),
   );
 }
 

@@ -13,7 +13,8 @@ import { hasJobSummaries } from './runner.js';
 import * as stateHelper from './state-helper.js';
 import { Docker } from './services/docker.js';
 import { cleanupWarning, removeRun } from './services/run-services.js';
-import { minimizationLine, verdictLine } from './model/wording.js';
+import { configComparisonText, minimizationLine, verdictLine } from './model/wording.js';
+import { failingClasses, isDifference } from './verdict/verdict.js';
 
 async function main(): Promise<void> {
   let settings: Settings;
@@ -60,12 +61,15 @@ async function main(): Promise<void> {
   }
 
   const line = verdictLine(result.verdict);
+  if (result.configComparison) core.info(configComparisonText(result.configComparison));
   // A search that was asked for and could not finish is a failed step, whatever the run found.
   if (result.minimization?.kind === 'error') core.setFailed(minimizationLine(result.minimization));
+  else if (result.minimization?.kind === 'unconfirmed') core.warning(minimizationLine(result.minimization));
   else if (result.minimization) core.info(minimizationLine(result.minimization));
   if (result.verdict.kind === 'error') core.setFailed(line);
-  else if (result.verdict.kind === 'reproduced' && settings.failOnReproduce) core.setFailed(line);
-  else if (result.verdict.kind === 'reproduced') core.warning(line);
+  else if (failingClasses(result.verdict, settings.failOn).length > 0) core.setFailed(line);
+  else if (isDifference(result.verdict))
+    core.warning(`${line} (fail-on: ${settings.failOn.join(', ') || 'none'})`);
   else core.info(line);
 }
 

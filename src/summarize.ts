@@ -13,6 +13,7 @@ async function summarize(): Promise<void> {
   core.info(markdown);
   core.setOutput('last-lost', result.boundary.lastLost ?? '');
   core.setOutput('first-clean', result.boundary.firstClean ?? '');
+  core.setOutput('boundaries', JSON.stringify(result.boundaries));
   core.setOutput('problems', JSON.stringify(result.problems));
   // Missing or failed jobs are said, not fatal: the table is still the best answer there is.
   for (const problem of result.problems) core.warning(problem);

@@ -66885,15 +66885,17 @@ function sha256Input(input, text) {
 
 /***/ }),
 
-/***/ 69116:
+/***/ 75226:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  K: () => (/* binding */ buildMatrix),
-  C: () => (/* reexport */ renderMatrix)
+  Kn: () => (/* binding */ buildMatrix),
+  CW: () => (/* reexport */ renderMatrix)
 });
+
+// UNUSED EXPORTS: boundariesOf
 
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
 /* Markdown for GitHub's job summary, shared by the run's summary and the bisect table: text that cannot break
@@ -66917,13 +66919,203 @@ function tableRow(cells) {
     return `| ${cells.join(' | ')} |`;
 }
 
+;// CONCATENATED MODULE: ./src/model/classes.ts
+/*
+ * What an attempt's image is, held against the reference image built without a cache. The words are the
+ * `fail-on` input's; what each class does (its verdict, whether it stops the attempts, its wording) is one
+ * entry of the maps keyed by these types in src/verdict/classes.ts.
+ */
+/** The ways an image can differ from the reference, the most severe first: a run's verdict is its first class seen. */
+const classes_DIFFERENCE_CLASSES = ['lost-layer', 'content-differs', 'config-differs'];
+const classes_ATTEMPT_CLASSES = [...classes_DIFFERENCE_CLASSES, 'intact'];
+function classes_noClasses() {
+    return { 'lost-layer': 0, 'content-differs': 0, 'config-differs': 0, intact: 0 };
+}
+
+;// CONCATENATED MODULE: ./src/verdict/classes.ts
+/**
+ * Each class of difference and its behaviour. A changed filesystem is a finding that needs no more attempts;
+ * a config or history difference does not stop them: BuildKit v0.8–v0.9 shift the history's empty_layer
+ * marks on every cache import, so stopping there would hide a lost layer that comes later.
+ */
+const classes_CLASSES = {
+    'lost-layer': { verdict: 'reproduced', stopsAttempts: true },
+    'content-differs': { verdict: 'content-differs', stopsAttempts: true },
+    'config-differs': { verdict: 'config-differs', stopsAttempts: false },
+};
+/** The classes the attempts of a run stop at. */
+function classes_stoppingClasses() {
+    return Object.keys(classes_CLASSES).filter((c) => classes_CLASSES[c].stopsAttempts);
+}
+
+;// CONCATENATED MODULE: ./src/model/wording.ts
+
+/* How the model is said in one line: the log, the CLI, the summary and the step's failure message. */
+function verdictLine(verdict) {
+    switch (verdict.kind) {
+        case 'reproduced':
+            return `Layer lost: attempt ${verdict.failedAttempt}: ${lossText(verdict.missingPaths, verdict.lostLayers)}${countsText(verdict.classes, verdict.attemptsRun)}`;
+        case 'content-differs':
+        case 'config-differs':
+            return `${verdict.kind === 'content-differs' ? 'Content differs' : 'Config differs'} from the reference: attempt ${verdict.firstAttempt}: ${differenceText(verdict.kind, verdict.difference)}${countsText(verdict.classes, verdict.attemptsRun)}`;
+        case 'clean':
+            return `No difference in ${verdict.attemptsRun} attempts: every image equals the reference`;
+        case 'error':
+            return `No verdict: an infrastructure step failed (${verdict.cause})`;
+        case 'not-run':
+            return 'Cache created; no attempts were run (run-attempts: false)';
+    }
+}
+/** The words of each class, as lists and counts say them. */
+const CLASS_WORDS = {
+    'lost-layer': 'lost a layer',
+    'content-differs': 'content differs',
+    'config-differs': 'config differs',
+    intact: 'intact',
+};
+/** " (of 40 attempts: 3 lost a layer, 37 config differs)", when more than one attempt ran. */
+function countsText(classes, attemptsRun) {
+    if (attemptsRun < 2)
+        return '';
+    const parts = ATTEMPT_CLASSES.filter((c) => classes[c] > 0).map((c) => `${classes[c]} ${CLASS_WORDS[c]}`);
+    return ` (of ${attemptsRun} attempts: ${parts.join(', ')})`;
+}
+/** How one attempt's image differs, in one line, as its class is told. */
+function differenceText(kind, difference) {
+    switch (kind) {
+        case 'lost-layer':
+            return lossText(difference.missingPaths, difference.lostLayers);
+        case 'content-differs':
+            return [...difference.layerChanges.map(layerChangeText), filesText(difference)]
+                .filter((t) => t !== '')
+                .join('; ');
+        case 'config-differs':
+            return listed(difference.config.map((c) => `${c.field}: ${c.reference || '(none)'} → ${c.attempt || '(none)'}`), 3);
+    }
+}
+/** "layer 2 (COPY repro.txt /) sha256:ab12… replaced by sha256:cd34…", "extra layer …", "layer … left out". */
+function layerChangeText(change) {
+    const name = (l) => `layer ${l.position}${l.createdBy ? ` (${l.createdBy})` : ''}`;
+    const short = (l) => l.diffId.slice(0, 19);
+    if (change.reference && change.attempt)
+        return `${name(change.reference)} ${short(change.reference)} replaced by ${short(change.attempt)}`;
+    if (change.reference)
+        return `${name(change.reference)} left out`;
+    if (change.attempt)
+        return `extra layer ${short(change.attempt)} at place ${change.place}`;
+    return '';
+}
+function filesText(difference) {
+    const paths = difference.files.map((f) => `${f.path} ${f.change === 'missing' || f.change === 'extra' ? f.change : `${f.change} differs`}`);
+    return listed(paths, 3, paths.length + difference.filesOmitted);
+}
+/** The first few of a list, and how many more. */
+function listed(items, shown, total = items.length) {
+    const more = total - Math.min(shown, items.length);
+    return `${items.slice(0, shown).join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
+}
+/** "layer 2 (COPY repro.txt /) gone; repro.txt missing" */
+function lossText(missingPaths, lostLayers) {
+    const layers = lostLayers.map((l) => `layer ${l.position}${l.createdBy ? ` (${l.createdBy})` : ''} gone`);
+    const paths = missingPaths.length > 0 ? [`${missingPaths.join(', ')} missing`] : [];
+    return [...layers, ...paths].join('; ');
+}
+/** Whether the attempts' config and history were held to the reference's, in a sentence. */
+function configComparisonText(comparison) {
+    return comparison.compared
+        ? 'Layers, files, config and history were compared with the reference.'
+        : `Config and history were not compared: ${comparison.reason}.`;
+}
+/** "sha256 ab12… verified against the GitHub release digest", or why it was not. */
+function verificationText(installed) {
+    return installed.verifiedBy
+        ? `buildctl tarball sha256 ${installed.sha256} verified against the ${installed.verifiedBy}`
+        : `buildctl tarball sha256 ${installed.sha256} NOT verified (${installed.unverifiedBecause ?? 'no digest'}); set buildctl-sha256 to check it`;
+}
+/** One line for the log and the CLI: what the search ended with. */
+function minimizationLine(m) {
+    switch (m.kind) {
+        case 'skipped':
+            return `Minimize: ${m.reason}`;
+        case 'error':
+            return `Minimize: no result: an infrastructure step failed after ${m.candidatesJudged} candidates (${m.cause})`;
+        case 'unconfirmed':
+            return `Minimize: no result: the smallest candidate (${m.candidatesJudged} judged) did not show "${CLASS_WORDS[m.target]}" in its confirming run of ${m.confirming.attempts} attempts`;
+        case 'minimized':
+            return `Minimized (${CLASS_WORDS[m.target]}): ${m.instructionsBefore} → ${m.instructionsAfter} instructions, ${m.filesBefore} → ${m.filesAfter} context files, ${m.proven ? '1-minimal' : 'NOT proven minimal (the time budget ran out)'}, ${m.candidatesJudged} candidates in ${m.seconds} s; its confirming run showed it in ${m.confirming.found} of ${m.confirming.attempts} attempts: ${m.dockerfilePath}`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/report/verdict-labels.ts
+
+/** One icon per verdict, so that the job summary and the bisect table read alike. */
+const VERDICT_ICON = {
+    reproduced: '🔴',
+    'content-differs': '🟠',
+    'config-differs': '🟡',
+    clean: '🟢',
+    error: '⚠️',
+    'not-run': '⚪',
+    missing: '❔',
+    unreadable: '❌',
+};
+const VERDICT_WORDS = {
+    reproduced: 'lost a layer',
+    'content-differs': 'content differs',
+    'config-differs': 'config differs',
+    clean: 'clean',
+    error: 'error',
+    'not-run': 'not run',
+    missing: 'missing',
+    unreadable: 'unreadable',
+};
+/** The verdict as a table cell shows it: "🔴 lost a layer". */
+function verdictLabel(verdict) {
+    return `${VERDICT_ICON[verdict]} ${verdictWords(verdict)}`;
+}
+/** The verdict in words: "lost a layer", "config differs", "clean". */
+function verdictWords(verdict) {
+    return VERDICT_WORDS[verdict];
+}
+/** The verdicts that judged the attempts: the others (error, not-run, no report) say nothing about any class. */
+function judged(verdict) {
+    return verdict !== 'error' && verdict !== 'not-run' && verdict !== 'missing' && verdict !== 'unreadable';
+}
+/**
+ * How the table names a class: `name` heads a column and starts a boundary sentence ("Lost a layer: last
+ * v0.9.0; …"), `short` labels a count in a grid cell ("lost 5 · content 0 · config 35 · intact 0").
+ */
+const CLASS_LABELS = {
+    'lost-layer': { name: capitalized(CLASS_WORDS['lost-layer']), short: 'lost' },
+    'content-differs': { name: capitalized(CLASS_WORDS['content-differs']), short: 'content' },
+    'config-differs': { name: capitalized(CLASS_WORDS['config-differs']), short: 'config' },
+    intact: { name: capitalized(CLASS_WORDS.intact), short: 'intact' },
+};
+function capitalized(words) {
+    return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 ;// CONCATENATED MODULE: ./src/report/matrix-model.ts
+
+
 /**
  * Whether some job imported a cache that another release made. Only then do makers earn a grid and a
  * column: in a plain bisect every release makes its own cache, and the one boundary over all rows is the answer.
  */
 function importsOthersCaches(rows) {
     return rows.some((row) => row.maker !== '' && row.maker !== row.version);
+}
+/**
+ * What a row says of one class: 'seen' (some attempt was of it), 'not-seen', or undefined when the row cannot
+ * tell: no verdict (error, not run, no report) or a class the run did not judge.
+ */
+function sighting(row, difference) {
+    if (row.verdict === classes_CLASSES[difference].verdict)
+        return 'seen';
+    if (!judged(row.verdict) || row.classes === undefined || row.unjudged[difference] !== undefined) {
+        return undefined;
+    }
+    return row.classes[difference] > 0 ? 'seen' : 'not-seen';
 }
 
 // EXTERNAL MODULE: ./node_modules/@stdlib/stats-base-dists-beta-quantile/lib/index.js
@@ -66936,7 +67128,7 @@ var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
  * from quantiles of the beta distribution), so they hold for any number of attempts, also for 0 or all lost,
  * where a normal approximation says nothing useful.
  */
-function lossRate(lost, attempts, confidence = 0.95) {
+function loss_rate_lossRate(lost, attempts, confidence = 0.95) {
     if (!Number.isSafeInteger(attempts) || attempts < 1) {
         throw new RangeError(`attempts must be a whole number of at least 1, got ${attempts}`);
     }
@@ -69709,9 +69901,9 @@ const $ZodNumberFormat = /*@__PURE__*/ $constructor("$ZodNumberFormat", (inst, d
     $ZodCheckNumberFormat.init(inst, def);
     $ZodNumber.init(inst, def); // no format checks
 });
-const $ZodBoolean = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodBoolean", (inst, def) => {
+const $ZodBoolean = /*@__PURE__*/ $constructor("$ZodBoolean", (inst, def) => {
     $ZodType.init(inst, def);
-    inst._zod.pattern = regexes.boolean;
+    inst._zod.pattern = regexes_boolean;
     inst._zod.parse = (payload, _ctx) => {
         if (def.coerce)
             try {
@@ -69729,7 +69921,7 @@ const $ZodBoolean = /*@__PURE__*/ (/* unused pure expression or super */ null &&
         });
         return payload;
     };
-})));
+});
 const $ZodBigInt = /*@__PURE__*/ $constructor("$ZodBigInt", (inst, def) => {
     $ZodType.init(inst, def);
     inst._zod.pattern = bigint;
@@ -72119,7 +72311,7 @@ function _uint32(Class, params) {
 function _boolean(Class, params) {
     return new Class({
         type: "boolean",
-        ...util.normalizeParams(params),
+        ...normalizeParams(params),
     });
 }
 // @__NO_SIDE_EFFECTS__
@@ -75661,13 +75853,13 @@ function int32(params) {
 function uint32(params) {
     return core._uint32(ZodNumberFormat, params);
 }
-const ZodBoolean = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodBoolean", (inst, def) => {
-    core.$ZodBoolean.init(inst, def);
+const ZodBoolean = /*@__PURE__*/ $constructor("ZodBoolean", (inst, def) => {
+    $ZodBoolean.init(inst, def);
     ZodType.init(inst, def);
-    inst._zod.processJSONSchema = (ctx, json, params) => processors.booleanProcessor(inst, ctx, json, params);
-})));
+    inst._zod.processJSONSchema = (ctx, json, params) => booleanProcessor(inst, ctx, json, params);
+});
 function schemas_boolean(params) {
-    return core._boolean(ZodBoolean, params);
+    return _boolean(ZodBoolean, params);
 }
 const ZodBigInt = /*@__PURE__*/ $constructor("ZodBigInt", (inst, def) => {
     $ZodBigInt.init(inst, def);
@@ -76524,8 +76716,127 @@ function preprocess(fn, schema) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/verdict/verdict.ts
+
+
+
+/** How many attempts fell in each class. */
+function countClasses(records) {
+    const counts = noClasses();
+    for (const { outcome } of records)
+        if (outcome.kind !== 'error')
+            counts[outcome.kind] += 1;
+    return counts;
+}
+/**
+ * The one place that says what a run found. A difference counts only when an attempt's build succeeded,
+ * used the cache and its output was read to its end. A class that stops the attempts (a lost layer, other
+ * content) is the verdict whatever else failed: an attempt that showed it is certain, and the run would have
+ * ended there. A class that does not stop them (config) is the verdict, like "clean", only when every planned
+ * attempt ran to a checked result: a run cut short by an error did not look for a lost layer to its end, and
+ * must not pass for one that found none.
+ */
+function decideVerdict(input) {
+    const { records } = input;
+    const attemptsRun = records.length;
+    const classes = countClasses(records);
+    const finding = (stops) => {
+        for (const kind of DIFFERENCE_CLASSES.filter((c) => CLASSES[c].stopsAttempts === stops)) {
+            const first = records.find((r) => r.outcome.kind === kind);
+            if (first)
+                return differenceVerdict(kind, first, first.outcome, attemptsRun, classes);
+        }
+        return undefined;
+    };
+    const found = finding(true);
+    if (found)
+        return found;
+    if (input.setupError !== undefined)
+        return { kind: 'error', cause: input.setupError, attemptsRun, classes };
+    const errors = records.flatMap((r) => r.outcome.kind === 'error' ? [`attempt ${r.attempt}: ${r.outcome.cause}`] : []);
+    if (errors.length > 0)
+        return { kind: 'error', cause: errorsText(errors), attemptsRun, classes };
+    if (!input.runAttempts)
+        return { kind: 'not-run' };
+    // No error: every record was judged.
+    if (attemptsRun !== input.plannedAttempts) {
+        const cause = `only ${attemptsRun} of ${input.plannedAttempts} attempts ran to a checked result`;
+        return { kind: 'error', cause, attemptsRun, classes };
+    }
+    return finding(false) ?? { kind: 'clean', attemptsRun, classes };
+}
+function differenceVerdict(kind, first, outcome, attemptsRun, classes) {
+    const verdict = CLASSES[kind].verdict;
+    if (verdict === 'reproduced') {
+        return {
+            kind: verdict,
+            failedAttempt: first.attempt,
+            missingPaths: outcome.difference.missingPaths,
+            lostLayers: outcome.difference.lostLayers,
+            lostCount: classes['lost-layer'],
+            attemptsRun,
+            classes,
+        };
+    }
+    return { kind: verdict, firstAttempt: first.attempt, difference: outcome.difference, attemptsRun, classes };
+}
+/** Every attempt's error, the first in full: a lane's error must not hide another's. */
+function errorsText(errors) {
+    const [first, ...more] = errors;
+    if (more.length === 0)
+        return first ?? '';
+    return `${first}; and ${more.length} more: ${more.join('; ')}`;
+}
+/**
+ * The per-attempt loss rate (lost-layer), where the attempts make a fixed-size sample: every planned attempt
+ * ran and none errored, and none stopped the run early (keep-going, or no attempt of a class that stops it).
+ * A run that stopped at its first loss has no such sample (it stopped because of the result), and neither has
+ * one with an error: its errored attempt is no "not lost", and the attempts it never ran are no sample at all.
+ */
+function measuredLossRate(verdict, keptGoing, records, plannedAttempts) {
+    if (verdict.kind === 'not-run' || verdict.kind === 'error')
+        return undefined;
+    const stops = new Set(stoppingClasses());
+    const whole = wholeSample(records, plannedAttempts);
+    const stoppedEarly = !keptGoing && records.some((r) => stops.has(r.outcome.kind));
+    if (!whole || stoppedEarly)
+        return undefined;
+    return lossRate(verdict.classes['lost-layer'], records.length);
+}
+/** The class of difference a verdict found, or undefined when it found none. */
+function verdict_differenceClassOf(verdict) {
+    return DIFFERENCE_CLASSES.find((c) => CLASSES[c].verdict === verdict.kind);
+}
+/** Whether the run found an image that is not the reference. */
+function isDifference(verdict) {
+    return verdict_differenceClassOf(verdict) !== undefined;
+}
+/**
+ * How many attempts of a keep-going run showed the class, when they were a whole sample (every planned
+ * attempt ran, none errored); undefined otherwise.
+ */
+function keptGoingSample(verdict, target, records, plannedAttempts) {
+    if (verdict.kind === 'not-run' || verdict.kind === 'error')
+        return undefined;
+    return wholeSample(records, plannedAttempts)
+        ? { count: verdict.classes[target], attempts: records.length }
+        : undefined;
+}
+/** The classes the run saw that fail the step (fail-on): an image that is not the reference, as the user chose. */
+function failingClasses(verdict, failOn) {
+    if (verdict.kind === 'not-run')
+        return [];
+    return failOn.filter((c) => verdict.classes[c] > 0);
+}
+/** Every planned attempt ran and none errored: the attempts are a fixed-size sample. */
+function wholeSample(records, plannedAttempts) {
+    return records.length === plannedAttempts && records.every((r) => r.outcome.kind !== 'error');
+}
+
 ;// CONCATENATED MODULE: ./src/report/json-report.ts
-const REPORT_SCHEMA_VERSION = 1;
+
+/** 2: attempts and verdicts are classed (lost-layer, content-differs, config-differs); 1 knew only lost layers. */
+const json_report_REPORT_SCHEMA_VERSION = 2;
 /** The settings as the report and summary show them: everything but the token. */
 function publicSettings(settings) {
     return { ...settings, githubToken: settings.githubToken ? '***' : '' };
@@ -76533,7 +76844,7 @@ function publicSettings(settings) {
 /** A versioned record of every attempt, for workflows to upload and compare. */
 function buildReport(result, settings) {
     return {
-        schemaVersion: REPORT_SCHEMA_VERSION,
+        schemaVersion: json_report_REPORT_SCHEMA_VERSION,
         runId: result.runId,
         startedAt: result.startedAt,
         finishedAt: result.finishedAt,
@@ -76541,6 +76852,7 @@ function buildReport(result, settings) {
         buildkitVersion: result.buildkitVersion,
         cacheMaker: result.cacheMaker,
         cacheSharedResults: result.cacheSharedResults,
+        configComparison: result.configComparison,
         buildctl: result.buildctl
             ? {
                 version: settings.buildctlVersion,
@@ -76558,6 +76870,7 @@ function buildReport(result, settings) {
 /** The action's outputs, as strings. */
 function outputsOf(result, reportPath) {
     const verdict = result.verdict;
+    const first = firstDifference(result);
     return {
         reproduced: String(verdict.kind === 'reproduced'),
         'failed-attempt': verdict.kind === 'reproduced' ? String(verdict.failedAttempt) : '',
@@ -76574,11 +76887,23 @@ function outputsOf(result, reportPath) {
             : '',
         'loss-rate-upper-bound': result.lossRate ? String(result.lossRate.oneSidedUpper) : '',
         'cache-shared-results': result.cacheSharedResults ? JSON.stringify(result.cacheSharedResults) : '',
+        classes: verdict.kind === 'not-run' ? '' : JSON.stringify(verdict.classes),
+        'first-difference': first ? JSON.stringify(first) : '',
+        'config-compared': result.configComparison ? String(result.configComparison.compared) : '',
         'minimized-dockerfile': result.minimization?.kind === 'minimized' ? result.minimization.dockerfilePath : '',
     };
 }
+/** The account of the first attempt of the verdict's class, with its number and class. */
+function firstDifference(result) {
+    const kind = differenceClassOf(result.verdict);
+    const record = kind ? result.records.find((r) => r.outcome.kind === kind) : undefined;
+    if (!record || !('difference' in record.outcome))
+        return undefined;
+    return { attempt: record.attempt, class: record.outcome.kind, ...record.outcome.difference };
+}
 
 ;// CONCATENATED MODULE: ./src/report/report-schema.ts
+
 
 
 /*
@@ -76586,17 +76911,34 @@ function outputsOf(result, reportPath) {
  * and any other passes: the format grows, and a reader must not refuse a field added later. Two fields decide
  * whether a report can be used at all, schemaVersion and verdict.kind; every other one is optional, and one of
  * the wrong shape reads as absent (its `.catch`), so that one odd field costs a cell of the table, not the row.
+ *
+ * Version 1 (older runs' artifacts) knew three outcomes, 'lost' (today's lost-layer), 'intact' and 'error', and
+ * four verdicts; it had no class counts and never compared config and history. Version 2 classes every attempt.
  */
+/** Every schema version the table reads. */
+const SCHEMA_VERSIONS = [1, 2];
+/** The version buildReport writes must be one of them: a type error here means this reader is behind it. */
+const WRITTEN_SCHEMA_VERSION = (/* unused pure expression or super */ null && (REPORT_SCHEMA_VERSION));
 const VERDICT_KINDS = [
     'reproduced',
+    'content-differs',
+    'config-differs',
     'clean',
     'error',
     'not-run',
 ];
+/** The verdicts of version 1: a difference other than a lost layer had no verdict of its own. */
+const VERDICT_KINDS_V1 = ['reproduced', 'clean', 'error', 'not-run'];
 /** Text the table can do without: absent or not text, it reads as undefined. */
 const optionalText = schemas_string().optional().catch(undefined);
 /** A release as the report gives it, without the spaces around buildkitd's output. */
 const optionalVersion = schemas_string().trim().optional().catch(undefined);
+/** A field that is there but cannot be used: the table ignores it, and says so. */
+const MALFORMED = 'malformed';
+/** A field of this shape, or MALFORMED when it is there in another shape (absent stays undefined). */
+function orMalformed(shape) {
+    return union([shape, unknown().transform(() => MALFORMED)]).optional();
+}
 /**
  * The counts of a lossRate: the table recomputes the rate and its bounds from them, so that a malformed bound
  * is never shown. A confidence level outside (0, 1) falls back to the usual 95%.
@@ -76607,29 +76949,59 @@ const LOSS_RATE_COUNTS = looseObject({
     confidence: schemas_number().gt(0).lt(1).catch(0.95),
 })
     .refine((counts) => counts.lost <= counts.attempts, { path: ['lost'], message: 'more than attempts' });
-/** A lossRate that is there but cannot be used: the table ignores it, and says so. */
-const MALFORMED = 'malformed';
+const COUNT = schemas_number().int().min(0);
+/** verdict.classes: how many attempts fell in each class. */
+const CLASS_COUNTS = looseObject({
+    'lost-layer': COUNT,
+    'content-differs': COUNT,
+    'config-differs': COUNT,
+    intact: COUNT,
+});
 /** One attempt, of which the table counts only the outcome; a record of another shape still counts as run. */
 const ATTEMPT_RECORD = looseObject({ outcome: looseObject({ kind: optionalText }).optional().catch(undefined) })
     .catch({});
 const REPORT = looseObject({
-    schemaVersion: literal(REPORT_SCHEMA_VERSION),
-    verdict: looseObject({ kind: schemas_enum(VERDICT_KINDS), cause: optionalText }),
+    schemaVersion: literal(SCHEMA_VERSIONS),
+    verdict: looseObject({
+        kind: schemas_enum(VERDICT_KINDS),
+        cause: optionalText,
+        classes: orMalformed(CLASS_COUNTS),
+    }),
+    configComparison: orMalformed(looseObject({ compared: schemas_boolean(), reason: optionalText })),
     buildkitVersion: optionalVersion,
-    settings: looseObject({ buildkitImage: optionalText }).optional().catch(undefined),
+    settings: looseObject({
+        buildkitImage: optionalText,
+        retries: schemas_number().int().min(1).optional().catch(undefined),
+        keepGoing: schemas_boolean().optional().catch(undefined),
+    })
+        .optional()
+        .catch(undefined),
     cacheMaker: looseObject({ kind: optionalText, image: optionalText, buildkitVersion: optionalVersion })
         .optional()
         .catch(undefined),
     attempts: array(ATTEMPT_RECORD).catch([]),
-    lossRate: union([LOSS_RATE_COUNTS, unknown().transform(() => MALFORMED)]).optional(),
+    lossRate: orMalformed(LOSS_RATE_COUNTS),
 });
-/** The report, or why it cannot be used, naming the field: "its schemaVersion is 2, not 1". */
+/** The report, or why it cannot be used, naming the field: "its schemaVersion is 3, not one of 1, 2". */
 function parseReport(value) {
     const parsed = REPORT.safeParse(value, { reportInput: true });
-    if (parsed.success)
-        return { report: parsed.data };
-    // The first issue is of the first field in the schema's order: schemaVersion before verdict.
-    return { problem: describeIssue(parsed.error.issues[0]) };
+    if (!parsed.success) {
+        // The first issue is of the first field in the schema's order: schemaVersion before verdict.
+        return { problem: describeIssue(parsed.error.issues[0]) };
+    }
+    const { schemaVersion, verdict } = parsed.data;
+    if (schemaVersion === 1 && !VERDICT_KINDS_V1.includes(verdict.kind)) {
+        return {
+            problem: `its verdict.kind is ${describeValue(verdict.kind)}, not one of ${VERDICT_KINDS_V1.join(', ')} (schemaVersion 1)`,
+        };
+    }
+    return { report: parsed.data };
+}
+/** The class of an attempt's outcome kind, in the report's own version; undefined for an error or a word it does not know. */
+function outcomeClass(schemaVersion, kind) {
+    if (schemaVersion === 1)
+        return kind === 'lost' ? 'lost-layer' : kind === 'intact' ? 'intact' : undefined;
+    return classes_ATTEMPT_CLASSES.find((c) => c === kind);
 }
 function describeIssue(issue) {
     if (issue === undefined)
@@ -76671,12 +77043,15 @@ function describeValue(value) {
 
 
 
+
+
 /**
  * One job's row. Never throws: a report it cannot use becomes an 'unreadable' row that says why.
  *
- * Attempts and Lost come from the report's `lossRate` when it has one, else from its attempt records. The
- * rate is given from `lossRate`, or for a clean run from its intact attempts; a run without `lossRate` that
- * lost a layer stopped at its first loss, which makes no fixed-size sample, so it gets no rate.
+ * Attempts and Lost come from the report's `lossRate` when it has one, else from its attempt records and its
+ * class counts (`verdict.classes`, else counted from the records). The rate, of lost layers, is given from
+ * `lossRate`, or for a clean run from its intact attempts; a run without `lossRate` that found a difference
+ * stopped at it, which makes no fixed-size sample, so it gets no rate.
  */
 function rowOf(input) {
     try {
@@ -76698,37 +77073,92 @@ function reportRow(source, report) {
     const version = RELEASE.test(buildkitVersion)
         ? buildkitVersion
         : (0,validators/* imageTag */.I_)(image) || buildkitVersion || versionInName(source) || 'unknown';
-    const outcomes = report.attempts.map((record) => record.outcome?.kind);
-    const lostRecords = outcomes.filter((k) => k === 'lost').length;
-    const intactRecords = outcomes.filter((k) => k === 'intact').length;
+    const classes = classesOf(report);
     const counts = report.lossRate === MALFORMED ? undefined : report.lossRate;
     // Recomputed from the counts, so that a malformed bound in the report is never shown.
-    const reported = counts && lossRate(counts.lost, counts.attempts, counts.confidence);
-    const rate = reported ?? (kind === 'clean' && intactRecords > 0 ? lossRate(0, intactRecords) : undefined);
+    const reported = counts && loss_rate_lossRate(counts.lost, counts.attempts, counts.confidence);
+    const rate = reported ?? (kind === 'clean' && classes.intact > 0 ? loss_rate_lossRate(0, classes.intact) : undefined);
     const row = {
         version,
         image,
         maker: makerOf(report.cacheMaker),
         verdict: kind,
         attempts: reported ? reported.attempts : report.attempts.length,
-        lost: reported ? reported.lost : lostRecords,
+        lost: reported ? reported.lost : classes['lost-layer'],
+        unjudged: unjudgedOf(report),
         rateText: rate ? rateText(rate) : NONE,
         source,
     };
-    const note = noteOf(report);
-    if (note !== undefined)
+    // A run that ran no attempt has no counts, as its verdict has none.
+    if (kind !== 'not-run')
+        row.classes = classes;
+    const note = notesOf(report).join('; ');
+    if (note !== '')
         row.note = note;
     return row;
 }
-function noteOf(report) {
+/** The report's own counts (verdict.classes), else counted from its attempt records, as version 1 needs. */
+function classesOf(report) {
+    const given = report.verdict.classes;
+    if (report.schemaVersion !== 1 && given !== undefined && given !== MALFORMED) {
+        return Object.fromEntries(classes_ATTEMPT_CLASSES.map((c) => [c, given[c]]));
+    }
+    const counted = classes_noClasses();
+    for (const record of report.attempts) {
+        const found = outcomeClass(report.schemaVersion, record.outcome?.kind);
+        if (found !== undefined)
+            counted[found] += 1;
+    }
+    return counted;
+}
+/** The classes the run could not see, and why. */
+function unjudgedOf(report) {
+    if (report.schemaVersion === 1) {
+        return {
+            'content-differs': 'a report of schema version 1 counted a layer difference other than a loss as intact',
+            'config-differs': 'a report of schema version 1 never compared config and history',
+        };
+    }
+    return { ...stoppedEarly(report), ...configUnjudged(report) };
+}
+function configUnjudged(report) {
+    const comparison = report.configComparison;
+    if (comparison === MALFORMED)
+        return { 'config-differs': 'its configComparison is malformed' };
+    if (comparison === undefined)
+        return { 'config-differs': 'the report does not say config was compared' };
+    if (comparison.compared)
+        return {};
+    return { 'config-differs': comparison.reason ?? 'config and history were not compared' };
+}
+/**
+ * A run that stopped at its first finding did not look for the other classes to its end: one it did not see
+ * in those few attempts is not judged (one it saw is seen all the same).
+ */
+function stoppedEarly(report) {
+    const planned = report.settings?.retries;
+    const ran = report.attempts.length;
+    if (planned === undefined || ran >= planned || report.settings?.keepGoing === true)
+        return {};
+    const found = report.verdict.kind;
+    if (found !== 'reproduced' && found !== 'content-differs')
+        return {};
+    const reason = `the run stopped at its first finding, after ${ran} of ${planned} attempts`;
+    return Object.fromEntries(classes_DIFFERENCE_CLASSES.filter((c) => classes_CLASSES[c].verdict !== found).map((c) => [c, reason]));
+}
+function notesOf(report) {
     switch (report.verdict.kind) {
         case 'error':
-            return `an infrastructure step failed (${report.verdict.cause ?? 'no cause given'})`;
+            return [`an infrastructure step failed (${report.verdict.cause ?? 'no cause given'})`];
         case 'not-run':
-            return 'no attempts were run (run-attempts: false)';
-        default:
-            return report.lossRate === MALFORMED ? 'its lossRate is malformed and was ignored' : undefined;
+            return ['no attempts were run (run-attempts: false)'];
     }
+    const malformed = [
+        ['lossRate', report.lossRate],
+        ['verdict.classes', report.verdict.classes],
+        ['configComparison', report.configComparison],
+    ].filter(([, value]) => value === MALFORMED);
+    return malformed.map(([field]) => `its ${field} is malformed and was ignored`);
 }
 /** Short enough for a table cell: "< 7.2% (95%, one-sided)" or "20.0% (9.1%–35.6%, 95%)". */
 function rateText(r) {
@@ -76754,6 +77184,7 @@ function unreadableRow(input, reason) {
         verdict: 'unreadable',
         attempts: 0,
         lost: 0,
+        unjudged: {},
         rateText: NONE,
         source: input.source,
         note: reason,
@@ -76763,6 +77194,7 @@ function unreadableRow(input, reason) {
 // EXTERNAL MODULE: ./node_modules/semver/index.js
 var semver = __nccwpck_require__(62088);
 ;// CONCATENATED MODULE: ./src/report/release-order.ts
+
 
 /*
  * Releases in order, and the boundary a bisect looks for. Only releases are ordered: a row such as "master"
@@ -76803,58 +77235,106 @@ function byRelease(a, b) {
 function byName(a, b) {
     return a < b ? -1 : a > b ? 1 : 0;
 }
-/** The last release that lost a layer and the first clean one above it, among rows in release order. */
-function boundaryOf(rows) {
-    const releases = rows.filter((row) => releaseOf(row.version) !== null);
-    let lastLostIndex = -1;
-    releases.forEach((row, i) => {
-        if (row.verdict === 'reproduced')
-            lastLostIndex = i;
+/**
+ * For one class, among releases that could tell (see `sighting`): the highest release with an attempt of it, and
+ * the lowest release above that without one. Rows of one release (rootful and rootless) count as that release.
+ */
+function boundaryOf(rows, difference) {
+    const told = rows.flatMap((row) => {
+        const release = releaseOf(row.version);
+        const seen = sighting(row, difference);
+        return release && seen ? [{ version: row.version, release, seen }] : [];
     });
-    if (lastLostIndex < 0)
+    const last = told
+        .filter((r) => r.seen === 'seen')
+        .reduce((high, r) => (high === undefined || semver.compare(r.release, high.release) >= 0 ? r : high), undefined);
+    if (last === undefined)
         return {};
-    const lastLost = releases[lastLostIndex]?.version;
-    const firstClean = releases.slice(lastLostIndex + 1).find((row) => row.verdict === 'clean')?.version;
-    return firstClean === undefined ? { lastLost } : { lastLost, firstClean };
+    const firstWithout = told
+        .filter((r) => semver.compare(r.release, last.release) > 0)
+        .reduce((low, r) => (low === undefined || semver.compare(r.release, low.release) < 0 ? r : low), undefined);
+    return firstWithout === undefined
+        ? { last: last.version }
+        : { last: last.version, firstWithout: firstWithout.version };
 }
-/** Releases strictly between the two boundary versions that are neither reproduced nor clean. */
+/**
+ * Rows of the releases strictly between two versions, or above `low` when `high` is unset. Between a class's
+ * last release and its first without (or above the last, when there is none), these are releases that could
+ * not tell: one that could would have been the first without.
+ */
 function versionsBetween(rows, low, high) {
     const lo = releaseOf(low);
-    const hi = releaseOf(high);
-    if (!lo || !hi)
+    const hi = high === undefined ? undefined : releaseOf(high);
+    if (!lo || hi === null)
         return [];
-    const found = rows.filter((row) => {
+    return rows.filter((row) => {
         const v = releaseOf(row.version);
-        return (v !== null &&
-            semver.compare(v, lo) > 0 &&
-            semver.compare(v, hi) < 0 &&
-            row.verdict !== 'reproduced' &&
-            row.verdict !== 'clean');
+        return v !== null && semver.compare(v, lo) > 0 && (hi === undefined || semver.compare(v, hi) < 0);
     });
-    return [...new Set(found.map((row) => row.version))];
 }
 
-;// CONCATENATED MODULE: ./src/report/verdict-labels.ts
-/** One icon per verdict, so that the job summary and the bisect table read alike. */
-const VERDICT_ICON = {
-    reproduced: '🔴',
-    clean: '🟢',
-    error: '⚠️',
-    'not-run': '⚪',
-    missing: '❔',
-    unreadable: '❌',
-};
-const VERDICT_WORDS = {
-    reproduced: 'lost a layer',
-    clean: 'clean',
-    error: 'error',
-    'not-run': 'not run',
-    missing: 'missing',
-    unreadable: 'unreadable',
-};
-/** The verdict as a table cell shows it: "🔴 lost a layer". */
-function verdictLabel(verdict) {
-    return `${VERDICT_ICON[verdict]} ${VERDICT_WORDS[verdict]}`;
+;// CONCATENATED MODULE: ./src/report/matrix-boundaries.ts
+
+
+
+
+
+/* The boundaries of the bisect table in words: one line per class of difference. */
+/** What the boundary lines mean, said once above them. */
+const BOUNDARY_KEY = 'For each way an image can differ from the one built without a cache: the last release whose attempts ' +
+    'showed it, and the first release above that whose attempts did not.';
+/**
+ * One list item per class ("- Lost a layer: last v0.9.0; first without: v0.9.1."), or one sentence when no
+ * job gave a verdict. `indent` nests the list under a cache maker's item.
+ */
+function boundaryLines(rows, boundaries, indent = '') {
+    if (!rows.some((row) => judged(row.verdict)))
+        return ['No job gave a verdict, so there is no boundary.'];
+    return classes_DIFFERENCE_CLASSES.map((difference) => `${indent}- ${CLASS_LABELS[difference].name}: ${classSentence(rows, difference, boundaries[difference])}`);
+}
+function classSentence(rows, difference, { last, firstWithout }) {
+    if (last === undefined)
+        return noBoundary(rows, difference);
+    const lastText = `last ${escapeMarkdown(last)}`;
+    const untold = versionsBetween(rows, last, firstWithout);
+    if (firstWithout === undefined) {
+        return untold.length === 0
+            ? `${lastText}; no release above it was tested.`
+            : `${lastText}; above it, ${untoldText(untold)}.`;
+    }
+    const sentence = `${lastText}; first without: ${escapeMarkdown(firstWithout)}.`;
+    return untold.length === 0 ? sentence : `${sentence} Between them, ${untoldText(untold)}.`;
+}
+/** Why no release is the last of a class: none showed it, none could tell, or only builds that are not releases did. */
+function noBoundary(rows, difference) {
+    const releases = rows.filter((row) => releaseOf(row.version) !== null);
+    if (!releases.some((row) => sighting(row, difference) !== undefined)) {
+        // The reasons are in the key under the table: a grid of makers would repeat one for every pair.
+        return releases.some((row) => judged(row.verdict))
+            ? 'no release judged it.'
+            : 'no release gave a verdict.';
+    }
+    const elsewhere = rows.filter((row) => releaseOf(row.version) === null && sighting(row, difference) === 'seen');
+    const names = distinct(elsewhere.map((row) => row.version)).map(escapeMarkdown);
+    return names.length === 0
+        ? 'no release.'
+        : `no release; only builds that are not releases: ${names.join(', ')}.`;
+}
+/** "v0.9.1 gave no verdict and v0.9.2 did not judge it": releases that could not tell, by why. */
+function untoldText(rows) {
+    const versions = distinct(rows.map((row) => row.version));
+    const judging = new Set(rows.filter((row) => judged(row.verdict)).map((row) => row.version));
+    const parts = [
+        [versions.filter((v) => !judging.has(v)), 'gave no verdict'],
+        [versions.filter((v) => judging.has(v)), 'did not judge it'],
+    ];
+    return parts
+        .filter(([some]) => some.length > 0)
+        .map(([some, what]) => `${some.map(escapeMarkdown).join(', ')} ${what}`)
+        .join(' and ');
+}
+function distinct(texts) {
+    return [...new Set(texts.filter((text) => text !== ''))];
 }
 
 ;// CONCATENATED MODULE: ./src/report/matrix-render.ts
@@ -76862,52 +77342,98 @@ function verdictLabel(verdict) {
 
 
 
+
 /**
- * The matrix as Markdown: the boundary first (one per cache maker when there are several), then the grid of
- * importers × cache makers when there are several makers, then every row, then what gave no verdict.
+ * The matrix as Markdown: the boundaries first, one per class of difference (for each cache maker when there
+ * are several), then the grid of importers × cache makers when there are several makers, then every row,
+ * then what gave no verdict.
  */
 function renderMatrix(result) {
     const lines = ['## BuildKit lost-layer bisect', ''];
+    const anyVerdict = result.rows.some((row) => judged(row.verdict));
+    if (anyVerdict)
+        lines.push(BOUNDARY_KEY, '');
     if (result.byMaker.length > 0) {
-        for (const { maker, boundary } of result.byMaker)
-            lines.push(`- Cache made by ${escapeMarkdown(maker)}: ${boundarySentence({ ...result, boundary }, maker)}`);
+        for (const { maker, boundaries } of result.byMaker) {
+            const rows = result.rows.filter((r) => r.maker === maker);
+            const [first = '', ...rest] = boundaryLines(rows, boundaries, '  ');
+            const head = `- Cache made by ${escapeMarkdown(maker)}:`;
+            lines.push(...(rest.length === 0 ? [`${head} ${first}`] : [head, first, ...rest]));
+        }
         lines.push('', ...renderGrid(result), '');
     }
     else {
-        lines.push(boundarySentence(result), '');
+        lines.push(...boundaryLines(result.rows, result.boundaries), '');
     }
     if (result.rows.length > 0)
         lines.push(...renderRows(result.rows), '');
+    lines.push(...unjudgedKey(result.rows));
     if (result.problems.length > 0) {
         lines.push('Some jobs gave no verdict:', '', ...result.problems.map((p) => `- ${cell(p)}`), '');
     }
     return lines.join('\n');
 }
-/** Every job, one row each; the maker gets a column when some job imported a cache another release made. */
+/**
+ * Every job, one row each, with a column per class; the maker gets a column when some job imported a cache
+ * another release made.
+ */
 function renderRows(rows) {
     const showMaker = importsOthersCaches(rows);
     const maker = (...cells) => (showMaker ? cells : []);
+    const classNames = classes_ATTEMPT_CLASSES.map((c) => CLASS_LABELS[c].name);
     return [
-        tableRow(['Version', 'Image', ...maker('Cache made by'), 'Verdict', 'Attempts', 'Lost', 'Loss rate']),
-        tableRow(['---', '---', ...maker('---'), '---', '---:', '---:', '---']),
-        ...rows.map((row) => {
+        tableRow([
+            'Version',
+            'Image',
+            ...maker('Cache made by'),
+            'Verdict',
+            'Attempts',
+            ...classNames,
+            'Loss rate',
+        ]),
+        tableRow(['---', '---', ...maker('---'), '---', '---:', ...classNames.map(() => '---:'), '---']),
+        ...rows.map((row) => tableRow([
+            cell(row.version),
+            cell(row.image),
+            ...maker(cell(row.maker || NONE)),
+            verdictLabel(row.verdict),
             // A job with no report ran nothing we know of: no counts rather than zeros.
-            const known = row.verdict !== 'missing' && row.verdict !== 'unreadable';
-            return tableRow([
-                cell(row.version),
-                cell(row.image),
-                ...maker(cell(row.maker || NONE)),
-                verdictLabel(row.verdict),
-                known ? row.attempts : NONE,
-                known ? row.lost : NONE,
-                cell(row.rateText),
-            ]);
-        }),
+            row.verdict === 'missing' || row.verdict === 'unreadable' ? NONE : row.attempts,
+            ...classes_ATTEMPT_CLASSES.map((c) => countOf(row, c)),
+            cell(row.rateText),
+        ])),
     ];
 }
+/** A class's count in a row, or NONE when the row has none or its run could not see the class. */
+function countOf(row, attemptClass) {
+    if (row.classes === undefined)
+        return NONE;
+    if (attemptClass !== 'intact' && row.unjudged[attemptClass] !== undefined)
+        return NONE;
+    return String(row.classes[attemptClass]);
+}
+/** What a NONE in a class column means, with the reports' own reasons (the first few), when some run has one. */
+function unjudgedKey(rows) {
+    const counted = rows.filter((row) => row.classes !== undefined);
+    const reasons = distinct(counted.flatMap((row) => classes_DIFFERENCE_CLASSES.map((c) => row.unjudged[c] ?? '')));
+    if (reasons.length === 0)
+        return [];
+    const shown = reasons.slice(0, KEY_REASONS).map((reason) => `- ${cell(reason)}`);
+    const more = reasons.length - KEY_REASONS;
+    return [
+        `${NONE} in a class's column or cell: that run could not see the class, because`,
+        '',
+        ...shown,
+        ...(more > 0 ? [`- and ${more} more reason${more === 1 ? '' : 's'}`] : []),
+        '',
+    ];
+}
+/** How many reasons the key under the table gives: a grid of makers has one for every pair of releases. */
+const KEY_REASONS = 3;
 /** Importers as rows, cache makers as columns; a cell holds every job of that pair (e.g. rootful and rootless). */
 function renderGrid(result) {
     const importers = [...new Set(result.rows.filter((r) => r.maker !== '').map((r) => r.version))];
+    const icons = ['reproduced', 'content-differs', 'config-differs', 'clean'].map(verdictLabel);
     return [
         tableRow(['Importer ↓ · cache made by →', ...result.makers.map(cell)]),
         tableRow(['---', ...result.makers.map(() => '---')]),
@@ -76918,36 +77444,22 @@ function renderGrid(result) {
             });
             return tableRow([cell(version), ...cells]);
         }),
+        '',
+        `${icons.join(' · ')}. A cell: lost a layer/attempts and the loss rate, then the attempts of each other class.`,
     ];
 }
+/** "🔴 lost 5/40, 12.5% (4.2%–26.8%, 95%) · content 0 · config 35 · intact 0" */
 function gridCell(row) {
-    if (row.verdict !== 'reproduced' && row.verdict !== 'clean')
+    if (!judged(row.verdict) || row.classes === undefined)
         return verdictLabel(row.verdict);
-    return `${VERDICT_ICON[row.verdict]} ${row.lost}/${row.attempts} ${cell(row.rateText)}`;
-}
-function boundarySentence(result, maker) {
-    const { lastLost, firstClean } = result.boundary;
-    const rows = maker === undefined ? result.rows : result.rows.filter((r) => r.maker === maker);
-    if (lastLost === undefined) {
-        const withVerdict = rows.filter((r) => r.verdict === 'reproduced' || r.verdict === 'clean');
-        if (withVerdict.length === 0)
-            return 'No job gave a verdict, so there is no boundary.';
-        if (withVerdict.some((r) => r.verdict === 'reproduced')) {
-            return 'No release lost a layer (only builds that are not releases did), so there is no boundary.';
-        }
-        return 'No release lost a layer: every job with a verdict ran clean, so there is no boundary.';
-    }
-    if (firstClean === undefined) {
-        return `Last release that lost a layer: ${escapeMarkdown(lastLost)}; no release above it ran clean.`;
-    }
-    const sentence = `Last release that lost a layer: ${escapeMarkdown(lastLost)}; first clean: ${escapeMarkdown(firstClean)}.`;
-    const between = versionsBetween(rows, lastLost, firstClean);
-    return between.length === 0
-        ? sentence
-        : `${sentence} Between them, ${between.map(escapeMarkdown).join(', ')} gave no verdict.`;
+    const rate = row.rateText === NONE ? '' : `, ${cell(row.rateText)}`;
+    const others = classes_ATTEMPT_CLASSES.filter((c) => c !== 'lost-layer').map((c) => `${CLASS_LABELS[c].short} ${countOf(row, c)}`);
+    const lost = `${CLASS_LABELS['lost-layer'].short} ${row.lost}/${row.attempts}${rate}`;
+    return [`${VERDICT_ICON[row.verdict]} ${lost}`, ...others].join(' · ');
 }
 
 ;// CONCATENATED MODULE: ./src/report/matrix.ts
+
 
 
 
@@ -76969,9 +77481,26 @@ function buildMatrix(inputs, expectedVersions) {
     rows.sort(compareRows);
     const makers = [...new Set(rows.map((r) => r.maker).filter((m) => m !== ''))].sort(byRelease);
     const byMaker = makers.length > 1 && importsOthersCaches(rows)
-        ? makers.map((maker) => ({ maker, boundary: boundaryOf(rows.filter((r) => r.maker === maker)) }))
+        ? makers.map((maker) => ({ maker, boundaries: boundariesOf(rows.filter((r) => r.maker === maker)) }))
         : [];
-    return { rows, boundary: boundaryOf(rows), makers, byMaker, problems: rows.flatMap(problemOf) };
+    const boundaries = boundariesOf(rows);
+    const lost = boundaries['lost-layer'];
+    return {
+        rows,
+        boundaries,
+        boundary: {
+            ...(lost.last !== undefined ? { lastLost: lost.last } : {}),
+            ...(lost.firstWithout !== undefined ? { firstClean: lost.firstWithout } : {}),
+        },
+        makers,
+        byMaker,
+        problems: rows.flatMap(problemOf),
+    };
+}
+/** Each class's boundary among the rows. */
+function boundariesOf(rows) {
+    const entries = classes_DIFFERENCE_CLASSES.map((difference) => [difference, boundaryOf(rows, difference)]);
+    return Object.fromEntries(entries);
 }
 function missingRow(label) {
     return {
@@ -76981,6 +77510,7 @@ function missingRow(label) {
         verdict: 'missing',
         attempts: 0,
         lost: 0,
+        unjudged: {},
         rateText: NONE,
         note: 'no report was given for this expected version',
     };
@@ -77062,7 +77592,7 @@ function readReports(locations) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(69433);
 /* harmony import */ var _inputs_validators_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(20254);
-/* harmony import */ var _report_matrix_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(69116);
+/* harmony import */ var _report_matrix_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(75226);
 /* harmony import */ var _report_read_reports_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(986);
 
 
@@ -77072,13 +77602,14 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 async function summarize() {
     // Both inputs are lists, one item a line or separated by commas.
     const locations = (0,_inputs_validators_js__WEBPACK_IMPORTED_MODULE_1__/* .list */ .p_)(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4('reports'));
-    const result = (0,_report_matrix_js__WEBPACK_IMPORTED_MODULE_2__/* .buildMatrix */ .K)((0,_report_read_reports_js__WEBPACK_IMPORTED_MODULE_3__/* .readReports */ .o)(locations), (0,_inputs_validators_js__WEBPACK_IMPORTED_MODULE_1__/* .list */ .p_)(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4('versions')));
-    const markdown = (0,_report_matrix_js__WEBPACK_IMPORTED_MODULE_2__/* .renderMatrix */ .C)(result);
+    const result = (0,_report_matrix_js__WEBPACK_IMPORTED_MODULE_2__/* .buildMatrix */ .Kn)((0,_report_read_reports_js__WEBPACK_IMPORTED_MODULE_3__/* .readReports */ .o)(locations), (0,_inputs_validators_js__WEBPACK_IMPORTED_MODULE_1__/* .list */ .p_)(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4('versions')));
+    const markdown = (0,_report_matrix_js__WEBPACK_IMPORTED_MODULE_2__/* .renderMatrix */ .CW)(result);
     if (process.env['GITHUB_STEP_SUMMARY'])
         await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(markdown).write();
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(markdown);
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH('last-lost', result.boundary.lastLost ?? '');
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH('first-clean', result.boundary.firstClean ?? '');
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH('boundaries', JSON.stringify(result.boundaries));
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH('problems', JSON.stringify(result.problems));
     // Missing or failed jobs are said, not fatal: the table is still the best answer there is.
     for (const problem of result.problems)

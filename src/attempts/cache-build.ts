@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import type { CacheLocation } from '../inspection/cache-config.js';
-import { inspectOutput, outputFileName } from '../inspection/output-types.js';
-import type { OciImage } from '../inspection/oci-image.js';
+import { type BuiltOutput, missingPaths, outputFileName, readOutput } from '../inspection/output-types.js';
 import type { OutputType, Settings } from '../inputs/settings.js';
 import type { Log } from '../log.js';
 import { lastLines } from '../services/command.js';
@@ -49,20 +48,24 @@ export type CacheBuildPlan = Pick<
 
 export interface MadeCache {
   buildkitVersion: string;
-  /** The image built without a cache (OCI output only). */
-  reference?: OciImage;
+  /** The output built without a cache: the reference every attempt is held to. */
+  reference: BuiltOutput;
   /** Expected paths the reference lacks: the caller decides whether that is an error. */
   missingPaths: string[];
 }
 
-/** Builds once from scratch and exports the cache; its output is the reference the attempts are held to. */
+/**
+ * Builds once from scratch and exports the cache (none when exportCache is undefined: a cache made
+ * earlier is imported); its output is the reference the attempts are held to.
+ */
 export async function createCache(
-  services: RunServices,
+  services: Pick<RunServices, 'startBuildkitd' | 'stopBuildkitd' | 'buildkitVersion'>,
   plan: CacheBuildPlan,
-  exportCache: string,
+  exportCache: string | undefined,
   workDir: string,
   log: Log,
 ): Promise<MadeCache> {
+  const what = exportCache ? 'the build that creates the cache' : 'the reference build (no cache)';
   const daemon = await services.startBuildkitd(plan.cacheBuildkitImage);
   try {
     const buildkitVersion = await services.buildkitVersion(daemon);
@@ -70,27 +73,29 @@ export async function createCache(
     const build = await daemon.buildctl.build({
       context: plan.context,
       dockerfile: plan.dockerfile,
-      exportCache,
+      ...(exportCache ? { exportCache } : {}),
       output: `type=${plan.outputType},dest=${output}`,
       timeoutMs: plan.attemptTimeoutSeconds * 1000,
     });
     if (build.timedOut) {
-      throw new InfrastructureError(
-        `the build that creates the cache did not finish within ${plan.attemptTimeoutSeconds} s`,
-      );
+      throw new InfrastructureError(`${what} did not finish within ${plan.attemptTimeoutSeconds} s`);
     }
     if (build.exitCode !== 0) {
-      throw new CacheBuildFailed(`the build that creates the cache failed:\n${lastLines(build.stderr, 15)}`);
+      throw new CacheBuildFailed(`${what} failed:\n${lastLines(build.stderr, 15)}`);
     }
-    const check = await inspectOutput(output, plan.outputType, plan.expectPaths);
-    log.info(`cache exported by buildkitd ${buildkitVersion} (${exportCache})`);
-    if (check.image) {
-      const layers = check.image.layers.map(
+    const reference = await readOutput(output, plan.outputType);
+    log.info(
+      exportCache
+        ? `cache exported by buildkitd ${buildkitVersion} (${exportCache})`
+        : `reference built by buildkitd ${buildkitVersion} without a cache`,
+    );
+    if (reference.image) {
+      const layers = reference.image.layers.map(
         (l) => `${l.position}: ${l.digest.slice(0, 19)} ${l.files.length} files`,
       );
       log.info(`reference image: ${layers.join(', ')}`);
     }
-    return { buildkitVersion, reference: check.image, missingPaths: check.missingPaths };
+    return { buildkitVersion, reference, missingPaths: missingPaths(reference, plan.expectPaths) };
   } finally {
     await services.stopBuildkitd(daemon);
   }

@@ -1,22 +1,25 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type CacheUse, cacheUse, readTrace, TraceError } from '../inspection/build-trace.js';
-import { inspectOutput, outputFileName } from '../inspection/output-types.js';
+import type { ConfigComparison } from '../inspection/compare.js';
+import { compareOutputs, outputFileName, readOutput } from '../inspection/output-types.js';
 import { InspectionError } from '../inspection/tarball.js';
 import type { AttemptOutcome } from '../model/attempt.js';
 import { lastLines } from '../services/command.js';
 import type { Buildkitd } from '../services/run-services.js';
+import { classify } from '../verdict/classify.js';
 import type { AttemptPlan } from './plan.js';
 
 /**
  * One attempt on a daemon that is ready: build with the cache imported, check from the build's trace that
- * the cache was used, and read the output. Only a build that succeeded, used the cache and whose output was
- * read to its end can say "lost" or "intact"; anything else is an error of the attempt.
+ * the cache was used, read the output and hold it against the reference. Only a build that succeeded, used
+ * the cache and whose output was read to its end is judged; anything else is an error of the attempt.
  */
 export async function oneAttempt(
   daemon: Buildkitd,
   plan: AttemptPlan,
   attempt: number,
+  config: ConfigComparison,
 ): Promise<AttemptOutcome> {
   const output = path.join(plan.workDir, outputFileName(`attempt-${attempt}`, plan.outputType));
   const traceFile = path.join(plan.workDir, `attempt-${attempt}.trace.json`);
@@ -28,7 +31,7 @@ export async function oneAttempt(
     timeoutMs: plan.attemptTimeoutSeconds * 1000,
     traceFile,
   });
-  // The trace stays beside a broken output or an error, as evidence; an intact attempt keeps nothing.
+  // The trace stays beside an output that differs or an error, as evidence; an intact attempt keeps nothing.
   const failed = (cause: string): AttemptOutcome => {
     fs.rmSync(output, { force: true });
     return { kind: 'error', cause };
@@ -43,23 +46,22 @@ export async function oneAttempt(
   const cacheProblem = readCacheUse(traceFile);
   if (cacheProblem) return failed(cacheProblem);
   try {
-    const check = await inspectOutput(output, plan.outputType, plan.expectPaths, plan.reference);
-    const notes = check.notes ? { notes: check.notes } : {};
-    if (check.missingPaths.length > 0 || check.lostLayers.length > 0) {
-      const layers = check.layers ? { layers: check.layers } : {};
-      return {
-        kind: 'lost',
-        missingPaths: check.missingPaths,
-        lostLayers: check.lostLayers,
-        output,
-        ...notes,
-        ...layers,
-      };
-    }
+    const built = await readOutput(output, plan.outputType);
+    const difference = compareOutputs(
+      plan.outputType,
+      plan.reference,
+      built,
+      plan.expectPaths,
+      config,
+      plan.referenceRebuilt,
+    );
+    const kind = classify(difference);
+    if (kind !== 'intact') return { kind, difference, output };
     fs.rmSync(output, { force: true });
     fs.rmSync(traceFile, { force: true });
-    return { kind: 'intact', ...notes };
+    return { kind: 'intact' };
   } catch (error) {
+    // An output that cannot be read stays, as evidence.
     if (error instanceof InspectionError) return { kind: 'error', cause: error.message };
     throw error;
   }

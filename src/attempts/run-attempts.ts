@@ -1,27 +1,47 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Log } from '../log.js';
-import { type Buildkitd, DaemonStartError, type RunServices } from '../services/run-services.js';
+import { type ConfigComparison, configComparisonFor } from '../inspection/compare.js';
+import { configNotComparable } from '../inspection/output-types.js';
+import type { AttemptOutcome, AttemptRecord, DifferentOutcome } from '../model/attempt.js';
+import type { Buildkitd } from '../services/run-services.js';
+import { stoppingClasses } from '../verdict/classes.js';
+import { type DaemonServices, keepDaemonLogs, removeInBackground, resetLane } from './lane-daemon.js';
+import { describeRecord } from './record-text.js';
 import { oneAttempt } from './one-attempt.js';
 import type { AttemptPlan } from './plan.js';
-import { RESETS } from './reset-modes.js';
 import { resetsBefore } from './reset-policy.js';
-import type { AttemptOutcome, AttemptRecord } from '../model/attempt.js';
-import { lossText } from '../model/wording.js';
 
 export type { AttemptPlan } from './plan.js';
+export type { DaemonServices } from './lane-daemon.js';
 
 export interface AttemptsRun {
   records: AttemptRecord[];
-  /** What the attempts' daemon reports, read once after it first started. */
+  /** What the attempts' daemon reports, asked of the first daemon that started. */
   buildkitVersion: string;
+  /** Whether config and history were compared, decided once that release was known. */
+  configComparison?: ConfigComparison;
   /** Logs of a daemon whose attempt failed, saved before it was removed. */
   daemonLogFiles: string[];
+  /** What ended a lane outside any attempt (each also logged): the run has no clean verdict then. */
+  laneErrors: string[];
 }
 
-/** What the lanes share: one numbering of attempts, one stop. */
-interface Lanes {
+/** Runs one attempt on a ready daemon (oneAttempt; a fake in the unit tests). */
+export type RunOneAttempt = (
+  daemon: Buildkitd,
+  plan: AttemptPlan,
+  attempt: number,
+  config: ConfigComparison,
+) => Promise<AttemptOutcome>;
+
+export interface AttemptHooks {
   /** Told of each daemon log as it is saved (the action's post step prints them, also after a cancel). */
+  onLogSaved?: (file: string) => void;
+  runOneAttempt?: RunOneAttempt;
+}
+
+/** What the lanes share: one numbering of attempts, one stop, one version probe. */
+export interface Lanes {
   onLogSaved: (file: string) => void;
   /** How many run: the plan's, capped by usableLanes. */
   count: number;
@@ -30,41 +50,37 @@ interface Lanes {
   /** When the attempts began: every record's end is measured from here. */
   startedAt: number;
   run: AttemptsRun;
+  /** The first daemon's release, asked once, and what it means for the config comparison. */
+  probe?: Promise<ConfigComparison>;
 }
 
 /**
  * The retry loop, in `lanes` daemons at once (see lanesFor): each lane resets its own buildkitd's state
  * when the policy says so (counting its own attempts), imports the cache, builds, reads the output. The
- * attempts keep one numbering across lanes. Every lane stops taking attempts at the first lost layer
- * (unless keepGoing) and at the first attempt that cannot be judged, in any lane; an attempt already
- * running finishes and counts. With keepGoing, exactly `retries` attempts run in all.
+ * attempts keep one numbering across lanes. Every lane stops taking attempts at the first attempt of a
+ * class that stops the run (unless keepGoing) and at the first that cannot be judged, in any lane; an
+ * attempt already running finishes and counts, and none starts after the stop, also not after a reset.
+ * With keepGoing, exactly `retries` attempts run in all. A lane that fails outside an attempt stops the
+ * others; every record of every lane is kept.
  */
 export async function runAttempts(
-  services: RunServices,
+  services: DaemonServices,
   plan: AttemptPlan,
   log: Log,
-  onLogSaved: (file: string) => void = () => undefined,
+  hooks: AttemptHooks = {},
 ): Promise<AttemptsRun> {
   const shared: Lanes = {
-    onLogSaved,
+    onLogSaved: hooks.onLogSaved ?? (() => undefined),
     count: usableLanes(plan),
     next: 1,
     stop: false,
     startedAt: performance.now(),
-    run: { records: [], buildkitVersion: 'unknown', daemonLogFiles: [] },
+    run: { records: [], buildkitVersion: 'unknown', daemonLogFiles: [], laneErrors: [] },
   };
-  // A lane that throws stops the others too, and every lane is waited for (its daemon removed) before the
-  // error goes on: nothing keeps running behind the caller's cleanup.
-  const ended = await Promise.allSettled(
-    Array.from({ length: shared.count }, (_, i) =>
-      runLane(services, plan, i + 1, shared, log).catch((error: unknown) => {
-        shared.stop = true;
-        throw error;
-      }),
-    ),
+  const runOne = hooks.runOneAttempt ?? oneAttempt;
+  await Promise.all(
+    Array.from({ length: shared.count }, (_, i) => runLane(services, plan, i + 1, shared, log, runOne)),
   );
-  const failed = ended.find((e) => e.status === 'rejected');
-  if (failed) throw failed.reason;
   shared.run.records.sort((a, b) => a.attempt - b.attempt);
   return shared.run;
 }
@@ -80,7 +96,7 @@ export function usableLanes(plan: Pick<AttemptPlan, 'lanes' | 'retries' | 'cache
 }
 
 /** A lane's own daemon, and the removals of the ones it replaced (awaited before the lane returns). */
-interface LaneState {
+export interface LaneState {
   lane: number;
   daemon: Buildkitd | undefined;
   removals: Promise<void>[];
@@ -89,88 +105,109 @@ interface LaneState {
 }
 
 async function runLane(
-  services: RunServices,
+  services: DaemonServices,
   plan: AttemptPlan,
   lane: number,
   shared: Lanes,
   log: Log,
+  runOne: RunOneAttempt,
 ): Promise<void> {
   const state: LaneState = { lane, daemon: undefined, removals: [], attempts: 0 };
   try {
     while (!shared.stop && shared.next <= plan.retries) {
-      const attempt = shared.next++;
-      state.attempts += 1;
-      const freshState = resetsBefore(state.attempts, plan.cacheResetFrequency);
-      const resetStarted = performance.now();
-      const resetFailure = freshState ? await resetLane(services, plan, state, shared, log) : undefined;
-      if (resetFailure) {
-        const resetMs = Math.round(performance.now() - resetStarted);
-        record(
-          shared,
-          plan,
-          state,
-          { attempt, freshState, resetMs, durationMs: 0, outcome: resetFailure.outcome },
-          log,
-        );
-        if (resetFailure.container) {
-          keepLogs(shared, await saveDaemonLogs(services, resetFailure.container, plan.workDir, log));
-        }
-        break;
-      }
-      // The policy always resets before a lane's first attempt, so a daemon is there from then on.
-      const daemon = state.daemon;
-      if (!daemon) throw new Error('no buildkitd for the attempt');
-      const buildStarted = performance.now();
-      const outcome = await oneAttempt(daemon, plan, attempt);
-      const timing = {
-        resetMs: Math.round(buildStarted - resetStarted),
-        durationMs: Math.round(performance.now() - buildStarted),
-      };
-      record(shared, plan, state, { attempt, freshState, ...timing, outcome }, log);
-      if (outcome.kind === 'error') {
-        keepLogs(shared, await saveDaemonLogs(services, daemon.container, plan.workDir, log));
-      }
+      if (!(await takeAttempt(services, plan, state, shared, log, runOne))) break;
     }
+  } catch (error) {
+    // Set before this lane's cleanup: no other lane starts an attempt while it cleans up.
+    shared.stop = true;
+    const message = `lane ${lane}: ${(error as Error).message}`;
+    shared.run.laneErrors.push(message);
+    log.warning(`the attempts stopped: ${message}`);
   } finally {
     if (state.daemon) state.removals.push(removeInBackground(services, state.daemon, log));
     await Promise.all(state.removals);
   }
 }
 
-/**
- * Empties the lane's daemon's state as cache-reset-mode says (see RESETS). Returns the attempt's error and
- * the daemon whose logs tell why when it fails, undefined when the lane has a daemon with an empty state.
- */
-async function resetLane(
-  services: RunServices,
+/** Resets when the policy says, then runs one attempt; false when the lane must stop. */
+async function takeAttempt(
+  services: DaemonServices,
   plan: AttemptPlan,
   state: LaneState,
   shared: Lanes,
   log: Log,
-): Promise<{ outcome: AttemptOutcome; container?: string } | undefined> {
-  const replace = async (): Promise<Buildkitd> => {
-    // The old daemon goes in the background: its container and volume are its own, and the new one need
-    // not wait for them.
-    if (state.daemon) state.removals.push(removeInBackground(services, state.daemon, log));
-    state.daemon = undefined;
-    state.daemon = await services.startBuildkitd(plan.image);
-    if (state.lane === 1 && state.attempts === 1) {
-      shared.run.buildkitVersion = await services.buildkitVersion(state.daemon);
+  runOne: RunOneAttempt,
+): Promise<boolean> {
+  const freshState = resetsBefore(state.attempts + 1, plan.cacheResetFrequency);
+  const resetStarted = performance.now();
+  const failed = async (cause: string, container: string | undefined): Promise<false> => {
+    // After the stop, or with every attempt taken by other lanes, a failed reset is no attempt of the run.
+    if (shared.stop || shared.next > plan.retries) {
+      log.warning(`lane ${state.lane} after the last attempt: ${cause}`);
+      return false;
     }
-    return state.daemon;
+    const resetMs = Math.round(performance.now() - resetStarted);
+    const outcome: AttemptOutcome = { kind: 'error', cause };
+    record(shared, plan, state, { attempt: shared.next++, freshState, resetMs, durationMs: 0, outcome }, log);
+    if (container) await keepDaemonLogs(services, shared, container, plan.workDir, log);
+    return false;
   };
-  try {
-    state.daemon = await RESETS[plan.cacheResetMode](
-      { current: state.daemon, replace },
-      plan.attemptTimeoutSeconds * 1000,
-    );
-    return undefined;
-  } catch (error) {
-    const cause = `resetting buildkitd's state failed: ${(error as Error).message}`;
-    const container =
-      state.daemon?.container ?? (error instanceof DaemonStartError ? error.container : undefined);
-    return { outcome: { kind: 'error', cause }, ...(container ? { container } : {}) };
+  if (freshState) {
+    const failure = await resetLane(services, plan, state, log);
+    if (failure) return failed(failure.cause, failure.container);
   }
+  const daemon = state.daemon;
+  if (!daemon) throw new Error('no buildkitd for the attempt');
+  const config = await configComparison(services, shared, plan, daemon).catch(
+    (error: unknown) => error as Error,
+  );
+  // Another lane may have stopped the run, or taken the last attempt, while this one reset or waited.
+  if (shared.stop || shared.next > plan.retries) return false;
+  if (config instanceof Error) return failed(config.message, daemon.container);
+  const attempt = shared.next++;
+  state.attempts += 1;
+  const buildStarted = performance.now();
+  const timing = () => ({
+    resetMs: Math.round(buildStarted - resetStarted),
+    durationMs: Math.round(performance.now() - buildStarted),
+  });
+  let outcome: AttemptOutcome;
+  try {
+    outcome = await runOne(daemon, plan, attempt, config);
+  } catch (error) {
+    // The number is taken: the attempt is recorded as an error before the lane ends with it.
+    const cause = `the attempt failed unexpectedly: ${(error as Error).message}`;
+    record(shared, plan, state, { attempt, freshState, ...timing(), outcome: { kind: 'error', cause } }, log);
+    throw error;
+  }
+  record(shared, plan, state, { attempt, freshState, ...timing(), outcome }, log);
+  if (outcome.kind === 'error') await keepDaemonLogs(services, shared, daemon.container, plan.workDir, log);
+  return true;
+}
+
+/** The attempts' release, asked once of the first daemon that is ready, and whether config is compared. */
+function configComparison(
+  services: DaemonServices,
+  shared: Lanes,
+  plan: AttemptPlan,
+  daemon: Buildkitd,
+): Promise<ConfigComparison> {
+  shared.probe ??= services.buildkitVersion(daemon).then(
+    (version) => {
+      shared.run.buildkitVersion = version;
+      const notComparable = configNotComparable(plan.outputType, plan.referenceRebuilt);
+      shared.run.configComparison = notComparable
+        ? { compared: false, reason: notComparable }
+        : configComparisonFor(plan.referenceVersion, version);
+      return shared.run.configComparison;
+    },
+    (error: unknown) => {
+      throw new Error(
+        `asking buildkitd ${daemon.container} for its version failed: ${(error as Error).message}`,
+      );
+    },
+  );
+  return shared.probe;
 }
 
 /** Records a finished attempt for the run (numbered by the shared counter) and stops every lane when it must. */
@@ -181,71 +218,38 @@ function record(
   fields: Omit<AttemptRecord, 'lane' | 'endedMs'>,
   log: Log,
 ): void {
+  const outcome = keepFirstOutput(shared, fields.attempt, fields.outcome);
   const done: AttemptRecord = {
     attempt: fields.attempt,
     ...(shared.count > 1 ? { lane: state.lane } : {}),
+    ...(state.daemon ? { daemon: state.daemon.container } : {}),
     freshState: fields.freshState,
     resetMs: fields.resetMs,
     durationMs: fields.durationMs,
     endedMs: Math.round(performance.now() - shared.startedAt),
-    outcome: fields.outcome,
+    outcome,
   };
   shared.run.records.push(done);
-  log.info(describe(done));
-  const { outcome } = done;
-  if (outcome.kind === 'error' || (outcome.kind === 'lost' && !plan.keepGoing)) shared.stop = true;
-}
-
-function keepLogs(shared: Lanes, files: readonly string[]): void {
-  shared.run.daemonLogFiles.push(...files);
-  for (const file of files) shared.onLogSaved(file);
-}
-
-/** A removal nobody awaits yet must not reject unobserved: a failure is a warning; cleanup removes the rest. */
-function removeInBackground(services: RunServices, daemon: Buildkitd, log: Log): Promise<void> {
-  return services
-    .stopBuildkitd(daemon)
-    .catch((error: unknown) =>
-      log.warning(`removing ${daemon.container} failed: ${(error as Error).message}`),
-    );
+  log.info(describeRecord(done));
+  const stopOn: readonly string[] = plan.stopOn ?? stoppingClasses();
+  if (outcome.kind === 'error' || (stopOn.includes(outcome.kind) && !plan.keepGoing)) shared.stop = true;
 }
 
 /**
- * The daemon's logs, kept for the post step. Best effort: on a full disk the write fails too, and that must
- * not hide the attempt's own error behind its own.
+ * The first attempt of each class keeps its output as evidence; the others need no more disk. With lanes an
+ * attempt can end before a lower-numbered one of its class: the lower one then keeps its output instead.
  */
-async function saveDaemonLogs(
-  services: RunServices,
-  container: string,
-  workDir: string,
-  log: Log,
-): Promise<string[]> {
-  const file = path.join(workDir, `${container}.log`);
-  try {
-    const running = await services.isRunning(container);
-    fs.writeFileSync(
-      file,
-      `# ${container} (${running ? 'running' : 'stopped'})\n${await services.daemonLogs(container)}`,
-    );
-    return [file];
-  } catch (error) {
-    fs.rmSync(file, { force: true });
-    log.warning(`the logs of ${container} could not be saved: ${(error as Error).message}`);
-    return [];
-  }
+function keepFirstOutput(shared: Lanes, attempt: number, outcome: AttemptOutcome): AttemptOutcome {
+  if (!('difference' in outcome)) return outcome;
+  const kept = shared.run.records.find(
+    (r) => r.outcome.kind === outcome.kind && 'output' in r.outcome && r.outcome.output !== '',
+  );
+  if (kept && kept.attempt < attempt) return dropOutput(outcome);
+  if (kept && 'difference' in kept.outcome) kept.outcome = dropOutput(kept.outcome);
+  return outcome;
 }
 
-function describe(record: AttemptRecord): string {
-  const reset = record.freshState ? ' (fresh buildkitd state)' : '';
-  const lane = record.lane ? ` [lane ${record.lane}]` : '';
-  const head = `attempt ${record.attempt}${lane}${reset}: `;
-  const seconds = `${(record.durationMs / 1000).toFixed(2)} s`;
-  switch (record.outcome.kind) {
-    case 'intact':
-      return `${head}intact, ${seconds}`;
-    case 'lost':
-      return `${head}LAYER LOST — ${lossText(record.outcome.missingPaths, record.outcome.lostLayers)}, ${seconds}`;
-    case 'error':
-      return `${head}infrastructure error: ${record.outcome.cause}`;
-  }
+function dropOutput(outcome: DifferentOutcome): DifferentOutcome {
+  fs.rmSync(outcome.output, { force: true });
+  return { ...outcome, output: '' };
 }

@@ -17,6 +17,8 @@ export const DEFAULT_BUILDKIT_IMAGE = 'moby/buildkit:v0.9.0-rootless';
 export const DEFAULT_BUILDCTL_URL =
   'https://github.com/moby/buildkit/releases/download/{version}/buildkit-{version}.linux-{arch}.tar.gz';
 export const DEFAULT_MIRROR_UPSTREAM = 'https://registry-1.docker.io';
+/** An image that is not the reference fails the step, whatever the difference: intact means equal. */
+export const DEFAULT_FAIL_ON = 'lost-layer,content-differs,config-differs';
 
 /** The inputs, in action.yml's order: the names, defaults and help of the action and the CLI come from here. */
 export const INPUTS = [
@@ -147,17 +149,23 @@ export const INPUTS = [
     usage: "docker run options for buildkitd's container",
   },
   {
+    name: 'fail-on',
+    default: DEFAULT_FAIL_ON,
+    setting: 'failOn',
+    usage: 'classes that fail the step (exit 1): lost-layer, content-differs, config-differs, or none',
+  },
+  {
     name: 'fail-on-reproduce',
-    default: 'true',
-    setting: 'failOnReproduce',
-    usage: 'fail (exit 1) when a layer is lost',
+    default: '',
+    setting: 'failOn',
+    usage: 'deprecated: false is fail-on none, true its default',
   },
   { name: 'output-type', default: 'oci', setting: 'outputType', usage: 'oci or tar' },
   {
     name: 'keep-going',
     default: 'false',
     setting: 'keepGoing',
-    usage: 'go on after a lost layer, to measure the loss rate',
+    usage: 'go on after a lost layer or content difference, to measure the rate',
   },
   {
     name: 'attempt-timeout',
@@ -169,13 +177,13 @@ export const INPUTS = [
     name: 'minimize',
     default: 'false',
     setting: 'minimize',
-    usage: 'after a lost layer, shrink the Dockerfile and context',
+    usage: 'after a difference, shrink the Dockerfile and context, keeping its class',
   },
   {
     name: 'minimize-confidence',
     default: '0.99',
     setting: 'minimizeConfidence',
-    usage: 'chance a candidate that loses shows it',
+    usage: 'chance a candidate with the difference shows it',
   },
   {
     name: 'minimize-timeout',

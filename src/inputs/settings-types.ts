@@ -1,5 +1,7 @@
 /* The typed settings a run reads: what parseSettings (settings.ts) makes of the inputs. */
 
+import type { DifferenceClass } from '../model/classes.js';
+
 /** Where the bundled reproduction lives, and where relative paths start from. */
 export interface PathContext {
   /** GITHUB_WORKSPACE for the action, the current directory for the CLI. */
@@ -63,7 +65,8 @@ export interface Settings {
   buildkitdConfig: string;
   /** `docker run` options for the buildkitd container; undefined: our defaults for the image's kind. */
   buildkitdContainerOptions: string[] | undefined;
-  failOnReproduce: boolean;
+  /** The classes of difference that fail the step (the CLI exits 1); none: only errors fail it. */
+  failOn: DifferenceClass[];
   outputType: OutputType;
   /** Go on after a lost layer, to measure how often it happens. */
   keepGoing: boolean;

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { buildkitdToml } from './buildkitd-config.js';
 import { containerOptions } from './container-options.js';
-import { type InputName, inputText, type RawInputs } from './input-table.js';
+import { DEFAULT_FAIL_ON, type InputName, inputText, type RawInputs } from './input-table.js';
+import { DIFFERENCE_CLASSES, type DifferenceClass } from '../model/classes.js';
 import {
   archivePath,
   boolean,
@@ -37,6 +38,25 @@ export * from './settings-types.js';
 /** buildctl for images whose tag names no release (latest, master, a digest). */
 export const PINNED_BUILDCTL_VERSION = 'v0.9.1';
 const MAX_RETRIES = 10_000;
+
+/**
+ * The classes that fail the step. fail-on-reproduce, the input fail-on replaced, still works alone: false
+ * was "a finding does not fail the step", which is fail-on none now.
+ */
+function failOn(raw: RawInputs): DifferenceClass[] {
+  const text = inputText(raw, 'fail-on');
+  const old = inputText(raw, 'fail-on-reproduce');
+  if (old !== '') {
+    if (text !== DEFAULT_FAIL_ON) {
+      throw new InputError('fail-on-reproduce', 'is replaced by fail-on: give fail-on only');
+    }
+    return boolean('fail-on-reproduce', old) ? [...DIFFERENCE_CLASSES] : [];
+  }
+  if (text === 'none') return [];
+  const words = list(text);
+  if (words.length === 0) throw new InputError('fail-on', 'give one or more classes, or none');
+  return [...new Set(words.map((word) => oneOf('fail-on', word, DIFFERENCE_CLASSES)))];
+}
 
 /** Parses and checks every input; the first bad one throws an InputError naming it, before anything starts. */
 export function parseSettings(raw: RawInputs, paths: PathContext): Settings {
@@ -99,7 +119,7 @@ function attemptInputs(
   | 'runAttempts'
   | 'keepGoing'
   | 'attemptTimeoutSeconds'
-  | 'failOnReproduce'
+  | 'failOn'
   | 'parallel'
   | 'cleanup'
 > {
@@ -124,7 +144,7 @@ function attemptInputs(
     runAttempts: boolean('run-attempts', inputText(raw, 'run-attempts')),
     keepGoing: boolean('keep-going', inputText(raw, 'keep-going')),
     attemptTimeoutSeconds: integer('attempt-timeout', inputText(raw, 'attempt-timeout'), 1, 86_400),
-    failOnReproduce: boolean('fail-on-reproduce', inputText(raw, 'fail-on-reproduce')),
+    failOn: failOn(raw),
     parallel: parallel === 'auto' ? 0 : integer('parallel', parallel, 1, MAX_PARALLEL),
     cleanup: boolean('cleanup', inputText(raw, 'cleanup')),
   };

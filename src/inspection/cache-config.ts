@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { OciImage } from './oci-image.js';
+import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES } from './oci-types.js';
 import { InspectionError } from './tarball.js';
 import type { SharedResult } from '../model/run-result.js';
 
@@ -27,14 +28,8 @@ export interface CacheConfig {
 export type CacheLocation =
   { kind: 'local'; dir: string } | { kind: 'registry'; address: string; repository: string; tag: string };
 
-const INDEX_TYPES = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-];
-const MANIFEST_TYPES = [
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-];
+/** The documents a cache's root or index may point at. */
+const DOCUMENT_TYPES: readonly string[] = [...INDEX_MEDIA_TYPES, ...MANIFEST_MEDIA_TYPES];
 
 /**
  * Reads the cache config from where the cache was exported. Two layouts occur: an index that lists the
@@ -143,9 +138,7 @@ function cacheConfigDescriptor(document: unknown): Descriptor | undefined {
 /** The manifest an index points at: the one tagged `latest` (the tag the run exports) when it says. */
 function firstManifest(document: unknown): Descriptor | undefined {
   const doc = document as { manifests?: (Descriptor & { annotations?: Record<string, string> })[] };
-  const manifests = (doc.manifests ?? []).filter((m) =>
-    [...INDEX_TYPES, ...MANIFEST_TYPES].includes(m.mediaType),
-  );
+  const manifests = (doc.manifests ?? []).filter((m) => DOCUMENT_TYPES.includes(m.mediaType));
   return (
     manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === 'latest') ?? manifests[0]
   );
@@ -192,12 +185,10 @@ function registryStore(location: Extract<CacheLocation, { kind: 'registry' }>): 
   return {
     root: async () =>
       JSON.parse(
-        (
-          await get(`${base}/manifests/${location.tag}`, [...INDEX_TYPES, ...MANIFEST_TYPES].join(', '))
-        ).toString('utf8'),
+        (await get(`${base}/manifests/${location.tag}`, DOCUMENT_TYPES.join(', '))).toString('utf8'),
       ) as unknown,
     blob: async (d) => {
-      const isManifest = [...INDEX_TYPES, ...MANIFEST_TYPES].includes(d.mediaType);
+      const isManifest = DOCUMENT_TYPES.includes(d.mediaType);
       const url = `${base}/${isManifest ? 'manifests' : 'blobs'}/${d.digest}`;
       return verified(await get(url, isManifest ? d.mediaType : undefined), d.digest, describe(location));
     },

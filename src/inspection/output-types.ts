@@ -1,74 +1,118 @@
 import type { OutputType } from '../inputs/settings.js';
-import { diagnose } from './diagnosis.js';
-import { imagePaths, type OciImage, readOciImage } from './oci-image.js';
-import { inspectTarball } from './tarball.js';
-import type { LayerComparison, LayerFacts, LayerNotes } from '../model/layers.js';
+import type { ImageDifference } from '../model/difference.js';
+import { compareImages, type ConfigComparison } from './compare.js';
+import { compareTrees } from './compare-files.js';
+import { type FileEntry, mergedTree, type OciImage, readOciImage } from './oci-image.js';
+import { InspectionError, inspectTarball, normalizeArchivePath } from './tarball.js';
 
-export interface OutputCheck {
-  missingPaths: string[];
-  lostLayers: LayerFacts[];
-  /** Set when the comparison with the reference saw anything worth a note. */
-  notes?: LayerNotes;
-  /** Both images' layers, when there was a reference to compare with. */
-  layers?: LayerComparison;
+/** A build's output, read to its end. */
+export interface BuiltOutput {
+  /** The image itself (OCI output). */
   image?: OciImage;
+  /** Its filesystem, whiteouts applied. */
+  tree: ReadonlyMap<string, FileEntry>;
 }
 
-/** What BuildKit's `--output type=…` writes for each output-type, and how this tool reads it. */
+/** What BuildKit's `--output type=…` writes for each output-type, and how this tool reads and compares it. */
 interface OutputKind {
   /** The file name's ending, after the base. */
   extension: string;
-  /** Whether a lost layer shows in its layers; otherwise only a missing expected path shows it. */
+  /** Whether layers and config are compared; otherwise the filesystem only. */
   comparesLayers: boolean;
-  inspect(file: string, expectPaths: readonly string[], reference?: OciImage): Promise<OutputCheck>;
+  read(file: string): Promise<BuiltOutput>;
+  compare(
+    reference: BuiltOutput,
+    attempt: BuiltOutput,
+    expectPaths: readonly string[],
+    config: ConfigComparison,
+  ): ImageDifference;
 }
 
+/** Why config cannot be compared for a tar output: it has none. */
+const NO_CONFIG = 'a tar output holds no image config';
+/** Why layers are compared by their files when the reference was built again, not by the cache's build. */
+const REBUILT =
+  'the reference was built again without a cache, not by the build that made it: its layers are compared by their files (timestamps left out), config and history not at all';
+
 export const OUTPUT_KINDS: Readonly<Record<OutputType, OutputKind>> = {
-  /** The image itself: the expected paths, and its layers against the reference's, by content. */
-  oci: { extension: 'oci.tar', comparesLayers: true, inspect: inspectImage },
-  /** Its filesystem only, as the seed: the expected paths. */
+  /** The image itself: layers by content, the filesystem where they differ, config and history. */
+  oci: {
+    extension: 'oci.tar',
+    comparesLayers: true,
+    read: async (file) => {
+      const image = await readOciImage(file);
+      return { image, tree: mergedTree(image) };
+    },
+    compare: (reference, attempt, expectPaths, config) => {
+      if (!reference.image || !attempt.image)
+        throw new InspectionError('an OCI output was read without its image');
+      return compareImages(reference.image, attempt.image, expectPaths, config);
+    },
+  },
+  /** Its filesystem only, as the seed: the expected paths, then every path. */
   tar: {
     extension: 'tar',
     comparesLayers: false,
-    inspect: async (file, expectPaths) => ({
-      missingPaths: (await inspectTarball(file, expectPaths)).missingPaths,
-      lostLayers: [],
-    }),
+    read: async (file) => {
+      const tree = new Map<string, FileEntry>();
+      for (const entry of (await inspectTarball(file, [])).files) tree.set(entry.path, entry);
+      return { tree };
+    },
+    compare: (reference, attempt, expectPaths) =>
+      compareFilesystems(reference, attempt, expectPaths, NO_CONFIG),
   },
 };
 
-/**
- * Reads a build's output as a stream, as its output-type says. Throws InspectionError when the output
- * cannot be read to its end.
- */
-export function inspectOutput(
-  file: string,
-  outputType: OutputType,
-  expectPaths: readonly string[],
-  reference?: OciImage,
-): Promise<OutputCheck> {
-  return OUTPUT_KINDS[outputType].inspect(file, expectPaths, reference);
+/** Reads a build's output as a stream. Throws InspectionError when it cannot be read to its end. */
+export function readOutput(file: string, outputType: OutputType): Promise<BuiltOutput> {
+  return OUTPUT_KINDS[outputType].read(file);
 }
 
-async function inspectImage(
-  file: string,
+/**
+ * How an attempt's output differs from the reference's (see OutputKind.compare); by their files alone when
+ * the reference was built again, not by the build that made the cache.
+ */
+export function compareOutputs(
+  outputType: OutputType,
+  reference: BuiltOutput,
+  attempt: BuiltOutput,
   expectPaths: readonly string[],
-  reference?: OciImage,
-): Promise<OutputCheck> {
-  const image = await readOciImage(file);
-  const paths = imagePaths(image);
-  const missingPaths = expectPaths.filter((p) => !paths.has(p));
-  if (!reference) return { missingPaths, lostLayers: [], image };
-  const diagnosis = diagnose(reference, image);
-  const { unexpectedLayers, emptyLayers, historyChanges } = diagnosis;
-  const noteworthy = unexpectedLayers.length + emptyLayers.length + historyChanges.length > 0;
+  config: ConfigComparison,
+  referenceRebuilt = false,
+): ImageDifference {
+  if (referenceRebuilt) return compareFilesystems(reference, attempt, expectPaths, REBUILT);
+  return OUTPUT_KINDS[outputType].compare(reference, attempt, expectPaths, config);
+}
+
+/** Why config and history cannot be held to the reference's, or undefined when they can. */
+export function configNotComparable(outputType: OutputType, referenceRebuilt = false): string | undefined {
+  if (!OUTPUT_KINDS[outputType].comparesLayers) return NO_CONFIG;
+  return referenceRebuilt ? REBUILT : undefined;
+}
+
+/** Two filesystems path by path (no layers, no config): a tar output, or a reference built again. */
+function compareFilesystems(
+  reference: BuiltOutput,
+  attempt: BuiltOutput,
+  expectPaths: readonly string[],
+  configNotCompared: string,
+): ImageDifference {
+  const files = compareTrees(reference.tree, attempt.tree);
   return {
-    missingPaths,
-    lostLayers: diagnosis.lostLayers,
-    notes: noteworthy ? { unexpectedLayers, emptyLayers, historyChanges } : undefined,
-    layers: { reference: diagnosis.referenceLayers, attempt: diagnosis.attemptLayers },
-    image,
+    layerRelation: 'not-compared',
+    missingPaths: missingPaths(attempt, expectPaths),
+    lostLayers: [],
+    layerChanges: [],
+    files: files.changes,
+    filesOmitted: files.omitted,
+    config: [],
+    configNotCompared,
   };
+}
+
+/** The expected paths an output lacks. */
+export function missingPaths(output: BuiltOutput, expectPaths: readonly string[]): string[] {
+  return expectPaths.filter((p) => !output.tree.has(normalizeArchivePath(p)));
 }
 
 /** The file name of a build's output. */

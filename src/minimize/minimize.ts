@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CacheBuildFailed, cacheSpecs, createCache } from '../attempts/cache-build.js';
+import { CacheBuildFailed } from '../attempts/cache-build.js';
 import type { Settings } from '../inputs/settings.js';
 import type { Log } from '../log.js';
-import { type RunServices, InfrastructureError } from '../services/run-services.js';
+import { InfrastructureError } from '../services/run-services.js';
 import { listContextFiles, writeCandidate } from './candidate-files.js';
-import { type CandidateRun, runCandidate } from './candidate-run.js';
+import { type CandidateRun, type CandidateServices, runCandidate } from './candidate-run.js';
 import { attemptsForConfidence, detectionChance } from './confidence.js';
 import { ddmin } from './delta-debugging.js';
 import {
@@ -17,23 +17,28 @@ import {
   renderDockerfile,
   unreachedStages,
 } from './dockerfile.js';
+import type { DifferenceClass } from '../model/classes.js';
 import type { CandidateRecord, Judgement, Minimization } from '../model/minimization.js';
+import { CLASS_WORDS } from '../model/wording.js';
 
 export interface MinimizeRequest {
-  services: RunServices;
+  /** The engine's steps on the run's services (candidateServices), or fakes. */
+  services: CandidateServices;
+  /** The class of difference the run found: every reproducing candidate must show it. */
+  target: DifferenceClass;
   settings: Settings;
   /** The run's folder: candidates go to `minimize/`, the result to `minimized/`. */
   workDir: string;
   /**
    * The run's own attempts, when they were a fixed-size sample (keep-going): they join the rate. A run
-   * that stopped at its first loss is left out: it stopped because of its result, and 1/k overstates the rate.
+   * that stopped at its first finding is left out: it stopped because of its result, and 1/k overstates the rate.
    */
-  keptGoingRun?: { lost: number; attempts: number };
+  keptGoingRun?: { count: number; attempts: number };
   log: Log;
 }
 
 /**
- * Shrinks a Dockerfile that lost a layer: its instructions (every FROM stays), the stages the last one no
+ * Shrinks a Dockerfile whose image differed from the reference, keeping that class of difference: its instructions (every FROM stays), the stages the last one no
  * longer reaches, then its context's files, again until nothing more goes; each candidate judged by the
  * engine itself (its own cache and reference, then attempts until the first loss, at most as many as the
  * stated risk asks for). Ends with a keep-going run of the smallest.
@@ -79,20 +84,13 @@ class Search {
     const baseline = await this.execute(this.parsed.instructions, this.allFiles, settings.retries, true);
     const rate = this.rateOf(baseline);
     if (typeof rate === 'string') return { kind: 'skipped', reason: rate };
-    const attempts = attemptsForConfidence(rate.lost / rate.attempts, settings.minimizeConfidence);
-    const chance = detectionChance(rate.lost / rate.attempts, attempts);
+    const attempts = attemptsForConfidence(rate.found / rate.attempts, settings.minimizeConfidence);
+    const chance = detectionChance(rate.found / rate.attempts, attempts);
     this.request.log.info(
-      `a candidate that does not lose a layer in ${attempts} attempts is judged not to reproduce: at the original's rate (${rate.lost} of ${rate.attempts}) it would have with a chance of ${chance.toFixed(4)}`,
+      `a candidate whose image does not show "${CLASS_WORDS[this.request.target]}" in ${attempts} attempts is judged not to reproduce: at the original's rate (${rate.found} of ${rate.attempts}) it would have with a chance of ${chance.toFixed(4)}`,
     );
 
-    let smallest: Smallest = { instructions: this.parsed.instructions, files: this.allFiles, proven: false };
-    // Passes until one removes nothing: a file gone can make an instruction removable, and back.
-    for (let changed = true; changed && !outOfTime();) {
-      const next = await this.pass(smallest, attempts, outOfTime);
-      changed =
-        next.instructions.length < smallest.instructions.length || next.files.length < smallest.files.length;
-      smallest = next;
-    }
+    const smallest = await this.shrink(attempts, outOfTime);
     const proven = smallest.proven && !outOfTime();
 
     const confirming = await this.execute(smallest.instructions, smallest.files, settings.retries, true);
@@ -102,10 +100,24 @@ class Search {
       );
     }
     const text = this.render(smallest.instructions);
+    // A smallest candidate that its own confirming run does not reproduce is no result to hand over.
+    if (confirming.measured.found === 0) {
+      fs.rmSync(path.join(workDir, 'minimize'), { recursive: true, force: true });
+      return {
+        kind: 'unconfirmed',
+        target: this.request.target,
+        dockerfile: text,
+        confirming: confirming.measured,
+        candidatesJudged: this.candidates.length,
+        seconds: seconds(),
+        candidates: this.candidates,
+      };
+    }
     const result = writeCandidate(path.join(workDir, 'minimized'), text, settings.context, smallest.files);
     fs.rmSync(path.join(workDir, 'minimize'), { recursive: true, force: true });
     return {
       kind: 'minimized',
+      target: this.request.target,
       proven,
       dockerfile: text,
       dockerfilePath: result.dockerfile,
@@ -128,25 +140,38 @@ class Search {
     };
   }
 
+  /** Passes until one removes nothing: a file gone can make an instruction removable, and back. */
+  private async shrink(attempts: number, outOfTime: () => boolean): Promise<Smallest> {
+    let smallest: Smallest = { instructions: this.parsed.instructions, files: this.allFiles, proven: false };
+    for (let changed = true; changed && !outOfTime();) {
+      const next = await this.pass(smallest, attempts, outOfTime);
+      changed =
+        next.instructions.length < smallest.instructions.length || next.files.length < smallest.files.length;
+      smallest = next;
+    }
+    return smallest;
+  }
+
   /**
    * The rate every "does not reproduce" is held to: a keep-going run of the original as the search writes
    * it (comments dropped, the Dockerfile out of the context), with the run's own when it kept going; or why
    * there is none.
    */
-  private rateOf(baseline: CandidateRun): { lost: number; attempts: number } | string {
+  private rateOf(baseline: CandidateRun): { found: number; attempts: number } | string {
     const written =
       'the original, as the search writes it (comments dropped, the Dockerfile out of its context),';
     if (baseline.judgement === 'invalid') return `${written} does not build: ${baseline.detail}`;
-    const own = this.request.keptGoingRun ?? { lost: 0, attempts: 0 };
+    const own = this.request.keptGoingRun ?? { count: 0, attempts: 0 };
     const rate = {
-      lost: own.lost + baseline.measured.lost,
+      found: own.count + baseline.measured.found,
       attempts: own.attempts + baseline.measured.attempts,
     };
+    const words = CLASS_WORDS[this.request.target];
     this.request.log.info(
-      `${written} lost a layer in ${baseline.measured.lost} of ${baseline.measured.attempts} attempts${own.attempts > 0 ? `; with the run's own, ${rate.lost} of ${rate.attempts}` : ''}`,
+      `${written} showed "${words}" in ${baseline.measured.found} of ${baseline.measured.attempts} attempts${own.attempts > 0 ? `; with the run's own, ${rate.found} of ${rate.attempts}` : ''}`,
     );
-    if (baseline.measured.lost === 0) {
-      return `${written} lost no layer in ${baseline.measured.attempts} attempts: no candidate could be held to a rate`;
+    if (baseline.measured.found === 0) {
+      return `${written} did not show "${words}" in ${baseline.measured.attempts} attempts: no candidate could be held to a rate`;
     }
     return rate;
   }
@@ -207,14 +232,17 @@ class Search {
     attempts: number,
   ): Promise<Judgement> {
     const clock = stopwatch();
-    // Nothing in it makes a layer: nothing could be lost, and no build is needed to say so.
-    const outcome: CandidateRun = buildsALayer(instructions)
-      ? await this.execute(instructions, files, attempts, false)
-      : {
-          judgement: 'invalid',
-          detail: 'no RUN, COPY or ADD that the last stage builds',
-          measured: { lost: 0, attempts: 0 },
-        };
+    // Nothing in it makes a layer: no layer could be lost or differ, and no build is needed to say so (a
+    // config difference needs no layer).
+    const needsALayer = this.request.target !== 'config-differs';
+    const outcome: CandidateRun =
+      !needsALayer || buildsALayer(instructions)
+        ? await this.execute(instructions, files, attempts, false)
+        : {
+            judgement: 'invalid',
+            detail: 'no RUN, COPY or ADD that the last stage builds',
+            measured: { found: 0, attempts: 0 },
+          };
     const record: CandidateRecord = {
       number: this.candidates.length + 1,
       phase,
@@ -238,18 +266,17 @@ class Search {
     attempts: number,
     keepGoing: boolean,
   ): Promise<CandidateRun> {
-    const { services, settings, workDir, log } = this.request;
+    const { services, settings, workDir, target } = this.request;
     this.runs += 1;
     const dockerfileText = this.render(instructions);
     const controlBuild = () => this.controlBuild();
     const request = { number: this.runs, dockerfileText, files, attempts, keepGoing, controlBuild };
-    // A candidate's own set-up and attempts say nothing the one line per candidate does not.
-    return runCandidate(services, settings, workDir, request, quietLog(log));
+    return runCandidate(services, settings, workDir, request, target);
   }
 
   /** The original as the search writes it, built again: it built for the baseline, so it must now too. */
   private async controlBuild(): Promise<void> {
-    const { services, settings, workDir, log } = this.request;
+    const { services, settings, workDir } = this.request;
     const dir = path.join(workDir, 'minimize', 'control');
     const written = writeCandidate(
       dir,
@@ -257,15 +284,8 @@ class Search {
       settings.context,
       this.allFiles,
     );
-    const plan = { ...settings, ...written, cacheDir: '' };
     try {
-      await createCache(
-        services,
-        plan,
-        cacheSpecs(plan, services, dir, 'control').export,
-        dir,
-        quietLog(log),
-      );
+      await services.makeCache(written, dir, 'control');
     } catch (error) {
       if (!(error instanceof CacheBuildFailed)) throw error;
       throw new InfrastructureError(
@@ -275,14 +295,6 @@ class Search {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
-}
-
-function quietLog(log: Log): Log {
-  return {
-    info: () => undefined,
-    warning: (message) => log.warning(message),
-    group: (_title, work) => work(),
-  };
 }
 
 /** Seconds since it started, to a tenth. */

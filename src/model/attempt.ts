@@ -1,26 +1,28 @@
-import type { LayerComparison, LayerFacts, LayerNotes } from './layers.js';
+import type { DifferenceClass } from './classes.js';
+import type { ImageDifference } from './difference.js';
 
 /** What one attempt's output showed. */
 export type AttemptOutcome =
-  /** The build succeeded and its output holds every expected path and every layer of the reference. */
-  | { kind: 'intact'; notes?: LayerNotes }
-  /** The build succeeded, the output was read to its end, and expected paths or reference layers are not in it. */
+  /** The build used the cache, its output was read to its end, and it equals the reference. */
+  | { kind: 'intact' }
+  /** The build used the cache, its output was read to its end, and it is not the reference (see DifferenceClass). */
   | {
-      kind: 'lost';
-      missingPaths: string[];
-      lostLayers: LayerFacts[];
-      /** Where the broken output was kept. */
+      kind: DifferenceClass;
+      difference: ImageDifference;
+      /** Where the output was kept: the first attempt of each class keeps it, as evidence ('' for the others). */
       output: string;
-      notes?: LayerNotes;
-      layers?: LayerComparison;
     }
   /** The attempt could not be judged: build error, daemon gone, unreadable output. */
   | { kind: 'error'; cause: string };
+
+export type DifferentOutcome = Extract<AttemptOutcome, { difference: ImageDifference }>;
 
 export interface AttemptRecord {
   attempt: number;
   /** The daemon (1-based) that ran it, when several ran attempts at once. */
   lane?: number;
+  /** The buildkitd container that ran it (unset when none was ready): its logs are named after it. */
+  daemon?: string;
   /** buildkitd started from an empty state just before this attempt. */
   freshState: boolean;
   /** Time spent emptying buildkitd's state before this attempt (0 when it did not). */

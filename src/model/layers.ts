@@ -5,15 +5,8 @@ export interface LayerFacts {
   diffId: string;
   size: number;
   files: number;
-  /** The instruction that made it, from the reference build's history ('' when unknown). */
+  /** The instruction that made it, from its image's history ('' when unknown). */
   createdBy: string;
-}
-
-/** What else the layer comparison saw: reported, never a verdict by itself. */
-export interface LayerNotes {
-  unexpectedLayers: LayerFacts[];
-  emptyLayers: LayerFacts[];
-  historyChanges: { createdBy: string; referenceEmpty: boolean; attemptEmpty: boolean }[];
 }
 
 export interface LayerComparison {

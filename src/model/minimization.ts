@@ -1,3 +1,4 @@
+import type { DifferenceClass } from './classes.js';
 import type { LossRate } from './loss-rate.js';
 
 /** One candidate of the search, as the report lists it. */
@@ -10,28 +11,41 @@ export interface CandidateRecord {
   judgement: Judgement;
   /** Attempts run (0 for a candidate judged invalid). */
   attempts: number;
-  /** What it lost, why it was invalid, or how many attempts showed no loss. */
+  /** What it showed of the class, why it was invalid, or how many attempts did not show it. */
   detail: string;
   seconds: number;
 }
 
-/** A keep-going run of one Dockerfile: how often it lost a layer. */
+/** A run of one Dockerfile: how often its image showed the class being minimized. */
 export interface MeasuredRun {
-  lost: number;
+  /** Attempts that showed the class. */
+  found: number;
   attempts: number;
-  /** The loss rate with its interval (a fixed-size sample). */
-  lossRate?: LossRate;
-  /** The first loss, as the verdict line says it. */
-  firstLoss?: string;
+  /** The class's rate with its interval (a keep-going run: a fixed-size sample). */
+  rate?: LossRate;
+  /** The first attempt that showed it, as the log says it. */
+  first?: string;
 }
 
 export type Minimization =
-  /** Nothing to minimize: the run lost no layer, or the original as the search writes it did not. */
+  /** Nothing to minimize: every image equalled the reference, or the original as the search writes it did. */
   | { kind: 'skipped'; reason: string }
+  /** The search ended, but the confirming run of its smallest candidate did not show the class: no result. */
+  | {
+      kind: 'unconfirmed';
+      target: DifferenceClass;
+      dockerfile: string;
+      confirming: MeasuredRun;
+      candidatesJudged: number;
+      seconds: number;
+      candidates: CandidateRecord[];
+    }
   /** An infrastructure step failed during the search: no claim about any candidate. */
   | { kind: 'error'; cause: string; candidatesJudged: number; seconds: number; candidates: CandidateRecord[] }
   | {
       kind: 'minimized';
+      /** The class of difference every reproducing candidate showed: the original run's. */
+      target: DifferenceClass;
       /**
        * 1-minimal: in the last pass, removing any one remaining instruction (FROM aside) or context file
        * was judged and did not reproduce. False only when the time budget ended the search first.
@@ -51,7 +65,7 @@ export type Minimization =
       /** The stated risk asked for (minimize-confidence). */
       confidence: number;
       /**
-       * The chance that a candidate losing layers at the original's rate shows a loss within
+       * The chance that a candidate showing the class at the original's rate shows it within
        * attemptsPerCandidate: at least `confidence`, unless the attempts hit their cap of 10 000.
        */
       detectionChance: number;
@@ -59,7 +73,7 @@ export type Minimization =
       /** A keep-going run of the original as the search writes it (comments out, Dockerfile out of the context). */
       baseline: MeasuredRun;
       /** The rate candidates are held to: the baseline's, with the run's own when it kept going. */
-      original: { lost: number; attempts: number };
+      original: { found: number; attempts: number };
       /** A keep-going run of the minimal Dockerfile. */
       confirming: MeasuredRun;
       candidates: CandidateRecord[];
@@ -67,9 +81,9 @@ export type Minimization =
 
 /** What one candidate showed. */
 export type Judgement =
-  /** A loss was seen: certain, whatever the rate. */
+  /** An attempt showed the class being minimized: certain, whatever the rate. */
   | 'reproduces'
-  /** No loss within the attempts the stated risk asks for. */
+  /** None within the attempts the stated risk asks for (another class does not count). */
   | 'does-not-reproduce'
   /** The candidate cannot be judged on the bug (its build fails, it has nothing that makes a layer). */
   | 'invalid';

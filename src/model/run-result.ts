@@ -1,4 +1,5 @@
 import type { AttemptRecord } from './attempt.js';
+import type { ConfigComparison } from './difference.js';
 import type { LossRate } from './loss-rate.js';
 import type { Minimization } from './minimization.js';
 import type { Verdict } from './verdict.js';
@@ -38,6 +39,8 @@ export interface RunResult {
   cacheMaker?: CacheMaker;
   /** Records of the cache that share one result (see cache-config.ts); unset when it could not be read. */
   cacheSharedResults?: SharedResult[];
+  /** Whether the attempts' config and history were held to the reference's, or why not (unset when none ran). */
+  configComparison?: ConfigComparison;
   verdict: Verdict;
   records: AttemptRecord[];
   buildkitVersion: string;

@@ -1,7 +1,9 @@
 import type { Settings } from '../inputs/settings.js';
 import type { RunResult } from '../model/run-result.js';
+import { differenceClassOf } from '../verdict/verdict.js';
 
-export const REPORT_SCHEMA_VERSION = 1;
+/** 2: attempts and verdicts are classed (lost-layer, content-differs, config-differs); 1 knew only lost layers. */
+export const REPORT_SCHEMA_VERSION = 2;
 
 /** The settings as the report and summary show them: everything but the token. */
 export function publicSettings(settings: Settings): Omit<Settings, 'githubToken'> & { githubToken: string } {
@@ -19,6 +21,7 @@ export function buildReport(result: RunResult, settings: Settings) {
     buildkitVersion: result.buildkitVersion,
     cacheMaker: result.cacheMaker,
     cacheSharedResults: result.cacheSharedResults,
+    configComparison: result.configComparison,
     buildctl: result.buildctl
       ? {
           version: settings.buildctlVersion,
@@ -37,6 +40,7 @@ export function buildReport(result: RunResult, settings: Settings) {
 /** The action's outputs, as strings. */
 export function outputsOf(result: RunResult, reportPath: string): Record<string, string> {
   const verdict = result.verdict;
+  const first = firstDifference(result);
   return {
     reproduced: String(verdict.kind === 'reproduced'),
     'failed-attempt': verdict.kind === 'reproduced' ? String(verdict.failedAttempt) : '',
@@ -53,7 +57,18 @@ export function outputsOf(result: RunResult, reportPath: string): Record<string,
       : '',
     'loss-rate-upper-bound': result.lossRate ? String(result.lossRate.oneSidedUpper) : '',
     'cache-shared-results': result.cacheSharedResults ? JSON.stringify(result.cacheSharedResults) : '',
+    classes: verdict.kind === 'not-run' ? '' : JSON.stringify(verdict.classes),
+    'first-difference': first ? JSON.stringify(first) : '',
+    'config-compared': result.configComparison ? String(result.configComparison.compared) : '',
     'minimized-dockerfile':
       result.minimization?.kind === 'minimized' ? result.minimization.dockerfilePath : '',
   };
+}
+
+/** The account of the first attempt of the verdict's class, with its number and class. */
+function firstDifference(result: RunResult) {
+  const kind = differenceClassOf(result.verdict);
+  const record = kind ? result.records.find((r) => r.outcome.kind === kind) : undefined;
+  if (!record || !('difference' in record.outcome)) return undefined;
+  return { attempt: record.attempt, class: record.outcome.kind, ...record.outcome.difference };
 }

@@ -1,13 +1,27 @@
 import { NONE } from './markdown.js';
-import { importsOthersCaches, type MatrixInput, type MatrixResult, type MatrixRow } from './matrix-model.js';
+import { DIFFERENCE_CLASSES } from '../model/classes.js';
+import {
+  importsOthersCaches,
+  type ClassBoundaries,
+  type MatrixInput,
+  type MatrixResult,
+  type MatrixRow,
+} from './matrix-model.js';
 import { rowOf } from './matrix-row.js';
 import { imageTag } from '../inputs/validators.js';
 import { versionInName } from './release-names.js';
 import { boundaryOf, byRelease, compareRows } from './release-order.js';
 
-/* The bisect table across many reports, e.g. one job per BuildKit release: its rows, boundary and problems. */
+/* The bisect table across many reports, e.g. one job per BuildKit release: its rows, boundaries and problems. */
 
-export type { MatrixInput, MatrixResult, MatrixRow } from './matrix-model.js';
+export type {
+  Boundary,
+  ClassBoundaries,
+  ClassBoundary,
+  MatrixInput,
+  MatrixResult,
+  MatrixRow,
+} from './matrix-model.js';
 export { renderMatrix } from './matrix-render.js';
 
 /**
@@ -27,9 +41,27 @@ export function buildMatrix(
   const makers = [...new Set(rows.map((r) => r.maker).filter((m) => m !== ''))].sort(byRelease);
   const byMaker =
     makers.length > 1 && importsOthersCaches(rows)
-      ? makers.map((maker) => ({ maker, boundary: boundaryOf(rows.filter((r) => r.maker === maker)) }))
+      ? makers.map((maker) => ({ maker, boundaries: boundariesOf(rows.filter((r) => r.maker === maker)) }))
       : [];
-  return { rows, boundary: boundaryOf(rows), makers, byMaker, problems: rows.flatMap(problemOf) };
+  const boundaries = boundariesOf(rows);
+  const lost = boundaries['lost-layer'];
+  return {
+    rows,
+    boundaries,
+    boundary: {
+      ...(lost.last !== undefined ? { lastLost: lost.last } : {}),
+      ...(lost.firstWithout !== undefined ? { firstClean: lost.firstWithout } : {}),
+    },
+    makers,
+    byMaker,
+    problems: rows.flatMap(problemOf),
+  };
+}
+
+/** Each class's boundary among the rows. */
+export function boundariesOf(rows: readonly MatrixRow[]): ClassBoundaries {
+  const entries = DIFFERENCE_CLASSES.map((difference) => [difference, boundaryOf(rows, difference)]);
+  return Object.fromEntries(entries) as ClassBoundaries;
 }
 
 function missingRow(label: string): MatrixRow {
@@ -40,6 +72,7 @@ function missingRow(label: string): MatrixRow {
     verdict: 'missing',
     attempts: 0,
     lost: 0,
+    unjudged: {},
     rateText: NONE,
     note: 'no report was given for this expected version',
   };

@@ -1,5 +1,6 @@
 import * as semver from 'semver';
-import type { Boundary, MatrixRow } from './matrix-model.js';
+import type { DifferenceClass } from '../model/classes.js';
+import { sighting, type ClassBoundary, type MatrixRow } from './matrix-model.js';
 
 /*
  * Releases in order, and the boundary a bisect looks for. Only releases are ordered: a row such as "master"
@@ -43,33 +44,45 @@ function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The last release that lost a layer and the first clean one above it, among rows in release order. */
-export function boundaryOf(rows: readonly MatrixRow[]): Boundary {
-  const releases = rows.filter((row) => releaseOf(row.version) !== null);
-  let lastLostIndex = -1;
-  releases.forEach((row, i) => {
-    if (row.verdict === 'reproduced') lastLostIndex = i;
+/**
+ * For one class, among releases that could tell (see `sighting`): the highest release with an attempt of it, and
+ * the lowest release above that without one. Rows of one release (rootful and rootless) count as that release.
+ */
+export function boundaryOf(rows: readonly MatrixRow[], difference: DifferenceClass): ClassBoundary {
+  const told = rows.flatMap((row) => {
+    const release = releaseOf(row.version);
+    const seen = sighting(row, difference);
+    return release && seen ? [{ version: row.version, release, seen }] : [];
   });
-  if (lastLostIndex < 0) return {};
-  const lastLost = releases[lastLostIndex]?.version;
-  const firstClean = releases.slice(lastLostIndex + 1).find((row) => row.verdict === 'clean')?.version;
-  return firstClean === undefined ? { lastLost } : { lastLost, firstClean };
+  const last = told
+    .filter((r) => r.seen === 'seen')
+    .reduce<(typeof told)[number] | undefined>(
+      (high, r) => (high === undefined || semver.compare(r.release, high.release) >= 0 ? r : high),
+      undefined,
+    );
+  if (last === undefined) return {};
+  const firstWithout = told
+    .filter((r) => semver.compare(r.release, last.release) > 0)
+    .reduce<(typeof told)[number] | undefined>(
+      (low, r) => (low === undefined || semver.compare(r.release, low.release) < 0 ? r : low),
+      undefined,
+    );
+  return firstWithout === undefined
+    ? { last: last.version }
+    : { last: last.version, firstWithout: firstWithout.version };
 }
 
-/** Releases strictly between the two boundary versions that are neither reproduced nor clean. */
-export function versionsBetween(rows: readonly MatrixRow[], low: string, high: string): string[] {
+/**
+ * Rows of the releases strictly between two versions, or above `low` when `high` is unset. Between a class's
+ * last release and its first without (or above the last, when there is none), these are releases that could
+ * not tell: one that could would have been the first without.
+ */
+export function versionsBetween(rows: readonly MatrixRow[], low: string, high?: string): MatrixRow[] {
   const lo = releaseOf(low);
-  const hi = releaseOf(high);
-  if (!lo || !hi) return [];
-  const found = rows.filter((row) => {
+  const hi = high === undefined ? undefined : releaseOf(high);
+  if (!lo || hi === null) return [];
+  return rows.filter((row) => {
     const v = releaseOf(row.version);
-    return (
-      v !== null &&
-      semver.compare(v, lo) > 0 &&
-      semver.compare(v, hi) < 0 &&
-      row.verdict !== 'reproduced' &&
-      row.verdict !== 'clean'
-    );
+    return v !== null && semver.compare(v, lo) > 0 && (hi === undefined || semver.compare(v, hi) < 0);
   });
-  return [...new Set(found.map((row) => row.version))];
 }

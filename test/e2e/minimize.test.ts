@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import type { ActionRun } from '../support/action-runner.js';
 import { BedSuite } from '../support/bed-suite.js';
 import { leftovers } from '../support/leftovers.js';
+import { ATTEMPTS_TO_A_LOSS } from '../support/loss-odds.js';
 import { docker, runIdOf } from '../support/run-watch.js';
 import { repoRoot } from '../../scripts/lib/testbed.js';
 
@@ -16,7 +17,8 @@ interface MinimizationReport {
   files?: string[];
   instructionsBefore?: number;
   instructionsAfter?: number;
-  confirming?: { lost: number; attempts: number };
+  confirming?: { found: number; attempts: number };
+  target?: string;
   candidates?: { judgement: string }[];
 }
 
@@ -46,9 +48,9 @@ describe('minimize, end to end on the test bed', () => {
       ...suite.inputs('v0.9.0', 'rootful'),
       context: 'padded',
       'expect-paths': 'srv/a.txt,srv/b.txt,srv/c.txt',
-      // Enough attempts that a confirming run at the rates seen here (12–20%) shows a loss but once in
-      // millions, and a stricter risk per candidate than the default, so that the search misses seldom.
-      retries: '120',
+      // Enough attempts that the run, and a confirming run at the rates seen here (12–20%), show a loss but
+      // once in millions, and a stricter risk per candidate than the default, so that the search misses seldom.
+      retries: String(ATTEMPTS_TO_A_LOSS),
       minimize: 'true',
       'minimize-confidence': '0.999',
     });
@@ -73,10 +75,14 @@ describe('minimize, end to end on the test bed', () => {
     assert.ok(kept.length >= 1 && kept.every((f) => ['a.txt', 'b.txt', 'c.txt'].includes(f)), kept.join());
 
     // The confirming run of the minimized Dockerfile lost a layer, and the summary shows all of it.
-    assert.ok((m.confirming?.lost ?? 0) >= 1, JSON.stringify(m.confirming));
+    assert.equal(m.target, 'lost-layer');
+    assert.ok((m.confirming?.found ?? 0) >= 1, JSON.stringify(m.confirming));
     assert.ok(run.summary.includes(`\`\`\`dockerfile\n${lines.join('\n')}\n\`\`\``), run.summary);
     assert.match(run.summary, new RegExp(`12 → \\*\\*${lines.length}\\*\\* instructions, 5 → `));
-    assert.match(run.main.stdout, /Minimized: 12 → \d instructions, 5 → \d context files, 1-minimal/);
+    assert.match(
+      run.main.stdout,
+      /Minimized \(lost a layer\): 12 → \d instructions, 5 → \d context files, 1-minimal/,
+    );
     // Candidates are judged, some shown invalid (nothing makes a layer, a file a COPY needs is gone).
     assert.ok(m.candidates?.some((c) => c.judgement === 'invalid'));
     // The candidates' folders are gone; the result stays.
@@ -84,16 +90,37 @@ describe('minimize, end to end on the test bed', () => {
     assertNothingLeft(run);
   });
 
-  it('v0.9.1: minimize on a clean run does nothing, and says so', async () => {
-    const run = await suite.act({ ...suite.inputs('v0.9.1', 'rootful'), retries: '20', minimize: 'true' });
+  it('v0.9.1: the history difference is minimized as its own class, and its confirming run shows it', async () => {
+    const run = await suite.act({ ...suite.inputs('v0.9.1', 'rootful'), retries: '12', minimize: 'true' });
+    assert.equal(run.outputs['verdict'], 'config-differs', run.main.stdout);
+    assert.equal(run.main.exitCode, 1, 'the default fail-on includes config-differs');
+    const m = minimization(run);
+    assert.equal(m.kind, 'minimized', run.main.stdout);
+    assert.equal(m.target, 'config-differs');
+    assert.equal(m.proven, true);
+    // An empty RUN before a COPY is what v0.9.x marks on the wrong instruction.
+    const lines = fs
+      .readFileSync(run.outputs['minimized-dockerfile'] ?? '', 'utf8')
+      .trimEnd()
+      .split('\n');
+    assert.ok(lines.length <= 3, lines.join('\n'));
+    assert.equal(lines[0], 'FROM alpine:latest');
+    assert.equal(m.confirming?.found, 12, 'every attempt of the confirming run shows it');
+    assert.match(run.main.stdout, /Minimized \(config differs\): 4 → [23] instructions/);
+    assertNothingLeft(run);
+  });
+
+  it('v0.10.6: minimize on a clean run does nothing, and says so', async () => {
+    const run = await suite.act({ ...suite.inputs('v0.10.6', 'rootful'), retries: '20', minimize: 'true' });
     assert.equal(run.main.exitCode, 0, run.main.stdout);
     assert.equal(run.outputs['verdict'], 'clean');
     assert.equal(run.outputs['minimized-dockerfile'], '');
     const m = minimization(run);
     assert.equal(m.kind, 'skipped');
-    assert.equal(m.reason, 'no layer was lost (clean): nothing to minimize');
-    assert.match(run.summary, /^Nothing to minimize: no layer was lost \(clean\): nothing to minimize\.$/m);
-    assert.match(run.main.stdout, /^Minimize: no layer was lost \(clean\): nothing to minimize$/m);
+    const reason = 'the images equal the reference (clean): nothing to minimize';
+    assert.equal(m.reason, reason);
+    assert.ok(run.summary.includes(`\nNothing to minimize: ${reason}.\n`), run.summary);
+    assert.ok(run.main.stdout.includes(`\nMinimize: ${reason}\n`), run.main.stdout);
     assert.doesNotMatch(run.main.stdout, /candidate 1 /);
     assertNothingLeft(run);
   });
@@ -103,10 +130,10 @@ describe('minimize, end to end on the test bed', () => {
     const run = await suite.act(
       {
         ...suite.inputs('v0.9.0', 'rootful'),
-        retries: '120',
+        retries: String(ATTEMPTS_TO_A_LOSS),
         minimize: 'true',
         // Only the search can fail the step.
-        'fail-on-reproduce': 'false',
+        'fail-on': 'none',
       },
       {
         onMainStarted: (child) =>

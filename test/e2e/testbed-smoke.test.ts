@@ -50,9 +50,16 @@ describe('test bed smoke check', () => {
             docker,
             githubApiUrl: releases.origin,
           });
-          assert.deepEqual(result.verdict, { kind: 'clean', attemptsRun: 1 });
+          // The image from the cache holds every layer and file of the reference; v0.9.x marks its
+          // history's empty layers on other instructions (config differs), later releases are equal.
+          const equal = !version.startsWith('v0.9.');
+          assert.equal(
+            result.verdict.kind,
+            equal ? 'clean' : 'config-differs',
+            JSON.stringify(result.verdict),
+          );
           assert.equal(result.buildkitVersion, version);
-          assert.equal(result.records[0]?.outcome.kind, 'intact');
+          assert.equal(result.records[0]?.outcome.kind, equal ? 'intact' : 'config-differs');
         } finally {
           await removeRun(docker, runId);
         }

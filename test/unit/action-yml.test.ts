@@ -78,6 +78,8 @@ describe('action.yml', () => {
     assert.equal(ymlDefault('buildkit-image'), defaults.buildkitImage);
     assert.equal(ymlDefault('registry-image'), defaults.registryImage);
     assert.equal(ymlDefault('expect-paths'), defaults.expectPaths.join(','));
+    assert.equal(ymlDefault('fail-on'), defaults.failOn.join(','));
+    assert.equal(ymlDefault('fail-on-reproduce'), '');
     assert.equal(ymlDefault('mirror-upstream'), defaults.mirrorUpstream);
     assert.equal(ymlDefault('buildctl-url'), DEFAULT_BUILDCTL_URL);
     assert.equal(ymlDefault('buildctl-url'), defaults.buildctlUrl);
@@ -85,7 +87,6 @@ describe('action.yml', () => {
       ['create-cache', defaults.createCache],
       ['run-attempts', defaults.runAttempts],
       ['cleanup', defaults.cleanup],
-      ['fail-on-reproduce', defaults.failOnReproduce],
       ['cache-binary', defaults.cacheBinary],
     ] as const) {
       assert.equal(ymlDefault(name), String(value), name);
@@ -114,7 +115,11 @@ describe('action.yml', () => {
   it('declares exactly the outputs that outputsOf sets', () => {
     const result: RunResult = {
       runId: 'r',
-      verdict: { kind: 'clean', attemptsRun: 1 },
+      verdict: {
+        kind: 'clean',
+        attemptsRun: 1,
+        classes: { 'lost-layer': 0, 'content-differs': 0, 'config-differs': 0, intact: 1 },
+      },
       records: [{ attempt: 1, freshState: true, resetMs: 300, durationMs: 1, outcome: { kind: 'intact' } }],
       buildkitVersion: 'v0.9.0',
       startedAt: '',

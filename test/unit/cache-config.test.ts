@@ -28,8 +28,10 @@ function reference(layers: string[], history: [string, boolean][]): OciImage {
       size: 1,
       mediaType: '',
       files: [],
+      entries: [],
     })),
-    history: history.map(([createdBy, emptyLayer]) => ({ createdBy, emptyLayer })),
+    history: history.map(([createdBy, emptyLayer]) => ({ createdBy, emptyLayer, comment: '' })),
+    config: { os: 'linux', architecture: 'amd64', rootfs: { type: 'layers', diff_ids: [] } },
   };
 }
 

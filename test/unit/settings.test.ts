@@ -69,7 +69,7 @@ describe('parseSettings defaults', () => {
     assert.deepEqual(s.buildkitdFlags, []);
     assert.equal(s.buildkitdConfig, '');
     assert.equal(s.buildkitdContainerOptions, undefined);
-    assert.equal(s.failOnReproduce, true);
+    assert.deepEqual(s.failOn, ['lost-layer', 'content-differs', 'config-differs']);
     assert.equal(s.minimize, false);
     assert.equal(s.minimizeConfidence, 0.99);
     assert.equal(s.minimizeTimeoutSeconds, 1800);
@@ -219,6 +219,14 @@ const badCases: BadCase[] = [
   { why: 'cleanup 1', inputs: { cleanup: '1' } },
   { why: 'run-attempts on', inputs: { 'run-attempts': 'on' } },
   { why: 'fail-on-reproduce no', inputs: { 'fail-on-reproduce': 'no' } },
+  { why: 'fail-on a word that is no class', inputs: { 'fail-on': 'lost' } },
+  { why: 'fail-on none beside a class', inputs: { 'fail-on': 'none,lost-layer' } },
+  { why: 'fail-on only commas', inputs: { 'fail-on': ',' } },
+  {
+    why: 'fail-on and the fail-on-reproduce it replaced, both',
+    inputs: { 'fail-on': 'lost-layer', 'fail-on-reproduce': 'false' },
+    names: 'fail-on-reproduce',
+  },
   // the build
   { why: 'dockerfile above the workspace', inputs: { dockerfile: '../Dockerfile' } },
   { why: 'dockerfile at an absolute path outside', inputs: { dockerfile: '/etc/passwd' } },
@@ -449,8 +457,23 @@ describe('parseSettings accepts good inputs', () => {
     const s = parse({ cleanup: 'False', 'run-attempts': 'FALSE', 'fail-on-reproduce': 'false' });
     assert.equal(s.cleanup, false);
     assert.equal(s.runAttempts, false);
-    assert.equal(s.failOnReproduce, false);
+    assert.deepEqual(s.failOn, []);
     assert.equal(parse({ cleanup: 'TRUE' }).cleanup, true);
+  });
+
+  it('takes fail-on as a list of classes, none, or the fail-on-reproduce it replaced', () => {
+    assert.deepEqual(parse({ 'fail-on': 'lost-layer' }).failOn, ['lost-layer']);
+    assert.deepEqual(parse({ 'fail-on': 'config-differs\ncontent-differs' }).failOn, [
+      'config-differs',
+      'content-differs',
+    ]);
+    assert.deepEqual(parse({ 'fail-on': 'lost-layer, lost-layer' }).failOn, ['lost-layer']);
+    assert.deepEqual(parse({ 'fail-on': 'none' }).failOn, []);
+    assert.deepEqual(parse({ 'fail-on-reproduce': 'true' }).failOn, [
+      'lost-layer',
+      'content-differs',
+      'config-differs',
+    ]);
   });
 
   it('serves mirror-images under their Docker Hub names', () => {

@@ -11,8 +11,10 @@ import { renderSummary } from '../../src/report/summary.js';
 import { decideVerdict, measuredLossRate } from '../../src/verdict/verdict.js';
 import { lossRate } from '../../src/verdict/loss-rate.js';
 import type { AttemptOutcome, AttemptRecord } from '../../src/model/attempt.js';
+import type { ImageDifference } from '../../src/model/difference.js';
 import type { Minimization } from '../../src/model/minimization.js';
 import type { RunResult } from '../../src/model/run-result.js';
+import { differenceOf } from '../support/fake-daemons.js';
 
 const bundledRepro = fileURLToPath(new URL('../../fixtures/repro', import.meta.url));
 const TOKEN = 'ghs_secret123';
@@ -74,11 +76,18 @@ function runResult(
   };
 }
 
+const difference = (fields: Partial<ImageDifference> = {}) =>
+  differenceOf({ layerRelation: 'strict-subsequence', ...fields });
+
+const lostOutcome = (missingPaths: string[], output = 'x'): AttemptOutcome => ({
+  kind: 'lost-layer',
+  difference: difference({ missingPaths }),
+  output,
+});
+
 function lostRun(lostAt: number, missingPaths = ['repro.txt']): RunResult {
   const records = Array.from({ length: lostAt - 1 }, (_, i) => record(i + 1));
-  records.push(
-    record(lostAt, { kind: 'lost', missingPaths, lostLayers: [], output: `/tmp/attempt-${lostAt}.oci.tar` }),
-  );
+  records.push(record(lostAt, lostOutcome(missingPaths, `/tmp/attempt-${lostAt}.oci.tar`)));
   return runResult(records, 20);
 }
 
@@ -119,7 +128,7 @@ describe('renderSummary', () => {
       runResult(Array.from({ length: 3 }, (_, i) => record(i + 1))),
       settingsWith(),
     );
-    assert.match(clean, /No layer lost in 3 attempts/);
+    assert.match(clean, /No difference in 3 attempts: every image equals the reference/);
     assert.equal(attemptRows(clean).length, 3);
     const errored = renderSummary(
       runResult([record(1), record(2, { kind: 'error', cause: 'buildctl build exited 1' })], 20),
@@ -241,6 +250,73 @@ describe('renderSummary: lanes', () => {
   });
 });
 
+describe('renderSummary: the classes', () => {
+  const layer = (position: number, diffId: string, createdBy: string, files = 1) => ({
+    position,
+    digest: `sha256:${diffId.repeat(64).slice(0, 64)}`,
+    diffId: `sha256:${diffId.repeat(64).slice(0, 64)}`,
+    size: 177,
+    files,
+    createdBy,
+  });
+  const base = layer(1, 'a', '', 300);
+  const copy = layer(2, 'b', 'COPY repro.txt /');
+  const poisoned = layer(2, 'c', 'COPY repro.txt /');
+  const contentDiffers = difference({
+    layerRelation: 'differs',
+    layerChanges: [{ place: 2, reference: copy, attempt: poisoned }],
+    files: [
+      { path: 'repro.txt', change: 'content', reference: 'sha256:1 (10 B)', attempt: 'sha256:2 (9 B)' },
+    ],
+    layers: { reference: [base, copy], attempt: [base, poisoned] },
+  });
+  const configDiffers = difference({
+    layerRelation: 'equal',
+    config: [
+      { field: 'Env', reference: '["A=1"]', attempt: '["A=2"]' },
+      { field: 'history 2 empty_layer (RUN echo 1)', reference: 'true', attempt: 'false' },
+    ],
+  });
+
+  it('counts the attempts of each class, and gives the first of each in full', () => {
+    const records = [
+      record(1, { kind: 'config-differs', difference: configDiffers, output: 'a' }),
+      record(2, { kind: 'content-differs', difference: contentDiffers, output: 'b' }),
+    ];
+    const result = { ...runResult(records, 20), configComparison: { compared: true as const } };
+    const summary = renderSummary(result, settingsWith());
+    assert.match(summary, /^🟠 \*\*Content differs from the reference: attempt 2: /m);
+    assert.match(
+      summary,
+      /^Attempts by class: 0 lost a layer · 1 content differs · 1 config differs · 0 intact\. Layers, files, config and history were compared/m,
+    );
+    assert.match(summary, /^### Content differs from the reference$/m);
+    assert.match(
+      summary,
+      /^\| 2 \| `COPY repro.txt \/` \| `bbbbbbbbbbbb`, 177 B, 1 file \| \*\*another\*\*: layer 2, `cccccccccccc`, 177 B, 1 file \|$/m,
+    );
+    assert.match(summary, /^\| `repro.txt` \| content \| sha256:1 \(10 B\) \| sha256:2 \(9 B\) \|$/m);
+    assert.match(summary, /^### Config differs from the reference$/m);
+    assert.match(summary, /^\| `Env` \| `\["A=1"\]` \| `\["A=2"\]` \|$/m);
+    assert.match(summary, /^\| `history 2 empty_layer \(RUN echo 1\)` \| `true` \| `false` \|$/m);
+    assert.ok(
+      summary.indexOf('### Content differs') < summary.indexOf('### Config differs'),
+      'most severe first',
+    );
+  });
+
+  it('says why config was not compared', () => {
+    const result = {
+      ...runResult([record(1)], 1),
+      configComparison: { compared: false as const, reason: 'the reference was built by v0.10.6' },
+    };
+    assert.match(
+      renderSummary(result, settingsWith()),
+      /Config and history were not compared: the reference was built by v0\.10\.6\./,
+    );
+  });
+});
+
 describe('renderSummary: the minimizer', () => {
   const minimized = (
     proven: boolean,
@@ -248,6 +324,7 @@ describe('renderSummary: the minimizer', () => {
   ) =>
     ({
       kind: 'minimized',
+      target: 'lost-layer',
       proven,
       dockerfile,
       dockerfilePath: '/tmp/run/minimized/Dockerfile',
@@ -263,9 +340,9 @@ describe('renderSummary: the minimizer', () => {
       confidence: 0.99,
       detectionChance: 0.9921,
       attemptsPerCandidate: 27,
-      baseline: { lost: 7, attempts: 40 },
-      original: { lost: 8, attempts: 50 },
-      confirming: { lost: 9, attempts: 40, lossRate: lossRate(9, 40), firstLoss: 'attempt 3: layer 3 gone' },
+      baseline: { found: 7, attempts: 40 },
+      original: { found: 8, attempts: 50 },
+      confirming: { found: 9, attempts: 40, rate: lossRate(9, 40), first: 'attempt 3: layer 3 gone' },
       candidates: [
         {
           number: 1,
@@ -312,10 +389,10 @@ describe('renderSummary: the minimizer', () => {
       summary.includes('```dockerfile\nFROM alpine:latest\nCOPY c.txt /srv/c.txt\nRUN echo done\n```'),
     );
     assert.match(summary, /21 candidates \(6 invalid\) in 240\.5 s/);
-    assert.match(summary, /9 of 40 attempts lost a layer: 22\.5%/);
+    assert.match(summary, /9 of 40 attempts showed "lost a layer": 22\.5%/);
     assert.match(
       summary,
-      /after 27 attempts without a loss: .* \(8 of 50 attempts, keep-going\) .* a chance of 99\.2\d*% \(minimize-confidence 99%\)/,
+      /after 27 attempts without "lost a layer": .* \(8 of 50 attempts, keep-going\) .* a chance of 99\.2\d*% \(minimize-confidence 99%\)/,
     );
     assert.doesNotMatch(summary, /below the/);
     assert.equal(summary.split('\n').filter((l) => /^\| [12] \| instructions \|/.test(l)).length, 2);
@@ -327,12 +404,26 @@ describe('renderSummary: the minimizer', () => {
     assert.match(summary, /\*\*not proven minimal\*\*: the time budget/);
     assert.ok(summary.includes('````dockerfile\nFROM a\nRUN echo ```x```\n````'));
     // Attempts capped below what the confidence asks: the summary says the chance it got, and that it is less.
-    const capped = { ...m, detectionChance: 0.39, confirming: { lost: 0, attempts: 40 } };
+    const capped = { ...m, detectionChance: 0.39 };
     const cappedSummary = renderSummary({ ...lostRun(3), minimization: capped }, settingsWith());
     assert.match(cappedSummary, /a chance of 39% — \*\*below the 99% asked for\*\*/);
+  });
+
+  it('gives no Dockerfile, as a result, when the confirming run did not show the class', () => {
+    const unconfirmed: Minimization = {
+      kind: 'unconfirmed',
+      target: 'lost-layer',
+      dockerfile: 'FROM a\nRUN echo 1\n',
+      confirming: { found: 0, attempts: 40 },
+      candidatesJudged: 9,
+      seconds: 12,
+      candidates: [],
+    };
+    const result = { ...lostRun(3), minimization: unconfirmed };
+    assert.equal(outputsOf(result, '/tmp/r.json')['minimized-dockerfile'], '');
     assert.match(
-      cappedSummary,
-      /It lost a layer during the search, which is certain; the confirming run missed it\./,
+      renderSummary(result, settingsWith()),
+      /⚠️ No result: the smallest candidate the search found \(9 candidates, 12 s\) did not show "lost a layer" in its confirming run of 40 attempts/,
     );
   });
 
@@ -398,15 +489,19 @@ describe('outputsOf', () => {
       'loss-rate-interval': '',
       'loss-rate-upper-bound': '',
       'cache-shared-results': '',
+      classes: '{"lost-layer":1,"content-differs":0,"config-differs":0,"intact":9}',
+      'first-difference': JSON.stringify({
+        attempt: 10,
+        class: 'lost-layer',
+        ...difference({ missingPaths: ['repro.txt', 'etc/x'] }),
+      }),
+      'config-compared': '',
     });
   });
 
   it('gives the loss rate of a run that kept going, and the bound of a clean run', () => {
     const records = Array.from({ length: 40 }, (_, i) =>
-      record(
-        i + 1,
-        i % 5 === 4 ? { kind: 'lost', missingPaths: ['repro.txt'], lostLayers: [], output: 'x' } : undefined,
-      ),
+      record(i + 1, i % 5 === 4 ? lostOutcome(['repro.txt']) : undefined),
     );
     const kept = outputsOf(runResult(records, 40, undefined, true), 'r.json');
     assert.equal(kept['lost-count'], '8');

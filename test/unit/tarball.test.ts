@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pack } from 'tar-stream';
 import { InspectionError, inspectTarball } from '../../src/inspection/tarball.js';
+import { tarOf } from '../support/oci-edit.js';
 
 const tarballs = fileURLToPath(new URL('../../fixtures/tarballs/', import.meta.url));
 const whole = path.join(tarballs, 'v0.9.0-whole.tar');
@@ -97,6 +98,64 @@ describe('inspectTarball on the real BuildKit v0.9.0 tarballs', () => {
       'repro',
       'etc/pass',
     ]);
+  });
+});
+
+describe('inspectTarball lists every entry as a FileEntry', () => {
+  it("the whole image's files: repro.txt hashed as fixtures/repro/repro.txt, busybox's symlinks", async () => {
+    const contents = await inspectTarball(whole, []);
+    assert.equal(contents.files.length, contents.entries);
+    const repro = fs.readFileSync(fileURLToPath(new URL('../../fixtures/repro/repro.txt', import.meta.url)));
+    assert.deepEqual(
+      contents.files.find((f) => f.path === 'repro.txt'),
+      {
+        path: 'repro.txt',
+        type: 'file',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: repro.length,
+        sha256: createHash('sha256').update(repro).digest('hex'),
+        linkname: '',
+      },
+    );
+    const links = contents.files.filter((f) => f.type === 'symlink');
+    assert.equal(links.length, 268);
+    assert.ok(links.every((l) => l.linkname === 'busybox' && l.path.startsWith('bin/') && l.sha256 === ''));
+    assert.deepEqual(
+      contents.files.filter((f) => f.type === 'directory').map((f) => [f.path, f.mode]),
+      [
+        ['bin', 0o755],
+        ['dev', 0o755],
+        ['etc', 0o755],
+        ['proc', 0o755],
+        ['sys', 0o755],
+        ['tmp', 0o1777],
+      ],
+    );
+  });
+
+  it('types, modes with setuid, owners, link targets: a hardlink target normalised, a symlink as written', async () => {
+    const file = tempFile(
+      'kinds.tar',
+      await tarOf([
+        { name: './bin/', type: 'directory', mode: 0o755 },
+        { name: './bin/su', body: 'su\n', mode: 0o4755, uid: 1000, gid: 50 },
+        { name: './bin/su-again', type: 'link', linkname: './bin/su' },
+        { name: 'bin/up', type: 'symlink', linkname: '../x/./y' },
+      ]),
+    );
+    const { files } = await inspectTarball(file, []);
+    assert.deepEqual(
+      files.map((f) => [f.path, f.type, f.mode.toString(8), `${f.uid}:${f.gid}`, f.size, f.linkname]),
+      [
+        ['bin', 'directory', '755', '0:0', 0, ''],
+        ['bin/su', 'file', '4755', '1000:50', 3, ''],
+        ['bin/su-again', 'hardlink', '644', '0:0', 0, 'bin/su'],
+        ['bin/up', 'symlink', '644', '0:0', 0, '../x/./y'],
+      ],
+    );
+    assert.equal(files[1]?.sha256, createHash('sha256').update('su\n').digest('hex'));
   });
 });
 

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { readOciImage } from '../../src/inspection/oci-image.js';
+import { InspectionError } from '../../src/inspection/tarball.js';
+import {
+  blob,
+  blobPath,
+  editImage,
+  type Layout,
+  layerTar,
+  readDocs,
+  readLayout,
+  setLayer,
+  withoutEndMarker,
+  writeLayout,
+} from '../support/oci-edit.js';
+
+/*
+ * One test per check of readOciImage, each named after the check. Every input is the real v0.9.0 reference
+ * with one thing broken and everything else made consistent again (digests, sizes, diff_ids re-computed), so
+ * that only the check under test can refuse it; each test asserts that check's own message. Deleting the
+ * check makes its test fail (see the mutation table in the change that added them). The control test proves
+ * that a layout written back unchanged still reads.
+ */
+
+const referenceFile = fileURLToPath(new URL('../../fixtures/oci/v0.9.0-reference.oci.tar', import.meta.url));
+
+let dir: string;
+let reference: Layout;
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oci-integrity-'));
+  reference = await readLayout(referenceFile);
+});
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** A copy of the reference layout to break; blobs are replaced, never changed in place. */
+const copy = (): Layout => ({ files: new Map(reference.files) });
+let written = 0;
+const write = (layout: Layout, options?: { endMarker?: boolean }) =>
+  writeLayout(layout, dir, `edited-${++written}.oci.tar`, options);
+
+async function rejectsWith(file: string, message: RegExp): Promise<void> {
+  await assert.rejects(readOciImage(file), (error) => {
+    assert.ok(error instanceof InspectionError, `not an InspectionError: ${String(error)}`);
+    assert.match(error.message, message);
+    return true;
+  });
+}
+
+describe('readOciImage integrity checks, each pinned by an edited fixture', () => {
+  it('control: the reference written back unchanged, and re-digested, reads with its two layers', async () => {
+    const unchanged = await readOciImage(await write(copy()));
+    const redigested = copy();
+    editImage(redigested, () => undefined);
+    const image = await readOciImage(await write(redigested));
+    assert.deepEqual(
+      [unchanged.layers.length, image.layers.length, image.layers[1]?.files],
+      [2, 2, ['repro.txt']],
+    );
+  });
+
+  it('blob digest: a config byte changed (still JSON, same size), its name left', async () => {
+    const layout = copy();
+    const { manifest } = readDocs(layout);
+    const bytes = Buffer.from(blob(layout, manifest.config.digest));
+    const at = bytes.indexOf('"true"') + 3;
+    bytes[at] = 'U'.charCodeAt(0); // "true" → "trUe"
+    layout.files.set(blobPath(manifest.config.digest), bytes);
+    await rejectsWith(await write(layout), /blob sha256:[a-f0-9]{64} does not match its digest/);
+  });
+
+  it('archive end-of-archive marker: the layout cut exactly where its end marker starts', async () => {
+    await rejectsWith(await write(copy(), { endMarker: false }), /ends before the tar end-of-archive marker/);
+  });
+
+  it('layer end-of-archive marker: layer 2 a tar cut before its marker, re-gzipped, all else consistent', async () => {
+    const layout = copy();
+    editImage(layout, (docs) => setLayer(layout, docs, 2, withoutEndMarker(layerTar(layout, docs, 2))));
+    await rejectsWith(await write(layout), /holds a tarball that ends before its end-of-archive marker/);
+  });
+
+  it('one diff_id per manifest layer: a config listing one diff_id fewer, or one more, re-digested', async () => {
+    for (const edit of [(ids: string[]) => ids.pop(), (ids: string[]) => ids.push(ids[0] ?? '')]) {
+      const layout = copy();
+      editImage(layout, (docs) => edit(docs.config.rootfs.diff_ids));
+      await rejectsWith(await write(layout), /does not list one diff_id for every layer/);
+    }
+  });
+
+  it("layer diff_id: a config naming layer 1's diff_id for layer 2, re-digested", async () => {
+    const layout = copy();
+    editImage(layout, (docs) => {
+      const ids = docs.config.rootfs.diff_ids;
+      ids[1] = ids[0] ?? '';
+    });
+    await rejectsWith(
+      await write(layout),
+      /layer 2's content has diff_id sha256:c04dd449\w+, the config says sha256:11e79cab\w+/,
+    );
+  });
+
+  it("descriptor size: layer 2's descriptor one byte too large, the manifest re-digested", async () => {
+    const layout = copy();
+    editImage(layout, (docs) => {
+      const layer = docs.manifest.layers[1];
+      if (layer) layer.size += 1;
+    });
+    await rejectsWith(await write(layout), /the layer 2 sha256:\w+ has 177 bytes, its descriptor says 178/);
+  });
+
+  it('index.json present: a layout without it', async () => {
+    const layout = copy();
+    layout.files.delete('index.json');
+    await rejectsWith(await write(layout), /has no index\.json/);
+  });
+
+  it('manifest present: a layout without its manifest blob', async () => {
+    const layout = copy();
+    layout.files.delete(blobPath(readDocs(layout).index.manifests[0]?.digest ?? ''));
+    await rejectsWith(await write(layout), /the manifest sha256:\w+ is not in the tarball/);
+  });
+
+  it('config present: a layout without its config blob', async () => {
+    const layout = copy();
+    layout.files.delete(blobPath(readDocs(layout).manifest.config.digest));
+    await rejectsWith(await write(layout), /the config sha256:\w+ is not in the tarball/);
+  });
+
+  it('layer present: a layout without the blob of layer 2', async () => {
+    const layout = copy();
+    layout.files.delete(blobPath(readDocs(layout).manifest.layers[1]?.digest ?? ''));
+    await rejectsWith(await write(layout), /the layer 2 sha256:\w+ is not in the tarball/);
+  });
+
+  it('layer is a gzip tarball: layer 2 stored uncompressed, digest, size and diff_id consistent', async () => {
+    const layout = copy();
+    editImage(layout, (docs) => {
+      const tar = layerTar(layout, docs, 2);
+      setLayer(layout, docs, 2, tar);
+      // The same tar, not gzipped: a blob of its own that the descriptor points at.
+      const digest = docs.config.rootfs.diff_ids[1] ?? '';
+      layout.files.set(blobPath(digest), tar);
+      docs.manifest.layers[1] = {
+        mediaType: 'application/vnd.oci.image.layer.v1.tar',
+        digest,
+        size: tar.length,
+      };
+    });
+    await rejectsWith(await write(layout), /layer 2 \(sha256:\w+\) is not a gzip tarball/);
+  });
+});

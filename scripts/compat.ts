@@ -19,7 +19,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildMatrix, type MatrixRow } from '../src/report/matrix.js';
-import { verdictWords } from '../src/report/verdict-labels.js';
+import { CLASS_LABELS, verdictWords } from '../src/report/verdict-labels.js';
+import { ATTEMPT_CLASSES, type DifferenceClass } from '../src/model/classes.js';
 import { testBed } from './lib/testbed.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -30,6 +31,8 @@ interface CompatRow {
   verdict: string;
   lostOfAttempts: string;
   rate: string;
+  /** "lost 5 · content 0 · config 35 · intact 0" */
+  classes: string;
   note: string;
 }
 
@@ -74,6 +77,15 @@ function why(output: string): string {
 /** "lost a layer", "config differs", "clean"… */
 function verdictWord(row: MatrixRow): string {
   return verdictWords(row.verdict);
+}
+
+/** "lost 5 · content 0 · config 35 · intact 0", — for a class the run could not see. */
+function classesText(row: MatrixRow): string {
+  if (!row.classes) return '—';
+  const counts = row.classes;
+  return ATTEMPT_CLASSES.map(
+    (c) => `${CLASS_LABELS[c].short} ${row.unjudged[c as DifferenceClass] !== undefined ? '—' : counts[c]}`,
+  ).join(' · ');
 }
 
 interface Report {
@@ -126,7 +138,7 @@ function makersTable(): string {
             ? 'none'
             : sets.map((set) => set.steps.map((st) => `\`${st}\``).join(' + ')).join('; ');
       const { row } = found;
-      return `${verdictWord(row)}, ${row.lost}/${row.attempts}, ${row.rateText}${row.note ? ` (${row.note.replace(/\|/g, '\\|')})` : ''}`;
+      return `${verdictWord(row)}, ${row.lost}/${row.attempts}, ${row.rateText}; ${classesText(row)}${row.note ? ` (${row.note.replace(/\|/g, '\\|')})` : ''}`;
     });
     lines.push(`| ${maker} | ${shared} | ${cells.join(' | ')} |`);
   }
@@ -148,14 +160,30 @@ for (const release of releases()) {
   if (bed.status !== 0) {
     const note = `cannot be built here: ${why(bed.stderr)}`;
     for (const variant of variants)
-      rows.push({ release, variant, verdict: 'not built', lostOfAttempts: '—', rate: '—', note });
+      rows.push({
+        release,
+        variant,
+        verdict: 'not built',
+        lostOfAttempts: '—',
+        rate: '—',
+        classes: '—',
+        note,
+      });
     process.stderr.write(`${release}: ${note}\n`);
     continue;
   }
   for (const variant of variants) {
     const found = check(release, variant);
     if ('problem' in found) {
-      rows.push({ release, variant, verdict: 'error', lostOfAttempts: '—', rate: '—', note: found.problem });
+      rows.push({
+        release,
+        variant,
+        verdict: 'error',
+        lostOfAttempts: '—',
+        rate: '—',
+        classes: '—',
+        note: found.problem,
+      });
       continue;
     }
     const { row } = found;
@@ -165,6 +193,7 @@ for (const release of releases()) {
       verdict: verdictWord(row),
       lostOfAttempts: `${row.lost}/${row.attempts}`,
       rate: row.rateText,
+      classes: classesText(row),
       note: row.note ?? '',
     });
   }
@@ -176,11 +205,11 @@ const lines = [
   `BuildKit compatibility, ${new Date().toISOString().slice(0, 10)}, on ${machine}: ${values.retries} attempts`,
   `each with keep-going, bundled reproduction, registry cache (mode=max), ${minutes} min in all.`,
   '',
-  '| Release | Variant | Verdict | Lost/attempts | Loss rate | Note |',
-  '| --- | --- | --- | ---: | --- | --- |',
+  '| Release | Variant | Verdict | Lost/attempts | Loss rate | Attempts by class | Note |',
+  '| --- | --- | --- | ---: | --- | --- | --- |',
   ...rows.map(
     (r) =>
-      `| ${r.release} | ${r.variant} | ${r.verdict} | ${r.lostOfAttempts} | ${r.rate} | ${r.note.replace(/\|/g, '\\|')} |`,
+      `| ${r.release} | ${r.variant} | ${r.verdict} | ${r.lostOfAttempts} | ${r.rate} | ${r.classes} | ${r.note.replace(/\|/g, '\\|')} |`,
   ),
   '',
   `Test bed time per release (build when cold, else a check): ${buildSeconds.join(', ')}.`,

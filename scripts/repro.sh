@@ -4,7 +4,7 @@
 # Usage: scripts/repro.sh [VERSION] [rootful|rootless] [more lost-layer-check flags...]
 #   VERSION: any BuildKit release from v0.7.0 on (built here on first use), or `latest`, the newest release;
 #   defaults: v0.9.0 rootless (the seed's moby/buildkit:v0.9.0-rootless), 40 attempts.
-# Exit status as lost-layer-check's: 1 a layer was lost, 0 none, 2 no verdict.
+# Exit status as lost-layer-check's: 1 an image was not the reference (a class fail-on names), 0 none, 2 no verdict.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"

@@ -84570,7 +84570,7 @@ function differenceSections(records) {
                 .map((f) => `- Attempt ${f.attempt}: ${lossCell(f.outcome.difference, true)}`));
             if (found.length > MAX_LOSS_LINES)
                 lines.push(`- … and ${found.length - MAX_LOSS_LINES} more attempts (see the report)`);
-            lines.push('');
+            lines.push('', `Attempt ${first.attempt}, beside the reference built without a cache:`, '');
         }
         else {
             const more = found.length > 1 ? ` (and ${found.length - 1} more attempts, in the report)` : '';
@@ -84626,7 +84626,7 @@ function filesTable(files, omitted) {
     return [
         '| Path | What differs | Reference | Attempt |',
         '| --- | --- | --- | --- |',
-        ...files.map((f) => (0,markdown/* tableRow */.jD)([(0,markdown/* code */.aY)(f.path), f.change, (0,markdown/* cell */.Hn)(f.reference || markdown/* NONE */.x3), (0,markdown/* cell */.Hn)(f.attempt || markdown/* NONE */.x3)])),
+        ...files.map((f) => (0,markdown/* tableRow */.jD)([(0,markdown/* code */.aY)(f.path), f.change, fileCell(f.reference), fileCell(f.attempt)])),
         ...(omitted > 0 ? ['', `… and ${omitted} more paths (the report lists the first ${files.length}).`] : []),
     ];
 }
@@ -84636,6 +84636,10 @@ function configTable(changes) {
         '| --- | --- | --- |',
         ...changes.map((c) => (0,markdown/* tableRow */.jD)([(0,markdown/* code */.aY)(c.field), valueCell(c.reference), valueCell(c.attempt)])),
     ];
+}
+/** A file's side of a change, its sha256 cut to 12 hex digits (the report has it whole). */
+function fileCell(text) {
+    return text === '' ? markdown/* NONE */.x3 : (0,markdown/* cell */.Hn)(text.replace(/sha256:([0-9a-f]{12})[0-9a-f]{52}/g, 'sha256:$1…'));
 }
 /** A config value (JSON text) as a code span; '(none)' when the image has none. */
 function valueCell(value) {

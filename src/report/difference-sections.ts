@@ -32,7 +32,7 @@ export function differenceSections(records: readonly AttemptRecord[]): string[] 
       );
       if (found.length > MAX_LOSS_LINES)
         lines.push(`- … and ${found.length - MAX_LOSS_LINES} more attempts (see the report)`);
-      lines.push('');
+      lines.push('', `Attempt ${first.attempt}, beside the reference built without a cache:`, '');
     } else {
       const more = found.length > 1 ? ` (and ${found.length - 1} more attempts, in the report)` : '';
       lines.push(`Attempt ${first.attempt}${more}, beside the reference built without a cache:`, '');
@@ -91,9 +91,7 @@ function filesTable(files: readonly FileChange[], omitted: number): string[] {
   return [
     '| Path | What differs | Reference | Attempt |',
     '| --- | --- | --- | --- |',
-    ...files.map((f) =>
-      tableRow([code(f.path), f.change, cell(f.reference || NONE), cell(f.attempt || NONE)]),
-    ),
+    ...files.map((f) => tableRow([code(f.path), f.change, fileCell(f.reference), fileCell(f.attempt)])),
     ...(omitted > 0 ? ['', `… and ${omitted} more paths (the report lists the first ${files.length}).`] : []),
   ];
 }
@@ -104,6 +102,11 @@ function configTable(changes: readonly ConfigChange[]): string[] {
     '| --- | --- | --- |',
     ...changes.map((c) => tableRow([code(c.field), valueCell(c.reference), valueCell(c.attempt)])),
   ];
+}
+
+/** A file's side of a change, its sha256 cut to 12 hex digits (the report has it whole). */
+function fileCell(text: string): string {
+  return text === '' ? NONE : cell(text.replace(/sha256:([0-9a-f]{12})[0-9a-f]{52}/g, 'sha256:$1…'));
 }
 
 /** A config value (JSON text) as a code span; '(none)' when the image has none. */

@@ -2,11 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cacheSpecs, createCache, localCacheDir, referenceOutput } from './attempts/cache-build.js';
 import { lanesFor } from './attempts/lanes.js';
-import { type Reference, savedReference, saveReference } from './attempts/reference.js';
+import { forgetReference, type Reference, savedReference, saveReference } from './attempts/reference.js';
 import { type AttemptsRun, runAttempts, usableLanes } from './attempts/run-attempts.js';
 import type { Settings } from './inputs/settings.js';
 import { type CacheLocation, readCacheConfig, sharedResults } from './inspection/cache-config.js';
 import type { OciImage } from './inspection/oci-image.js';
+import { missingPaths } from './inspection/output-types.js';
 import type { Log } from './log.js';
 import { candidateServices } from './minimize/candidate-run.js';
 import { minimize } from './minimize/minimize.js';
@@ -159,14 +160,18 @@ async function makeCache(
     ? { kind: 'this-run', image }
     : { kind: 'earlier-run', cacheDir: localCacheDir(settings, workDir) };
   progress.cacheMaker = maker;
-  if (!settings.createCache) {
+  if (settings.createCache) forgetReference(settings, workDir);
+  else {
     const saved = await savedReference(settings, workDir);
-    if (saved) {
+    if (typeof saved !== 'string') {
       log.info(
         `reference: the one the earlier run kept with the cache (built by ${saved.buildkitVersion || 'an unknown release'})`,
       );
-      return saved;
+      return withExpectedPaths(saved, settings);
     }
+    log.info(
+      `reference: none kept to use (${saved}): it is built again, and images are compared by their files`,
+    );
   }
   const title = settings.createCache
     ? `Create the cache with ${image}`
@@ -174,17 +179,26 @@ async function makeCache(
   const made = await log.group(title, () =>
     createCache(services, settings, settings.createCache ? exportSpec : undefined, workDir, log),
   );
-  // When the image built without a cache lacks a path, the inputs are wrong: no attempt could tell.
-  if (made.missingPaths.length > 0) {
-    throw new InfrastructureError(
-      `expect-paths ${made.missingPaths.join(', ')} are not in the image even when built without a cache`,
-    );
-  }
+  const reference = withExpectedPaths(
+    { output: made.reference, buildkitVersion: made.buildkitVersion, rebuilt: !settings.createCache },
+    settings,
+  );
   if (maker.kind === 'this-run') {
     maker.buildkitVersion = made.buildkitVersion;
     saveReference(settings, workDir, made.buildkitVersion, log);
   }
-  return { output: made.reference, buildkitVersion: made.buildkitVersion, rebuilt: !settings.createCache };
+  return reference;
+}
+
+/** When the reference lacks an expected path, the inputs are wrong: no attempt could tell. */
+function withExpectedPaths(reference: Reference, settings: Settings): Reference {
+  const missing = missingPaths(reference.output, settings.expectPaths);
+  if (missing.length > 0) {
+    throw new InfrastructureError(
+      `expect-paths ${missing.join(', ')} are not in the image even when built without a cache`,
+    );
+  }
+  return reference;
 }
 
 /** What the run's folder keeps: the reference image only beside a broken one, a cache-dir only when named. */

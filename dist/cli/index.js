@@ -79994,29 +79994,74 @@ function lanesFor(parallel, cores = external_node_os_.availableParallelism()) {
 
 
 
+
 const BASE = 'lost-layer-reference';
+/** Files of the reference kept in a cache-dir. */
+function savedFiles(dir, outputType) {
+    return { facts: external_node_path_.join(dir, `${BASE}.json`), output: external_node_path_.join(dir, outputFileName(BASE, outputType)) };
+}
+/** Removes a kept reference before the cache it belonged to is made again: it would be another build's. */
+function forgetReference(settings, workDir) {
+    if (settings.cacheType !== 'local' || !settings.cacheDir)
+        return;
+    const dir = localCacheDir(settings, workDir);
+    if (!external_node_fs_.existsSync(dir))
+        return;
+    for (const file of external_node_fs_.readdirSync(dir).filter((f) => f.startsWith(`${BASE}.`)))
+        external_node_fs_.rmSync(external_node_path_.join(dir, file));
+}
+/**
+ * The Dockerfile and every file of the context (path, bytes, link target), as one sha256: a reference
+ * kept for other inputs is no reference for these.
+ */
+function inputsDigest(settings) {
+    const hash = (0,external_node_crypto_.createHash)('sha256').update(external_node_fs_.readFileSync(settings.dockerfile));
+    const walk = (dir, prefix) => {
+        for (const entry of external_node_fs_.readdirSync(dir, { withFileTypes: true })
+            .sort((a, b) => (a.name < b.name ? -1 : 1))) {
+            const relative = `${prefix}${entry.name}`;
+            const full = external_node_path_.join(dir, entry.name);
+            if (entry.isDirectory())
+                walk(full, `${relative}/`);
+            else if (entry.isSymbolicLink())
+                hash.update(`\0l ${relative} ${external_node_fs_.readlinkSync(full)}`);
+            else
+                hash.update(`\0f ${relative} ${(0,external_node_crypto_.createHash)('sha256').update(external_node_fs_.readFileSync(full)).digest('hex')}`);
+        }
+    };
+    walk(settings.context, '');
+    return `sha256:${hash.digest('hex')}`;
+}
 /** Keeps the reference beside a cache that outlives the run (cache-type local with a cache-dir). */
 function saveReference(settings, workDir, buildkitVersion, log) {
     if (settings.cacheType !== 'local' || !settings.cacheDir)
         return;
     const dir = localCacheDir(settings, workDir);
-    external_node_fs_.copyFileSync(referenceOutput(workDir, settings.outputType), external_node_path_.join(dir, outputFileName(BASE, settings.outputType)));
-    const facts = { buildkitVersion, outputType: settings.outputType };
-    external_node_fs_.writeFileSync(external_node_path_.join(dir, `${BASE}.json`), `${JSON.stringify(facts)}\n`);
+    const files = savedFiles(dir, settings.outputType);
+    external_node_fs_.copyFileSync(referenceOutput(workDir, settings.outputType), files.output);
+    const facts = {
+        buildkitVersion,
+        outputType: settings.outputType,
+        inputs: inputsDigest(settings),
+    };
+    external_node_fs_.writeFileSync(files.facts, `${JSON.stringify(facts)}\n`);
     log.info(`reference kept beside the cache in ${dir}, for runs that import it later`);
 }
-/** The reference an earlier run kept beside its cache, of this output type; undefined when there is none. */
+/**
+ * The reference an earlier run kept beside its cache, of this output type and these inputs; or why there
+ * is none to use.
+ */
 async function savedReference(settings, workDir) {
-    const dir = localCacheDir(settings, workDir);
-    const factsFile = external_node_path_.join(dir, `${BASE}.json`);
-    const output = external_node_path_.join(dir, outputFileName(BASE, settings.outputType));
-    if (!external_node_fs_.existsSync(factsFile) || !external_node_fs_.existsSync(output))
-        return undefined;
-    const facts = JSON.parse(external_node_fs_.readFileSync(factsFile, 'utf8'));
+    const files = savedFiles(localCacheDir(settings, workDir), settings.outputType);
+    if (!external_node_fs_.existsSync(files.facts) || !external_node_fs_.existsSync(files.output))
+        return `the cache-dir holds no reference of a ${settings.outputType} output`;
+    const facts = JSON.parse(external_node_fs_.readFileSync(files.facts, 'utf8'));
     if (facts.outputType !== settings.outputType)
-        return undefined;
+        return `its kept reference is a ${String(facts.outputType)} output`;
+    if (facts.inputs !== inputsDigest(settings))
+        return 'its kept reference was built from another Dockerfile or context';
     return {
-        output: await readOutput(output, settings.outputType),
+        output: await readOutput(files.output, settings.outputType),
         buildkitVersion: typeof facts.buildkitVersion === 'string' ? facts.buildkitVersion : '',
         rebuilt: false,
     };
@@ -80422,11 +80467,12 @@ async function takeAttempt(services, plan, state, shared, log, runOne) {
     if (!daemon)
         throw new Error('no buildkitd for the attempt');
     const config = await configComparison(services, shared, plan, daemon).catch((error) => error);
-    // Another lane may have stopped the run, or taken the last attempt, while this one reset or waited.
-    if (shared.stop || shared.next > plan.retries)
-        return false;
+    // A failed probe is the attempt's error (after the stop, a warning); another lane may have stopped the run,
+    // or taken the last attempt, while this one reset or waited.
     if (config instanceof Error)
         return failed(config.message, daemon.container);
+    if (shared.stop || shared.next > plan.retries)
+        return false;
     const attempt = shared.next++;
     state.attempts += 1;
     const buildStarted = performance.now();
@@ -80804,17 +80850,16 @@ async function runCandidate(services, settings, workDir, request, target) {
         lanes: lanesFor(settings.parallel),
         stopOn: [target],
     });
-    const verdict = (0,verdict_verdict/* decideVerdict */.AU)({
-        plannedAttempts: request.attempts,
-        runAttempts: true,
-        records: run.records,
-        ...(run.laneErrors.length > 0 ? { setupError: run.laneErrors.join('; ') } : {}),
-    });
-    // An error is the services' or BuildKit's, never the candidate's: the search cannot go on. Its folder
-    // (outputs, trace, daemon logs) stays as evidence. A difference found before it is still certain.
-    const found = run.records.filter((r) => r.outcome.kind === target).length;
-    if (verdict.kind === 'error' && found === 0) {
-        throw new run_services/* InfrastructureError */.EN(`candidate ${request.number} (${dir}): ${verdict.cause}`);
+    // An error is the services' or BuildKit's, never the candidate's: without the class found before it, the
+    // search cannot go on (whatever other class the candidate showed). Its folder (outputs, trace, daemon
+    // logs) stays as evidence. The class found before an error is still certain.
+    const found = run.records.some((r) => r.outcome.kind === target);
+    const errors = [
+        ...run.laneErrors,
+        ...run.records.flatMap((r) => r.outcome.kind === 'error' ? [`attempt ${r.attempt}: ${r.outcome.cause}`] : []),
+    ];
+    if (!found && errors.length > 0) {
+        throw new run_services/* InfrastructureError */.EN(`candidate ${request.number} (${dir}): ${errors.join('; ')}`);
     }
     external_node_fs_.rmSync(dir, { recursive: true, force: true });
     return judged(target, run.records, request);
@@ -82347,6 +82392,7 @@ var registries = __nccwpck_require__(77345);
 
 
 
+
 /** Where cache-binary: false installs buildctl, inside the run's folder. */
 const BUILDCTL_DIR = 'buildctl';
 /**
@@ -82442,26 +82488,34 @@ async function makeCache(settings, services, exportSpec, context, progress) {
         ? { kind: 'this-run', image }
         : { kind: 'earlier-run', cacheDir: localCacheDir(settings, workDir) };
     progress.cacheMaker = maker;
-    if (!settings.createCache) {
+    if (settings.createCache)
+        forgetReference(settings, workDir);
+    else {
         const saved = await savedReference(settings, workDir);
-        if (saved) {
+        if (typeof saved !== 'string') {
             log.info(`reference: the one the earlier run kept with the cache (built by ${saved.buildkitVersion || 'an unknown release'})`);
-            return saved;
+            return withExpectedPaths(saved, settings);
         }
+        log.info(`reference: none kept to use (${saved}): it is built again, and images are compared by their files`);
     }
     const title = settings.createCache
         ? `Create the cache with ${image}`
         : `Build the reference without a cache with ${image} (the cache is an earlier run's, kept without one)`;
     const made = await log.group(title, () => createCache(services, settings, settings.createCache ? exportSpec : undefined, workDir, log));
-    // When the image built without a cache lacks a path, the inputs are wrong: no attempt could tell.
-    if (made.missingPaths.length > 0) {
-        throw new run_services/* InfrastructureError */.EN(`expect-paths ${made.missingPaths.join(', ')} are not in the image even when built without a cache`);
-    }
+    const reference = withExpectedPaths({ output: made.reference, buildkitVersion: made.buildkitVersion, rebuilt: !settings.createCache }, settings);
     if (maker.kind === 'this-run') {
         maker.buildkitVersion = made.buildkitVersion;
         saveReference(settings, workDir, made.buildkitVersion, log);
     }
-    return { output: made.reference, buildkitVersion: made.buildkitVersion, rebuilt: !settings.createCache };
+    return reference;
+}
+/** When the reference lacks an expected path, the inputs are wrong: no attempt could tell. */
+function withExpectedPaths(reference, settings) {
+    const missing = missingPaths(reference.output, settings.expectPaths);
+    if (missing.length > 0) {
+        throw new run_services/* InfrastructureError */.EN(`expect-paths ${missing.join(', ')} are not in the image even when built without a cache`);
+    }
+    return reference;
 }
 /** What the run's folder keeps: the reference image only beside a broken one, a cache-dir only when named. */
 function removeRunOutputs(settings, workDir, verdict) {
@@ -84058,7 +84112,8 @@ function stoppedEarly(report) {
     if (found !== 'reproduced' && found !== 'content-differs')
         return {};
     const reason = `the run stopped at its first finding, after ${ran} of ${planned} attempts`;
-    return Object.fromEntries(classes/* DIFFERENCE_CLASSES */.DJ.filter((c) => verdict_classes/* CLASSES */.N[c].verdict !== found).map((c) => [c, reason]));
+    const counts = classesOf(report);
+    return Object.fromEntries(classes/* DIFFERENCE_CLASSES */.DJ.filter((c) => verdict_classes/* CLASSES */.N[c].verdict !== found && counts[c] === 0).map((c) => [c, reason]));
 }
 function notesOf(report) {
     switch (report.verdict.kind) {

@@ -77144,7 +77144,8 @@ function stoppedEarly(report) {
     if (found !== 'reproduced' && found !== 'content-differs')
         return {};
     const reason = `the run stopped at its first finding, after ${ran} of ${planned} attempts`;
-    return Object.fromEntries(classes_DIFFERENCE_CLASSES.filter((c) => classes_CLASSES[c].verdict !== found).map((c) => [c, reason]));
+    const counts = classesOf(report);
+    return Object.fromEntries(classes_DIFFERENCE_CLASSES.filter((c) => classes_CLASSES[c].verdict !== found && counts[c] === 0).map((c) => [c, reason]));
 }
 function notesOf(report) {
     switch (report.verdict.kind) {

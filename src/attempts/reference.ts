@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Settings } from '../inputs/settings.js';
@@ -7,8 +8,10 @@ import { localCacheDir, referenceOutput } from './cache-build.js';
 
 /*
  * The reference of a cache kept in a cache-dir for a later run (create-cache: false): the image the build
- * that made the cache wrote, and the release that built it. A reference built again later, without a cache,
- * is not the same image: a step that runs writes new timestamps, so its layers get new diff_ids.
+ * that made the cache wrote, the release that built it, and a digest of the Dockerfile and context it was
+ * built from. A reference built again later, without a cache, is not the same image: a step that runs
+ * writes new timestamps, so its layers get new diff_ids. A kept reference is trusted as far as the
+ * cache-dir is: whoever can change the cache there can change it too.
  */
 
 /** The reference every attempt is held to. */
@@ -28,39 +31,83 @@ const BASE = 'lost-layer-reference';
 interface SavedFacts {
   buildkitVersion: string;
   outputType: string;
+  /** inputsDigest of the build that wrote it. */
+  inputs: string;
+}
+
+/** Files of the reference kept in a cache-dir. */
+function savedFiles(dir: string, outputType: Settings['outputType']) {
+  return { facts: path.join(dir, `${BASE}.json`), output: path.join(dir, outputFileName(BASE, outputType)) };
+}
+
+/** Removes a kept reference before the cache it belonged to is made again: it would be another build's. */
+export function forgetReference(settings: Pick<Settings, 'cacheType' | 'cacheDir'>, workDir: string): void {
+  if (settings.cacheType !== 'local' || !settings.cacheDir) return;
+  const dir = localCacheDir(settings, workDir);
+  if (!fs.existsSync(dir)) return;
+  for (const file of fs.readdirSync(dir).filter((f) => f.startsWith(`${BASE}.`)))
+    fs.rmSync(path.join(dir, file));
+}
+
+/**
+ * The Dockerfile and every file of the context (path, bytes, link target), as one sha256: a reference
+ * kept for other inputs is no reference for these.
+ */
+export function inputsDigest(settings: Pick<Settings, 'dockerfile' | 'context'>): string {
+  const hash = createHash('sha256').update(fs.readFileSync(settings.dockerfile));
+  const walk = (dir: string, prefix: string) => {
+    for (const entry of fs
+      .readdirSync(dir, { withFileTypes: true })
+      .sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const relative = `${prefix}${entry.name}`;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full, `${relative}/`);
+      else if (entry.isSymbolicLink()) hash.update(`\0l ${relative} ${fs.readlinkSync(full)}`);
+      else hash.update(`\0f ${relative} ${createHash('sha256').update(fs.readFileSync(full)).digest('hex')}`);
+    }
+  };
+  walk(settings.context, '');
+  return `sha256:${hash.digest('hex')}`;
 }
 
 /** Keeps the reference beside a cache that outlives the run (cache-type local with a cache-dir). */
 export function saveReference(
-  settings: Pick<Settings, 'cacheType' | 'cacheDir' | 'outputType'>,
+  settings: Pick<Settings, 'cacheType' | 'cacheDir' | 'outputType' | 'dockerfile' | 'context'>,
   workDir: string,
   buildkitVersion: string,
   log: Log,
 ): void {
   if (settings.cacheType !== 'local' || !settings.cacheDir) return;
   const dir = localCacheDir(settings, workDir);
-  fs.copyFileSync(
-    referenceOutput(workDir, settings.outputType),
-    path.join(dir, outputFileName(BASE, settings.outputType)),
-  );
-  const facts: SavedFacts = { buildkitVersion, outputType: settings.outputType };
-  fs.writeFileSync(path.join(dir, `${BASE}.json`), `${JSON.stringify(facts)}\n`);
+  const files = savedFiles(dir, settings.outputType);
+  fs.copyFileSync(referenceOutput(workDir, settings.outputType), files.output);
+  const facts: SavedFacts = {
+    buildkitVersion,
+    outputType: settings.outputType,
+    inputs: inputsDigest(settings),
+  };
+  fs.writeFileSync(files.facts, `${JSON.stringify(facts)}\n`);
   log.info(`reference kept beside the cache in ${dir}, for runs that import it later`);
 }
 
-/** The reference an earlier run kept beside its cache, of this output type; undefined when there is none. */
+/**
+ * The reference an earlier run kept beside its cache, of this output type and these inputs; or why there
+ * is none to use.
+ */
 export async function savedReference(
-  settings: Pick<Settings, 'cacheDir' | 'outputType'>,
+  settings: Pick<Settings, 'cacheDir' | 'outputType' | 'dockerfile' | 'context'>,
   workDir: string,
-): Promise<Reference | undefined> {
-  const dir = localCacheDir(settings, workDir);
-  const factsFile = path.join(dir, `${BASE}.json`);
-  const output = path.join(dir, outputFileName(BASE, settings.outputType));
-  if (!fs.existsSync(factsFile) || !fs.existsSync(output)) return undefined;
-  const facts = JSON.parse(fs.readFileSync(factsFile, 'utf8')) as Partial<SavedFacts>;
-  if (facts.outputType !== settings.outputType) return undefined;
+): Promise<Reference | string> {
+  const files = savedFiles(localCacheDir(settings, workDir), settings.outputType);
+  if (!fs.existsSync(files.facts) || !fs.existsSync(files.output))
+    return `the cache-dir holds no reference of a ${settings.outputType} output`;
+  const facts = JSON.parse(fs.readFileSync(files.facts, 'utf8')) as Partial<SavedFacts>;
+  if (facts.outputType !== settings.outputType)
+    return `its kept reference is a ${String(facts.outputType)} output`;
+  if (facts.inputs !== inputsDigest(settings))
+    return 'its kept reference was built from another Dockerfile or context';
   return {
-    output: await readOutput(output, settings.outputType),
+    output: await readOutput(files.output, settings.outputType),
     buildkitVersion: typeof facts.buildkitVersion === 'string' ? facts.buildkitVersion : '',
     rebuilt: false,
   };

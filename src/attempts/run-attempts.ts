@@ -161,9 +161,10 @@ async function takeAttempt(
   const config = await configComparison(services, shared, plan, daemon).catch(
     (error: unknown) => error as Error,
   );
-  // Another lane may have stopped the run, or taken the last attempt, while this one reset or waited.
-  if (shared.stop || shared.next > plan.retries) return false;
+  // A failed probe is the attempt's error (after the stop, a warning); another lane may have stopped the run,
+  // or taken the last attempt, while this one reset or waited.
   if (config instanceof Error) return failed(config.message, daemon.container);
+  if (shared.stop || shared.next > plan.retries) return false;
   const attempt = shared.next++;
   state.attempts += 1;
   const buildStarted = performance.now();

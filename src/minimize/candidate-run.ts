@@ -8,7 +8,7 @@ import { OUTPUT_KINDS } from '../inspection/output-types.js';
 import type { Log } from '../log.js';
 import { type RunServices, InfrastructureError } from '../services/run-services.js';
 import { lossRate } from '../verdict/loss-rate.js';
-import { decideVerdict, wholeSample } from '../verdict/verdict.js';
+import { wholeSample } from '../verdict/verdict.js';
 import { writeCandidate } from './candidate-files.js';
 import type { DifferenceClass } from '../model/classes.js';
 import type { Judgement, MeasuredRun } from '../model/minimization.js';
@@ -153,17 +153,18 @@ export async function runCandidate(
     lanes: lanesFor(settings.parallel),
     stopOn: [target],
   });
-  const verdict = decideVerdict({
-    plannedAttempts: request.attempts,
-    runAttempts: true,
-    records: run.records,
-    ...(run.laneErrors.length > 0 ? { setupError: run.laneErrors.join('; ') } : {}),
-  });
-  // An error is the services' or BuildKit's, never the candidate's: the search cannot go on. Its folder
-  // (outputs, trace, daemon logs) stays as evidence. A difference found before it is still certain.
-  const found = run.records.filter((r) => r.outcome.kind === target).length;
-  if (verdict.kind === 'error' && found === 0) {
-    throw new InfrastructureError(`candidate ${request.number} (${dir}): ${verdict.cause}`);
+  // An error is the services' or BuildKit's, never the candidate's: without the class found before it, the
+  // search cannot go on (whatever other class the candidate showed). Its folder (outputs, trace, daemon
+  // logs) stays as evidence. The class found before an error is still certain.
+  const found = run.records.some((r) => r.outcome.kind === target);
+  const errors = [
+    ...run.laneErrors,
+    ...run.records.flatMap((r) =>
+      r.outcome.kind === 'error' ? [`attempt ${r.attempt}: ${r.outcome.cause}`] : [],
+    ),
+  ];
+  if (!found && errors.length > 0) {
+    throw new InfrastructureError(`candidate ${request.number} (${dir}): ${errors.join('; ')}`);
   }
   fs.rmSync(dir, { recursive: true, force: true });
   return judged(target, run.records, request);

@@ -104,8 +104,9 @@ function stoppedEarly(report: Report): MatrixRow['unjudged'] {
   const found = report.verdict.kind;
   if (found !== 'reproduced' && found !== 'content-differs') return {};
   const reason = `the run stopped at its first finding, after ${ran} of ${planned} attempts`;
+  const counts = classesOf(report);
   return Object.fromEntries(
-    DIFFERENCE_CLASSES.filter((c) => CLASSES[c].verdict !== found).map((c) => [c, reason]),
+    DIFFERENCE_CLASSES.filter((c) => CLASSES[c].verdict !== found && counts[c] === 0).map((c) => [c, reason]),
   );
 }
 

@@ -532,6 +532,16 @@ describe('a run that stopped at its first finding', () => {
     assert.equal(row?.unjudged['lost-layer'], undefined);
     // The content boundary skips v0.9.0 and lands on the first release that ran all its attempts.
     assert.deepEqual(result.boundaries['content-differs'], { last: 'v0.8.3', firstWithout: 'v0.9.1' });
+    // A class the stopped run did see is seen all the same.
+    const sawConfig = report('v0.9.0', 'reproduced', {
+      attempts: 6,
+      classes: { 'lost-layer': 1, 'config-differs': 5 },
+    });
+    const seen = buildMatrix([
+      { source: 'd.json', report: { ...sawConfig, settings: { ...sawConfig.settings, retries: 191 } } },
+    ]);
+    assert.equal(seen.rows[0]?.unjudged['config-differs'], undefined);
+    assert.match(renderMatrix(seen), /^- Config differs: last v0\.9\.0;/m);
     const keptGoing = { ...planned, settings: { ...planned.settings, keepGoing: true } };
     const judged = buildMatrix([{ source: 'b.json', report: keptGoing }]).rows[0];
     assert.equal(judged?.unjudged['content-differs'], undefined, 'keep-going: every planned attempt looked');

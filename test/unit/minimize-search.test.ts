@@ -210,6 +210,17 @@ describe('minimize over fake candidate services', () => {
     );
   });
 
+  it('ends in an error when a candidate showed only another class before an attempt errs', async () => {
+    // Content differs at attempt 1 (not the class: the candidate's attempts go on), then an error.
+    const shows = (text: string, attempt: number): Shown => {
+      if (text.includes('RUN echo 3')) return lossNeeds(['COPY c.txt', 'RUN echo done'])(text, attempt);
+      return attempt === 1 ? 'content-differs' : 'error';
+    };
+    const result = await search(fakeCandidates({ shows }), settingsFor(padded), 'lost-layer');
+    assert.equal(result.kind, 'error', JSON.stringify(result).slice(0, 300));
+    assert.match(result.kind === 'error' ? result.cause : '', /attempt 2: the build failed/);
+  });
+
   it('drops a stage the last one no longer reaches, and keeps the ones it does', async () => {
     const services = fakeCandidates({
       shows: lossNeeds(['COPY app.txt', 'RUN echo 2']),

@@ -4,10 +4,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { savedReference, saveReference } from '../../src/attempts/reference.js';
+import { forgetReference, savedReference, saveReference } from '../../src/attempts/reference.js';
 import { recordingLog } from '../support/fake-daemons.js';
 
 const fixture = fileURLToPath(new URL('../../fixtures/oci/v0.9.0-reference.oci.tar', import.meta.url));
+const repro = fileURLToPath(new URL('../../fixtures/repro', import.meta.url));
+/** The bundled reproduction's inputs. */
+const inputs = { dockerfile: path.join(repro, 'Dockerfile'), context: repro };
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'reference-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
@@ -21,32 +24,57 @@ function run(): { workDir: string; cacheDir: string } {
 }
 
 describe('the reference kept beside a cache', () => {
-  it('is kept with the release that built it, and read back by a later run of the same output type', async () => {
+  it('is kept with the release that built it, and read back by a later run of the same output type and inputs', async () => {
     const { workDir, cacheDir } = run();
-    const settings = { cacheType: 'local' as const, cacheDir, outputType: 'oci' as const };
+    const settings = { cacheType: 'local' as const, cacheDir, outputType: 'oci' as const, ...inputs };
     saveReference(settings, workDir, 'v0.9.0', recordingLog());
     const later = fs.mkdtempSync(path.join(root, 'later-'));
     const saved = await savedReference(settings, later);
-    assert.equal(saved?.buildkitVersion, 'v0.9.0');
-    assert.equal(saved?.rebuilt, false);
-    assert.equal(saved?.output.image?.layers.length, 2);
-    assert.equal(
-      await savedReference({ ...settings, outputType: 'tar' }, later),
-      undefined,
-      'another output type',
+    assert.ok(typeof saved !== 'string', saved as string);
+    assert.equal(saved.buildkitVersion, 'v0.9.0');
+    assert.equal(saved.rebuilt, false);
+    assert.equal(saved.output.image?.layers.length, 2);
+    assert.match(
+      String(await savedReference({ ...settings, outputType: 'tar' }, later)),
+      /holds no reference of a tar output/,
     );
+    // Other inputs: another Dockerfile, or a context file changed.
+    const other = fs.mkdtempSync(path.join(root, 'ctx-'));
+    fs.cpSync(repro, other, { recursive: true });
+    fs.appendFileSync(path.join(other, 'repro.txt'), 'more\n');
+    const changed = await savedReference(
+      { ...settings, dockerfile: path.join(other, 'Dockerfile'), context: other },
+      later,
+    );
+    assert.equal(changed, 'its kept reference was built from another Dockerfile or context');
+    // Made again: the kept reference is another build's until the new one is kept.
+    forgetReference(settings, workDir);
+    assert.deepEqual(fs.readdirSync(cacheDir), []);
   });
 
   it('is not kept when the cache goes with the run (no cache-dir, or a registry cache)', () => {
     const { workDir, cacheDir } = run();
-    saveReference({ cacheType: 'local', cacheDir: '', outputType: 'oci' }, workDir, 'v0.9.0', recordingLog());
-    saveReference({ cacheType: 'registry', cacheDir, outputType: 'oci' }, workDir, 'v0.9.0', recordingLog());
+    saveReference(
+      { cacheType: 'local', cacheDir: '', outputType: 'oci', ...inputs },
+      workDir,
+      'v0.9.0',
+      recordingLog(),
+    );
+    saveReference(
+      { cacheType: 'registry', cacheDir, outputType: 'oci', ...inputs },
+      workDir,
+      'v0.9.0',
+      recordingLog(),
+    );
     assert.deepEqual(fs.readdirSync(cacheDir), []);
     assert.equal(fs.existsSync(path.join(workDir, 'cache')), false);
   });
 
   it('is none when the cache-dir holds none (a cache something else made)', async () => {
     const { cacheDir } = run();
-    assert.equal(await savedReference({ cacheDir, outputType: 'oci' }, root), undefined);
+    assert.match(
+      String(await savedReference({ cacheDir, outputType: 'oci', ...inputs }, root)),
+      /holds no reference/,
+    );
   });
 });

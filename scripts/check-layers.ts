@@ -8,13 +8,15 @@ import { fileURLToPath } from 'node:url';
 /** Each part of src/ (a folder, or a file at its top) and the parts it may import, lowest first. */
 export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   model: [],
-  inputs: ['model'],
+  // What each cache-type word means: pure, so that the inputs check a run's settings against it.
+  backends: ['model'],
+  inputs: ['model', 'backends'],
   verdict: ['model'],
-  inspection: ['model', 'inputs'],
-  services: ['model', 'inputs'],
-  attempts: ['model', 'inputs', 'verdict', 'inspection', 'services'],
-  minimize: ['model', 'inputs', 'verdict', 'inspection', 'services', 'attempts'],
-  'engine.ts': ['model', 'inputs', 'verdict', 'inspection', 'services', 'attempts', 'minimize'],
+  inspection: ['model', 'backends', 'inputs'],
+  services: ['model', 'backends', 'inputs'],
+  attempts: ['model', 'backends', 'inputs', 'verdict', 'inspection', 'services'],
+  minimize: ['model', 'backends', 'inputs', 'verdict', 'inspection', 'services', 'attempts'],
+  'engine.ts': ['model', 'backends', 'inputs', 'verdict', 'inspection', 'services', 'attempts', 'minimize'],
   report: ['model', 'inputs', 'verdict'],
   'state-helper.ts': [],
   // The entry points: the action, the CLI and the bisect table put everything together.

@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cacheSpecs, createCache, localCacheDir, referenceOutput } from './attempts/cache-build.js';
+import { cacheSpecs, createCache, referenceOutput } from './attempts/cache-build.js';
 import { lanesFor } from './attempts/lanes.js';
 import { forgetReference, type Reference, savedReference, saveReference } from './attempts/reference.js';
 import { type AttemptsRun, runAttempts, usableLanes } from './attempts/run-attempts.js';
 import type { Settings } from './inputs/settings.js';
-import { type CacheLocation, readCacheConfig, sharedResults } from './inspection/cache-config.js';
+import { CACHE_BACKENDS, type CacheLocation, type CacheSpecs } from './backends/backends.js';
+import { readCacheConfig, sharedResults } from './inspection/cache-config.js';
 import type { OciImage } from './inspection/oci-image.js';
 import { missingPaths } from './inspection/output-types.js';
 import type { Log } from './log.js';
@@ -117,7 +118,7 @@ async function runSteps(settings: Settings, context: RunContext, docker: Docker,
   const { services, buildctl } = await prepareServices(settings, context, docker);
   Object.assign(progress, { services, buildctl });
   const cache = cacheSpecs(settings, services, workDir);
-  const reference = await makeCache(settings, services, cache.export, context, progress);
+  const reference = await makeCache(settings, services, cache, context, progress);
   progress.cacheSharedResults = await cacheShape(cache.location, reference.output.image, log);
   if (!settings.runAttempts) return;
   await context.beforeAttempts?.(cache.location);
@@ -149,7 +150,7 @@ async function runSteps(settings: Settings, context: RunContext, docker: Docker,
 async function makeCache(
   settings: Settings,
   services: RunServices,
-  exportSpec: string,
+  cache: CacheSpecs,
   context: RunContext,
   progress: Progress,
 ): Promise<Reference> {
@@ -158,11 +159,11 @@ async function makeCache(
   // Named before the build, so that a run whose cache build failed still says which maker failed.
   const maker: CacheMaker = settings.createCache
     ? { kind: 'this-run', image }
-    : { kind: 'earlier-run', cacheDir: localCacheDir(settings, workDir) };
+    : { kind: 'earlier-run', cacheDir: CACHE_BACKENDS[settings.cacheType].keptDir(settings) ?? '' };
   progress.cacheMaker = maker;
-  if (settings.createCache) forgetReference(settings, workDir);
+  if (settings.createCache) forgetReference(settings);
   else {
-    const saved = await savedReference(settings, workDir);
+    const saved = await savedReference(settings);
     if (typeof saved !== 'string') {
       log.info(
         `reference: the one the earlier run kept with the cache (built by ${saved.buildkitVersion || 'an unknown release'})`,
@@ -177,7 +178,7 @@ async function makeCache(
     ? `Create the cache with ${image}`
     : `Build the reference without a cache with ${image} (the cache is an earlier run's, kept without one)`;
   const made = await log.group(title, () =>
-    createCache(services, settings, settings.createCache ? exportSpec : undefined, workDir, log),
+    createCache(services, settings, settings.createCache ? cache : undefined, workDir, log),
   );
   const reference = withExpectedPaths(
     { output: made.reference, buildkitVersion: made.buildkitVersion, rebuilt: !settings.createCache },
@@ -206,8 +207,8 @@ function removeRunOutputs(settings: Settings, workDir: string, verdict: Verdict)
   // cache-binary: false put buildctl here for this run only.
   fs.rmSync(path.join(workDir, BUILDCTL_DIR), { recursive: true, force: true });
   if (!isDifference(verdict)) fs.rmSync(referenceOutput(workDir, settings.outputType), { force: true });
-  if (settings.cacheType === 'local' && !settings.cacheDir) {
-    fs.rmSync(localCacheDir(settings, workDir), { recursive: true, force: true });
+  for (const taken of CACHE_BACKENDS[settings.cacheType].runPaths(settings, { dir: workDir })) {
+    fs.rmSync(taken, { recursive: true, force: true });
   }
 }
 

@@ -6813,7 +6813,7 @@ module.exports = main;
 // MODULES //
 
 var isnan = __nccwpck_require__( 86523 );
-var kernelBetaincinv = __nccwpck_require__( 61489 );
+var kernelBetaincinv = __nccwpck_require__( 83870 );
 
 
 // MAIN //
@@ -20585,7 +20585,7 @@ module.exports = ibetaRoots;
 
 /***/ }),
 
-/***/ 61489:
+/***/ 83870:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -42613,7 +42613,7 @@ const gtr = __nccwpck_require__(12276)
 const ltr = __nccwpck_require__(15213)
 const intersects = __nccwpck_require__(23465)
 const simplifyRange = __nccwpck_require__(82028)
-const subset = __nccwpck_require__(83870)
+const subset = __nccwpck_require__(61489)
 module.exports = {
   parse,
   valid,
@@ -43866,7 +43866,7 @@ module.exports = (versions, range, options) => {
 
 /***/ }),
 
-/***/ 83870:
+/***/ 61489:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -78849,6 +78849,153 @@ var __spreadArray = (this && this.__spreadArray) || function (to, from, pack) {
 
 /***/ }),
 
+/***/ 82777:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  bK: () => (/* binding */ CACHE_BACKENDS),
+  Vz: () => (/* binding */ CACHE_TYPES),
+  Gl: () => (/* binding */ backendProblem),
+  fV: () => (/* binding */ releaseProblem)
+});
+
+// UNUSED EXPORTS: CACHE_REPOSITORY
+
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var semver = __nccwpck_require__(62088);
+;// CONCATENATED MODULE: ./src/backends/backend.ts
+/*
+ * A cache backend: where BuildKit exports the cache and imports it from. Each backend is one file of this
+ * folder and one entry of CACHE_BACKENDS (backends.ts); this part is pure (no Docker, no files), so that the
+ * inputs can check a run's settings against it before anything starts.
+ */
+/** The repository the run's own registry keeps caches in. */
+const CACHE_REPOSITORY = 'lost-layer/cache';
+
+;// CONCATENATED MODULE: ./src/backends/inline.ts
+
+/**
+ * The cache inside the image itself (its config's moby.buildkit.cache.v0), pushed to the run's registry and
+ * imported from it by name, as `docker build --cache-from image` does. Inline has min mode only: the records
+ * of the image's own steps.
+ */
+const inlineBackend = {
+    usage: "inside the image pushed to the run's registry, mode=min",
+    since: 'v0.4.0',
+    problem: (settings) => settings.createCache
+        ? undefined
+        : {
+            input: 'create-cache',
+            reason: "false needs a cache that outlives a run: the run's registry goes with it",
+        },
+    keptDir: () => undefined,
+    runPaths: () => [],
+    specs: (_settings, place) => {
+        const ref = `${place.registryHost}/${CACHE_REPOSITORY}:${place.tag}`;
+        return {
+            export: 'type=inline',
+            import: `type=registry,ref=${ref}`,
+            pushedImage: ref,
+            location: {
+                kind: 'inline',
+                address: place.registryAddress,
+                repository: CACHE_REPOSITORY,
+                tag: place.tag,
+            },
+        };
+    },
+};
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
+;// CONCATENATED MODULE: ./src/backends/local.ts
+
+/** A folder in the run's, or the cache-dir that keeps it for a later run. */
+function folder(settings, runDir) {
+    return settings.cacheDir || external_node_path_.join(runDir, 'cache');
+}
+/** The cache as an OCI layout on disk (mode=max), the one backend whose cache can outlive the run. */
+const localBackend = {
+    usage: 'an OCI layout folder, mode=max; with cache-dir, kept for later runs',
+    since: 'v0.4.0',
+    problem: (settings) => settings.createCache || settings.cacheDir
+        ? undefined
+        : { input: 'create-cache', reason: 'false needs a cache made earlier: set cache-dir to its folder' },
+    keptDir: (settings) => settings.cacheDir || undefined,
+    runPaths: (settings, place) => (settings.cacheDir ? [] : [folder(settings, place.dir)]),
+    specs: (settings, place) => {
+        const dir = folder(settings, place.dir);
+        return {
+            export: `type=local,dest=${dir},mode=max`,
+            import: `type=local,src=${dir}`,
+            location: { kind: 'local', dir },
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/backends/registry.ts
+
+/** The cache as its own manifest in the run's registry (mode=max: every step's result). */
+const registryBackend = {
+    usage: "the run's own registry, mode=max",
+    since: 'v0.4.0',
+    problem: (settings) => settings.createCache
+        ? undefined
+        : {
+            input: 'create-cache',
+            reason: "false needs a cache that outlives a run: the run's registry goes with it",
+        },
+    keptDir: () => undefined,
+    runPaths: () => [],
+    specs: (_settings, place) => {
+        const ref = `${place.registryHost}/${CACHE_REPOSITORY}:${place.tag}`;
+        return {
+            export: `type=registry,ref=${ref},mode=max`,
+            import: `type=registry,ref=${ref}`,
+            location: {
+                kind: 'registry',
+                address: place.registryAddress,
+                repository: CACHE_REPOSITORY,
+                tag: place.tag,
+            },
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/backends/backends.ts
+
+
+
+
+
+/** Every cache-type word and its behaviour: a new backend is its file and one line here. */
+const CACHE_BACKENDS = {
+    registry: registryBackend,
+    local: localBackend,
+    inline: inlineBackend,
+};
+const CACHE_TYPES = Object.keys(CACHE_BACKENDS);
+/** The problem of these settings for their backend, cache-dir's first (it belongs to one backend only). */
+function backendProblem(cacheType, settings) {
+    if (settings.cacheDir && CACHE_BACKENDS[cacheType].keptDir(settings) === undefined) {
+        return { input: 'cache-dir', reason: `is not used with cache-type: ${cacheType}` };
+    }
+    return CACHE_BACKENDS[cacheType].problem(settings);
+}
+/** Why a BuildKit release cannot use this backend (older than it), or undefined. */
+function releaseProblem(cacheType, release) {
+    const since = CACHE_BACKENDS[cacheType].since;
+    const version = semver.coerce(release);
+    if (!version || semver.gte(version, since))
+        return undefined;
+    return `cache-type ${cacheType} needs BuildKit ${since} or newer; ${release} has none`;
+}
+
+
+/***/ }),
+
 /***/ 95581:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
@@ -79011,6 +79158,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 var external_node_fs_ = __nccwpck_require__(73024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(76760);
+// EXTERNAL MODULE: ./src/backends/backends.ts + 4 modules
+var backends = __nccwpck_require__(82777);
 ;// CONCATENATED MODULE: ./src/inspection/compare-config.ts
 /**
  * The fields of the container config that decide how a container of the image runs, and the platform.
@@ -79902,59 +80051,51 @@ var run_services = __nccwpck_require__(69820);
 
 
 
+
 /** The build that makes the cache exited with an error: the Dockerfile's fault or the services'. */
 class CacheBuildFailed extends run_services/* InfrastructureError */.EN {
     name = 'CacheBuildFailed';
 }
-const CACHE_REPOSITORY = 'lost-layer/cache';
-/** The --export-cache and --import-cache values for the configured cache type, and where to read it. */
+/** The run's cache on its backend: how it is exported, imported and read back. */
 function cacheSpecs(settings, services, workDir, tag = 'latest') {
-    if (settings.cacheType === 'local') {
-        const dir = localCacheDir(settings, workDir);
-        return {
-            export: `type=local,dest=${dir},mode=max`,
-            import: `type=local,src=${dir}`,
-            location: { kind: 'local', dir },
-        };
-    }
-    const ref = `${services.registries.cacheHost}/${CACHE_REPOSITORY}:${tag}`;
-    return {
-        export: `type=registry,ref=${ref},mode=max`,
-        import: `type=registry,ref=${ref}`,
-        location: {
-            kind: 'registry',
-            address: services.registries.cacheAddress,
-            repository: CACHE_REPOSITORY,
-            tag,
-        },
-    };
+    return backends/* CACHE_BACKENDS */.bK[settings.cacheType].specs(settings, {
+        registryHost: services.registries.cacheHost,
+        registryAddress: services.registries.cacheAddress,
+        dir: workDir,
+        tag,
+    });
 }
 /**
- * Builds once from scratch and exports the cache (none when exportCache is undefined: a cache made
- * earlier is imported); its output is the reference the attempts are held to.
+ * Builds once from scratch and exports the cache (none when `cache` is undefined: a cache made earlier is
+ * imported); its output is the reference the attempts are held to. A cache that travels inside a pushed
+ * image is made by a build that pushes it; the reference is then that build again on the same daemon, every
+ * step from its own state (the same layers), written as the attempts write theirs.
  */
-async function createCache(services, plan, exportCache, workDir, log) {
-    const what = exportCache ? 'the build that creates the cache' : 'the reference build (no cache)';
+async function createCache(services, plan, cache, workDir, log) {
     const daemon = await services.startBuildkitd(plan.cacheBuildkitImage);
     try {
         const buildkitVersion = await services.buildkitVersion(daemon);
+        const tooOld = (0,backends/* releaseProblem */.fV)(plan.cacheType, buildkitVersion);
+        if (tooOld)
+            throw new run_services/* InfrastructureError */.EN(`${plan.cacheBuildkitImage}: ${tooOld}`);
+        const build = (what, request) => buildOnce(daemon, plan, what, request);
         const output = referenceOutput(workDir, plan.outputType);
-        const build = await daemon.buildctl.build({
-            context: plan.context,
-            dockerfile: plan.dockerfile,
-            ...(exportCache ? { exportCache } : {}),
-            output: `type=${plan.outputType},dest=${output}`,
-            timeoutMs: plan.attemptTimeoutSeconds * 1000,
-        });
-        if (build.timedOut) {
-            throw new run_services/* InfrastructureError */.EN(`${what} did not finish within ${plan.attemptTimeoutSeconds} s`);
+        const referenceBuild = { output: `type=${plan.outputType},dest=${output}` };
+        if (!cache)
+            await build('the reference build (no cache)', referenceBuild);
+        else if (!cache.pushedImage) {
+            await build('the build that creates the cache', { ...referenceBuild, exportCache: cache.export });
         }
-        if (build.exitCode !== 0) {
-            throw new CacheBuildFailed(`${what} failed:\n${(0,command/* lastLines */.w$)(build.stderr, 15)}`);
+        else {
+            await build('the build that creates the cache', {
+                exportCache: cache.export,
+                output: `type=image,name=${cache.pushedImage},push=true`,
+            });
+            await build('the reference build (the cache build again, from its own state)', referenceBuild);
         }
         const reference = await readOutput(output, plan.outputType);
-        log.info(exportCache
-            ? `cache exported by buildkitd ${buildkitVersion} (${exportCache})`
+        log.info(cache
+            ? `cache exported by buildkitd ${buildkitVersion} (${cache.export}${cache.pushedImage ? ` with ${cache.pushedImage}` : ''})`
             : `reference built by buildkitd ${buildkitVersion} without a cache`);
         if (reference.image) {
             const layers = reference.image.layers.map((l) => `${l.position}: ${l.digest.slice(0, 19)} ${l.files.length} files`);
@@ -79966,11 +80107,22 @@ async function createCache(services, plan, exportCache, workDir, log) {
         await services.stopBuildkitd(daemon);
     }
 }
+/** One build of the plan's Dockerfile; a timeout or a failure throws, naming the build. */
+async function buildOnce(daemon, plan, what, request) {
+    const build = await daemon.buildctl.build({
+        ...request,
+        context: plan.context,
+        dockerfile: plan.dockerfile,
+        timeoutMs: plan.attemptTimeoutSeconds * 1000,
+    });
+    if (build.timedOut) {
+        throw new run_services/* InfrastructureError */.EN(`${what} did not finish within ${plan.attemptTimeoutSeconds} s`);
+    }
+    if (build.exitCode !== 0)
+        throw new CacheBuildFailed(`${what} failed:\n${(0,command/* lastLines */.w$)(build.stderr, 15)}`);
+}
 function referenceOutput(workDir, outputType) {
     return external_node_path_.join(workDir, outputFileName('reference', outputType));
-}
-function localCacheDir(settings, workDir) {
-    return settings.cacheDir || external_node_path_.join(workDir, 'cache');
 }
 
 // EXTERNAL MODULE: external "node:os"
@@ -79995,17 +80147,16 @@ function lanesFor(parallel, cores = external_node_os_.availableParallelism()) {
 
 
 
+
 const BASE = 'lost-layer-reference';
 /** Files of the reference kept in a cache-dir. */
 function savedFiles(dir, outputType) {
     return { facts: external_node_path_.join(dir, `${BASE}.json`), output: external_node_path_.join(dir, outputFileName(BASE, outputType)) };
 }
 /** Removes a kept reference before the cache it belonged to is made again: it would be another build's. */
-function forgetReference(settings, workDir) {
-    if (settings.cacheType !== 'local' || !settings.cacheDir)
-        return;
-    const dir = localCacheDir(settings, workDir);
-    if (!external_node_fs_.existsSync(dir))
+function forgetReference(settings) {
+    const dir = backends/* CACHE_BACKENDS */.bK[settings.cacheType].keptDir(settings);
+    if (dir === undefined || !external_node_fs_.existsSync(dir))
         return;
     for (const file of external_node_fs_.readdirSync(dir).filter((f) => f.startsWith(`${BASE}.`)))
         external_node_fs_.rmSync(external_node_path_.join(dir, file));
@@ -80034,9 +80185,9 @@ function inputsDigest(settings) {
 }
 /** Keeps the reference beside a cache that outlives the run (cache-type local with a cache-dir). */
 function saveReference(settings, workDir, buildkitVersion, log) {
-    if (settings.cacheType !== 'local' || !settings.cacheDir)
+    const dir = backends/* CACHE_BACKENDS */.bK[settings.cacheType].keptDir(settings);
+    if (dir === undefined)
         return;
-    const dir = localCacheDir(settings, workDir);
     const files = savedFiles(dir, settings.outputType);
     external_node_fs_.copyFileSync(referenceOutput(workDir, settings.outputType), files.output);
     const facts = {
@@ -80051,8 +80202,11 @@ function saveReference(settings, workDir, buildkitVersion, log) {
  * The reference an earlier run kept beside its cache, of this output type and these inputs; or why there
  * is none to use.
  */
-async function savedReference(settings, workDir) {
-    const files = savedFiles(localCacheDir(settings, workDir), settings.outputType);
+async function savedReference(settings) {
+    const dir = backends/* CACHE_BACKENDS */.bK[settings.cacheType].keptDir(settings);
+    if (dir === undefined)
+        return `a ${settings.cacheType} cache keeps no reference`;
+    const files = savedFiles(dir, settings.outputType);
     if (!external_node_fs_.existsSync(files.facts) || !external_node_fs_.existsSync(files.output))
         return `the cache-dir holds no reference of a ${settings.outputType} output`;
     const facts = JSON.parse(external_node_fs_.readFileSync(files.facts, 'utf8'));
@@ -80388,6 +80542,8 @@ function resetsBefore(attempt, frequency) {
 
 
 
+
+
 /**
  * The retry loop, in `lanes` daemons at once (see lanesFor): each lane resets its own buildkitd's state
  * when the policy says so (counting its own attempts), imports the cache, builds, reads the output. The
@@ -80499,6 +80655,10 @@ async function takeAttempt(services, plan, state, shared, log, runOne) {
 function configComparison(services, shared, plan, daemon) {
     shared.probe ??= services.buildkitVersion(daemon).then((version) => {
         shared.run.buildkitVersion = version;
+        // A daemon whose image tag named no release is checked here, as soon as it says which it is.
+        const tooOld = (0,backends/* releaseProblem */.fV)(plan.cacheType, version);
+        if (tooOld)
+            throw new run_services/* InfrastructureError */.EN(`${plan.image}: ${tooOld}`);
         const notComparable = configNotComparable(plan.outputType, plan.referenceRebuilt);
         shared.run.configComparison = notComparable
             ? { compared: false, reason: notComparable }
@@ -80568,21 +80728,51 @@ const DOCUMENT_TYPES = [...INDEX_MEDIA_TYPES, ...MANIFEST_MEDIA_TYPES];
 /**
  * Reads the cache config from where the cache was exported. Two layouts occur: an index that lists the
  * layers and the config blob (the registry exporter up to the releases that made it optional), and an image
- * manifest whose config is the cache config (newer releases). Every blob is checked against its digest.
+ * manifest whose config is the cache config (newer releases). An inline cache is in the image's own config,
+ * base64 under moby.buildkit.cache.v0. Every blob is checked against its digest.
  */
 async function readCacheConfig(location) {
     const store = location.kind === 'local' ? localStore(location.dir) : registryStore(location);
     let document = await store.root();
     for (let depth = 0; depth < 3; depth++) {
-        const config = cacheConfigDescriptor(document);
-        if (config)
-            return parseCacheConfig(await store.blob(config));
+        if (location.kind === 'inline') {
+            const imageConfig = imageConfigDescriptor(document);
+            if (imageConfig)
+                return inlineCacheConfig(document, await store.blob(imageConfig), location);
+        }
+        else {
+            const config = cacheConfigDescriptor(document);
+            if (config)
+                return parseCacheConfig(await store.blob(config));
+        }
         const next = firstManifest(document);
         if (!next)
             break;
         document = JSON.parse((await store.blob(next)).toString('utf8'));
     }
-    throw new InspectionError(`no ${CACHE_CONFIG_MEDIA_TYPE} blob in the cache at ${cache_config_describe(location)}`);
+    const wanted = location.kind === 'inline' ? 'image config' : `${CACHE_CONFIG_MEDIA_TYPE} blob`;
+    throw new InspectionError(`no ${wanted} in the cache at ${cache_config_describe(location)}`);
+}
+/** The key of an image config under which BuildKit's inline exporter puts the cache config. */
+const INLINE_CACHE_KEY = 'moby.buildkit.cache.v0';
+/**
+ * An inline cache: BuildKit writes only the records (a JSON array, base64 in the config); their layer
+ * indexes are the image's own layers, each the parent of the next. A whole cache config is read as such.
+ */
+function inlineCacheConfig(manifest, configBytes, location) {
+    const encoded = JSON.parse(configBytes.toString('utf8'))[INLINE_CACHE_KEY];
+    if (typeof encoded !== 'string' || encoded === '') {
+        throw new InspectionError(`the image at ${cache_config_describe(location)} carries no inline cache (${INLINE_CACHE_KEY})`);
+    }
+    const decoded = Buffer.from(encoded, 'base64');
+    const parsed = JSON.parse(decoded.toString('utf8'));
+    if (!Array.isArray(parsed))
+        return parseCacheConfig(decoded);
+    const layers = (manifest.layers ?? []).map((layer, index) => ({
+        blob: layer.digest ?? '',
+        parent: index - 1,
+    }));
+    return { layers, records: parseCacheConfig(Buffer.from(JSON.stringify({ records: parsed }))).records };
 }
 /** Every set of two or more records whose result is the same chain, the steps named when possible. */
 function sharedResults(config, reference) {
@@ -80649,6 +80839,11 @@ function parseCacheConfig(bytes) {
             ],
         })),
     };
+}
+/** A manifest's config when it is an image's (not BuildKit's cache config). */
+function imageConfigDescriptor(document) {
+    const config = document.config;
+    return config && CONFIG_MEDIA_TYPES.includes(config.mediaType) ? config : undefined;
 }
 function cacheConfigDescriptor(document) {
     const doc = document;
@@ -80784,7 +80979,7 @@ function candidateServices(services, settings, runLog) {
         makeCache: async (written, dir, tag) => {
             const plan = { ...settings, ...written, cacheDir: '' };
             const cache = cacheSpecs(plan, services, dir, tag);
-            return { ...(await createCache(services, plan, cache.export, dir, log)), importCache: cache.import };
+            return { ...(await createCache(services, plan, cache, dir, log)), importCache: cache.import };
         },
         registriesProblem: () => services.registriesProblem(),
         runAttempts: (plan) => runAttempts(services, plan, log),
@@ -82393,6 +82588,7 @@ var registries = __nccwpck_require__(77345);
 
 
 
+
 /** Where cache-binary: false installs buildctl, inside the run's folder. */
 const BUILDCTL_DIR = 'buildctl';
 /**
@@ -82454,7 +82650,7 @@ async function runSteps(settings, context, docker, progress) {
     const { services, buildctl } = await prepareServices(settings, context, docker);
     Object.assign(progress, { services, buildctl });
     const cache = cacheSpecs(settings, services, workDir);
-    const reference = await makeCache(settings, services, cache.export, context, progress);
+    const reference = await makeCache(settings, services, cache, context, progress);
     progress.cacheSharedResults = await cacheShape(cache.location, reference.output.image, log);
     if (!settings.runAttempts)
         return;
@@ -82480,18 +82676,18 @@ async function runSteps(settings, context, docker, progress) {
  * reference it kept beside the cache, or builds one now without any cache. The reference every attempt is
  * held to.
  */
-async function makeCache(settings, services, exportSpec, context, progress) {
+async function makeCache(settings, services, cache, context, progress) {
     const { log, workDir } = context;
     const image = settings.cacheBuildkitImage;
     // Named before the build, so that a run whose cache build failed still says which maker failed.
     const maker = settings.createCache
         ? { kind: 'this-run', image }
-        : { kind: 'earlier-run', cacheDir: localCacheDir(settings, workDir) };
+        : { kind: 'earlier-run', cacheDir: backends/* CACHE_BACKENDS */.bK[settings.cacheType].keptDir(settings) ?? '' };
     progress.cacheMaker = maker;
     if (settings.createCache)
-        forgetReference(settings, workDir);
+        forgetReference(settings);
     else {
-        const saved = await savedReference(settings, workDir);
+        const saved = await savedReference(settings);
         if (typeof saved !== 'string') {
             log.info(`reference: the one the earlier run kept with the cache (built by ${saved.buildkitVersion || 'an unknown release'})`);
             return withExpectedPaths(saved, settings);
@@ -82501,7 +82697,7 @@ async function makeCache(settings, services, exportSpec, context, progress) {
     const title = settings.createCache
         ? `Create the cache with ${image}`
         : `Build the reference without a cache with ${image} (the cache is an earlier run's, kept without one)`;
-    const made = await log.group(title, () => createCache(services, settings, settings.createCache ? exportSpec : undefined, workDir, log));
+    const made = await log.group(title, () => createCache(services, settings, settings.createCache ? cache : undefined, workDir, log));
     const reference = withExpectedPaths({ output: made.reference, buildkitVersion: made.buildkitVersion, rebuilt: !settings.createCache }, settings);
     if (maker.kind === 'this-run') {
         maker.buildkitVersion = made.buildkitVersion;
@@ -82523,8 +82719,8 @@ function removeRunOutputs(settings, workDir, verdict) {
     external_node_fs_.rmSync(external_node_path_.join(workDir, BUILDCTL_DIR), { recursive: true, force: true });
     if (!(0,verdict_verdict/* isDifference */.GP)(verdict))
         external_node_fs_.rmSync(referenceOutput(workDir, settings.outputType), { force: true });
-    if (settings.cacheType === 'local' && !settings.cacheDir) {
-        external_node_fs_.rmSync(localCacheDir(settings, workDir), { recursive: true, force: true });
+    for (const taken of backends/* CACHE_BACKENDS */.bK[settings.cacheType].runPaths(settings, { dir: workDir })) {
+        external_node_fs_.rmSync(taken, { recursive: true, force: true });
     }
 }
 /** The minimizer runs on the run's own services, and only after a difference: it keeps that class. */
@@ -82836,7 +83032,7 @@ const INPUTS = [
         setting: 'cacheResetMode',
         usage: 'prune or restart',
     },
-    { name: 'cache-type', default: 'registry', setting: 'cacheType', usage: 'registry or local' },
+    { name: 'cache-type', default: 'registry', setting: 'cacheType', usage: 'registry, local or inline' },
     {
         name: 'cache-dir',
         default: '',
@@ -83048,14 +83244,16 @@ function containerOptions(words) {
 var input_table = __nccwpck_require__(25620);
 // EXTERNAL MODULE: ./src/model/classes.ts
 var classes = __nccwpck_require__(21117);
+// EXTERNAL MODULE: ./src/backends/backends.ts + 4 modules
+var backends = __nccwpck_require__(82777);
 ;// CONCATENATED MODULE: ./src/inputs/settings-types.ts
 /* The typed settings a run reads: what parseSettings (settings.ts) makes of the inputs. */
 /*
  * The kinds an input chooses from. Each word's behaviour is one entry of a map keyed by these types (reset
- * modes in attempts/reset-modes.ts, output types in inspection/output-types.ts): the compiler refuses a word
- * here that has no behaviour there.
+ * modes in attempts/reset-modes.ts, output types in inspection/output-types.ts, cache backends in
+ * backends/backends.ts, whose keys are the words): the compiler refuses a word that has no behaviour there.
  */
-const CACHE_TYPES = ['registry', 'local'];
+
 /** prune: `buildctl prune --all` on the running daemon; restart: a new container and state volume (the seed's). */
 const RESET_MODES = ['restart', 'prune'];
 /** oci: the image itself, compared layer by layer with the reference; tar: its filesystem, as the seed. */
@@ -83064,6 +83262,7 @@ const OUTPUT_TYPES = ['oci', 'tar'];
 const MAX_PARALLEL = 16;
 
 ;// CONCATENATED MODULE: ./src/inputs/settings.ts
+
 
 
 
@@ -83104,7 +83303,7 @@ function parseSettings(raw, paths) {
     return {
         ...buildkit,
         ...attempts,
-        ...cacheInputs(raw, paths),
+        ...cacheInputs(raw, paths, buildkit),
         ...buildInputs(raw, paths, attempts.runAttempts),
         ...registryInputs(raw),
         ...daemonInputs(raw, paths),
@@ -83149,19 +83348,27 @@ function attemptInputs(raw) {
         cleanup: (0,validators/* boolean */.zM)('cleanup', (0,input_table/* inputText */.AN)(raw, 'cleanup')),
     };
 }
-/** Where the cache goes, and whether this run makes it. */
-function cacheInputs(raw, paths) {
-    const cacheType = (0,validators/* oneOf */.yL)('cache-type', (0,input_table/* inputText */.AN)(raw, 'cache-type'), CACHE_TYPES);
+/**
+ * Where the cache goes (its backend, checked against the releases the images name), and whether this run
+ * makes it.
+ */
+function cacheInputs(raw, paths, images) {
+    const cacheType = (0,validators/* oneOf */.yL)('cache-type', (0,input_table/* inputText */.AN)(raw, 'cache-type'), backends/* CACHE_TYPES */.Vz);
     const createCache = (0,validators/* boolean */.zM)('create-cache', (0,input_table/* inputText */.AN)(raw, 'create-cache'));
     const cacheDir = workspacePath(raw, 'cache-dir', paths) ?? '';
-    if (cacheDir && cacheType !== 'local') {
-        throw new validators/* InputError */.dz('cache-dir', 'is only used with cache-type: local');
+    const problem = (0,backends/* backendProblem */.Gl)(cacheType, { cacheDir, createCache });
+    if (problem)
+        throw new validators/* InputError */.dz(problem.input, problem.reason);
+    const kept = backends/* CACHE_BACKENDS */.bK[cacheType].keptDir({ cacheDir });
+    if (!createCache && kept !== undefined && !external_node_fs_.existsSync(external_node_path_.join(kept, 'index.json'))) {
+        throw new validators/* InputError */.dz('cache-dir', `${kept} holds no cache (no index.json) and create-cache is false`);
     }
-    if (!createCache && !(cacheType === 'local' && cacheDir)) {
-        throw new validators/* InputError */.dz('create-cache', 'false needs a cache that outlives a run: set cache-type: local and cache-dir to a cache made earlier');
-    }
-    if (!createCache && !external_node_fs_.existsSync(external_node_path_.join(cacheDir, 'index.json'))) {
-        throw new validators/* InputError */.dz('cache-dir', `${cacheDir} holds no cache (no index.json) and create-cache is false`);
+    // An image whose tag names a release is checked now; any other is checked once its daemon says.
+    for (const input of ['buildkit-image', 'cache-buildkit-image']) {
+        const release = versionFromImageTag(input === 'buildkit-image' ? images.buildkitImage : images.cacheBuildkitImage);
+        const tooOld = release && (0,backends/* releaseProblem */.fV)(cacheType, release);
+        if (tooOld)
+            throw new validators/* InputError */.dz(input, tooOld);
     }
     return { cacheType, cacheDir, createCache };
 }

@@ -1,44 +1,30 @@
 import * as path from 'node:path';
-import type { CacheLocation } from '../inspection/cache-config.js';
+import { CACHE_BACKENDS, type CacheSpecs, releaseProblem } from '../backends/backends.js';
 import { type BuiltOutput, missingPaths, outputFileName, readOutput } from '../inspection/output-types.js';
 import type { OutputType, Settings } from '../inputs/settings.js';
 import type { Log } from '../log.js';
+import type { BuildRequest } from '../services/buildctl.js';
 import { lastLines } from '../services/command.js';
-import { type RunServices, InfrastructureError } from '../services/run-services.js';
+import { type Buildkitd, type RunServices, InfrastructureError } from '../services/run-services.js';
 
 /** The build that makes the cache exited with an error: the Dockerfile's fault or the services'. */
 export class CacheBuildFailed extends InfrastructureError {
   override name = 'CacheBuildFailed';
 }
 
-const CACHE_REPOSITORY = 'lost-layer/cache';
-
-/** The --export-cache and --import-cache values for the configured cache type, and where to read it. */
+/** The run's cache on its backend: how it is exported, imported and read back. */
 export function cacheSpecs(
   settings: Pick<Settings, 'cacheType' | 'cacheDir'>,
-  services: RunServices,
+  services: { registries: Pick<RunServices['registries'], 'cacheHost' | 'cacheAddress'> },
   workDir: string,
   tag = 'latest',
-): { export: string; import: string; location: CacheLocation } {
-  if (settings.cacheType === 'local') {
-    const dir = localCacheDir(settings, workDir);
-    return {
-      export: `type=local,dest=${dir},mode=max`,
-      import: `type=local,src=${dir}`,
-      location: { kind: 'local', dir },
-    };
-  }
-  const ref = `${services.registries.cacheHost}/${CACHE_REPOSITORY}:${tag}`;
-  return {
-    export: `type=registry,ref=${ref},mode=max`,
-    import: `type=registry,ref=${ref}`,
-    location: {
-      kind: 'registry',
-      address: services.registries.cacheAddress,
-      repository: CACHE_REPOSITORY,
-      tag,
-    },
-  };
+): CacheSpecs {
+  return CACHE_BACKENDS[settings.cacheType].specs(settings, {
+    registryHost: services.registries.cacheHost,
+    registryAddress: services.registries.cacheAddress,
+    dir: workDir,
+    tag,
+  });
 }
 
 export type CacheBuildPlan = Pick<
@@ -55,38 +41,41 @@ export interface MadeCache {
 }
 
 /**
- * Builds once from scratch and exports the cache (none when exportCache is undefined: a cache made
- * earlier is imported); its output is the reference the attempts are held to.
+ * Builds once from scratch and exports the cache (none when `cache` is undefined: a cache made earlier is
+ * imported); its output is the reference the attempts are held to. A cache that travels inside a pushed
+ * image is made by a build that pushes it; the reference is then that build again on the same daemon, every
+ * step from its own state (the same layers), written as the attempts write theirs.
  */
 export async function createCache(
   services: Pick<RunServices, 'startBuildkitd' | 'stopBuildkitd' | 'buildkitVersion'>,
-  plan: CacheBuildPlan,
-  exportCache: string | undefined,
+  plan: CacheBuildPlan & Pick<Settings, 'cacheType'>,
+  cache: Pick<CacheSpecs, 'export' | 'pushedImage'> | undefined,
   workDir: string,
   log: Log,
 ): Promise<MadeCache> {
-  const what = exportCache ? 'the build that creates the cache' : 'the reference build (no cache)';
   const daemon = await services.startBuildkitd(plan.cacheBuildkitImage);
   try {
     const buildkitVersion = await services.buildkitVersion(daemon);
+    const tooOld = releaseProblem(plan.cacheType, buildkitVersion);
+    if (tooOld) throw new InfrastructureError(`${plan.cacheBuildkitImage}: ${tooOld}`);
+    const build = (what: string, request: Omit<BuildRequest, 'context' | 'dockerfile' | 'timeoutMs'>) =>
+      buildOnce(daemon, plan, what, request);
     const output = referenceOutput(workDir, plan.outputType);
-    const build = await daemon.buildctl.build({
-      context: plan.context,
-      dockerfile: plan.dockerfile,
-      ...(exportCache ? { exportCache } : {}),
-      output: `type=${plan.outputType},dest=${output}`,
-      timeoutMs: plan.attemptTimeoutSeconds * 1000,
-    });
-    if (build.timedOut) {
-      throw new InfrastructureError(`${what} did not finish within ${plan.attemptTimeoutSeconds} s`);
-    }
-    if (build.exitCode !== 0) {
-      throw new CacheBuildFailed(`${what} failed:\n${lastLines(build.stderr, 15)}`);
+    const referenceBuild = { output: `type=${plan.outputType},dest=${output}` };
+    if (!cache) await build('the reference build (no cache)', referenceBuild);
+    else if (!cache.pushedImage) {
+      await build('the build that creates the cache', { ...referenceBuild, exportCache: cache.export });
+    } else {
+      await build('the build that creates the cache', {
+        exportCache: cache.export,
+        output: `type=image,name=${cache.pushedImage},push=true`,
+      });
+      await build('the reference build (the cache build again, from its own state)', referenceBuild);
     }
     const reference = await readOutput(output, plan.outputType);
     log.info(
-      exportCache
-        ? `cache exported by buildkitd ${buildkitVersion} (${exportCache})`
+      cache
+        ? `cache exported by buildkitd ${buildkitVersion} (${cache.export}${cache.pushedImage ? ` with ${cache.pushedImage}` : ''})`
         : `reference built by buildkitd ${buildkitVersion} without a cache`,
     );
     if (reference.image) {
@@ -101,10 +90,25 @@ export async function createCache(
   }
 }
 
-export function referenceOutput(workDir: string, outputType: OutputType): string {
-  return path.join(workDir, outputFileName('reference', outputType));
+/** One build of the plan's Dockerfile; a timeout or a failure throws, naming the build. */
+async function buildOnce(
+  daemon: Buildkitd,
+  plan: CacheBuildPlan,
+  what: string,
+  request: Omit<BuildRequest, 'context' | 'dockerfile' | 'timeoutMs'>,
+): Promise<void> {
+  const build = await daemon.buildctl.build({
+    ...request,
+    context: plan.context,
+    dockerfile: plan.dockerfile,
+    timeoutMs: plan.attemptTimeoutSeconds * 1000,
+  });
+  if (build.timedOut) {
+    throw new InfrastructureError(`${what} did not finish within ${plan.attemptTimeoutSeconds} s`);
+  }
+  if (build.exitCode !== 0) throw new CacheBuildFailed(`${what} failed:\n${lastLines(build.stderr, 15)}`);
 }
 
-export function localCacheDir(settings: Pick<Settings, 'cacheDir'>, workDir: string): string {
-  return settings.cacheDir || path.join(workDir, 'cache');
+export function referenceOutput(workDir: string, outputType: OutputType): string {
+  return path.join(workDir, outputFileName('reference', outputType));
 }

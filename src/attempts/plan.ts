@@ -14,6 +14,7 @@ export type AttemptPlan = Pick<
   | 'outputType'
   | 'keepGoing'
   | 'attemptTimeoutSeconds'
+  | 'cacheType'
 > & {
   image: string;
   importCache: string;

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import type { Settings } from '../inputs/settings.js';
 import { type BuiltOutput, outputFileName, readOutput } from '../inspection/output-types.js';
 import type { Log } from '../log.js';
-import { localCacheDir, referenceOutput } from './cache-build.js';
+import { referenceOutput } from './cache-build.js';
+import { CACHE_BACKENDS } from '../backends/backends.js';
 
 /*
  * The reference of a cache kept in a cache-dir for a later run (create-cache: false): the image the build
@@ -41,10 +42,9 @@ function savedFiles(dir: string, outputType: Settings['outputType']) {
 }
 
 /** Removes a kept reference before the cache it belonged to is made again: it would be another build's. */
-export function forgetReference(settings: Pick<Settings, 'cacheType' | 'cacheDir'>, workDir: string): void {
-  if (settings.cacheType !== 'local' || !settings.cacheDir) return;
-  const dir = localCacheDir(settings, workDir);
-  if (!fs.existsSync(dir)) return;
+export function forgetReference(settings: Pick<Settings, 'cacheType' | 'cacheDir'>): void {
+  const dir = CACHE_BACKENDS[settings.cacheType].keptDir(settings);
+  if (dir === undefined || !fs.existsSync(dir)) return;
   for (const file of fs.readdirSync(dir).filter((f) => f.startsWith(`${BASE}.`)))
     fs.rmSync(path.join(dir, file));
 }
@@ -77,8 +77,8 @@ export function saveReference(
   buildkitVersion: string,
   log: Log,
 ): void {
-  if (settings.cacheType !== 'local' || !settings.cacheDir) return;
-  const dir = localCacheDir(settings, workDir);
+  const dir = CACHE_BACKENDS[settings.cacheType].keptDir(settings);
+  if (dir === undefined) return;
   const files = savedFiles(dir, settings.outputType);
   fs.copyFileSync(referenceOutput(workDir, settings.outputType), files.output);
   const facts: SavedFacts = {
@@ -95,10 +95,11 @@ export function saveReference(
  * is none to use.
  */
 export async function savedReference(
-  settings: Pick<Settings, 'cacheDir' | 'outputType' | 'dockerfile' | 'context'>,
-  workDir: string,
+  settings: Pick<Settings, 'cacheType' | 'cacheDir' | 'outputType' | 'dockerfile' | 'context'>,
 ): Promise<Reference | string> {
-  const files = savedFiles(localCacheDir(settings, workDir), settings.outputType);
+  const dir = CACHE_BACKENDS[settings.cacheType].keptDir(settings);
+  if (dir === undefined) return `a ${settings.cacheType} cache keeps no reference`;
+  const files = savedFiles(dir, settings.outputType);
   if (!fs.existsSync(files.facts) || !fs.existsSync(files.output))
     return `the cache-dir holds no reference of a ${settings.outputType} output`;
   const facts = JSON.parse(fs.readFileSync(files.facts, 'utf8')) as Partial<SavedFacts>;

@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
+import { releaseProblem } from '../backends/backends.js';
 import type { Log } from '../log.js';
 import { type ConfigComparison, configComparisonFor } from '../inspection/compare.js';
 import { configNotComparable } from '../inspection/output-types.js';
 import type { AttemptOutcome, AttemptRecord, DifferentOutcome } from '../model/attempt.js';
-import type { Buildkitd } from '../services/run-services.js';
+import { type Buildkitd, InfrastructureError } from '../services/run-services.js';
 import { stoppingClasses } from '../verdict/classes.js';
 import { type DaemonServices, keepDaemonLogs, removeInBackground, resetLane } from './lane-daemon.js';
 import { describeRecord } from './record-text.js';
@@ -196,6 +197,9 @@ function configComparison(
   shared.probe ??= services.buildkitVersion(daemon).then(
     (version) => {
       shared.run.buildkitVersion = version;
+      // A daemon whose image tag named no release is checked here, as soon as it says which it is.
+      const tooOld = releaseProblem(plan.cacheType, version);
+      if (tooOld) throw new InfrastructureError(`${plan.image}: ${tooOld}`);
       const notComparable = configNotComparable(plan.outputType, plan.referenceRebuilt);
       shared.run.configComparison = notComparable
         ? { compared: false, reason: notComparable }

@@ -78,7 +78,7 @@ export const INPUTS = [
     setting: 'cacheResetMode',
     usage: 'prune or restart',
   },
-  { name: 'cache-type', default: 'registry', setting: 'cacheType', usage: 'registry or local' },
+  { name: 'cache-type', default: 'registry', setting: 'cacheType', usage: 'registry, local or inline' },
   {
     name: 'cache-dir',
     default: '',

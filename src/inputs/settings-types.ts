@@ -1,5 +1,6 @@
 /* The typed settings a run reads: what parseSettings (settings.ts) makes of the inputs. */
 
+import type { CacheType } from '../backends/backends.js';
 import type { DifferenceClass } from '../model/classes.js';
 
 /** Where the bundled reproduction lives, and where relative paths start from. */
@@ -12,11 +13,10 @@ export interface PathContext {
 
 /*
  * The kinds an input chooses from. Each word's behaviour is one entry of a map keyed by these types (reset
- * modes in attempts/reset-modes.ts, output types in inspection/output-types.ts): the compiler refuses a word
- * here that has no behaviour there.
+ * modes in attempts/reset-modes.ts, output types in inspection/output-types.ts, cache backends in
+ * backends/backends.ts, whose keys are the words): the compiler refuses a word that has no behaviour there.
  */
-export const CACHE_TYPES = ['registry', 'local'] as const;
-export type CacheType = (typeof CACHE_TYPES)[number];
+export { CACHE_TYPES, type CacheType } from '../backends/backends.js';
 /** prune: `buildctl prune --all` on the running daemon; restart: a new container and state volume (the seed's). */
 export const RESET_MODES = ['restart', 'prune'] as const;
 export type ResetMode = (typeof RESET_MODES)[number];

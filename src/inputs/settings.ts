@@ -23,8 +23,8 @@ import {
   sha256Input,
   shellWords,
 } from './validators.js';
+import { backendProblem, CACHE_BACKENDS, CACHE_TYPES, releaseProblem } from '../backends/backends.js';
 import {
-  CACHE_TYPES,
   MAX_PARALLEL,
   type MirrorImage,
   OUTPUT_TYPES,
@@ -65,7 +65,7 @@ export function parseSettings(raw: RawInputs, paths: PathContext): Settings {
   return {
     ...buildkit,
     ...attempts,
-    ...cacheInputs(raw, paths),
+    ...cacheInputs(raw, paths, buildkit),
     ...buildInputs(raw, paths, attempts.runAttempts),
     ...registryInputs(raw),
     ...daemonInputs(raw, paths),
@@ -150,22 +150,31 @@ function attemptInputs(
   };
 }
 
-/** Where the cache goes, and whether this run makes it. */
-function cacheInputs(raw: RawInputs, paths: PathContext): Part<'cacheType' | 'cacheDir' | 'createCache'> {
+/**
+ * Where the cache goes (its backend, checked against the releases the images name), and whether this run
+ * makes it.
+ */
+function cacheInputs(
+  raw: RawInputs,
+  paths: PathContext,
+  images: Pick<Settings, 'buildkitImage' | 'cacheBuildkitImage'>,
+): Part<'cacheType' | 'cacheDir' | 'createCache'> {
   const cacheType = oneOf('cache-type', inputText(raw, 'cache-type'), CACHE_TYPES);
   const createCache = boolean('create-cache', inputText(raw, 'create-cache'));
   const cacheDir = workspacePath(raw, 'cache-dir', paths) ?? '';
-  if (cacheDir && cacheType !== 'local') {
-    throw new InputError('cache-dir', 'is only used with cache-type: local');
+  const problem = backendProblem(cacheType, { cacheDir, createCache });
+  if (problem) throw new InputError(problem.input, problem.reason);
+  const kept = CACHE_BACKENDS[cacheType].keptDir({ cacheDir });
+  if (!createCache && kept !== undefined && !fs.existsSync(path.join(kept, 'index.json'))) {
+    throw new InputError('cache-dir', `${kept} holds no cache (no index.json) and create-cache is false`);
   }
-  if (!createCache && !(cacheType === 'local' && cacheDir)) {
-    throw new InputError(
-      'create-cache',
-      'false needs a cache that outlives a run: set cache-type: local and cache-dir to a cache made earlier',
+  // An image whose tag names a release is checked now; any other is checked once its daemon says.
+  for (const input of ['buildkit-image', 'cache-buildkit-image'] as const) {
+    const release = versionFromImageTag(
+      input === 'buildkit-image' ? images.buildkitImage : images.cacheBuildkitImage,
     );
-  }
-  if (!createCache && !fs.existsSync(path.join(cacheDir, 'index.json'))) {
-    throw new InputError('cache-dir', `${cacheDir} holds no cache (no index.json) and create-cache is false`);
+    const tooOld = release && releaseProblem(cacheType, release);
+    if (tooOld) throw new InputError(input, tooOld);
   }
   return { cacheType, cacheDir, createCache };
 }

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { OciImage } from './oci-image.js';
-import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES } from './oci-types.js';
+import { CONFIG_MEDIA_TYPES, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES } from './oci-types.js';
 import { InspectionError } from './tarball.js';
+import type { CacheLocation } from '../backends/backends.js';
 import type { SharedResult } from '../model/run-result.js';
 
 /**
@@ -24,29 +25,56 @@ export interface CacheConfig {
   records: { digest: string; results: number[][] }[];
 }
 
-/** Where the cache is: an OCI layout folder (cache-type local) or a registry reached over plain HTTP. */
-export type CacheLocation =
-  { kind: 'local'; dir: string } | { kind: 'registry'; address: string; repository: string; tag: string };
-
 /** The documents a cache's root or index may point at. */
 const DOCUMENT_TYPES: readonly string[] = [...INDEX_MEDIA_TYPES, ...MANIFEST_MEDIA_TYPES];
 
 /**
  * Reads the cache config from where the cache was exported. Two layouts occur: an index that lists the
  * layers and the config blob (the registry exporter up to the releases that made it optional), and an image
- * manifest whose config is the cache config (newer releases). Every blob is checked against its digest.
+ * manifest whose config is the cache config (newer releases). An inline cache is in the image's own config,
+ * base64 under moby.buildkit.cache.v0. Every blob is checked against its digest.
  */
 export async function readCacheConfig(location: CacheLocation): Promise<CacheConfig> {
   const store = location.kind === 'local' ? localStore(location.dir) : registryStore(location);
   let document = await store.root();
   for (let depth = 0; depth < 3; depth++) {
-    const config = cacheConfigDescriptor(document);
-    if (config) return parseCacheConfig(await store.blob(config));
+    if (location.kind === 'inline') {
+      const imageConfig = imageConfigDescriptor(document);
+      if (imageConfig) return inlineCacheConfig(document, await store.blob(imageConfig), location);
+    } else {
+      const config = cacheConfigDescriptor(document);
+      if (config) return parseCacheConfig(await store.blob(config));
+    }
     const next = firstManifest(document);
     if (!next) break;
     document = JSON.parse((await store.blob(next)).toString('utf8')) as unknown;
   }
-  throw new InspectionError(`no ${CACHE_CONFIG_MEDIA_TYPE} blob in the cache at ${describe(location)}`);
+  const wanted = location.kind === 'inline' ? 'image config' : `${CACHE_CONFIG_MEDIA_TYPE} blob`;
+  throw new InspectionError(`no ${wanted} in the cache at ${describe(location)}`);
+}
+
+/** The key of an image config under which BuildKit's inline exporter puts the cache config. */
+export const INLINE_CACHE_KEY = 'moby.buildkit.cache.v0';
+
+/**
+ * An inline cache: BuildKit writes only the records (a JSON array, base64 in the config); their layer
+ * indexes are the image's own layers, each the parent of the next. A whole cache config is read as such.
+ */
+function inlineCacheConfig(manifest: unknown, configBytes: Buffer, location: CacheLocation): CacheConfig {
+  const encoded = (JSON.parse(configBytes.toString('utf8')) as Record<string, unknown>)[INLINE_CACHE_KEY];
+  if (typeof encoded !== 'string' || encoded === '') {
+    throw new InspectionError(
+      `the image at ${describe(location)} carries no inline cache (${INLINE_CACHE_KEY})`,
+    );
+  }
+  const decoded = Buffer.from(encoded, 'base64');
+  const parsed = JSON.parse(decoded.toString('utf8')) as unknown;
+  if (!Array.isArray(parsed)) return parseCacheConfig(decoded);
+  const layers = ((manifest as { layers?: { digest?: string }[] }).layers ?? []).map((layer, index) => ({
+    blob: layer.digest ?? '',
+    parent: index - 1,
+  }));
+  return { layers, records: parseCacheConfig(Buffer.from(JSON.stringify({ records: parsed }))).records };
 }
 
 /** Every set of two or more records whose result is the same chain, the steps named when possible. */
@@ -129,6 +157,12 @@ interface BlobStore {
   blob(descriptor: Descriptor): Promise<Buffer>;
 }
 
+/** A manifest's config when it is an image's (not BuildKit's cache config). */
+function imageConfigDescriptor(document: unknown): Descriptor | undefined {
+  const config = (document as { config?: Descriptor }).config;
+  return config && (CONFIG_MEDIA_TYPES as readonly string[]).includes(config.mediaType) ? config : undefined;
+}
+
 function cacheConfigDescriptor(document: unknown): Descriptor | undefined {
   const doc = document as { config?: Descriptor; manifests?: Descriptor[] };
   if (doc.config?.mediaType === CACHE_CONFIG_MEDIA_TYPE) return doc.config;
@@ -171,7 +205,7 @@ function localStore(dir: string): BlobStore {
   };
 }
 
-function registryStore(location: Extract<CacheLocation, { kind: 'registry' }>): BlobStore {
+function registryStore(location: Extract<CacheLocation, { kind: 'registry' | 'inline' }>): BlobStore {
   const base = `http://${location.address}/v2/${location.repository}`;
   const get = async (url: string, accept?: string): Promise<Buffer> => {
     const response = await fetch(url, { headers: accept ? { Accept: accept } : {} }).catch(

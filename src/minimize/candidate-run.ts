@@ -59,7 +59,7 @@ export function candidateServices(services: RunServices, settings: Settings, run
     makeCache: async (written, dir, tag) => {
       const plan = { ...settings, ...written, cacheDir: '' };
       const cache = cacheSpecs(plan, services, dir, tag);
-      return { ...(await createCache(services, plan, cache.export, dir, log)), importCache: cache.import };
+      return { ...(await createCache(services, plan, cache, dir, log)), importCache: cache.import };
     },
     registriesProblem: () => services.registriesProblem(),
     runAttempts: (plan) => runAttempts(services, plan, log),

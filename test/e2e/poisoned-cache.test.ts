@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCheck } from '../../src/engine.js';
-import type { CacheLocation } from '../../src/inspection/cache-config.js';
+import type { CacheLocation } from '../../src/backends/backends.js';
 import { parseSettings } from '../../src/inputs/settings.js';
 import { consoleLog, quietRunnerCommands } from '../../src/log.js';
 import type { RunResult } from '../../src/model/run-result.js';

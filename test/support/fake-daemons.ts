@@ -114,6 +114,7 @@ export function planOf(fields: Partial<AttemptPlan> = {}): AttemptPlan {
     outputType: 'oci',
     keepGoing: false,
     attemptTimeoutSeconds: 60,
+    cacheType: 'registry',
     image: 'buildkit:test',
     importCache: 'type=registry,ref=cache',
     reference,

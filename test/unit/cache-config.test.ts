@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseCacheConfig, readCacheConfig, sharedResults } from '../../src/inspection/cache-config.js';
@@ -127,5 +130,87 @@ describe('the cache config, read from the cache', () => {
     } finally {
       fs.rmSync(copy, { recursive: true, force: true });
     }
+  });
+});
+
+/**
+ * A registry that serves one image: the manifest and config of the bundled reproduction's image pushed with
+ * `--export-cache type=inline` by the test bed's release (fixtures/cache-config/<release>-inline).
+ */
+async function withInlineImage<T>(
+  release: string,
+  work: (address: string) => Promise<T>,
+  editConfig: (config: Record<string, unknown>) => void = () => undefined,
+): Promise<T> {
+  const dir = cacheDir(`${release}-inline`);
+  const document = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
+    config: { digest: string };
+  };
+  const edited = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  editConfig(edited);
+  const config = Buffer.from(JSON.stringify(edited));
+  const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+  document.config.digest = configDigest;
+  const manifest = Buffer.from(JSON.stringify(document));
+  const server = http.createServer((request, response) => {
+    const body =
+      request.url === '/v2/lost-layer/cache/manifests/latest'
+        ? manifest
+        : request.url === `/v2/lost-layer/cache/blobs/${configDigest}`
+          ? config
+          : undefined;
+    response.writeHead(body ? 200 : 404).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    return await work(`127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    server.close();
+  }
+}
+
+describe('an inline cache, read from the image that carries it', () => {
+  const at = (address: string) =>
+    ({ kind: 'inline', address, repository: 'lost-layer/cache', tag: 'latest' }) as const;
+
+  it("v0.9.0: records only, their layers the image's two; COPY and the empty RUN after it share one result", async () => {
+    const config = await withInlineImage('v0.9.0', (address) => readCacheConfig(at(address)));
+    assert.deepEqual(
+      config.layers.map((l) => l.parent),
+      [-1, 0],
+    );
+    assert.equal(config.layers[1]?.blob.slice(0, 19), 'sha256:22cf185a2993');
+    const shared = sharedResults(config);
+    assert.equal(shared.length, 1);
+    assert.deepEqual(shared[0]?.layer, { blob: config.layers[1]?.blob, chainLength: 2 });
+  });
+
+  it('v0.34.2: four layers (empty ones kept), no shared result', async () => {
+    const config = await withInlineImage('v0.34.2', (address) => readCacheConfig(at(address)));
+    assert.equal(config.layers.length, 4);
+    assert.deepEqual(sharedResults(config), []);
+  });
+
+  it('no image at the tag, or an image whose config carries no inline cache, is an inspection error', async () => {
+    await withInlineImage('v0.9.0', async (address) => {
+      await assert.rejects(
+        readCacheConfig({ ...at(address), tag: 'other' }),
+        (error: unknown) => error instanceof InspectionError && /HTTP 404/.test(error.message),
+      );
+    });
+    await withInlineImage(
+      'v0.9.0',
+      (address) =>
+        assert.rejects(
+          readCacheConfig(at(address)),
+          (error: unknown) =>
+            error instanceof InspectionError &&
+            /carries no inline cache \(moby\.buildkit\.cache\.v0\)/.test(error.message),
+        ),
+      (config) => delete config['moby.buildkit.cache.v0'],
+    );
   });
 });

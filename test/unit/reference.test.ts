@@ -28,27 +28,27 @@ describe('the reference kept beside a cache', () => {
     const { workDir, cacheDir } = run();
     const settings = { cacheType: 'local' as const, cacheDir, outputType: 'oci' as const, ...inputs };
     saveReference(settings, workDir, 'v0.9.0', recordingLog());
-    const later = fs.mkdtempSync(path.join(root, 'later-'));
-    const saved = await savedReference(settings, later);
+    const saved = await savedReference(settings);
     assert.ok(typeof saved !== 'string', saved as string);
     assert.equal(saved.buildkitVersion, 'v0.9.0');
     assert.equal(saved.rebuilt, false);
     assert.equal(saved.output.image?.layers.length, 2);
     assert.match(
-      String(await savedReference({ ...settings, outputType: 'tar' }, later)),
+      String(await savedReference({ ...settings, outputType: 'tar' })),
       /holds no reference of a tar output/,
     );
     // Other inputs: another Dockerfile, or a context file changed.
     const other = fs.mkdtempSync(path.join(root, 'ctx-'));
     fs.cpSync(repro, other, { recursive: true });
     fs.appendFileSync(path.join(other, 'repro.txt'), 'more\n');
-    const changed = await savedReference(
-      { ...settings, dockerfile: path.join(other, 'Dockerfile'), context: other },
-      later,
-    );
+    const changed = await savedReference({
+      ...settings,
+      dockerfile: path.join(other, 'Dockerfile'),
+      context: other,
+    });
     assert.equal(changed, 'its kept reference was built from another Dockerfile or context');
     // Made again: the kept reference is another build's until the new one is kept.
-    forgetReference(settings, workDir);
+    forgetReference(settings);
     assert.deepEqual(fs.readdirSync(cacheDir), []);
   });
 
@@ -73,7 +73,7 @@ describe('the reference kept beside a cache', () => {
   it('is none when the cache-dir holds none (a cache something else made)', async () => {
     const { cacheDir } = run();
     assert.match(
-      String(await savedReference({ cacheDir, outputType: 'oci', ...inputs }, root)),
+      String(await savedReference({ cacheType: 'local', cacheDir, outputType: 'oci', ...inputs })),
       /holds no reference/,
     );
   });

@@ -298,6 +298,24 @@ describe('runAttempts with fakes', () => {
     assert.deepEqual(same.configComparison, { compared: true });
   });
 
+  it('a daemon older than the cache backend (its tag named no release) is an error before any attempt builds', async () => {
+    let built = 0;
+    const run = await runAttempts(
+      fakeDaemons({ version: 'v0.3.3' }),
+      planOf({ retries: 4, cacheType: 'inline' }),
+      recordingLog(),
+      {
+        runOneAttempt: () => {
+          built += 1;
+          return Promise.resolve(outcomeOf('intact'));
+        },
+      },
+    ).catch((error: unknown) => error as Error);
+    assert.equal(built, 0);
+    const said = run instanceof Error ? run.message : JSON.stringify(run.records);
+    assert.match(said, /cache-type inline needs BuildKit v0\.4\.0 or newer; v0\.3\.3 has none/);
+  });
+
   it('resets as the policy says: prune on the running daemon, a new one with restart', async () => {
     const prune = fakeDaemons();
     await runAttempts(prune, planOf({ retries: 9, cacheResetFrequency: 4 }), recordingLog(), {

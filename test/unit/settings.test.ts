@@ -210,6 +210,26 @@ const badCases: BadCase[] = [
   },
   { why: 'cache-dir with the registry cache', inputs: { 'cache-dir': 'cache-made-earlier' } },
   {
+    why: 'cache-dir with the inline cache',
+    inputs: { 'cache-type': 'inline', 'cache-dir': 'cache-made-earlier' },
+    names: 'cache-dir',
+  },
+  {
+    why: 'create-cache false with the inline cache',
+    inputs: { 'cache-type': 'inline', 'create-cache': 'false' },
+    names: 'create-cache',
+  },
+  {
+    why: 'a release older than its cache backend',
+    inputs: { 'cache-type': 'inline', 'buildkit-image': 'moby/buildkit:v0.3.3' },
+    names: 'buildkit-image',
+  },
+  {
+    why: 'a cache maker older than its cache backend',
+    inputs: { 'cache-type': 'local', 'cache-buildkit-image': 'moby/buildkit:v0.3.3-rootless' },
+    names: 'cache-buildkit-image',
+  },
+  {
     why: 'cache-dir outside the workspace',
     inputs: { 'cache-type': 'local', 'cache-dir': '../elsewhere' },
     names: 'cache-dir',

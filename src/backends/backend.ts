@@ -1,0 +1,67 @@
+/*
+ * A cache backend: where BuildKit exports the cache and imports it from. Each backend is one file of this
+ * folder and one entry of CACHE_BACKENDS (backends.ts); this part is pure (no Docker, no files), so that the
+ * inputs can check a run's settings against it before anything starts.
+ */
+
+/** Where a run's caches go, known once its services are up. */
+export interface CachePlace {
+  /** The run's cache registry as buildkitd reaches it (host:port). */
+  registryHost: string;
+  /** The same registry as this process reaches it, to read the cache back. */
+  registryAddress: string;
+  /** The run's folder (or a candidate's, in the minimizer). */
+  dir: string;
+  /** Tells one cache of the run from another: the minimizer makes one per candidate. */
+  tag: string;
+}
+
+/** Where an exported cache can be read, for its cache config (the cause). */
+export type CacheLocation =
+  | { kind: 'local'; dir: string }
+  | { kind: 'registry'; address: string; repository: string; tag: string }
+  /** An image whose config carries the cache (moby.buildkit.cache.v0). */
+  | { kind: 'inline'; address: string; repository: string; tag: string };
+
+export interface CacheSpecs {
+  /** The --export-cache value of the build that makes the cache. */
+  export: string;
+  /** The --import-cache value of every attempt. */
+  import: string;
+  /**
+   * The image that build pushes, when the cache travels inside it (inline): the cache build outputs this
+   * image instead of the reference, which a second build on the same daemon writes.
+   */
+  pushedImage?: string;
+  location: CacheLocation;
+}
+
+/** The settings a backend reads. */
+export interface BackendSettings {
+  /** A folder that keeps the cache after the run ('' : none). */
+  cacheDir: string;
+  createCache: boolean;
+}
+
+/** A setting this backend cannot take: the input to name and why. */
+export interface BackendProblem {
+  input: string;
+  reason: string;
+}
+
+export interface CacheBackend {
+  /** What the word means, in the input's usage and the README. */
+  usage: string;
+  /** The oldest BuildKit release whose exporter and importer have this backend. */
+  since: string;
+  /** Settings this backend cannot take (checked with the other inputs, before anything starts). */
+  problem(settings: BackendSettings): BackendProblem | undefined;
+  /** The folder holding a cache that outlives the run, made earlier or kept for later; undefined: none. */
+  keptDir(settings: Pick<BackendSettings, 'cacheDir'>): string | undefined;
+  /** Paths of the run's folder the cache takes, removed with the run (a kept cache-dir is not one). */
+  runPaths(settings: Pick<BackendSettings, 'cacheDir'>, place: Pick<CachePlace, 'dir'>): string[];
+  specs(settings: Pick<BackendSettings, 'cacheDir'>, place: CachePlace): CacheSpecs;
+}
+
+/** The repository the run's own registry keeps caches in. */
+export const CACHE_REPOSITORY = 'lost-layer/cache';

@@ -1,0 +1,27 @@
+import * as path from 'node:path';
+import type { BackendSettings, CacheBackend } from './backend.js';
+
+/** A folder in the run's, or the cache-dir that keeps it for a later run. */
+function folder(settings: Pick<BackendSettings, 'cacheDir'>, runDir: string): string {
+  return settings.cacheDir || path.join(runDir, 'cache');
+}
+
+/** The cache as an OCI layout on disk (mode=max), the one backend whose cache can outlive the run. */
+export const localBackend: CacheBackend = {
+  usage: 'an OCI layout folder, mode=max; with cache-dir, kept for later runs',
+  since: 'v0.4.0',
+  problem: (settings) =>
+    settings.createCache || settings.cacheDir
+      ? undefined
+      : { input: 'create-cache', reason: 'false needs a cache made earlier: set cache-dir to its folder' },
+  keptDir: (settings) => settings.cacheDir || undefined,
+  runPaths: (settings, place) => (settings.cacheDir ? [] : [folder(settings, place.dir)]),
+  specs: (settings, place) => {
+    const dir = folder(settings, place.dir);
+    return {
+      export: `type=local,dest=${dir},mode=max`,
+      import: `type=local,src=${dir}`,
+      location: { kind: 'local', dir },
+    };
+  },
+};

@@ -78849,19 +78849,21 @@ var __spreadArray = (this && this.__spreadArray) || function (to, from, pack) {
 
 /***/ }),
 
-/***/ 82777:
+/***/ 21216:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   bK: () => (/* binding */ CACHE_BACKENDS),
+  Ab: () => (/* reexport */ CACHE_OPTIONS),
+  y2: () => (/* reexport */ CACHE_OPTION_NAMES),
   Vz: () => (/* binding */ CACHE_TYPES),
   Gl: () => (/* binding */ backendProblem),
   fV: () => (/* binding */ releaseProblem)
 });
 
-// UNUSED EXPORTS: CACHE_REPOSITORY
+// UNUSED EXPORTS: CACHE_OUTLIVING_A_RUN, CACHE_REPOSITORY, exportAttributes
 
 // EXTERNAL MODULE: ./node_modules/semver/index.js
 var semver = __nccwpck_require__(62088);
@@ -78873,8 +78875,55 @@ var semver = __nccwpck_require__(62088);
  */
 /** The repository the run's own registry keeps caches in. */
 const CACHE_REPOSITORY = 'lost-layer/cache';
+/** Why create-cache false needs another backend: the run's registry goes with the run. */
+const CACHE_OUTLIVING_A_RUN = "false needs a cache that outlives a run, and the run's registry goes with it: set cache-type: local and cache-dir to a cache made earlier";
+
+;// CONCATENATED MODULE: ./src/backends/options.ts
+/*
+ * The options that change what a cache export writes (BuildKit's --export-cache attributes), each with its
+ * input, its values and the oldest release that reads it (read from BuildKit's cache/remotecache and control
+ * packages at each release: compression from v0.10, ignore-error from v0.11, image-manifest from v0.12).
+ */
+const BOOLEAN = ['true', 'false'];
+const CACHE_OPTIONS = {
+    mode: { input: 'cache-mode', attribute: 'mode', values: ['min', 'max'], since: 'v0.4.0' },
+    compression: {
+        input: 'cache-compression',
+        attribute: 'compression',
+        values: ['gzip', 'zstd', 'uncompressed'],
+        since: 'v0.10.0',
+    },
+    forceCompression: {
+        input: 'cache-force-compression',
+        attribute: 'force-compression',
+        values: BOOLEAN,
+        since: 'v0.10.0',
+    },
+    ociMediatypes: {
+        input: 'cache-oci-mediatypes',
+        attribute: 'oci-mediatypes',
+        values: BOOLEAN,
+        since: 'v0.8.0',
+    },
+    imageManifest: {
+        input: 'cache-image-manifest',
+        attribute: 'image-manifest',
+        values: BOOLEAN,
+        since: 'v0.12.0',
+    },
+    ignoreError: { input: 'cache-ignore-error', attribute: 'ignore-error', values: BOOLEAN, since: 'v0.11.0' },
+};
+const CACHE_OPTION_NAMES = Object.keys(CACHE_OPTIONS);
+/** ",attr=value" for each option given, in the table's order, the backend's mode when none is. */
+function exportAttributes(options, defaultMode) {
+    const given = { ...(defaultMode ? { mode: defaultMode } : {}), ...options };
+    return CACHE_OPTION_NAMES.filter((name) => given[name] !== undefined)
+        .map((name) => `,${CACHE_OPTIONS[name].attribute}=${given[name] ?? ''}`)
+        .join('');
+}
 
 ;// CONCATENATED MODULE: ./src/backends/inline.ts
+
 
 /**
  * The cache inside the image itself (its config's moby.buildkit.cache.v0), pushed to the run's registry and
@@ -78884,18 +78933,15 @@ const CACHE_REPOSITORY = 'lost-layer/cache';
 const inlineBackend = {
     usage: "inside the image pushed to the run's registry, mode=min",
     since: 'v0.4.0',
-    problem: (settings) => settings.createCache
-        ? undefined
-        : {
-            input: 'create-cache',
-            reason: "false needs a cache that outlives a run: the run's registry goes with it",
-        },
+    options: ['mode', 'ignoreError'],
+    modes: ['min'],
+    problem: (settings) => settings.createCache ? undefined : { input: 'create-cache', reason: CACHE_OUTLIVING_A_RUN },
     keptDir: () => undefined,
     runPaths: () => [],
-    specs: (_settings, place) => {
+    specs: (settings, place) => {
         const ref = `${place.registryHost}/${CACHE_REPOSITORY}:${place.tag}`;
         return {
-            export: 'type=inline',
+            export: `type=inline${exportAttributes(settings.cacheOptions, undefined)}`,
             import: `type=registry,ref=${ref}`,
             pushedImage: ref,
             location: {
@@ -78912,14 +78958,17 @@ const inlineBackend = {
 var external_node_path_ = __nccwpck_require__(76760);
 ;// CONCATENATED MODULE: ./src/backends/local.ts
 
+
 /** A folder in the run's, or the cache-dir that keeps it for a later run. */
 function folder(settings, runDir) {
     return settings.cacheDir || external_node_path_.join(runDir, 'cache');
 }
-/** The cache as an OCI layout on disk (mode=max), the one backend whose cache can outlive the run. */
+/** The cache as an OCI layout on disk (mode=max by default), the one backend whose cache can outlive the run. */
 const localBackend = {
     usage: 'an OCI layout folder, mode=max; with cache-dir, kept for later runs',
     since: 'v0.4.0',
+    options: CACHE_OPTION_NAMES,
+    modes: ['max', 'min'],
     problem: (settings) => settings.createCache || settings.cacheDir
         ? undefined
         : { input: 'create-cache', reason: 'false needs a cache made earlier: set cache-dir to its folder' },
@@ -78928,7 +78977,7 @@ const localBackend = {
     specs: (settings, place) => {
         const dir = folder(settings, place.dir);
         return {
-            export: `type=local,dest=${dir},mode=max`,
+            export: `type=local,dest=${dir}${exportAttributes(settings.cacheOptions, 'max')}`,
             import: `type=local,src=${dir}`,
             location: { kind: 'local', dir },
         };
@@ -78937,22 +78986,20 @@ const localBackend = {
 
 ;// CONCATENATED MODULE: ./src/backends/registry.ts
 
-/** The cache as its own manifest in the run's registry (mode=max: every step's result). */
+
+/** The cache as its own manifest in the run's registry (mode=max by default: every step's result). */
 const registryBackend = {
     usage: "the run's own registry, mode=max",
     since: 'v0.4.0',
-    problem: (settings) => settings.createCache
-        ? undefined
-        : {
-            input: 'create-cache',
-            reason: "false needs a cache that outlives a run: the run's registry goes with it",
-        },
+    options: CACHE_OPTION_NAMES,
+    modes: ['max', 'min'],
+    problem: (settings) => settings.createCache ? undefined : { input: 'create-cache', reason: CACHE_OUTLIVING_A_RUN },
     keptDir: () => undefined,
     runPaths: () => [],
-    specs: (_settings, place) => {
+    specs: (settings, place) => {
         const ref = `${place.registryHost}/${CACHE_REPOSITORY}:${place.tag}`;
         return {
-            export: `type=registry,ref=${ref},mode=max`,
+            export: `type=registry,ref=${ref}${exportAttributes(settings.cacheOptions, 'max')}`,
             import: `type=registry,ref=${ref}`,
             location: {
                 kind: 'registry',
@@ -78970,6 +79017,8 @@ const registryBackend = {
 
 
 
+
+
 /** Every cache-type word and its behaviour: a new backend is its file and one line here. */
 const CACHE_BACKENDS = {
     registry: registryBackend,
@@ -78977,20 +79026,54 @@ const CACHE_BACKENDS = {
     inline: inlineBackend,
 };
 const CACHE_TYPES = Object.keys(CACHE_BACKENDS);
-/** The problem of these settings for their backend, cache-dir's first (it belongs to one backend only). */
+/**
+ * The problem of these settings for their backend: cache-dir and the export options first (each belongs to
+ * some backends only), then the backend's own.
+ */
 function backendProblem(cacheType, settings) {
-    if (settings.cacheDir && CACHE_BACKENDS[cacheType].keptDir(settings) === undefined) {
+    const backend = CACHE_BACKENDS[cacheType];
+    if (settings.cacheDir && backend.keptDir(settings) === undefined) {
         return { input: 'cache-dir', reason: `is not used with cache-type: ${cacheType}` };
     }
-    return CACHE_BACKENDS[cacheType].problem(settings);
+    for (const name of CACHE_OPTION_NAMES.filter((n) => settings.cacheOptions[n] !== undefined)) {
+        if (!backend.options.includes(name)) {
+            return { input: CACHE_OPTIONS[name].input, reason: `is not used with cache-type: ${cacheType}` };
+        }
+    }
+    const { mode, imageManifest, ociMediatypes } = settings.cacheOptions;
+    if (mode !== undefined && !backend.modes.includes(mode)) {
+        return {
+            input: 'cache-mode',
+            reason: `${mode}: cache-type ${cacheType} exports mode ${backend.modes.join(' or ')}`,
+        };
+    }
+    if (imageManifest === 'true' && ociMediatypes === 'false') {
+        return {
+            input: 'cache-image-manifest',
+            reason: 'true needs cache-oci-mediatypes true (BuildKit refuses the pair)',
+        };
+    }
+    return backend.problem(settings);
 }
-/** Why a BuildKit release cannot use this backend (older than it), or undefined. */
-function releaseProblem(cacheType, release) {
-    const since = CACHE_BACKENDS[cacheType].since;
-    const version = semver.coerce(release);
-    if (!version || semver.gte(version, since))
+/**
+ * Why a BuildKit release cannot make or read this cache: the backend or an option given is newer than it.
+ * Undefined when it can, or when the release is not a release's version (latest, master, a dev build).
+ */
+function releaseProblem(cacheType, release, options = {}) {
+    // Only a release's own version is held to the table: a dev build says v0.0.0+unknown, others a commit.
+    const version = /^v\d+\.\d+\.\d+/.test(release) ? semver.coerce(release) : null;
+    if (!version || semver.eq(version, '0.0.0'))
         return undefined;
-    return `cache-type ${cacheType} needs BuildKit ${since} or newer; ${release} has none`;
+    const since = CACHE_BACKENDS[cacheType].since;
+    if (semver.lt(version, since))
+        return `cache-type ${cacheType} needs BuildKit ${since} or newer; ${release} has none`;
+    for (const name of CACHE_OPTION_NAMES.filter((n) => options[n] !== undefined)) {
+        const option = CACHE_OPTIONS[name];
+        if (semver.lt(version, option.since)) {
+            return `${option.input} needs BuildKit ${option.since} or newer; ${release} has no ${option.attribute} attribute`;
+        }
+    }
+    return undefined;
 }
 
 
@@ -79008,7 +79091,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(57975);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_util__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var _engine_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(73499);
+/* harmony import */ var _engine_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(21710);
 /* harmony import */ var _inputs_cli_args_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(82693);
 /* harmony import */ var _inputs_settings_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(68614);
 /* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(25625);
@@ -79143,7 +79226,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 73499:
+/***/ 21710:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -79158,144 +79241,18 @@ __nccwpck_require__.d(__webpack_exports__, {
 var external_node_fs_ = __nccwpck_require__(73024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(76760);
-// EXTERNAL MODULE: ./src/backends/backends.ts + 4 modules
-var backends = __nccwpck_require__(82777);
-;// CONCATENATED MODULE: ./src/inspection/compare-config.ts
-/**
- * The fields of the container config that decide how a container of the image runs, and the platform.
- * Left out: timestamps (`created`, history's `created`), which differ between any two builds, and
- * BuildKit's own metadata (the inline cache's `moby.buildkit.cache.v0`, `moby.buildkit.buildinfo.v1`,
- * history comments), which describes how the image was built, not what it is.
- */
-const CONTAINER_FIELDS = [
-    'Env',
-    'Cmd',
-    'Entrypoint',
-    'WorkingDir',
-    'User',
-    'ExposedPorts',
-    'Volumes',
-    'Labels',
-    'StopSignal',
-    'Healthcheck',
-    'OnBuild',
-    'Shell',
-    'ArgsEscaped',
-];
-const PLATFORM_FIELDS = ['os', 'architecture', 'variant', 'os.version', 'os.features'];
-/** Config fields and history entries that differ, reference against attempt. */
-function compareConfig(reference, attempt) {
-    const changes = [];
-    const differ = (field, r, a) => {
-        const [rt, at] = [canonical(r), canonical(a)];
-        if (rt !== at)
-            changes.push({ field, reference: rt, attempt: at });
-    };
-    const container = (image) => (image.config.config ?? {});
-    for (const field of CONTAINER_FIELDS)
-        differ(field, container(reference)[field], container(attempt)[field]);
-    const top = (image) => image.config;
-    for (const field of PLATFORM_FIELDS)
-        differ(field, top(reference)[field], top(attempt)[field]);
-    const [rh, ah] = [reference.history, attempt.history];
-    if (rh.length !== ah.length)
-        differ('history length', rh.length, ah.length);
-    for (let i = 0; i < Math.min(rh.length, ah.length); i++) {
-        const [r, a] = [rh[i], ah[i]];
-        if (!r || !a)
-            continue;
-        differ(`history ${i + 1} created_by`, r.createdBy, a.createdBy);
-        differ(`history ${i + 1} empty_layer (${r.createdBy || 'no instruction'})`, r.emptyLayer, a.emptyLayer);
-    }
-    return changes;
-}
-/** A value as comparable text: JSON with sorted keys; absent, null and empty read alike ''. */
-function canonical(value) {
-    if (value === undefined || value === null || value === '')
-        return '';
-    if (Array.isArray(value) && value.length === 0)
-        return '';
-    if (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0)
-        return '';
-    return JSON.stringify(sorted(value));
-}
-function sorted(value) {
-    if (Array.isArray(value))
-        return value.map(sorted);
-    if (typeof value !== 'object' || value === null)
-        return value;
-    return Object.fromEntries(Object.entries(value)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([k, v]) => [k, sorted(v)]));
-}
-
-;// CONCATENATED MODULE: ./src/inspection/compare-files.ts
-/** How many changed paths an account lists; the rest are counted. */
-const MAX_FILE_CHANGES = 100;
-/**
- * Two filesystems path by path: paths only one side has, and for the others each attribute that differs —
- * type, content (sha256 of a regular file), link target, mode, owner. Times are left out: a layer written
- * again has new ones whatever it holds.
- */
-function compareTrees(reference, attempt) {
-    const changes = [];
-    const paths = [...new Set([...reference.keys(), ...attempt.keys()])].sort();
-    for (const path of paths)
-        changes.push(...changesOf(path, reference.get(path), attempt.get(path)));
-    return {
-        changes: changes.slice(0, MAX_FILE_CHANGES),
-        omitted: Math.max(0, changes.length - MAX_FILE_CHANGES),
-    };
-}
-function changesOf(path, ref, att) {
-    if (!ref && att)
-        return [{ path, change: 'extra', reference: '', attempt: describe(att) }];
-    if (ref && !att)
-        return [{ path, change: 'missing', reference: describe(ref), attempt: '' }];
-    if (!ref || !att)
-        return [];
-    if (ref.type !== att.type)
-        return [{ path, change: 'type', reference: ref.type, attempt: att.type }];
-    const found = [];
-    const differ = (change, r, a) => {
-        if (r !== a)
-            found.push({ path, change, reference: r, attempt: a });
-    };
-    differ('content', contentOf(ref), contentOf(att));
-    differ('link', ref.linkname, att.linkname);
-    differ('mode', modeOf(ref), modeOf(att));
-    differ('owner', ownerOf(ref), ownerOf(att));
-    return found;
-}
-/** "file sha256:ab12… (177 B), 0644, 0:0" */
-function describe(entry) {
-    const what = entry.type === 'file'
-        ? `file ${contentOf(entry)}`
-        : entry.linkname
-            ? `${entry.type} → ${entry.linkname}`
-            : entry.type;
-    return `${what}, ${modeOf(entry)}, ${ownerOf(entry)}`;
-}
-function contentOf(entry) {
-    return entry.type === 'file' ? `sha256:${entry.sha256} (${entry.size} B)` : '';
-}
-function modeOf(entry) {
-    return entry.mode.toString(8).padStart(4, '0');
-}
-function ownerOf(entry) {
-    return `${entry.uid}:${entry.gid}`;
-}
-
+// EXTERNAL MODULE: ./src/backends/backends.ts + 5 modules
+var backends = __nccwpck_require__(21216);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(77598);
+// EXTERNAL MODULE: ./node_modules/zod/v4/classic/schemas.js + 17 modules
+var schemas = __nccwpck_require__(38816);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(57075);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 // EXTERNAL MODULE: ./node_modules/tar-stream/index.js
 var tar_stream = __nccwpck_require__(56118);
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(77598);
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(38522);
 ;// CONCATENATED MODULE: ./src/inspection/tar-entries.ts
 
 
@@ -79431,96 +79388,6 @@ function entrySize(header) {
     return text === '' ? 0 : parseInt(text, 8);
 }
 
-;// CONCATENATED MODULE: ./src/inspection/oci-blobs.ts
-
-
-
-
-
-/** JSON documents are small; a bigger blob that is not a layer is hashed and counted, not kept. */
-const MAX_JSON_BLOB = 4 * 1024 * 1024;
-/** Reads one blob stream to its end; rejects when its bytes do not match `digest`. */
-async function readBlob(stream, digest) {
-    const sink = new BlobSink(digest);
-    await (0,promises_namespaceObject.pipeline)(stream, sink);
-    return sink.result;
-}
-/**
- * Takes one blob: hashes it and counts it; keeps it when it is small (a JSON document); when it starts as
- * gzip, reads it as a layer tarball on the way (its uncompressed bytes hashed for the diff_id), with the
- * gunzip's own pace as back-pressure.
- */
-class BlobSink extends external_node_stream_.Writable {
-    digest;
-    result = { size: 0 };
-    hash = (0,external_node_crypto_.createHash)('sha256');
-    head = [];
-    size = 0;
-    gunzip;
-    layer;
-    constructor(digest) {
-        super();
-        this.digest = digest;
-    }
-    _write(chunk, _encoding, callback) {
-        this.hash.update(chunk);
-        if (this.size === 0 && chunk[0] === 0x1f && chunk[1] === 0x8b) {
-            this.gunzip = (0,external_node_zlib_.createGunzip)();
-            this.layer = readLayer(this.gunzip, this.digest);
-            this.layer.catch(() => undefined); // awaited in _final; no unhandled rejection meanwhile
-        }
-        this.size += chunk.length;
-        if (this.gunzip && this.layer) {
-            // A layer that failed to read has closed its gunzip: report why, not that it is closed.
-            if (this.gunzip.destroyed)
-                this.layer.then(() => callback(new Error('layer stream closed')), callback);
-            else
-                this.gunzip.write(chunk, (error) => callback(error ?? null));
-            return;
-        }
-        if (this.size <= MAX_JSON_BLOB)
-            this.head.push(chunk);
-        else
-            this.head = [];
-        callback();
-    }
-    _final(callback) {
-        if (`sha256:${this.hash.digest('hex')}` !== this.digest) {
-            callback(new Error(`blob ${this.digest} does not match its digest`));
-            return;
-        }
-        if (!this.gunzip || !this.layer) {
-            const json = this.size <= MAX_JSON_BLOB ? tryJson(Buffer.concat(this.head)) : undefined;
-            this.result = { size: this.size, ...(json === undefined ? {} : { json }) };
-            callback();
-            return;
-        }
-        this.gunzip.end();
-        this.layer.then((layer) => {
-            this.result = { size: this.size, layer };
-            callback();
-        }, callback);
-    }
-}
-async function readLayer(gunzip, digest) {
-    const uncompressed = new Sha256PassThrough();
-    const listing = await readTarEntries(gunzip, uncompressed);
-    // tar-stream takes a tar cut between two entries as whole: files would be missing, silently.
-    if (!listing.endReached)
-        throw new Error(`layer ${digest} holds a tarball that ends before its end-of-archive marker`);
-    return { entries: listing.entries, diffId: uncompressed.digest };
-}
-function tryJson(bytes) {
-    try {
-        return JSON.parse(bytes.toString('utf8'));
-    }
-    catch {
-        return undefined;
-    }
-}
-
-// EXTERNAL MODULE: ./node_modules/zod/v4/classic/schemas.js + 17 modules
-var schemas = __nccwpck_require__(38816);
 ;// CONCATENATED MODULE: ./src/inspection/tarball.ts
 
 
@@ -79667,7 +79534,1292 @@ function pathText(path) {
         .join('');
 }
 
+;// CONCATENATED MODULE: ./src/inspection/cache-config.ts
+
+
+
+
+
+/**
+ * The cause of moby/buildkit#2198 and #1980, read from the exported cache itself. BuildKit's cache config
+ * (media type application/vnd.buildkit.cacheconfig.v0) lists layer chains and records; each record (one
+ * build step's cache key) names the chain that is its result. When a cache is exported with empty layers
+ * dropped (v0.8.0 on, until v0.10), an empty step after a COPY gets the COPY's chain as its result: two
+ * records share one result. An importer before v0.9.1 then loads the parents of only one of them, picked in
+ * Go map order, that is at random, and can lose the COPY layer. A cache in which no records share a result
+ * cannot trigger this bug, whatever release imports it.
+ */
+const CACHE_CONFIG_MEDIA_TYPE = 'application/vnd.buildkit.cacheconfig.v0';
+/** The documents a cache's root or index may point at. */
+const DOCUMENT_TYPES = [...INDEX_MEDIA_TYPES, ...MANIFEST_MEDIA_TYPES];
+/**
+ * Reads the cache config from where the cache was exported. Two layouts occur: an index that lists the
+ * layers and the config blob (the registry exporter up to the releases that made it optional), and an image
+ * manifest whose config is the cache config (newer releases). An inline cache is in the image's own config,
+ * base64 under moby.buildkit.cache.v0. Every blob is checked against its digest.
+ */
+async function readCacheConfig(location) {
+    const store = location.kind === 'local' ? localStore(location.dir) : registryStore(location);
+    let document = await store.root();
+    for (let depth = 0; depth < 3; depth++) {
+        if (location.kind === 'inline') {
+            const imageConfig = imageConfigDescriptor(document);
+            if (imageConfig)
+                return inlineCacheConfig(document, await store.blob(imageConfig), location);
+        }
+        else {
+            const config = cacheConfigDescriptor(document);
+            if (config)
+                return parseCacheConfig(await store.blob(config));
+        }
+        const next = firstManifest(document);
+        if (!next)
+            break;
+        document = JSON.parse((await store.blob(next)).toString('utf8'));
+    }
+    const wanted = location.kind === 'inline' ? 'image config' : `${CACHE_CONFIG_MEDIA_TYPE} blob`;
+    throw new InspectionError(`no ${wanted} in the cache at ${describe(location)}`);
+}
+/** The layer blobs of the image an inline cache was pushed with, in order. */
+async function pushedImageLayers(location) {
+    const store = registryStore(location);
+    let document = await store.root();
+    for (let depth = 0; depth < 3 && !imageConfigDescriptor(document); depth++) {
+        const next = firstManifest(document);
+        if (!next)
+            break;
+        document = JSON.parse((await store.blob(next)).toString('utf8'));
+    }
+    if (!imageConfigDescriptor(document))
+        throw new InspectionError(`no image manifest at ${describe(location)}`);
+    return (document.layers ?? []).map((layer) => layer.digest ?? '');
+}
+/** The key of an image config under which BuildKit's inline exporter puts the cache config. */
+const INLINE_CACHE_KEY = 'moby.buildkit.cache.v0';
+/**
+ * An inline cache: BuildKit writes only the records (a JSON array, base64 in the config, from v0.4 to the
+ * newest); their layer indexes are the image's own layers, each the parent of the next.
+ */
+function inlineCacheConfig(manifest, configBytes, location) {
+    const encoded = JSON.parse(configBytes.toString('utf8'))[INLINE_CACHE_KEY];
+    if (typeof encoded !== 'string' || encoded === '') {
+        throw new InspectionError(`the image at ${describe(location)} carries no inline cache (${INLINE_CACHE_KEY})`);
+    }
+    const parsed = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
+    if (!Array.isArray(parsed)) {
+        throw new InspectionError(`the inline cache at ${describe(location)} is not the list of records BuildKit writes`);
+    }
+    const layers = (manifest.layers ?? []).map((layer, index) => ({
+        blob: layer.digest ?? '',
+        parent: index - 1,
+    }));
+    return { layers, records: parseCacheConfig(Buffer.from(JSON.stringify({ records: parsed }))).records };
+}
+/** Every set of two or more records whose result is the same chain, the steps named when possible. */
+function sharedResults(config, reference) {
+    // A result is its list of chains; records share one when the lists are the same.
+    const byResult = new Map();
+    for (const record of config.records) {
+        for (const key of new Set(record.results.map((layers) => layers.join(',')))) {
+            const entry = byResult.get(key) ?? { layer: Number(key.split(',').pop()), records: [] };
+            entry.records.push(record.digest);
+            byResult.set(key, entry);
+        }
+    }
+    return [...byResult.values()]
+        .filter(({ records }) => records.length > 1)
+        .map(({ layer, records }) => {
+        const chain = chainOf(config, layer);
+        return {
+            steps: reference ? stepsMaking(chain, reference) : [],
+            records,
+            layer: { blob: chain[chain.length - 1] ?? '', chainLength: chain.length },
+        };
+    });
+}
+/** The blobs of a chain, from its base to the layer. */
+function chainOf(config, layer) {
+    const chain = [];
+    for (let index = layer; index >= 0 && chain.length <= config.layers.length;) {
+        const entry = config.layers[index];
+        if (!entry)
+            break;
+        chain.unshift(entry.blob);
+        index = entry.parent;
+    }
+    return chain;
+}
+/**
+ * The instructions whose result is this chain in the reference image: the one that added its top layer and
+ * the empty ones right after it. The chain must be the first layers of the reference, blob for blob.
+ */
+function stepsMaking(chain, reference) {
+    const matches = chain.every((blob, i) => reference.layers[i]?.digest === blob);
+    if (!matches || chain.length === 0)
+        return [];
+    let nonEmpty = 0;
+    return reference.history.flatMap((entry) => {
+        if (!entry.emptyLayer)
+            nonEmpty += 1;
+        return nonEmpty === chain.length && entry.createdBy ? [entry.createdBy] : [];
+    });
+}
+/**
+ * The cache config as BuildKit writes it: `parent` left out means 0, -1 means none; a record's plain results
+ * under `layers` ({layer}), its chained results under `chains` ({layers: [index…]}).
+ */
+function parseCacheConfig(bytes) {
+    const raw = JSON.parse(bytes.toString('utf8'));
+    return {
+        layers: (raw.layers ?? []).map((l) => ({ blob: l.blob ?? '', parent: l.parent ?? 0 })),
+        records: (raw.records ?? []).map((r) => ({
+            digest: r.digest ?? '',
+            results: [
+                ...(r.layers ?? []).map((l) => [l.layer ?? 0]),
+                ...(r.chains ?? []).map((c) => c.layers ?? []).filter((layers) => layers.length > 0),
+            ],
+        })),
+    };
+}
+/** A manifest's config when it is an image's (not BuildKit's cache config). */
+function imageConfigDescriptor(document) {
+    const config = document.config;
+    return config && CONFIG_MEDIA_TYPES.includes(config.mediaType) ? config : undefined;
+}
+function cacheConfigDescriptor(document) {
+    const doc = document;
+    if (doc.config?.mediaType === CACHE_CONFIG_MEDIA_TYPE)
+        return doc.config;
+    return doc.manifests?.find((m) => m.mediaType === CACHE_CONFIG_MEDIA_TYPE);
+}
+/** The manifest an index points at: the one tagged `latest` (the tag the run exports) when it says. */
+function firstManifest(document) {
+    const doc = document;
+    const manifests = (doc.manifests ?? []).filter((m) => DOCUMENT_TYPES.includes(m.mediaType));
+    return (manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === 'latest') ?? manifests[0]);
+}
+function verified(bytes, digest, where) {
+    const actual = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+    if (actual !== digest)
+        throw new InspectionError(`blob ${digest} in ${where} has digest ${actual}`);
+    return bytes;
+}
+function localStore(dir) {
+    const read = (file) => {
+        try {
+            return external_node_fs_.readFileSync(file);
+        }
+        catch (error) {
+            throw new InspectionError(`cannot read the cache's ${external_node_path_.relative(dir, file)}: ${error.message}`);
+        }
+    };
+    return {
+        root: () => Promise.resolve(JSON.parse(read(external_node_path_.join(dir, 'index.json')).toString('utf8'))),
+        blob: (d) => {
+            const [algorithm, hex] = d.digest.split(':');
+            if (algorithm !== 'sha256' || !hex || !/^[0-9a-f]{64}$/.test(hex))
+                throw new InspectionError(`unsupported digest ${d.digest}`);
+            return Promise.resolve(verified(read(external_node_path_.join(dir, 'blobs', 'sha256', hex)), d.digest, dir));
+        },
+    };
+}
+function registryStore(location) {
+    const base = `http://${location.address}/v2/${location.repository}`;
+    const get = async (url, accept) => {
+        const response = await fetch(url, { headers: accept ? { Accept: accept } : {} }).catch((error) => {
+            throw new InspectionError(`cannot reach the cache registry: ${error.message}`);
+        });
+        if (!response.ok)
+            throw new InspectionError(`GET ${url}: HTTP ${response.status}`);
+        return Buffer.from(await response.arrayBuffer());
+    };
+    return {
+        root: async () => JSON.parse((await get(`${base}/manifests/${location.tag}`, DOCUMENT_TYPES.join(', '))).toString('utf8')),
+        blob: async (d) => {
+            const isManifest = DOCUMENT_TYPES.includes(d.mediaType);
+            const url = `${base}/${isManifest ? 'manifests' : 'blobs'}/${d.digest}`;
+            return verified(await get(url, isManifest ? d.mediaType : undefined), d.digest, describe(location));
+        },
+    };
+}
+function describe(location) {
+    return location.kind === 'local'
+        ? location.dir
+        : `${location.address}/${location.repository}:${location.tag}`;
+}
+
+;// CONCATENATED MODULE: ./src/inspection/compare-config.ts
+/**
+ * The fields of the container config that decide how a container of the image runs, and the platform.
+ * Left out: timestamps (`created`, history's `created`), which differ between any two builds, and
+ * BuildKit's own metadata (the inline cache's `moby.buildkit.cache.v0`, `moby.buildkit.buildinfo.v1`,
+ * history comments), which describes how the image was built, not what it is.
+ */
+const CONTAINER_FIELDS = [
+    'Env',
+    'Cmd',
+    'Entrypoint',
+    'WorkingDir',
+    'User',
+    'ExposedPorts',
+    'Volumes',
+    'Labels',
+    'StopSignal',
+    'Healthcheck',
+    'OnBuild',
+    'Shell',
+    'ArgsEscaped',
+];
+const PLATFORM_FIELDS = ['os', 'architecture', 'variant', 'os.version', 'os.features'];
+/** Config fields and history entries that differ, reference against attempt. */
+function compareConfig(reference, attempt) {
+    const changes = [];
+    const differ = (field, r, a) => {
+        const [rt, at] = [canonical(r), canonical(a)];
+        if (rt !== at)
+            changes.push({ field, reference: rt, attempt: at });
+    };
+    const container = (image) => (image.config.config ?? {});
+    for (const field of CONTAINER_FIELDS)
+        differ(field, container(reference)[field], container(attempt)[field]);
+    const top = (image) => image.config;
+    for (const field of PLATFORM_FIELDS)
+        differ(field, top(reference)[field], top(attempt)[field]);
+    const [rh, ah] = [reference.history, attempt.history];
+    if (rh.length !== ah.length)
+        differ('history length', rh.length, ah.length);
+    for (let i = 0; i < Math.min(rh.length, ah.length); i++) {
+        const [r, a] = [rh[i], ah[i]];
+        if (!r || !a)
+            continue;
+        differ(`history ${i + 1} created_by`, r.createdBy, a.createdBy);
+        differ(`history ${i + 1} empty_layer (${r.createdBy || 'no instruction'})`, r.emptyLayer, a.emptyLayer);
+    }
+    return changes;
+}
+/** A value as comparable text: JSON with sorted keys; absent, null and empty read alike ''. */
+function canonical(value) {
+    if (value === undefined || value === null || value === '')
+        return '';
+    if (Array.isArray(value) && value.length === 0)
+        return '';
+    if (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0)
+        return '';
+    return JSON.stringify(sorted(value));
+}
+function sorted(value) {
+    if (Array.isArray(value))
+        return value.map(sorted);
+    if (typeof value !== 'object' || value === null)
+        return value;
+    return Object.fromEntries(Object.entries(value)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([k, v]) => [k, sorted(v)]));
+}
+
+;// CONCATENATED MODULE: ./src/inspection/compare-files.ts
+/** How many changed paths an account lists; the rest are counted. */
+const MAX_FILE_CHANGES = 100;
+/**
+ * Two filesystems path by path: paths only one side has, and for the others each attribute that differs —
+ * type, content (sha256 of a regular file), link target, mode, owner. Times are left out: a layer written
+ * again has new ones whatever it holds.
+ */
+function compareTrees(reference, attempt) {
+    const changes = [];
+    const paths = [...new Set([...reference.keys(), ...attempt.keys()])].sort();
+    for (const path of paths)
+        changes.push(...changesOf(path, reference.get(path), attempt.get(path)));
+    return {
+        changes: changes.slice(0, MAX_FILE_CHANGES),
+        omitted: Math.max(0, changes.length - MAX_FILE_CHANGES),
+    };
+}
+function changesOf(path, ref, att) {
+    if (!ref && att)
+        return [{ path, change: 'extra', reference: '', attempt: compare_files_describe(att) }];
+    if (ref && !att)
+        return [{ path, change: 'missing', reference: compare_files_describe(ref), attempt: '' }];
+    if (!ref || !att)
+        return [];
+    if (ref.type !== att.type)
+        return [{ path, change: 'type', reference: ref.type, attempt: att.type }];
+    const found = [];
+    const differ = (change, r, a) => {
+        if (r !== a)
+            found.push({ path, change, reference: r, attempt: a });
+    };
+    differ('content', contentOf(ref), contentOf(att));
+    differ('link', ref.linkname, att.linkname);
+    differ('mode', modeOf(ref), modeOf(att));
+    differ('owner', ownerOf(ref), ownerOf(att));
+    return found;
+}
+/** "file sha256:ab12… (177 B), 0644, 0:0" */
+function compare_files_describe(entry) {
+    const what = entry.type === 'file'
+        ? `file ${contentOf(entry)}`
+        : entry.linkname
+            ? `${entry.type} → ${entry.linkname}`
+            : entry.type;
+    return `${what}, ${modeOf(entry)}, ${ownerOf(entry)}`;
+}
+function contentOf(entry) {
+    return entry.type === 'file' ? `sha256:${entry.sha256} (${entry.size} B)` : '';
+}
+function modeOf(entry) {
+    return entry.mode.toString(8).padStart(4, '0');
+}
+function ownerOf(entry) {
+    return `${entry.uid}:${entry.gid}`;
+}
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(38522);
+;// CONCATENATED MODULE: ./node_modules/fzstd/esm/index.mjs
+// Some numerical data is initialized as -1 even when it doesn't need initialization to help the JIT infer types
+// aliases for shorter compressed code (most minifers don't do this)
+var ab = ArrayBuffer, u8 = Uint8Array, u16 = Uint16Array, i16 = Int16Array, u32 = (/* unused pure expression or super */ null && (Uint32Array)), i32 = Int32Array;
+var slc = function (v, s, e) {
+    if (u8.prototype.slice)
+        return u8.prototype.slice.call(v, s, e);
+    if (s == null || s < 0)
+        s = 0;
+    if (e == null || e > v.length)
+        e = v.length;
+    var n = new u8(e - s);
+    n.set(v.subarray(s, e));
+    return n;
+};
+var fill = function (v, n, s, e) {
+    if (u8.prototype.fill)
+        return u8.prototype.fill.call(v, n, s, e);
+    if (s == null || s < 0)
+        s = 0;
+    if (e == null || e > v.length)
+        e = v.length;
+    for (; s < e; ++s)
+        v[s] = n;
+    return v;
+};
+var cpw = function (v, t, s, e) {
+    if (u8.prototype.copyWithin)
+        return u8.prototype.copyWithin.call(v, t, s, e);
+    if (s == null || s < 0)
+        s = 0;
+    if (e == null || e > v.length)
+        e = v.length;
+    while (s < e) {
+        v[t++] = v[s++];
+    }
+};
+/**
+ * Codes for errors generated within this library
+ */
+var ZstdErrorCode = {
+    InvalidData: 0,
+    WindowSizeTooLarge: 1,
+    InvalidBlockType: 2,
+    FSEAccuracyTooHigh: 3,
+    DistanceTooFarBack: 4,
+    UnexpectedEOF: 5
+};
+// error codes
+var ec = [
+    'invalid zstd data',
+    'window size too large (>2046MB)',
+    'invalid block type',
+    'FSE accuracy too high',
+    'match distance too far back',
+    'unexpected EOF'
+];
+var err = function (ind, msg, nt) {
+    var e = new Error(msg || ec[ind]);
+    e.code = ind;
+    if (Error.captureStackTrace)
+        Error.captureStackTrace(e, err);
+    if (!nt)
+        throw e;
+    return e;
+};
+var rb = function (d, b, n) {
+    var i = 0, o = 0;
+    for (; i < n; ++i)
+        o |= d[b++] << (i << 3);
+    return o;
+};
+var b4 = function (d, b) { return (d[b] | (d[b + 1] << 8) | (d[b + 2] << 16) | (d[b + 3] << 24)) >>> 0; };
+// read Zstandard frame header
+var rzfh = function (dat, w) {
+    var n3 = dat[0] | (dat[1] << 8) | (dat[2] << 16);
+    if (n3 == 0x2FB528 && dat[3] == 253) {
+        // Zstandard
+        var flg = dat[4];
+        //    single segment       checksum             dict flag     frame content flag
+        var ss = (flg >> 5) & 1, cc = (flg >> 2) & 1, df = flg & 3, fcf = flg >> 6;
+        if (flg & 8)
+            err(0);
+        // byte
+        var bt = 6 - ss;
+        // dict bytes
+        var db = df == 3 ? 4 : df;
+        // dictionary id
+        var di = rb(dat, bt, db);
+        bt += db;
+        // frame size bytes
+        var fsb = fcf ? (1 << fcf) : ss;
+        // frame source size
+        var fss = rb(dat, bt, fsb) + ((fcf == 1) && 256);
+        // window size
+        var ws = fss;
+        if (!ss) {
+            // window descriptor
+            var wb = 1 << (10 + (dat[5] >> 3));
+            ws = wb + (wb >> 3) * (dat[5] & 7);
+        }
+        if (ws > 2145386496)
+            err(1);
+        var buf = new u8((w == 1 ? (fss || ws) : w ? 0 : ws) + 12);
+        buf[0] = 1, buf[4] = 4, buf[8] = 8;
+        return {
+            b: bt + fsb,
+            y: 0,
+            l: 0,
+            d: di,
+            w: (w && w != 1) ? w : buf.subarray(12),
+            e: ws,
+            o: new i32(buf.buffer, 0, 3),
+            u: fss,
+            c: cc,
+            m: Math.min(131072, ws)
+        };
+    }
+    else if (((n3 >> 4) | (dat[3] << 20)) == 0x184D2A5) {
+        // skippable
+        return b4(dat, 4) + 8;
+    }
+    err(0);
+};
+// most significant bit for nonzero
+var msb = function (val) {
+    var bits = 0;
+    for (; (1 << bits) <= val; ++bits)
+        ;
+    return bits - 1;
+};
+// read finite state entropy
+var rfse = function (dat, bt, mal) {
+    // table pos
+    var tpos = (bt << 3) + 4;
+    // accuracy log
+    var al = (dat[bt] & 15) + 5;
+    if (al > mal)
+        err(3);
+    // size
+    var sz = 1 << al;
+    // probabilities symbols  repeat   index   high threshold
+    var probs = sz, sym = -1, re = -1, i = -1, ht = sz;
+    // optimization: single allocation is much faster
+    var buf = new ab(512 + (sz << 2));
+    var freq = new i16(buf, 0, 256);
+    // same view as freq
+    var dstate = new u16(buf, 0, 256);
+    var nstate = new u16(buf, 512, sz);
+    var bb1 = 512 + (sz << 1);
+    var syms = new u8(buf, bb1, sz);
+    var nbits = new u8(buf, bb1 + sz);
+    while (sym < 255 && probs > 0) {
+        var bits = msb(probs + 1);
+        var cbt = tpos >> 3;
+        // mask
+        var msk = (1 << (bits + 1)) - 1;
+        var val = ((dat[cbt] | (dat[cbt + 1] << 8) | (dat[cbt + 2] << 16)) >> (tpos & 7)) & msk;
+        // mask (1 fewer bit)
+        var msk1fb = (1 << bits) - 1;
+        // max small value
+        var msv = msk - probs - 1;
+        // small value
+        var sval = val & msk1fb;
+        if (sval < msv)
+            tpos += bits, val = sval;
+        else {
+            tpos += bits + 1;
+            if (val > msk1fb)
+                val -= msv;
+        }
+        freq[++sym] = --val;
+        if (val == -1) {
+            probs += val;
+            syms[--ht] = sym;
+        }
+        else
+            probs -= val;
+        if (!val) {
+            do {
+                // repeat byte
+                var rbt = tpos >> 3;
+                re = ((dat[rbt] | (dat[rbt + 1] << 8)) >> (tpos & 7)) & 3;
+                tpos += 2;
+                sym += re;
+            } while (re == 3);
+        }
+    }
+    if (sym > 255 || probs)
+        err(0);
+    var sympos = 0;
+    // sym step (coprime with sz - formula from zstd source)
+    var sstep = (sz >> 1) + (sz >> 3) + 3;
+    // sym mask
+    var smask = sz - 1;
+    for (var s = 0; s <= sym; ++s) {
+        var sf = freq[s];
+        if (sf < 1) {
+            dstate[s] = -sf;
+            continue;
+        }
+        // This is split into two loops in zstd to avoid branching, but as JS is higher-level that is unnecessary
+        for (i = 0; i < sf; ++i) {
+            syms[sympos] = s;
+            do {
+                sympos = (sympos + sstep) & smask;
+            } while (sympos >= ht);
+        }
+    }
+    // After spreading symbols, should be zero again
+    if (sympos)
+        err(0);
+    for (i = 0; i < sz; ++i) {
+        // next state
+        var ns = dstate[syms[i]]++;
+        // num bits
+        var nb = nbits[i] = al - msb(ns);
+        nstate[i] = (ns << nb) - sz;
+    }
+    return [(tpos + 7) >> 3, {
+            b: al,
+            s: syms,
+            n: nbits,
+            t: nstate
+        }];
+};
+// read huffman
+var rhu = function (dat, bt) {
+    //  index  weight count
+    var i = 0, wc = -1;
+    //    buffer             header byte
+    var buf = new u8(292), hb = dat[bt];
+    // huffman weights
+    var hw = buf.subarray(0, 256);
+    // rank count
+    var rc = buf.subarray(256, 268);
+    // rank index
+    var ri = new u16(buf.buffer, 268);
+    // NOTE: at this point bt is 1 less than expected
+    if (hb < 128) {
+        // end byte, fse decode table
+        var _a = rfse(dat, bt + 1, 6), ebt = _a[0], fdt = _a[1];
+        bt += hb;
+        var epos = ebt << 3;
+        // last byte
+        var lb = dat[bt];
+        if (!lb)
+            err(0);
+        //  state1   state2   state1 bits   state2 bits
+        var st1 = 0, st2 = 0, btr1 = fdt.b, btr2 = btr1;
+        // fse pos
+        // pre-increment to account for original deficit of 1
+        var fpos = (++bt << 3) - 8 + msb(lb);
+        for (;;) {
+            fpos -= btr1;
+            if (fpos < epos)
+                break;
+            var cbt = fpos >> 3;
+            st1 += ((dat[cbt] | (dat[cbt + 1] << 8)) >> (fpos & 7)) & ((1 << btr1) - 1);
+            hw[++wc] = fdt.s[st1];
+            fpos -= btr2;
+            if (fpos < epos)
+                break;
+            cbt = fpos >> 3;
+            st2 += ((dat[cbt] | (dat[cbt + 1] << 8)) >> (fpos & 7)) & ((1 << btr2) - 1);
+            hw[++wc] = fdt.s[st2];
+            btr1 = fdt.n[st1];
+            st1 = fdt.t[st1];
+            btr2 = fdt.n[st2];
+            st2 = fdt.t[st2];
+        }
+        if (++wc > 255)
+            err(0);
+    }
+    else {
+        wc = hb - 127;
+        for (; i < wc; i += 2) {
+            var byte = dat[++bt];
+            hw[i] = byte >> 4;
+            hw[i + 1] = byte & 15;
+        }
+        ++bt;
+    }
+    // weight exponential sum
+    var wes = 0;
+    for (i = 0; i < wc; ++i) {
+        var wt = hw[i];
+        // bits must be at most 11, same as weight
+        if (wt > 11)
+            err(0);
+        wes += wt && (1 << (wt - 1));
+    }
+    // max bits
+    var mb = msb(wes) + 1;
+    // table size
+    var ts = 1 << mb;
+    // remaining sum
+    var rem = ts - wes;
+    // must be power of 2
+    if (rem & (rem - 1))
+        err(0);
+    hw[wc++] = msb(rem) + 1;
+    for (i = 0; i < wc; ++i) {
+        var wt = hw[i];
+        ++rc[hw[i] = wt && (mb + 1 - wt)];
+    }
+    // huf buf
+    var hbuf = new u8(ts << 1);
+    //    symbols                      num bits
+    var syms = hbuf.subarray(0, ts), nb = hbuf.subarray(ts);
+    ri[mb] = 0;
+    for (i = mb; i > 0; --i) {
+        var pv = ri[i];
+        fill(nb, i, pv, ri[i - 1] = pv + rc[i] * (1 << (mb - i)));
+    }
+    if (ri[0] != ts)
+        err(0);
+    for (i = 0; i < wc; ++i) {
+        var bits = hw[i];
+        if (bits) {
+            var code = ri[bits];
+            fill(syms, i, code, ri[bits] = code + (1 << (mb - bits)));
+        }
+    }
+    return [bt, {
+            n: nb,
+            b: mb,
+            s: syms
+        }];
+};
+// Tables generated using this:
+// https://gist.github.com/101arrowz/a979452d4355992cbf8f257cbffc9edd
+// default literal length table
+var dllt = /*#__PURE__*/ rfse(/*#__PURE__*/ new u8([
+    81, 16, 99, 140, 49, 198, 24, 99, 12, 33, 196, 24, 99, 102, 102, 134, 70, 146, 4
+]), 0, 6)[1];
+// default match length table
+var dmlt = /*#__PURE__*/ rfse(/*#__PURE__*/ new u8([
+    33, 20, 196, 24, 99, 140, 33, 132, 16, 66, 8, 33, 132, 16, 66, 8, 33, 68, 68, 68, 68, 68, 68, 68, 68, 36, 9
+]), 0, 6)[1];
+// default offset code table
+var doct = /*#__PURE__ */ rfse(/*#__PURE__*/ new u8([
+    32, 132, 16, 66, 102, 70, 68, 68, 68, 68, 36, 73, 2
+]), 0, 5)[1];
+// bits to baseline
+var b2bl = function (b, s) {
+    var len = b.length, bl = new i32(len);
+    for (var i = 0; i < len; ++i) {
+        bl[i] = s;
+        s += 1 << b[i];
+    }
+    return bl;
+};
+// literal length bits
+var llb = /*#__PURE__ */ new u8(( /*#__PURE__ */new i32([
+    0, 0, 0, 0, 16843009, 50528770, 134678020, 202050057, 269422093
+])).buffer, 0, 36);
+// literal length baseline
+var llbl = /*#__PURE__ */ b2bl(llb, 0);
+// match length bits
+var mlb = /*#__PURE__ */ new u8(( /*#__PURE__ */new i32([
+    0, 0, 0, 0, 0, 0, 0, 0, 16843009, 50528770, 117769220, 185207048, 252579084, 16
+])).buffer, 0, 53);
+// match length baseline
+var mlbl = /*#__PURE__ */ b2bl(mlb, 3);
+// decode huffman stream
+var dhu = function (dat, out, hu) {
+    var len = dat.length, ss = out.length, lb = dat[len - 1], msk = (1 << hu.b) - 1, eb = -hu.b;
+    if (!lb)
+        err(0);
+    var st = 0, btr = hu.b, pos = (len << 3) - 8 + msb(lb) - btr, i = -1;
+    for (; pos > eb && i < ss;) {
+        var cbt = pos >> 3;
+        var val = (dat[cbt] | (dat[cbt + 1] << 8) | (dat[cbt + 2] << 16)) >> (pos & 7);
+        st = ((st << btr) | val) & msk;
+        out[++i] = hu.s[st];
+        pos -= (btr = hu.n[st]);
+    }
+    if (pos != eb || i + 1 != ss)
+        err(0);
+};
+// decode huffman stream 4x
+// TODO: use workers to parallelize
+var dhu4 = function (dat, out, hu) {
+    var bt = 6;
+    var ss = out.length, sz1 = (ss + 3) >> 2, sz2 = sz1 << 1, sz3 = sz1 + sz2;
+    dhu(dat.subarray(bt, bt += dat[0] | (dat[1] << 8)), out.subarray(0, sz1), hu);
+    dhu(dat.subarray(bt, bt += dat[2] | (dat[3] << 8)), out.subarray(sz1, sz2), hu);
+    dhu(dat.subarray(bt, bt += dat[4] | (dat[5] << 8)), out.subarray(sz2, sz3), hu);
+    dhu(dat.subarray(bt), out.subarray(sz3), hu);
+};
+// read Zstandard block
+var rzb = function (dat, st, out) {
+    var _a;
+    var bt = st.b;
+    //    byte 0        block type
+    var b0 = dat[bt], btype = (b0 >> 1) & 3;
+    st.l = b0 & 1;
+    var sz = (b0 >> 3) | (dat[bt + 1] << 5) | (dat[bt + 2] << 13);
+    // end byte for block
+    var ebt = (bt += 3) + sz;
+    if (btype == 1) {
+        if (bt >= dat.length)
+            return;
+        st.b = bt + 1;
+        if (out) {
+            fill(out, dat[bt], st.y, st.y += sz);
+            return out;
+        }
+        return fill(new u8(sz), dat[bt]);
+    }
+    if (ebt > dat.length)
+        return;
+    if (btype == 0) {
+        st.b = ebt;
+        if (out) {
+            out.set(dat.subarray(bt, ebt), st.y);
+            st.y += sz;
+            return out;
+        }
+        return slc(dat, bt, ebt);
+    }
+    if (btype == 2) {
+        //    byte 3        lit btype     size format
+        var b3 = dat[bt], lbt = b3 & 3, sf = (b3 >> 2) & 3;
+        // lit src size  lit cmp sz 4 streams
+        var lss = b3 >> 4, lcs = 0, s4 = 0;
+        if (lbt < 2) {
+            if (sf & 1)
+                lss |= (dat[++bt] << 4) | ((sf & 2) && (dat[++bt] << 12));
+            else
+                lss = b3 >> 3;
+        }
+        else {
+            s4 = sf;
+            if (sf < 2)
+                lss |= ((dat[++bt] & 63) << 4), lcs = (dat[bt] >> 6) | (dat[++bt] << 2);
+            else if (sf == 2)
+                lss |= (dat[++bt] << 4) | ((dat[++bt] & 3) << 12), lcs = (dat[bt] >> 2) | (dat[++bt] << 6);
+            else
+                lss |= (dat[++bt] << 4) | ((dat[++bt] & 63) << 12), lcs = (dat[bt] >> 6) | (dat[++bt] << 2) | (dat[++bt] << 10);
+        }
+        ++bt;
+        // add literals to end - can never overlap with backreferences because unused literals always appended
+        var buf = out ? out.subarray(st.y, st.y + st.m) : new u8(st.m);
+        // starting point for literals
+        var spl = buf.length - lss;
+        if (lbt == 0)
+            buf.set(dat.subarray(bt, bt += lss), spl);
+        else if (lbt == 1)
+            fill(buf, dat[bt++], spl);
+        else {
+            // huffman table
+            var hu = st.h;
+            if (lbt == 2) {
+                var hud = rhu(dat, bt);
+                // subtract description length
+                lcs += bt - (bt = hud[0]);
+                st.h = hu = hud[1];
+            }
+            else if (!hu)
+                err(0);
+            (s4 ? dhu4 : dhu)(dat.subarray(bt, bt += lcs), buf.subarray(spl), hu);
+        }
+        // num sequences
+        var ns = dat[bt++];
+        if (ns) {
+            if (ns == 255)
+                ns = (dat[bt++] | (dat[bt++] << 8)) + 0x7F00;
+            else if (ns > 127)
+                ns = ((ns - 128) << 8) | dat[bt++];
+            // symbol compression modes
+            var scm = dat[bt++];
+            if (scm & 3)
+                err(0);
+            var dts = [dmlt, doct, dllt];
+            for (var i = 2; i > -1; --i) {
+                var md = (scm >> ((i << 1) + 2)) & 3;
+                if (md == 1) {
+                    // rle buf
+                    var rbuf = new u8([0, 0, dat[bt++]]);
+                    dts[i] = {
+                        s: rbuf.subarray(2, 3),
+                        n: rbuf.subarray(0, 1),
+                        t: new u16(rbuf.buffer, 0, 1),
+                        b: 0
+                    };
+                }
+                else if (md == 2) {
+                    // accuracy log 8 for offsets, 9 for others
+                    _a = rfse(dat, bt, 9 - (i & 1)), bt = _a[0], dts[i] = _a[1];
+                }
+                else if (md == 3) {
+                    if (!st.t)
+                        err(0);
+                    dts[i] = st.t[i];
+                }
+            }
+            var _b = st.t = dts, mlt = _b[0], oct = _b[1], llt = _b[2];
+            var lb = dat[ebt - 1];
+            if (!lb)
+                err(0);
+            var spos = (ebt << 3) - 8 + msb(lb) - llt.b, cbt = spos >> 3, oubt = 0;
+            var lst = ((dat[cbt] | (dat[cbt + 1] << 8)) >> (spos & 7)) & ((1 << llt.b) - 1);
+            cbt = (spos -= oct.b) >> 3;
+            var ost = ((dat[cbt] | (dat[cbt + 1] << 8)) >> (spos & 7)) & ((1 << oct.b) - 1);
+            cbt = (spos -= mlt.b) >> 3;
+            var mst = ((dat[cbt] | (dat[cbt + 1] << 8)) >> (spos & 7)) & ((1 << mlt.b) - 1);
+            for (++ns; --ns;) {
+                var llc = llt.s[lst];
+                var lbtr = llt.n[lst];
+                var mlc = mlt.s[mst];
+                var mbtr = mlt.n[mst];
+                var ofc = oct.s[ost];
+                var obtr = oct.n[ost];
+                cbt = (spos -= ofc) >> 3;
+                var ofp = 1 << ofc;
+                var off = ofp + (((dat[cbt] | (dat[cbt + 1] << 8) | (dat[cbt + 2] << 16) | (dat[cbt + 3] << 24)) >>> (spos & 7)) & (ofp - 1));
+                cbt = (spos -= mlb[mlc]) >> 3;
+                var ml = mlbl[mlc] + (((dat[cbt] | (dat[cbt + 1] << 8) | (dat[cbt + 2] << 16)) >> (spos & 7)) & ((1 << mlb[mlc]) - 1));
+                cbt = (spos -= llb[llc]) >> 3;
+                var ll = llbl[llc] + (((dat[cbt] | (dat[cbt + 1] << 8) | (dat[cbt + 2] << 16)) >> (spos & 7)) & ((1 << llb[llc]) - 1));
+                cbt = (spos -= lbtr) >> 3;
+                lst = llt.t[lst] + (((dat[cbt] | (dat[cbt + 1] << 8)) >> (spos & 7)) & ((1 << lbtr) - 1));
+                cbt = (spos -= mbtr) >> 3;
+                mst = mlt.t[mst] + (((dat[cbt] | (dat[cbt + 1] << 8)) >> (spos & 7)) & ((1 << mbtr) - 1));
+                cbt = (spos -= obtr) >> 3;
+                ost = oct.t[ost] + (((dat[cbt] | (dat[cbt + 1] << 8)) >> (spos & 7)) & ((1 << obtr) - 1));
+                if (off > 3) {
+                    st.o[2] = st.o[1];
+                    st.o[1] = st.o[0];
+                    st.o[0] = off -= 3;
+                }
+                else {
+                    var idx = off - (ll != 0);
+                    if (idx) {
+                        off = idx == 3 ? st.o[0] - 1 : st.o[idx];
+                        if (idx > 1)
+                            st.o[2] = st.o[1];
+                        st.o[1] = st.o[0];
+                        st.o[0] = off;
+                    }
+                    else
+                        off = st.o[0];
+                }
+                for (var i = 0; i < ll; ++i) {
+                    buf[oubt + i] = buf[spl + i];
+                }
+                oubt += ll, spl += ll;
+                var stin = oubt - off;
+                if (stin < 0) {
+                    var len = -stin;
+                    var bs = st.e + stin;
+                    if (len > ml)
+                        len = ml;
+                    for (var i = 0; i < len; ++i) {
+                        buf[oubt + i] = st.w[bs + i];
+                    }
+                    oubt += len, ml -= len, stin = 0;
+                }
+                for (var i = 0; i < ml; ++i) {
+                    buf[oubt + i] = buf[stin + i];
+                }
+                oubt += ml;
+            }
+            if (oubt != spl) {
+                while (spl < buf.length) {
+                    buf[oubt++] = buf[spl++];
+                }
+            }
+            else
+                oubt = buf.length;
+            if (out)
+                st.y += oubt;
+            else
+                buf = slc(buf, 0, oubt);
+        }
+        else if (out) {
+            st.y += lss;
+            if (spl) {
+                for (var i = 0; i < lss; ++i) {
+                    buf[i] = buf[spl + i];
+                }
+            }
+        }
+        else if (spl)
+            buf = slc(buf, spl);
+        st.b = ebt;
+        return buf;
+    }
+    err(2);
+};
+// concat
+var cct = function (bufs, ol) {
+    if (bufs.length == 1)
+        return bufs[0];
+    var buf = new u8(ol);
+    for (var i = 0, b = 0; i < bufs.length; ++i) {
+        var chk = bufs[i];
+        buf.set(chk, b);
+        b += chk.length;
+    }
+    return buf;
+};
+/**
+ * Decompresses Zstandard data
+ * @param dat The input data
+ * @param buf The output buffer. If unspecified, the function will allocate
+ *            exactly enough memory to fit the decompressed data. If your
+ *            data has multiple frames and you know the output size, specifying
+ *            it will yield better performance.
+ * @returns The decompressed data
+ */
+function decompress(dat, buf) {
+    var bufs = [], nb = +!buf;
+    var bt = 0, ol = 0;
+    for (; dat.length;) {
+        var st = rzfh(dat, nb || buf);
+        if (typeof st == 'object') {
+            if (nb) {
+                buf = null;
+                if (st.w.length == st.u) {
+                    bufs.push(buf = st.w);
+                    ol += st.u;
+                }
+            }
+            else {
+                bufs.push(buf);
+                st.e = 0;
+            }
+            for (; !st.l;) {
+                var blk = rzb(dat, st, buf);
+                if (!blk)
+                    err(5);
+                if (buf)
+                    st.e = st.y;
+                else {
+                    bufs.push(blk);
+                    ol += blk.length;
+                    cpw(st.w, 0, blk.length);
+                    st.w.set(blk, st.w.length - blk.length);
+                }
+            }
+            bt = st.b + (st.c * 4);
+        }
+        else
+            bt = st;
+        dat = dat.subarray(bt);
+    }
+    return cct(bufs, ol);
+}
+/**
+ * Decompressor for Zstandard streamed data
+ */
+var Decompress = /*#__PURE__*/ (function () {
+    /**
+     * Creates a Zstandard decompressor
+     * @param ondata The handler for stream data
+     */
+    function Decompress(ondata) {
+        this.ondata = ondata;
+        this.c = [];
+        this.l = 0;
+        this.z = 0;
+    }
+    /**
+     * Pushes data to be decompressed
+     * @param chunk The chunk of data to push
+     * @param final Whether or not this is the last chunk in the stream
+     */
+    Decompress.prototype.push = function (chunk, final) {
+        if (typeof this.s == 'number') {
+            var sub = Math.min(chunk.length, this.s);
+            chunk = chunk.subarray(sub);
+            this.s -= sub;
+        }
+        var sl = chunk.length;
+        var ncs = sl + this.l;
+        if (!this.s) {
+            if (final) {
+                if (!ncs) {
+                    this.ondata(new u8(0), true);
+                    return;
+                }
+                // min for frame + one block
+                if (ncs < 5)
+                    err(5);
+            }
+            else if (ncs < 18) {
+                this.c.push(chunk);
+                this.l = ncs;
+                return;
+            }
+            if (this.l) {
+                this.c.push(chunk);
+                chunk = cct(this.c, ncs);
+                this.c = [];
+                this.l = 0;
+            }
+            if (typeof (this.s = rzfh(chunk)) == 'number')
+                return this.push(chunk, final);
+        }
+        if (typeof this.s != 'number') {
+            if (ncs < (this.z || 3)) {
+                if (final)
+                    err(5);
+                this.c.push(chunk);
+                this.l = ncs;
+                return;
+            }
+            if (this.l) {
+                this.c.push(chunk);
+                chunk = cct(this.c, ncs);
+                this.c = [];
+                this.l = 0;
+            }
+            if (!this.z && ncs < (this.z = (chunk[this.s.b] & 2) ? 4 : 3 + ((chunk[this.s.b] >> 3) | (chunk[this.s.b + 1] << 5) | (chunk[this.s.b + 2] << 13)))) {
+                if (final)
+                    err(5);
+                this.c.push(chunk);
+                this.l = ncs;
+                return;
+            }
+            else
+                this.z = 0;
+            for (;;) {
+                var blk = rzb(chunk, this.s);
+                if (!blk) {
+                    if (final)
+                        err(5);
+                    var adc = chunk.subarray(this.s.b);
+                    this.s.b = 0;
+                    this.c.push(adc), this.l += adc.length;
+                    return;
+                }
+                else {
+                    this.ondata(blk, false);
+                    cpw(this.s.w, 0, blk.length);
+                    this.s.w.set(blk, this.s.w.length - blk.length);
+                }
+                if (this.s.l) {
+                    var rest = chunk.subarray(this.s.b);
+                    this.s = this.s.c * 4;
+                    this.push(rest, final);
+                    return;
+                }
+            }
+        }
+        else if (final)
+            err(5);
+    };
+    return Decompress;
+}());
+
+
+;// CONCATENATED MODULE: ./src/inspection/layer-compression.ts
+
+
+
+/*
+ * The compressions a layer blob comes in (BuildKit's `compression`: gzip by default, zstd or none when a cache
+ * exported so is reused by the output), each told by its first bytes and read by its own decoder.
+ */
+const LAYER_COMPRESSIONS = ['gzip', 'zstd', 'uncompressed'];
+/** Bytes enough to tell them apart: a tar's "ustar" magic ends at offset 262. */
+const SNIFF_BYTES = 262;
+const KINDS = {
+    gzip: {
+        starts: (head) => head[0] === 0x1f && head[1] === 0x8b,
+        decoder: () => (0,external_node_zlib_.createGunzip)(),
+        mediaTypeSays: (type) => /[+.]gzip$/.test(type),
+    },
+    zstd: {
+        starts: (head) => head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528,
+        decoder: zstdDecoder,
+        mediaTypeSays: (type) => /[+.]zstd$/.test(type),
+    },
+    uncompressed: {
+        // A tar's first header says "ustar"; an empty layer's tar is only its end marker, zero blocks.
+        starts: (head) => head.length >= SNIFF_BYTES &&
+            (head.toString('latin1', 257, 262) === 'ustar' || head.subarray(0, SNIFF_BYTES).every((b) => b === 0)),
+        decoder: () => new external_node_stream_.PassThrough(),
+        mediaTypeSays: (type) => /\.tar$/.test(type),
+    },
+};
+/** The compression a blob's first bytes show, or undefined: not a layer (a JSON document, a config). */
+function compressionOf(head) {
+    return LAYER_COMPRESSIONS.find((kind) => KINDS[kind].starts(head));
+}
+function decoderFor(compression) {
+    return KINDS[compression].decoder();
+}
+/** Whether a layer descriptor's media type names this compression. */
+function mediaTypeSays(mediaType, compression) {
+    return KINDS[compression].mediaTypeSays(mediaType);
+}
+/** zstd as a stream, by fzstd (pure JavaScript: Node 20's zlib has no zstd). */
+function zstdDecoder() {
+    const stream = new external_node_stream_.Transform({
+        transform(chunk, _encoding, callback) {
+            try {
+                decoder.push(chunk);
+                callback();
+            }
+            catch (error) {
+                callback(new Error(`zstd: ${error.message}`));
+            }
+        },
+        flush(callback) {
+            try {
+                decoder.push(new Uint8Array(0), true);
+                callback();
+            }
+            catch (error) {
+                callback(new Error(`zstd: ${error.message}`));
+            }
+        },
+    });
+    const decoder = new Decompress((data) => {
+        stream.push(Buffer.from(data));
+    });
+    return stream;
+}
+
+;// CONCATENATED MODULE: ./src/inspection/oci-blobs.ts
+
+
+
+
+
+/** JSON documents are small; a bigger blob that is not a layer is hashed and counted, not kept. */
+const MAX_JSON_BLOB = 4 * 1024 * 1024;
+/** Reads one blob stream to its end; rejects when its bytes do not match `digest`. */
+async function readBlob(stream, digest) {
+    const sink = new BlobSink(digest);
+    await (0,promises_namespaceObject.pipeline)(stream, sink);
+    return sink.result;
+}
+/**
+ * Takes one blob: hashes it and counts it; keeps it when it is small (a JSON document). Its first bytes say
+ * whether it is a layer (gzip, zstd or a plain tar, see layer-compression.ts): then it is read as a layer
+ * tarball on the way (its uncompressed bytes hashed for the diff_id), the decoder's pace as back-pressure.
+ */
+class BlobSink extends external_node_stream_.Writable {
+    digest;
+    result = { size: 0 };
+    hash = (0,external_node_crypto_.createHash)('sha256');
+    head = [];
+    size = 0;
+    /** Undefined until the first SNIFF_BYTES (or the whole blob, when smaller) have come. */
+    kind;
+    constructor(digest) {
+        super();
+        this.digest = digest;
+    }
+    _write(chunk, _encoding, callback) {
+        this.hash.update(chunk);
+        this.size += chunk.length;
+        if (!this.kind) {
+            this.head.push(chunk);
+            if (this.size < SNIFF_BYTES)
+                return callback();
+            this.kind = { layer: this.startLayer() };
+            if (this.kind.layer)
+                return this.feed(this.kind.layer, this.takeHead(), callback);
+        }
+        else if (this.kind.layer)
+            return this.feed(this.kind.layer, chunk, callback);
+        else if (this.size <= MAX_JSON_BLOB)
+            this.head.push(chunk);
+        if (this.size > MAX_JSON_BLOB)
+            this.head = [];
+        callback();
+    }
+    _final(callback) {
+        if (`sha256:${this.hash.digest('hex')}` !== this.digest) {
+            callback(new Error(`blob ${this.digest} does not match its digest`));
+            return;
+        }
+        if (!this.kind) {
+            // A blob smaller than the sniff: a JSON document, or a small gzip or zstd layer.
+            this.kind = { layer: this.startLayer() };
+            if (this.kind.layer) {
+                const layer = this.kind.layer;
+                this.feed(layer, this.takeHead(), (error) => error ? callback(error) : this.finish(layer, callback));
+                return;
+            }
+        }
+        if (this.kind.layer)
+            return this.finish(this.kind.layer, callback);
+        const json = this.size <= MAX_JSON_BLOB ? tryJson(Buffer.concat(this.head)) : undefined;
+        this.result = { size: this.size, ...(json === undefined ? {} : { json }) };
+        callback();
+    }
+    /** A layer read, when the head shows one. */
+    startLayer() {
+        const compression = compressionOf(Buffer.concat(this.head));
+        if (!compression)
+            return undefined;
+        const decoder = decoderFor(compression);
+        const listing = readLayer(decoder, this.digest, compression);
+        listing.catch(() => undefined); // awaited in _final; no unhandled rejection meanwhile
+        return { decoder, listing };
+    }
+    /** The bytes kept so far, handed over to a layer's decoder. */
+    takeHead() {
+        const head = Buffer.concat(this.head);
+        this.head = [];
+        return head;
+    }
+    feed(layer, bytes, callback) {
+        // A layer that failed to read has closed its decoder: report why, not that it is closed.
+        if (layer.decoder.destroyed)
+            layer.listing.then(() => callback(new Error('layer stream closed')), callback);
+        else
+            layer.decoder.write(bytes, (error) => callback(error ?? null));
+    }
+    finish(layer, callback) {
+        layer.decoder.end();
+        layer.listing.then((listing) => {
+            this.result = { size: this.size, layer: listing };
+            callback();
+        }, callback);
+    }
+}
+async function readLayer(decoded, digest, compression) {
+    const uncompressed = new Sha256PassThrough();
+    const listing = await readTarEntries(decoded, uncompressed);
+    // tar-stream takes a tar cut between two entries as whole: files would be missing, silently.
+    if (!listing.endReached)
+        throw new Error(`layer ${digest} holds a tarball that ends before its end-of-archive marker`);
+    return { entries: listing.entries, diffId: uncompressed.digest, compression };
+}
+function tryJson(bytes) {
+    try {
+        return JSON.parse(bytes.toString('utf8'));
+    }
+    catch {
+        return undefined;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/inspection/oci-image.ts
+
 
 
 
@@ -79795,8 +80947,12 @@ function imageLayers(manifest, config, blobs) {
     return manifest.layers.map((ref, i) => {
         const position = i + 1;
         const layer = checkedBlob(blobs, ref, `layer ${position}`).layer;
-        if (!layer)
-            throw new InspectionError(`layer ${position} (${ref.digest}) is not a gzip tarball`);
+        if (!layer) {
+            throw new InspectionError(`layer ${position} (${ref.digest}) is not a tarball, gzip, zstd or plain`);
+        }
+        if (!mediaTypeSays(ref.mediaType, layer.compression)) {
+            throw new InspectionError(`layer ${position} (${ref.digest}) is ${layer.compression}, its media type says ${ref.mediaType}`);
+        }
         if (layer.diffId !== diffIds[i]) {
             throw new InspectionError(`layer ${position}'s content has diff_id ${layer.diffId}, the config says ${diffIds[i]}`);
         }
@@ -80052,6 +81208,7 @@ var run_services = __nccwpck_require__(69820);
 
 
 
+
 /** The build that makes the cache exited with an error: the Dockerfile's fault or the services'. */
 class CacheBuildFailed extends run_services/* InfrastructureError */.EN {
     name = 'CacheBuildFailed';
@@ -80075,7 +81232,7 @@ async function createCache(services, plan, cache, workDir, log) {
     const daemon = await services.startBuildkitd(plan.cacheBuildkitImage);
     try {
         const buildkitVersion = await services.buildkitVersion(daemon);
-        const tooOld = (0,backends/* releaseProblem */.fV)(plan.cacheType, buildkitVersion);
+        const tooOld = (0,backends/* releaseProblem */.fV)(plan.cacheType, buildkitVersion, cache ? plan.cacheOptions : {});
         if (tooOld)
             throw new run_services/* InfrastructureError */.EN(`${plan.cacheBuildkitImage}: ${tooOld}`);
         const build = (what, request) => buildOnce(daemon, plan, what, request);
@@ -80094,6 +81251,9 @@ async function createCache(services, plan, cache, workDir, log) {
             await build('the reference build (the cache build again, from its own state)', referenceBuild);
         }
         const reference = await readOutput(output, plan.outputType);
+        if (cache?.pushedImage && cache.location.kind === 'inline' && reference.image) {
+            await assertPushedIsReference(reference.image, cache.location, cache.pushedImage);
+        }
         log.info(cache
             ? `cache exported by buildkitd ${buildkitVersion} (${cache.export}${cache.pushedImage ? ` with ${cache.pushedImage}` : ''})`
             : `reference built by buildkitd ${buildkitVersion} without a cache`);
@@ -80105,6 +81265,17 @@ async function createCache(services, plan, cache, workDir, log) {
     }
     finally {
         await services.stopBuildkitd(daemon);
+    }
+}
+/**
+ * The reference of an inline cache is a second build: it must be the image that was pushed, layer blob for
+ * layer blob, or the attempts would be held to another image than the one the cache describes.
+ */
+async function assertPushedIsReference(reference, location, pushedImage) {
+    const pushed = await pushedImageLayers(location);
+    const built = reference.layers.map((layer) => layer.digest);
+    if (pushed.join(',') !== built.join(',')) {
+        throw new run_services/* InfrastructureError */.EN(`the reference build is not the image pushed with the cache (${pushedImage}): layers ${built.join(', ')} against ${pushed.join(', ')}`);
     }
 }
 /** One build of the plan's Dockerfile; a timeout or a failure throws, naming the build. */
@@ -80705,206 +81876,6 @@ function keepFirstOutput(shared, attempt, outcome) {
 function dropOutput(outcome) {
     external_node_fs_.rmSync(outcome.output, { force: true });
     return { ...outcome, output: '' };
-}
-
-;// CONCATENATED MODULE: ./src/inspection/cache-config.ts
-
-
-
-
-
-/**
- * The cause of moby/buildkit#2198 and #1980, read from the exported cache itself. BuildKit's cache config
- * (media type application/vnd.buildkit.cacheconfig.v0) lists layer chains and records; each record (one
- * build step's cache key) names the chain that is its result. When a cache is exported with empty layers
- * dropped (v0.8.0 on, until v0.10), an empty step after a COPY gets the COPY's chain as its result: two
- * records share one result. An importer before v0.9.1 then loads the parents of only one of them, picked in
- * Go map order, that is at random, and can lose the COPY layer. A cache in which no records share a result
- * cannot trigger this bug, whatever release imports it.
- */
-const CACHE_CONFIG_MEDIA_TYPE = 'application/vnd.buildkit.cacheconfig.v0';
-/** The documents a cache's root or index may point at. */
-const DOCUMENT_TYPES = [...INDEX_MEDIA_TYPES, ...MANIFEST_MEDIA_TYPES];
-/**
- * Reads the cache config from where the cache was exported. Two layouts occur: an index that lists the
- * layers and the config blob (the registry exporter up to the releases that made it optional), and an image
- * manifest whose config is the cache config (newer releases). An inline cache is in the image's own config,
- * base64 under moby.buildkit.cache.v0. Every blob is checked against its digest.
- */
-async function readCacheConfig(location) {
-    const store = location.kind === 'local' ? localStore(location.dir) : registryStore(location);
-    let document = await store.root();
-    for (let depth = 0; depth < 3; depth++) {
-        if (location.kind === 'inline') {
-            const imageConfig = imageConfigDescriptor(document);
-            if (imageConfig)
-                return inlineCacheConfig(document, await store.blob(imageConfig), location);
-        }
-        else {
-            const config = cacheConfigDescriptor(document);
-            if (config)
-                return parseCacheConfig(await store.blob(config));
-        }
-        const next = firstManifest(document);
-        if (!next)
-            break;
-        document = JSON.parse((await store.blob(next)).toString('utf8'));
-    }
-    const wanted = location.kind === 'inline' ? 'image config' : `${CACHE_CONFIG_MEDIA_TYPE} blob`;
-    throw new InspectionError(`no ${wanted} in the cache at ${cache_config_describe(location)}`);
-}
-/** The key of an image config under which BuildKit's inline exporter puts the cache config. */
-const INLINE_CACHE_KEY = 'moby.buildkit.cache.v0';
-/**
- * An inline cache: BuildKit writes only the records (a JSON array, base64 in the config); their layer
- * indexes are the image's own layers, each the parent of the next. A whole cache config is read as such.
- */
-function inlineCacheConfig(manifest, configBytes, location) {
-    const encoded = JSON.parse(configBytes.toString('utf8'))[INLINE_CACHE_KEY];
-    if (typeof encoded !== 'string' || encoded === '') {
-        throw new InspectionError(`the image at ${cache_config_describe(location)} carries no inline cache (${INLINE_CACHE_KEY})`);
-    }
-    const decoded = Buffer.from(encoded, 'base64');
-    const parsed = JSON.parse(decoded.toString('utf8'));
-    if (!Array.isArray(parsed))
-        return parseCacheConfig(decoded);
-    const layers = (manifest.layers ?? []).map((layer, index) => ({
-        blob: layer.digest ?? '',
-        parent: index - 1,
-    }));
-    return { layers, records: parseCacheConfig(Buffer.from(JSON.stringify({ records: parsed }))).records };
-}
-/** Every set of two or more records whose result is the same chain, the steps named when possible. */
-function sharedResults(config, reference) {
-    // A result is its list of chains; records share one when the lists are the same.
-    const byResult = new Map();
-    for (const record of config.records) {
-        for (const key of new Set(record.results.map((layers) => layers.join(',')))) {
-            const entry = byResult.get(key) ?? { layer: Number(key.split(',').pop()), records: [] };
-            entry.records.push(record.digest);
-            byResult.set(key, entry);
-        }
-    }
-    return [...byResult.values()]
-        .filter(({ records }) => records.length > 1)
-        .map(({ layer, records }) => {
-        const chain = chainOf(config, layer);
-        return {
-            steps: reference ? stepsMaking(chain, reference) : [],
-            records,
-            layer: { blob: chain[chain.length - 1] ?? '', chainLength: chain.length },
-        };
-    });
-}
-/** The blobs of a chain, from its base to the layer. */
-function chainOf(config, layer) {
-    const chain = [];
-    for (let index = layer; index >= 0 && chain.length <= config.layers.length;) {
-        const entry = config.layers[index];
-        if (!entry)
-            break;
-        chain.unshift(entry.blob);
-        index = entry.parent;
-    }
-    return chain;
-}
-/**
- * The instructions whose result is this chain in the reference image: the one that added its top layer and
- * the empty ones right after it. The chain must be the first layers of the reference, blob for blob.
- */
-function stepsMaking(chain, reference) {
-    const matches = chain.every((blob, i) => reference.layers[i]?.digest === blob);
-    if (!matches || chain.length === 0)
-        return [];
-    let nonEmpty = 0;
-    return reference.history.flatMap((entry) => {
-        if (!entry.emptyLayer)
-            nonEmpty += 1;
-        return nonEmpty === chain.length && entry.createdBy ? [entry.createdBy] : [];
-    });
-}
-/**
- * The cache config as BuildKit writes it: `parent` left out means 0, -1 means none; a record's plain results
- * under `layers` ({layer}), its chained results under `chains` ({layers: [index…]}).
- */
-function parseCacheConfig(bytes) {
-    const raw = JSON.parse(bytes.toString('utf8'));
-    return {
-        layers: (raw.layers ?? []).map((l) => ({ blob: l.blob ?? '', parent: l.parent ?? 0 })),
-        records: (raw.records ?? []).map((r) => ({
-            digest: r.digest ?? '',
-            results: [
-                ...(r.layers ?? []).map((l) => [l.layer ?? 0]),
-                ...(r.chains ?? []).map((c) => c.layers ?? []).filter((layers) => layers.length > 0),
-            ],
-        })),
-    };
-}
-/** A manifest's config when it is an image's (not BuildKit's cache config). */
-function imageConfigDescriptor(document) {
-    const config = document.config;
-    return config && CONFIG_MEDIA_TYPES.includes(config.mediaType) ? config : undefined;
-}
-function cacheConfigDescriptor(document) {
-    const doc = document;
-    if (doc.config?.mediaType === CACHE_CONFIG_MEDIA_TYPE)
-        return doc.config;
-    return doc.manifests?.find((m) => m.mediaType === CACHE_CONFIG_MEDIA_TYPE);
-}
-/** The manifest an index points at: the one tagged `latest` (the tag the run exports) when it says. */
-function firstManifest(document) {
-    const doc = document;
-    const manifests = (doc.manifests ?? []).filter((m) => DOCUMENT_TYPES.includes(m.mediaType));
-    return (manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === 'latest') ?? manifests[0]);
-}
-function verified(bytes, digest, where) {
-    const actual = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
-    if (actual !== digest)
-        throw new InspectionError(`blob ${digest} in ${where} has digest ${actual}`);
-    return bytes;
-}
-function localStore(dir) {
-    const read = (file) => {
-        try {
-            return external_node_fs_.readFileSync(file);
-        }
-        catch (error) {
-            throw new InspectionError(`cannot read the cache's ${external_node_path_.relative(dir, file)}: ${error.message}`);
-        }
-    };
-    return {
-        root: () => Promise.resolve(JSON.parse(read(external_node_path_.join(dir, 'index.json')).toString('utf8'))),
-        blob: (d) => {
-            const [algorithm, hex] = d.digest.split(':');
-            if (algorithm !== 'sha256' || !hex || !/^[0-9a-f]{64}$/.test(hex))
-                throw new InspectionError(`unsupported digest ${d.digest}`);
-            return Promise.resolve(verified(read(external_node_path_.join(dir, 'blobs', 'sha256', hex)), d.digest, dir));
-        },
-    };
-}
-function registryStore(location) {
-    const base = `http://${location.address}/v2/${location.repository}`;
-    const get = async (url, accept) => {
-        const response = await fetch(url, { headers: accept ? { Accept: accept } : {} }).catch((error) => {
-            throw new InspectionError(`cannot reach the cache registry: ${error.message}`);
-        });
-        if (!response.ok)
-            throw new InspectionError(`GET ${url}: HTTP ${response.status}`);
-        return Buffer.from(await response.arrayBuffer());
-    };
-    return {
-        root: async () => JSON.parse((await get(`${base}/manifests/${location.tag}`, DOCUMENT_TYPES.join(', '))).toString('utf8')),
-        blob: async (d) => {
-            const isManifest = DOCUMENT_TYPES.includes(d.mediaType);
-            const url = `${base}/${isManifest ? 'manifests' : 'blobs'}/${d.digest}`;
-            return verified(await get(url, isManifest ? d.mediaType : undefined), d.digest, cache_config_describe(location));
-        },
-    };
-}
-function cache_config_describe(location) {
-    return location.kind === 'local'
-        ? location.dir
-        : `${location.address}/${location.repository}:${location.tag}`;
 }
 
 // EXTERNAL MODULE: ./src/verdict/loss-rate.ts
@@ -83045,6 +84016,42 @@ const INPUTS = [
         setting: 'createCache',
         usage: 'build once and export the cache',
     },
+    {
+        name: 'cache-mode',
+        default: '',
+        setting: 'cacheOptions',
+        usage: "min or max (default: the backend's, max; inline exports min only)",
+    },
+    {
+        name: 'cache-compression',
+        default: '',
+        setting: 'cacheOptions',
+        usage: "the cache's layers: gzip, zstd or uncompressed (BuildKit v0.10+)",
+    },
+    {
+        name: 'cache-force-compression',
+        default: '',
+        setting: 'cacheOptions',
+        usage: 'true: compress every layer so, existing ones too (BuildKit v0.10+)',
+    },
+    {
+        name: 'cache-oci-mediatypes',
+        default: '',
+        setting: 'cacheOptions',
+        usage: 'true or false: OCI media types in the cache manifest (BuildKit v0.8+)',
+    },
+    {
+        name: 'cache-image-manifest',
+        default: '',
+        setting: 'cacheOptions',
+        usage: 'true: the cache as an OCI image manifest, not an index (BuildKit v0.12+)',
+    },
+    {
+        name: 'cache-ignore-error',
+        default: '',
+        setting: 'cacheOptions',
+        usage: 'true: a failed cache export does not fail the build (BuildKit v0.11+)',
+    },
     { name: 'run-attempts', default: 'true', setting: 'runAttempts', usage: 'run the attempts' },
     { name: 'cleanup', default: 'true', setting: 'cleanup', usage: "remove the run's containers at the end" },
     {
@@ -83244,8 +84251,8 @@ function containerOptions(words) {
 var input_table = __nccwpck_require__(25620);
 // EXTERNAL MODULE: ./src/model/classes.ts
 var classes = __nccwpck_require__(21117);
-// EXTERNAL MODULE: ./src/backends/backends.ts + 4 modules
-var backends = __nccwpck_require__(82777);
+// EXTERNAL MODULE: ./src/backends/backends.ts + 5 modules
+var backends = __nccwpck_require__(21216);
 ;// CONCATENATED MODULE: ./src/inputs/settings-types.ts
 /* The typed settings a run reads: what parseSettings (settings.ts) makes of the inputs. */
 /*
@@ -83356,21 +84363,38 @@ function cacheInputs(raw, paths, images) {
     const cacheType = (0,validators/* oneOf */.yL)('cache-type', (0,input_table/* inputText */.AN)(raw, 'cache-type'), backends/* CACHE_TYPES */.Vz);
     const createCache = (0,validators/* boolean */.zM)('create-cache', (0,input_table/* inputText */.AN)(raw, 'create-cache'));
     const cacheDir = workspacePath(raw, 'cache-dir', paths) ?? '';
-    const problem = (0,backends/* backendProblem */.Gl)(cacheType, { cacheDir, createCache });
+    const cacheOptions = cacheExportOptions(raw);
+    const problem = (0,backends/* backendProblem */.Gl)(cacheType, { cacheDir, createCache, cacheOptions });
     if (problem)
         throw new validators/* InputError */.dz(problem.input, problem.reason);
     const kept = backends/* CACHE_BACKENDS */.bK[cacheType].keptDir({ cacheDir });
     if (!createCache && kept !== undefined && !external_node_fs_.existsSync(external_node_path_.join(kept, 'index.json'))) {
         throw new validators/* InputError */.dz('cache-dir', `${kept} holds no cache (no index.json) and create-cache is false`);
     }
-    // An image whose tag names a release is checked now; any other is checked once its daemon says.
-    for (const input of ['buildkit-image', 'cache-buildkit-image']) {
-        const release = versionFromImageTag(input === 'buildkit-image' ? images.buildkitImage : images.cacheBuildkitImage);
-        const tooOld = release && (0,backends/* releaseProblem */.fV)(cacheType, release);
+    // An image whose tag names a release is checked now; any other once its daemon says. The export options
+    // are the cache maker's alone.
+    const checks = [
+        ['buildkit-image', images.buildkitImage, {}],
+        ['cache-buildkit-image', images.cacheBuildkitImage, cacheOptions],
+    ];
+    for (const [input, image, options] of checks) {
+        const release = versionFromImageTag(image);
+        const tooOld = release && (0,backends/* releaseProblem */.fV)(cacheType, release, options);
         if (tooOld)
             throw new validators/* InputError */.dz(input, tooOld);
     }
-    return { cacheType, cacheDir, createCache };
+    return { cacheType, cacheDir, createCache, cacheOptions };
+}
+/** The cache export options given, each one of its words; one left empty is left out. */
+function cacheExportOptions(raw) {
+    const options = {};
+    for (const name of backends/* CACHE_OPTION_NAMES */.y2) {
+        const { input, values } = backends/* CACHE_OPTIONS */.Ab[name];
+        const text = (0,input_table/* inputText */.AN)(raw, input);
+        if (text !== '')
+            options[name] = (0,validators/* oneOf */.yL)(input, text, values);
+    }
+    return options;
 }
 /** What is built and what every built image must hold; the minimizer that shrinks it. */
 function buildInputs(raw, paths, runAttempts) {

@@ -1,5 +1,7 @@
 import * as path from 'node:path';
-import { CACHE_BACKENDS, type CacheSpecs, releaseProblem } from '../backends/backends.js';
+import { CACHE_BACKENDS, type CacheLocation, type CacheSpecs, releaseProblem } from '../backends/backends.js';
+import { pushedImageLayers } from '../inspection/cache-config.js';
+import type { OciImage } from '../inspection/oci-image.js';
 import { type BuiltOutput, missingPaths, outputFileName, readOutput } from '../inspection/output-types.js';
 import type { OutputType, Settings } from '../inputs/settings.js';
 import type { Log } from '../log.js';
@@ -14,7 +16,7 @@ export class CacheBuildFailed extends InfrastructureError {
 
 /** The run's cache on its backend: how it is exported, imported and read back. */
 export function cacheSpecs(
-  settings: Pick<Settings, 'cacheType' | 'cacheDir'>,
+  settings: Pick<Settings, 'cacheType' | 'cacheDir' | 'cacheOptions'>,
   services: { registries: Pick<RunServices['registries'], 'cacheHost' | 'cacheAddress'> },
   workDir: string,
   tag = 'latest',
@@ -48,15 +50,15 @@ export interface MadeCache {
  */
 export async function createCache(
   services: Pick<RunServices, 'startBuildkitd' | 'stopBuildkitd' | 'buildkitVersion'>,
-  plan: CacheBuildPlan & Pick<Settings, 'cacheType'>,
-  cache: Pick<CacheSpecs, 'export' | 'pushedImage'> | undefined,
+  plan: CacheBuildPlan & Pick<Settings, 'cacheType' | 'cacheOptions'>,
+  cache: Pick<CacheSpecs, 'export' | 'pushedImage' | 'location'> | undefined,
   workDir: string,
   log: Log,
 ): Promise<MadeCache> {
   const daemon = await services.startBuildkitd(plan.cacheBuildkitImage);
   try {
     const buildkitVersion = await services.buildkitVersion(daemon);
-    const tooOld = releaseProblem(plan.cacheType, buildkitVersion);
+    const tooOld = releaseProblem(plan.cacheType, buildkitVersion, cache ? plan.cacheOptions : {});
     if (tooOld) throw new InfrastructureError(`${plan.cacheBuildkitImage}: ${tooOld}`);
     const build = (what: string, request: Omit<BuildRequest, 'context' | 'dockerfile' | 'timeoutMs'>) =>
       buildOnce(daemon, plan, what, request);
@@ -73,6 +75,9 @@ export async function createCache(
       await build('the reference build (the cache build again, from its own state)', referenceBuild);
     }
     const reference = await readOutput(output, plan.outputType);
+    if (cache?.pushedImage && cache.location.kind === 'inline' && reference.image) {
+      await assertPushedIsReference(reference.image, cache.location, cache.pushedImage);
+    }
     log.info(
       cache
         ? `cache exported by buildkitd ${buildkitVersion} (${cache.export}${cache.pushedImage ? ` with ${cache.pushedImage}` : ''})`
@@ -87,6 +92,24 @@ export async function createCache(
     return { buildkitVersion, reference, missingPaths: missingPaths(reference, plan.expectPaths) };
   } finally {
     await services.stopBuildkitd(daemon);
+  }
+}
+
+/**
+ * The reference of an inline cache is a second build: it must be the image that was pushed, layer blob for
+ * layer blob, or the attempts would be held to another image than the one the cache describes.
+ */
+async function assertPushedIsReference(
+  reference: OciImage,
+  location: Extract<CacheLocation, { kind: 'inline' }>,
+  pushedImage: string,
+): Promise<void> {
+  const pushed = await pushedImageLayers(location);
+  const built = reference.layers.map((layer) => layer.digest);
+  if (pushed.join(',') !== built.join(',')) {
+    throw new InfrastructureError(
+      `the reference build is not the image pushed with the cache (${pushedImage}): layers ${built.join(', ')} against ${pushed.join(', ')}`,
+    );
   }
 }
 

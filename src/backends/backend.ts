@@ -4,6 +4,8 @@
  * inputs can check a run's settings against it before anything starts.
  */
 
+import type { CacheOptionName, CacheOptions } from './options.js';
+
 /** Where a run's caches go, known once its services are up. */
 export interface CachePlace {
   /** The run's cache registry as buildkitd reaches it (host:port). */
@@ -41,6 +43,8 @@ export interface BackendSettings {
   /** A folder that keeps the cache after the run ('' : none). */
   cacheDir: string;
   createCache: boolean;
+  /** The export options the user gave (cache-mode, cache-compression…). */
+  cacheOptions: CacheOptions;
 }
 
 /** A setting this backend cannot take: the input to name and why. */
@@ -54,14 +58,22 @@ export interface CacheBackend {
   usage: string;
   /** The oldest BuildKit release whose exporter and importer have this backend. */
   since: string;
+  /** The export options it takes; any other given is an input error. */
+  options: readonly CacheOptionName[];
+  /** The modes it exports, the first its default. */
+  modes: readonly ['min' | 'max', ...('min' | 'max')[]];
   /** Settings this backend cannot take (checked with the other inputs, before anything starts). */
   problem(settings: BackendSettings): BackendProblem | undefined;
   /** The folder holding a cache that outlives the run, made earlier or kept for later; undefined: none. */
   keptDir(settings: Pick<BackendSettings, 'cacheDir'>): string | undefined;
   /** Paths of the run's folder the cache takes, removed with the run (a kept cache-dir is not one). */
   runPaths(settings: Pick<BackendSettings, 'cacheDir'>, place: Pick<CachePlace, 'dir'>): string[];
-  specs(settings: Pick<BackendSettings, 'cacheDir'>, place: CachePlace): CacheSpecs;
+  specs(settings: Pick<BackendSettings, 'cacheDir' | 'cacheOptions'>, place: CachePlace): CacheSpecs;
 }
 
 /** The repository the run's own registry keeps caches in. */
 export const CACHE_REPOSITORY = 'lost-layer/cache';
+
+/** Why create-cache false needs another backend: the run's registry goes with the run. */
+export const CACHE_OUTLIVING_A_RUN =
+  "false needs a cache that outlives a run, and the run's registry goes with it: set cache-type: local and cache-dir to a cache made earlier";

@@ -2,9 +2,11 @@ import * as semver from 'semver';
 import type { BackendProblem, BackendSettings, CacheBackend } from './backend.js';
 import { inlineBackend } from './inline.js';
 import { localBackend } from './local.js';
+import { CACHE_OPTION_NAMES, CACHE_OPTIONS, type CacheOptions } from './options.js';
 import { registryBackend } from './registry.js';
 
 export * from './backend.js';
+export * from './options.js';
 
 /** Every cache-type word and its behaviour: a new backend is its file and one line here. */
 export const CACHE_BACKENDS = {
@@ -16,18 +18,56 @@ export const CACHE_BACKENDS = {
 export type CacheType = keyof typeof CACHE_BACKENDS;
 export const CACHE_TYPES = Object.keys(CACHE_BACKENDS) as readonly CacheType[];
 
-/** The problem of these settings for their backend, cache-dir's first (it belongs to one backend only). */
+/**
+ * The problem of these settings for their backend: cache-dir and the export options first (each belongs to
+ * some backends only), then the backend's own.
+ */
 export function backendProblem(cacheType: CacheType, settings: BackendSettings): BackendProblem | undefined {
-  if (settings.cacheDir && CACHE_BACKENDS[cacheType].keptDir(settings) === undefined) {
+  const backend = CACHE_BACKENDS[cacheType];
+  if (settings.cacheDir && backend.keptDir(settings) === undefined) {
     return { input: 'cache-dir', reason: `is not used with cache-type: ${cacheType}` };
   }
-  return CACHE_BACKENDS[cacheType].problem(settings);
+  for (const name of CACHE_OPTION_NAMES.filter((n) => settings.cacheOptions[n] !== undefined)) {
+    if (!backend.options.includes(name)) {
+      return { input: CACHE_OPTIONS[name].input, reason: `is not used with cache-type: ${cacheType}` };
+    }
+  }
+  const { mode, imageManifest, ociMediatypes } = settings.cacheOptions;
+  if (mode !== undefined && !(backend.modes as readonly string[]).includes(mode)) {
+    return {
+      input: 'cache-mode',
+      reason: `${mode}: cache-type ${cacheType} exports mode ${backend.modes.join(' or ')}`,
+    };
+  }
+  if (imageManifest === 'true' && ociMediatypes === 'false') {
+    return {
+      input: 'cache-image-manifest',
+      reason: 'true needs cache-oci-mediatypes true (BuildKit refuses the pair)',
+    };
+  }
+  return backend.problem(settings);
 }
 
-/** Why a BuildKit release cannot use this backend (older than it), or undefined. */
-export function releaseProblem(cacheType: CacheType, release: string): string | undefined {
+/**
+ * Why a BuildKit release cannot make or read this cache: the backend or an option given is newer than it.
+ * Undefined when it can, or when the release is not a release's version (latest, master, a dev build).
+ */
+export function releaseProblem(
+  cacheType: CacheType,
+  release: string,
+  options: CacheOptions = {},
+): string | undefined {
+  // Only a release's own version is held to the table: a dev build says v0.0.0+unknown, others a commit.
+  const version = /^v\d+\.\d+\.\d+/.test(release) ? semver.coerce(release) : null;
+  if (!version || semver.eq(version, '0.0.0')) return undefined;
   const since = CACHE_BACKENDS[cacheType].since;
-  const version = semver.coerce(release);
-  if (!version || semver.gte(version, since)) return undefined;
-  return `cache-type ${cacheType} needs BuildKit ${since} or newer; ${release} has none`;
+  if (semver.lt(version, since))
+    return `cache-type ${cacheType} needs BuildKit ${since} or newer; ${release} has none`;
+  for (const name of CACHE_OPTION_NAMES.filter((n) => options[n] !== undefined)) {
+    const option = CACHE_OPTIONS[name];
+    if (semver.lt(version, option.since)) {
+      return `${option.input} needs BuildKit ${option.since} or newer; ${release} has no ${option.attribute} attribute`;
+    }
+  }
+  return undefined;
 }

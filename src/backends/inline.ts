@@ -1,4 +1,5 @@
-import { CACHE_REPOSITORY, type CacheBackend } from './backend.js';
+import { CACHE_OUTLIVING_A_RUN, CACHE_REPOSITORY, type CacheBackend } from './backend.js';
+import { exportAttributes } from './options.js';
 
 /**
  * The cache inside the image itself (its config's moby.buildkit.cache.v0), pushed to the run's registry and
@@ -8,19 +9,16 @@ import { CACHE_REPOSITORY, type CacheBackend } from './backend.js';
 export const inlineBackend: CacheBackend = {
   usage: "inside the image pushed to the run's registry, mode=min",
   since: 'v0.4.0',
+  options: ['mode', 'ignoreError'],
+  modes: ['min'],
   problem: (settings) =>
-    settings.createCache
-      ? undefined
-      : {
-          input: 'create-cache',
-          reason: "false needs a cache that outlives a run: the run's registry goes with it",
-        },
+    settings.createCache ? undefined : { input: 'create-cache', reason: CACHE_OUTLIVING_A_RUN },
   keptDir: () => undefined,
   runPaths: () => [],
-  specs: (_settings, place) => {
+  specs: (settings, place) => {
     const ref = `${place.registryHost}/${CACHE_REPOSITORY}:${place.tag}`;
     return {
-      export: 'type=inline',
+      export: `type=inline${exportAttributes(settings.cacheOptions, undefined)}`,
       import: `type=registry,ref=${ref}`,
       pushedImage: ref,
       location: {

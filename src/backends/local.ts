@@ -1,15 +1,18 @@
 import * as path from 'node:path';
 import type { BackendSettings, CacheBackend } from './backend.js';
+import { CACHE_OPTION_NAMES, exportAttributes } from './options.js';
 
 /** A folder in the run's, or the cache-dir that keeps it for a later run. */
 function folder(settings: Pick<BackendSettings, 'cacheDir'>, runDir: string): string {
   return settings.cacheDir || path.join(runDir, 'cache');
 }
 
-/** The cache as an OCI layout on disk (mode=max), the one backend whose cache can outlive the run. */
+/** The cache as an OCI layout on disk (mode=max by default), the one backend whose cache can outlive the run. */
 export const localBackend: CacheBackend = {
   usage: 'an OCI layout folder, mode=max; with cache-dir, kept for later runs',
   since: 'v0.4.0',
+  options: CACHE_OPTION_NAMES,
+  modes: ['max', 'min'],
   problem: (settings) =>
     settings.createCache || settings.cacheDir
       ? undefined
@@ -19,7 +22,7 @@ export const localBackend: CacheBackend = {
   specs: (settings, place) => {
     const dir = folder(settings, place.dir);
     return {
-      export: `type=local,dest=${dir},mode=max`,
+      export: `type=local,dest=${dir}${exportAttributes(settings.cacheOptions, 'max')}`,
       import: `type=local,src=${dir}`,
       location: { kind: 'local', dir },
     };

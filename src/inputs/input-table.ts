@@ -91,6 +91,42 @@ export const INPUTS = [
     setting: 'createCache',
     usage: 'build once and export the cache',
   },
+  {
+    name: 'cache-mode',
+    default: '',
+    setting: 'cacheOptions',
+    usage: "min or max (default: the backend's, max; inline exports min only)",
+  },
+  {
+    name: 'cache-compression',
+    default: '',
+    setting: 'cacheOptions',
+    usage: "the cache's layers: gzip, zstd or uncompressed (BuildKit v0.10+)",
+  },
+  {
+    name: 'cache-force-compression',
+    default: '',
+    setting: 'cacheOptions',
+    usage: 'true: compress every layer so, existing ones too (BuildKit v0.10+)',
+  },
+  {
+    name: 'cache-oci-mediatypes',
+    default: '',
+    setting: 'cacheOptions',
+    usage: 'true or false: OCI media types in the cache manifest (BuildKit v0.8+)',
+  },
+  {
+    name: 'cache-image-manifest',
+    default: '',
+    setting: 'cacheOptions',
+    usage: 'true: the cache as an OCI image manifest, not an index (BuildKit v0.12+)',
+  },
+  {
+    name: 'cache-ignore-error',
+    default: '',
+    setting: 'cacheOptions',
+    usage: 'true: a failed cache export does not fail the build (BuildKit v0.11+)',
+  },
   { name: 'run-attempts', default: 'true', setting: 'runAttempts', usage: 'run the attempts' },
   { name: 'cleanup', default: 'true', setting: 'cleanup', usage: "remove the run's containers at the end" },
   {

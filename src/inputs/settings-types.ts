@@ -1,6 +1,6 @@
 /* The typed settings a run reads: what parseSettings (settings.ts) makes of the inputs. */
 
-import type { CacheType } from '../backends/backends.js';
+import type { CacheOptions, CacheType } from '../backends/backends.js';
 import type { DifferenceClass } from '../model/classes.js';
 
 /** Where the bundled reproduction lives, and where relative paths start from. */
@@ -51,6 +51,8 @@ export interface Settings {
   /** Local cache folder kept after the run ('' : one in the run's work folder, removed with it). */
   cacheDir: string;
   createCache: boolean;
+  /** The cache export options given (cache-mode, cache-compression…); one left out takes the default. */
+  cacheOptions: CacheOptions;
   runAttempts: boolean;
   cleanup: boolean;
   dockerfile: string;

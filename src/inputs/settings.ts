@@ -23,7 +23,15 @@ import {
   sha256Input,
   shellWords,
 } from './validators.js';
-import { backendProblem, CACHE_BACKENDS, CACHE_TYPES, releaseProblem } from '../backends/backends.js';
+import {
+  backendProblem,
+  CACHE_BACKENDS,
+  CACHE_OPTION_NAMES,
+  CACHE_OPTIONS,
+  CACHE_TYPES,
+  type CacheOptions,
+  releaseProblem,
+} from '../backends/backends.js';
 import {
   MAX_PARALLEL,
   type MirrorImage,
@@ -158,25 +166,40 @@ function cacheInputs(
   raw: RawInputs,
   paths: PathContext,
   images: Pick<Settings, 'buildkitImage' | 'cacheBuildkitImage'>,
-): Part<'cacheType' | 'cacheDir' | 'createCache'> {
+): Part<'cacheType' | 'cacheDir' | 'createCache' | 'cacheOptions'> {
   const cacheType = oneOf('cache-type', inputText(raw, 'cache-type'), CACHE_TYPES);
   const createCache = boolean('create-cache', inputText(raw, 'create-cache'));
   const cacheDir = workspacePath(raw, 'cache-dir', paths) ?? '';
-  const problem = backendProblem(cacheType, { cacheDir, createCache });
+  const cacheOptions = cacheExportOptions(raw);
+  const problem = backendProblem(cacheType, { cacheDir, createCache, cacheOptions });
   if (problem) throw new InputError(problem.input, problem.reason);
   const kept = CACHE_BACKENDS[cacheType].keptDir({ cacheDir });
   if (!createCache && kept !== undefined && !fs.existsSync(path.join(kept, 'index.json'))) {
     throw new InputError('cache-dir', `${kept} holds no cache (no index.json) and create-cache is false`);
   }
-  // An image whose tag names a release is checked now; any other is checked once its daemon says.
-  for (const input of ['buildkit-image', 'cache-buildkit-image'] as const) {
-    const release = versionFromImageTag(
-      input === 'buildkit-image' ? images.buildkitImage : images.cacheBuildkitImage,
-    );
-    const tooOld = release && releaseProblem(cacheType, release);
+  // An image whose tag names a release is checked now; any other once its daemon says. The export options
+  // are the cache maker's alone.
+  const checks = [
+    ['buildkit-image', images.buildkitImage, {}],
+    ['cache-buildkit-image', images.cacheBuildkitImage, cacheOptions],
+  ] as const;
+  for (const [input, image, options] of checks) {
+    const release = versionFromImageTag(image);
+    const tooOld = release && releaseProblem(cacheType, release, options);
     if (tooOld) throw new InputError(input, tooOld);
   }
-  return { cacheType, cacheDir, createCache };
+  return { cacheType, cacheDir, createCache, cacheOptions };
+}
+
+/** The cache export options given, each one of its words; one left empty is left out. */
+function cacheExportOptions(raw: RawInputs): CacheOptions {
+  const options: CacheOptions = {};
+  for (const name of CACHE_OPTION_NAMES) {
+    const { input, values } = CACHE_OPTIONS[name];
+    const text = inputText(raw, input as InputName);
+    if (text !== '') options[name] = oneOf(input, text, values);
+  }
+  return options;
 }
 
 /** What is built and what every built image must hold; the minimizer that shrinks it. */

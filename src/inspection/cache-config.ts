@@ -53,12 +53,28 @@ export async function readCacheConfig(location: CacheLocation): Promise<CacheCon
   throw new InspectionError(`no ${wanted} in the cache at ${describe(location)}`);
 }
 
+/** The layer blobs of the image an inline cache was pushed with, in order. */
+export async function pushedImageLayers(
+  location: Extract<CacheLocation, { kind: 'inline' }>,
+): Promise<string[]> {
+  const store = registryStore(location);
+  let document = await store.root();
+  for (let depth = 0; depth < 3 && !imageConfigDescriptor(document); depth++) {
+    const next = firstManifest(document);
+    if (!next) break;
+    document = JSON.parse((await store.blob(next)).toString('utf8')) as unknown;
+  }
+  if (!imageConfigDescriptor(document))
+    throw new InspectionError(`no image manifest at ${describe(location)}`);
+  return ((document as { layers?: { digest?: string }[] }).layers ?? []).map((layer) => layer.digest ?? '');
+}
+
 /** The key of an image config under which BuildKit's inline exporter puts the cache config. */
 export const INLINE_CACHE_KEY = 'moby.buildkit.cache.v0';
 
 /**
- * An inline cache: BuildKit writes only the records (a JSON array, base64 in the config); their layer
- * indexes are the image's own layers, each the parent of the next. A whole cache config is read as such.
+ * An inline cache: BuildKit writes only the records (a JSON array, base64 in the config, from v0.4 to the
+ * newest); their layer indexes are the image's own layers, each the parent of the next.
  */
 function inlineCacheConfig(manifest: unknown, configBytes: Buffer, location: CacheLocation): CacheConfig {
   const encoded = (JSON.parse(configBytes.toString('utf8')) as Record<string, unknown>)[INLINE_CACHE_KEY];
@@ -67,9 +83,12 @@ function inlineCacheConfig(manifest: unknown, configBytes: Buffer, location: Cac
       `the image at ${describe(location)} carries no inline cache (${INLINE_CACHE_KEY})`,
     );
   }
-  const decoded = Buffer.from(encoded, 'base64');
-  const parsed = JSON.parse(decoded.toString('utf8')) as unknown;
-  if (!Array.isArray(parsed)) return parseCacheConfig(decoded);
+  const parsed = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')) as unknown;
+  if (!Array.isArray(parsed)) {
+    throw new InspectionError(
+      `the inline cache at ${describe(location)} is not the list of records BuildKit writes`,
+    );
+  }
   const layers = ((manifest as { layers?: { digest?: string }[] }).layers ?? []).map((layer, index) => ({
     blob: layer.digest ?? '',
     parent: index - 1,

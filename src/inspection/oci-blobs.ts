@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto';
-import { type Readable, Writable } from 'node:stream';
+import { type Readable, type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, type Gunzip } from 'node:zlib';
+import { compressionOf, decoderFor, type LayerCompression, SNIFF_BYTES } from './layer-compression.js';
 import { type FileEntry, readTarEntries, Sha256PassThrough } from './tar-entries.js';
 
 /** JSON documents are small; a bigger blob that is not a layer is hashed and counted, not kept. */
 export const MAX_JSON_BLOB = 4 * 1024 * 1024;
 
-/** A gzip layer as read: its entries and the digest of its uncompressed bytes. */
+/** A layer as read: its entries, the digest of its uncompressed bytes, and how it was compressed. */
 export interface LayerListing {
   entries: FileEntry[];
   /** `sha256:<hex>` of the uncompressed tarball: what the config's rootfs.diff_ids must say. */
   diffId: string;
+  compression: LayerCompression;
 }
 
 /** One blob of the layout, its digest checked: its byte count, and its JSON or its layer listing. */
@@ -28,18 +29,24 @@ export async function readBlob(stream: Readable, digest: string): Promise<Blob> 
   return sink.result;
 }
 
+/** A layer being read: the decoder its bytes go into, and the listing it will give. */
+interface LayerRead {
+  decoder: Transform;
+  listing: Promise<LayerListing>;
+}
+
 /**
- * Takes one blob: hashes it and counts it; keeps it when it is small (a JSON document); when it starts as
- * gzip, reads it as a layer tarball on the way (its uncompressed bytes hashed for the diff_id), with the
- * gunzip's own pace as back-pressure.
+ * Takes one blob: hashes it and counts it; keeps it when it is small (a JSON document). Its first bytes say
+ * whether it is a layer (gzip, zstd or a plain tar, see layer-compression.ts): then it is read as a layer
+ * tarball on the way (its uncompressed bytes hashed for the diff_id), the decoder's pace as back-pressure.
  */
 class BlobSink extends Writable {
   result: Blob = { size: 0 };
   private readonly hash = createHash('sha256');
   private head: Buffer[] = [];
   private size = 0;
-  private gunzip: Gunzip | undefined;
-  private layer: Promise<LayerListing> | undefined;
+  /** Undefined until the first SNIFF_BYTES (or the whole blob, when smaller) have come. */
+  private kind: { layer: LayerRead | undefined } | undefined;
 
   constructor(private readonly digest: string) {
     super();
@@ -47,20 +54,15 @@ class BlobSink extends Writable {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.hash.update(chunk);
-    if (this.size === 0 && chunk[0] === 0x1f && chunk[1] === 0x8b) {
-      this.gunzip = createGunzip();
-      this.layer = readLayer(this.gunzip, this.digest);
-      this.layer.catch(() => undefined); // awaited in _final; no unhandled rejection meanwhile
-    }
     this.size += chunk.length;
-    if (this.gunzip && this.layer) {
-      // A layer that failed to read has closed its gunzip: report why, not that it is closed.
-      if (this.gunzip.destroyed) this.layer.then(() => callback(new Error('layer stream closed')), callback);
-      else this.gunzip.write(chunk, (error) => callback(error ?? null));
-      return;
-    }
-    if (this.size <= MAX_JSON_BLOB) this.head.push(chunk);
-    else this.head = [];
+    if (!this.kind) {
+      this.head.push(chunk);
+      if (this.size < SNIFF_BYTES) return callback();
+      this.kind = { layer: this.startLayer() };
+      if (this.kind.layer) return this.feed(this.kind.layer, this.takeHead(), callback);
+    } else if (this.kind.layer) return this.feed(this.kind.layer, chunk, callback);
+    else if (this.size <= MAX_JSON_BLOB) this.head.push(chunk);
+    if (this.size > MAX_JSON_BLOB) this.head = [];
     callback();
   }
 
@@ -69,27 +71,67 @@ class BlobSink extends Writable {
       callback(new Error(`blob ${this.digest} does not match its digest`));
       return;
     }
-    if (!this.gunzip || !this.layer) {
-      const json = this.size <= MAX_JSON_BLOB ? tryJson(Buffer.concat(this.head)) : undefined;
-      this.result = { size: this.size, ...(json === undefined ? {} : { json }) };
-      callback();
-      return;
+    if (!this.kind) {
+      // A blob smaller than the sniff: a JSON document, or a small gzip or zstd layer.
+      this.kind = { layer: this.startLayer() };
+      if (this.kind.layer) {
+        const layer = this.kind.layer;
+        this.feed(layer, this.takeHead(), (error) =>
+          error ? callback(error) : this.finish(layer, callback),
+        );
+        return;
+      }
     }
-    this.gunzip.end();
-    this.layer.then((layer) => {
-      this.result = { size: this.size, layer };
+    if (this.kind.layer) return this.finish(this.kind.layer, callback);
+    const json = this.size <= MAX_JSON_BLOB ? tryJson(Buffer.concat(this.head)) : undefined;
+    this.result = { size: this.size, ...(json === undefined ? {} : { json }) };
+    callback();
+  }
+
+  /** A layer read, when the head shows one. */
+  private startLayer(): LayerRead | undefined {
+    const compression = compressionOf(Buffer.concat(this.head));
+    if (!compression) return undefined;
+    const decoder = decoderFor(compression);
+    const listing = readLayer(decoder, this.digest, compression);
+    listing.catch(() => undefined); // awaited in _final; no unhandled rejection meanwhile
+    return { decoder, listing };
+  }
+
+  /** The bytes kept so far, handed over to a layer's decoder. */
+  private takeHead(): Buffer {
+    const head = Buffer.concat(this.head);
+    this.head = [];
+    return head;
+  }
+
+  private feed(layer: LayerRead, bytes: Buffer, callback: (error?: Error | null) => void): void {
+    // A layer that failed to read has closed its decoder: report why, not that it is closed.
+    if (layer.decoder.destroyed)
+      layer.listing.then(() => callback(new Error('layer stream closed')), callback);
+    else layer.decoder.write(bytes, (error) => callback(error ?? null));
+  }
+
+  private finish(layer: LayerRead, callback: (error?: Error | null) => void): void {
+    layer.decoder.end();
+    layer.listing.then((listing) => {
+      this.result = { size: this.size, layer: listing };
       callback();
     }, callback);
   }
 }
 
-async function readLayer(gunzip: Gunzip, digest: string): Promise<LayerListing> {
+async function readLayer(
+  decoded: Readable,
+  digest: string,
+  compression: LayerCompression,
+): Promise<LayerListing> {
   const uncompressed = new Sha256PassThrough();
-  const listing = await readTarEntries(gunzip, uncompressed);
+  const listing = await readTarEntries(decoded, uncompressed);
   // tar-stream takes a tar cut between two entries as whole: files would be missing, silently.
   if (!listing.endReached)
     throw new Error(`layer ${digest} holds a tarball that ends before its end-of-archive marker`);
-  return { entries: listing.entries, diffId: uncompressed.digest };
+  return { entries: listing.entries, diffId: uncompressed.digest, compression };
 }
 
 export function tryJson(bytes: Buffer): unknown {

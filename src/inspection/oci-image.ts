@@ -16,6 +16,7 @@ import {
   parseDocument,
 } from './oci-types.js';
 import { EndOfArchive, type FileEntry, normalizeArchivePath } from './tar-entries.js';
+import { mediaTypeSays } from './layer-compression.js';
 import { InspectionError } from './tarball.js';
 
 export type { FileEntry, FileType } from './tar-entries.js';
@@ -182,7 +183,14 @@ function imageLayers(manifest: Manifest, config: ImageConfig, blobs: Map<string,
   return manifest.layers.map((ref, i): ImageLayer => {
     const position = i + 1;
     const layer = checkedBlob(blobs, ref, `layer ${position}`).layer;
-    if (!layer) throw new InspectionError(`layer ${position} (${ref.digest}) is not a gzip tarball`);
+    if (!layer) {
+      throw new InspectionError(`layer ${position} (${ref.digest}) is not a tarball, gzip, zstd or plain`);
+    }
+    if (!mediaTypeSays(ref.mediaType, layer.compression)) {
+      throw new InspectionError(
+        `layer ${position} (${ref.digest}) is ${layer.compression}, its media type says ${ref.mediaType}`,
+      );
+    }
     if (layer.diffId !== diffIds[i]) {
       throw new InspectionError(
         `layer ${position}'s content has diff_id ${layer.diffId}, the config says ${diffIds[i]}`,

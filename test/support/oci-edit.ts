@@ -117,14 +117,57 @@ export function editImage(layout: Layout, edit: (docs: ImageDocs) => void): Imag
  * Makes `tar` the layer at `position` (1-based; one past the last appends it): gzipped as a new blob, its
  * descriptor pointing at it, its diff_id the digest of `tar`.
  */
-export function setLayer(layout: Layout, docs: ImageDocs, position: number, tar: Buffer): void {
-  const { digest, size } = putBlob(layout, gzipSync(tar));
-  docs.manifest.layers[position - 1] = {
-    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-    digest,
-    size,
-  };
+/** How setLayer stores a layer: gzip by default, as BuildKit does. */
+export interface LayerEncoding {
+  compress(tar: Buffer): Buffer;
+  mediaType: string;
+}
+
+export const GZIP_LAYER: LayerEncoding = {
+  compress: (tar) => gzipSync(tar),
+  mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+};
+export const PLAIN_LAYER: LayerEncoding = {
+  compress: (tar) => tar,
+  mediaType: 'application/vnd.oci.image.layer.v1.tar',
+};
+export const ZSTD_LAYER: LayerEncoding = {
+  compress: zstdRawFrame,
+  mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd',
+};
+
+export function setLayer(
+  layout: Layout,
+  docs: ImageDocs,
+  position: number,
+  tar: Buffer,
+  encoding: LayerEncoding = GZIP_LAYER,
+): void {
+  const { digest, size } = putBlob(layout, encoding.compress(tar));
+  docs.manifest.layers[position - 1] = { mediaType: encoding.mediaType, digest, size };
   docs.config.rootfs.diff_ids[position - 1] = digestOf(tar);
+}
+
+/**
+ * A zstd frame that stores `bytes` in raw blocks (RFC 8878: magic, a single-segment header with a 4-byte
+ * content size, blocks of at most 128 KiB, the last one flagged): valid zstd without a compressor, which
+ * Node 20 lacks.
+ */
+export function zstdRawFrame(bytes: Buffer): Buffer {
+  const header = Buffer.alloc(9);
+  header.writeUInt32LE(0xfd2fb528, 0);
+  header[4] = 0xa0; // Frame_Content_Size_flag 2 (4 bytes), Single_Segment_flag
+  header.writeUInt32LE(bytes.length, 5);
+  const blocks: Buffer[] = [];
+  const max = 128 * 1024;
+  for (let at = 0; at < bytes.length || blocks.length === 0; at += max) {
+    const part = bytes.subarray(at, at + max);
+    const last = at + max >= bytes.length ? 1 : 0;
+    const blockHeader = Buffer.alloc(3);
+    blockHeader.writeUIntLE((part.length << 3) | last, 0, 3); // Block_Type 0: raw
+    blocks.push(blockHeader, part);
+  }
+  return Buffer.concat([header, ...blocks]);
 }
 
 /** The uncompressed tarball of the layer at `position` (1-based). */

@@ -4,7 +4,9 @@ import {
   backendProblem,
   CACHE_BACKENDS,
   CACHE_TYPES,
+  type CacheOptions,
   type CachePlace,
+  exportAttributes,
   releaseProblem,
 } from '../../src/backends/backends.js';
 
@@ -14,7 +16,7 @@ const place: CachePlace = {
   dir: '/work/run',
   tag: 'candidate-3',
 };
-const made = { cacheDir: '', createCache: true };
+const made = { cacheDir: '', createCache: true, cacheOptions: {} };
 
 describe('the cache backends, one entry per cache-type word', () => {
   it('the words are the map keys, in the order the inputs list them', () => {
@@ -40,7 +42,7 @@ describe('the cache backends, one entry per cache-type word', () => {
     assert.equal(inRun.import, 'type=local,src=/work/run/cache');
     assert.deepEqual(CACHE_BACKENDS.local.runPaths(made, place), ['/work/run/cache']);
     assert.equal(CACHE_BACKENDS.local.keptDir(made), undefined);
-    const kept = { cacheDir: '/work/space/cache', createCache: false };
+    const kept = { cacheDir: '/work/space/cache', createCache: false, cacheOptions: {} };
     assert.deepEqual(CACHE_BACKENDS.local.specs(kept, place).location, {
       kind: 'local',
       dir: '/work/space/cache',
@@ -61,25 +63,25 @@ describe('the cache backends, one entry per cache-type word', () => {
   it('settings a backend cannot take name their input', () => {
     const rows: [
       keyof typeof CACHE_BACKENDS,
-      { cacheDir: string; createCache: boolean },
+      { cacheDir: string; createCache: boolean; cacheOptions: CacheOptions },
       string | undefined,
     ][] = [
       ['registry', made, undefined],
-      ['registry', { cacheDir: '/c', createCache: true }, 'cache-dir'],
-      ['registry', { cacheDir: '', createCache: false }, 'create-cache'],
+      ['registry', { cacheDir: '/c', createCache: true, cacheOptions: {} }, 'cache-dir'],
+      ['registry', { cacheDir: '', createCache: false, cacheOptions: {} }, 'create-cache'],
       ['inline', made, undefined],
-      ['inline', { cacheDir: '/c', createCache: true }, 'cache-dir'],
-      ['inline', { cacheDir: '', createCache: false }, 'create-cache'],
+      ['inline', { cacheDir: '/c', createCache: true, cacheOptions: {} }, 'cache-dir'],
+      ['inline', { cacheDir: '', createCache: false, cacheOptions: {} }, 'create-cache'],
       ['local', made, undefined],
-      ['local', { cacheDir: '/c', createCache: true }, undefined],
-      ['local', { cacheDir: '/c', createCache: false }, undefined],
-      ['local', { cacheDir: '', createCache: false }, 'create-cache'],
+      ['local', { cacheDir: '/c', createCache: true, cacheOptions: {} }, undefined],
+      ['local', { cacheDir: '/c', createCache: false, cacheOptions: {} }, undefined],
+      ['local', { cacheDir: '', createCache: false, cacheOptions: {} }, 'create-cache'],
     ];
     for (const [type, settings, input] of rows) {
       assert.equal(backendProblem(type, settings)?.input, input, `${type} ${JSON.stringify(settings)}`);
     }
     assert.match(
-      backendProblem('inline', { cacheDir: '/c', createCache: true })?.reason ?? '',
+      backendProblem('inline', { cacheDir: '/c', createCache: true, cacheOptions: {} })?.reason ?? '',
       /cache-type: inline/,
     );
   });
@@ -89,9 +91,96 @@ describe('the cache backends, one entry per cache-type word', () => {
       assert.equal(releaseProblem(type, CACHE_BACKENDS[type].since), undefined);
       assert.equal(releaseProblem(type, 'v0.34.2'), undefined);
       assert.equal(releaseProblem(type, 'unknown'), undefined);
+      assert.equal(releaseProblem(type, 'v0.0.0+unknown'), undefined);
       assert.equal(
         releaseProblem(type, 'v0.3.3'),
         `cache-type ${type} needs BuildKit ${CACHE_BACKENDS[type].since} or newer; v0.3.3 has none`,
+      );
+    }
+  });
+
+  it("the export options given go on the export value in one order; the backend's mode when none is given", () => {
+    assert.equal(exportAttributes({}, 'max'), ',mode=max');
+    assert.equal(exportAttributes({}, undefined), '');
+    assert.equal(
+      exportAttributes(
+        { ignoreError: 'true', compression: 'zstd', mode: 'min', imageManifest: 'true' },
+        'max',
+      ),
+      ',mode=min,compression=zstd,image-manifest=true,ignore-error=true',
+    );
+    const specs = CACHE_BACKENDS.local.specs(
+      { cacheDir: '', cacheOptions: { compression: 'uncompressed' } },
+      place,
+    );
+    assert.equal(specs.export, 'type=local,dest=/work/run/cache,mode=max,compression=uncompressed');
+    assert.equal(specs.import, 'type=local,src=/work/run/cache', 'export options never go on the import');
+    assert.equal(
+      CACHE_BACKENDS.inline.specs({ cacheDir: '', cacheOptions: { mode: 'min' } }, place).export,
+      'type=inline,mode=min',
+    );
+  });
+
+  it('an export option its backend does not take, or a pair BuildKit refuses, names its input', () => {
+    const rows: [keyof typeof CACHE_BACKENDS, CacheOptions, string | undefined][] = [
+      ['registry', { mode: 'min', compression: 'zstd', forceCompression: 'true' }, undefined],
+      ['local', { ociMediatypes: 'true', imageManifest: 'true', ignoreError: 'true' }, undefined],
+      ['inline', { mode: 'min', ignoreError: 'true' }, undefined],
+      ['inline', { mode: 'max' }, 'cache-mode'],
+      ['inline', { compression: 'zstd' }, 'cache-compression'],
+      ['inline', { imageManifest: 'true' }, 'cache-image-manifest'],
+      ['registry', { imageManifest: 'true', ociMediatypes: 'false' }, 'cache-image-manifest'],
+    ];
+    for (const [type, cacheOptions, input] of rows) {
+      const problem = backendProblem(type, { cacheDir: '', createCache: true, cacheOptions });
+      assert.equal(problem?.input, input, `${type} ${JSON.stringify(cacheOptions)}: ${problem?.reason}`);
+    }
+    assert.equal(
+      backendProblem('inline', { cacheDir: '', createCache: true, cacheOptions: { mode: 'max' } })?.reason,
+      'max: cache-type inline exports mode min',
+    );
+  });
+
+  it('an export option newer than the release is refused, naming the option and the release', () => {
+    const rows: [string, CacheOptions, string | undefined][] = [
+      [
+        'v0.7.2',
+        { ociMediatypes: 'true' },
+        'cache-oci-mediatypes needs BuildKit v0.8.0 or newer; v0.7.2 has no oci-mediatypes attribute',
+      ],
+      ['v0.8.3', { ociMediatypes: 'true' }, undefined],
+      [
+        'v0.9.1',
+        { compression: 'zstd' },
+        'cache-compression needs BuildKit v0.10.0 or newer; v0.9.1 has no compression attribute',
+      ],
+      [
+        'v0.9.1',
+        { forceCompression: 'true' },
+        'cache-force-compression needs BuildKit v0.10.0 or newer; v0.9.1 has no force-compression attribute',
+      ],
+      ['v0.10.6', { compression: 'zstd', forceCompression: 'true' }, undefined],
+      [
+        'v0.10.6',
+        { ignoreError: 'true' },
+        'cache-ignore-error needs BuildKit v0.11.0 or newer; v0.10.6 has no ignore-error attribute',
+      ],
+      [
+        'v0.11.6',
+        { imageManifest: 'true' },
+        'cache-image-manifest needs BuildKit v0.12.0 or newer; v0.11.6 has no image-manifest attribute',
+      ],
+      ['v0.12.5', { imageManifest: 'true', ignoreError: 'true' }, undefined],
+      ['latest', { imageManifest: 'true' }, undefined],
+      // A dev build (BuildKit's default version) and a commit name no release: nothing to hold them to.
+      ['v0.0.0+unknown', { imageManifest: 'true' }, undefined],
+      ['0a1b2c3', { ignoreError: 'true' }, undefined],
+    ];
+    for (const [release, options, problem] of rows) {
+      assert.equal(
+        releaseProblem('registry', release, options),
+        problem,
+        `${release} ${JSON.stringify(options)}`,
       );
     }
   });

@@ -6,9 +6,11 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CacheBuildFailed, cacheSpecs, createCache } from '../../src/attempts/cache-build.js';
 import type { CacheType } from '../../src/backends/backends.js';
+import { readOutput } from '../../src/inspection/output-types.js';
 import type { Buildctl, BuildRequest } from '../../src/services/buildctl.js';
 import { InfrastructureError } from '../../src/services/run-services.js';
 import { fakeDaemons, recordingLog } from '../support/fake-daemons.js';
+import { withRegistry } from '../support/one-image-registry.js';
 
 /* The cache build's steps per backend, with a fake daemon: which builds run, with what, in what order. */
 
@@ -45,6 +47,7 @@ function planFor(cacheType: CacheType) {
   return {
     cacheType,
     cacheDir: '',
+    cacheOptions: {},
     cacheBuildkitImage: 'buildkit:test',
     context: '/context',
     dockerfile: '/context/Dockerfile',
@@ -54,14 +57,45 @@ function planFor(cacheType: CacheType) {
   };
 }
 
-async function made(cacheType: CacheType, version = 'v0.9.0', fails?: (build: number) => boolean) {
+/** The manifest of the image an inline cache build pushed: these layer blobs. */
+function pushedManifest(layers: string[]): Map<string, Buffer> {
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: 'sha256:c', size: 1 },
+    layers: layers.map((digest) => ({
+      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+      digest,
+      size: 1,
+    })),
+  };
+  return new Map([['/v2/lost-layer/cache/manifests/latest', Buffer.from(JSON.stringify(manifest))]]);
+}
+
+/** The layer blobs of the fixture every fake oci build writes. */
+const REFERENCE_LAYERS = async () =>
+  ((await readOutput(referenceImage, 'oci')).image?.layers ?? []).map((layer) => layer.digest);
+
+async function made(
+  cacheType: CacheType,
+  options: {
+    version?: string;
+    fails?: (build: number) => boolean;
+    cacheDir?: string;
+    noCache?: boolean;
+    pushed?: string[];
+  } = {},
+) {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cache-build-'));
-  const { daemons, builds } = daemonsThatBuild(version, fails);
-  const plan = planFor(cacheType);
-  const cache = cacheSpecs(plan, { registries }, workDir);
-  const result = await createCache(daemons, plan, cache, workDir, recordingLog()).catch(
-    (e: unknown) => e as Error,
-  );
+  const { daemons, builds } = daemonsThatBuild(options.version ?? 'v0.9.0', options.fails);
+  const plan = { ...planFor(cacheType), cacheDir: options.cacheDir ?? '' };
+  const pushed = pushedManifest(options.pushed ?? (await REFERENCE_LAYERS()));
+  const result = await withRegistry(pushed, (address) => {
+    const cache = cacheSpecs(plan, { registries: { ...registries, cacheAddress: address } }, workDir);
+    return createCache(daemons, plan, options.noCache ? undefined : cache, workDir, recordingLog()).catch(
+      (e: unknown) => e as Error,
+    );
+  });
   return { result, builds, events: daemons.events, workDir };
 }
 
@@ -95,14 +129,14 @@ describe('the cache build, per backend', () => {
   });
 
   it('inline: a failed push is the cache build failing, and no reference is built', async () => {
-    const { result, builds } = await made('inline', 'v0.9.0', (build) => build === 1);
+    const { result, builds } = await made('inline', { fails: (build) => build === 1 });
     assert.ok(result instanceof CacheBuildFailed);
     assert.match(result.message, /the build that creates the cache failed:\nerror: push refused/);
     assert.equal(builds.length, 1);
   });
 
   it('a cache maker older than its backend is an error before any build, and its daemon is removed', async () => {
-    const { result, builds, events } = await made('inline', 'v0.3.3');
+    const { result, builds, events } = await made('inline', { version: 'v0.3.3' });
     assert.ok(result instanceof InfrastructureError);
     assert.match(
       result.message,
@@ -110,5 +144,37 @@ describe('the cache build, per backend', () => {
     );
     assert.equal(builds.length, 0);
     assert.deepEqual(events, ['start d1', 'version d1', 'stop d1']);
+  });
+
+  it('inline: a reference build that is not the image pushed with the cache is an error, naming both', async () => {
+    const { result } = await made('inline', { pushed: ['sha256:aaaa', 'sha256:bbbb'] });
+    assert.ok(result instanceof InfrastructureError, String(result));
+    assert.match(
+      result.message,
+      /the reference build is not the image pushed with the cache \(run-cache:5000\/lost-layer\/cache:latest\): layers sha256:\w+, sha256:\w+ against sha256:aaaa, sha256:bbbb/,
+    );
+  });
+
+  it("local: the run's folder, or the cache-dir, gets the cache beside the reference", async () => {
+    const inRun = await made('local');
+    assert.ok(!(inRun.result instanceof Error), String(inRun.result));
+    assert.deepEqual(
+      inRun.builds.map((b) => b.exportCache),
+      [`type=local,dest=${inRun.workDir}/cache,mode=max`],
+    );
+    const kept = await made('local', { cacheDir: '/work/space/kept' });
+    assert.deepEqual(
+      kept.builds.map((b) => b.exportCache),
+      ['type=local,dest=/work/space/kept,mode=max'],
+    );
+  });
+
+  it('a cache made earlier (none given): one build of the reference, exporting nothing', async () => {
+    const { result, builds, workDir } = await made('local', { cacheDir: '/work/space/kept', noCache: true });
+    assert.ok(!(result instanceof Error), String(result));
+    assert.deepEqual(
+      builds.map((b) => [b.exportCache, b.output]),
+      [[undefined, `type=oci,dest=${workDir}/reference.oci.tar`]],
+    );
   });
 });

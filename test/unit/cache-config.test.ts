@@ -3,13 +3,12 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseCacheConfig, readCacheConfig, sharedResults } from '../../src/inspection/cache-config.js';
 import type { OciImage } from '../../src/inspection/oci-image.js';
 import { InspectionError } from '../../src/inspection/tarball.js';
+import { withRegistry } from '../support/one-image-registry.js';
 
 // Local caches (`--export-cache type=local,mode=max`) of the bundled reproduction written by the test bed's
 // v0.9.0 and v0.34.2, without their big layer blobs (fixtures/README.md).
@@ -155,21 +154,11 @@ async function withInlineImage<T>(
   const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
   document.config.digest = configDigest;
   const manifest = Buffer.from(JSON.stringify(document));
-  const server = http.createServer((request, response) => {
-    const body =
-      request.url === '/v2/lost-layer/cache/manifests/latest'
-        ? manifest
-        : request.url === `/v2/lost-layer/cache/blobs/${configDigest}`
-          ? config
-          : undefined;
-    response.writeHead(body ? 200 : 404).end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    return await work(`127.0.0.1:${(server.address() as AddressInfo).port}`);
-  } finally {
-    server.close();
-  }
+  const paths = new Map([
+    ['/v2/lost-layer/cache/manifests/latest', manifest],
+    [`/v2/lost-layer/cache/blobs/${configDigest}`, config],
+  ]);
+  return withRegistry(paths, work);
 }
 
 describe('an inline cache, read from the image that carries it', () => {
@@ -194,7 +183,7 @@ describe('an inline cache, read from the image that carries it', () => {
     assert.deepEqual(sharedResults(config), []);
   });
 
-  it('no image at the tag, or an image whose config carries no inline cache, is an inspection error', async () => {
+  it('no image at the tag, an image whose config carries no inline cache or not a list of records: an inspection error', async () => {
     await withInlineImage('v0.9.0', async (address) => {
       await assert.rejects(
         readCacheConfig({ ...at(address), tag: 'other' }),
@@ -211,6 +200,19 @@ describe('an inline cache, read from the image that carries it', () => {
             /carries no inline cache \(moby\.buildkit\.cache\.v0\)/.test(error.message),
         ),
       (config) => delete config['moby.buildkit.cache.v0'],
+    );
+    await withInlineImage(
+      'v0.9.0',
+      (address) =>
+        assert.rejects(
+          readCacheConfig(at(address)),
+          (error: unknown) =>
+            error instanceof InspectionError &&
+            /is not the list of records BuildKit writes/.test(error.message),
+        ),
+      (config) => {
+        config['moby.buildkit.cache.v0'] = Buffer.from('{"layers":[],"records":[]}').toString('base64');
+      },
     );
   });
 });

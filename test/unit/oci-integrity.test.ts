@@ -14,7 +14,10 @@ import {
   layerTar,
   readDocs,
   readLayout,
+  GZIP_LAYER,
+  PLAIN_LAYER,
   setLayer,
+  ZSTD_LAYER,
   withoutEndMarker,
   writeLayout,
 } from '../support/oci-edit.js';
@@ -136,20 +139,67 @@ describe('readOciImage integrity checks, each pinned by an edited fixture', () =
     await rejectsWith(await write(layout), /the layer 2 sha256:\w+ is not in the tarball/);
   });
 
-  it('layer is a gzip tarball: layer 2 stored uncompressed, digest, size and diff_id consistent', async () => {
+  it('layer is a tarball: layer 2 replaced by bytes that are no tarball, gzip, zstd or plain', async () => {
     const layout = copy();
     editImage(layout, (docs) => {
-      const tar = layerTar(layout, docs, 2);
-      setLayer(layout, docs, 2, tar);
-      // The same tar, not gzipped: a blob of its own that the descriptor points at.
-      const digest = docs.config.rootfs.diff_ids[1] ?? '';
-      layout.files.set(blobPath(digest), tar);
-      docs.manifest.layers[1] = {
-        mediaType: 'application/vnd.oci.image.layer.v1.tar',
-        digest,
-        size: tar.length,
-      };
+      const bytes = Buffer.alloc(4096, 'not a layer ');
+      setLayer(layout, docs, 2, bytes, { compress: (b) => b, mediaType: PLAIN_LAYER.mediaType });
     });
-    await rejectsWith(await write(layout), /layer 2 \(sha256:\w+\) is not a gzip tarball/);
+    await rejectsWith(await write(layout), /layer 2 \(sha256:\w+\) is not a tarball, gzip, zstd or plain/);
+  });
+
+  it('layer media type names its compression: layer 2 gzip bytes under a plain .tar media type', async () => {
+    const layout = copy();
+    editImage(layout, (docs) => {
+      setLayer(layout, docs, 2, layerTar(layout, docs, 2), {
+        ...GZIP_LAYER,
+        mediaType: PLAIN_LAYER.mediaType,
+      });
+    });
+    await rejectsWith(
+      await write(layout),
+      /layer 2 \(sha256:\w+\) is gzip, its media type says application\/vnd\.oci\.image\.layer\.v1\.tar$/,
+    );
+  });
+});
+
+describe('readOciImage on the layer compressions BuildKit writes', () => {
+  for (const [name, encoding] of [
+    ['plain (.tar)', PLAIN_LAYER],
+    ['zstd (+zstd)', ZSTD_LAYER],
+  ] as const) {
+    it(`layer 2 stored ${name}: read, with the same diff_id and files as gzip`, async () => {
+      const gzip = await readOciImage(referenceFile);
+      const layout = copy();
+      editImage(layout, (docs) => setLayer(layout, docs, 2, layerTar(layout, docs, 2), encoding));
+      const image = await readOciImage(await write(layout));
+      assert.equal(image.layers[1]?.mediaType, encoding.mediaType);
+      assert.equal(image.layers[1]?.diffId, gzip.layers[1]?.diffId);
+      assert.deepEqual(image.layers[1]?.files, gzip.layers[1]?.files);
+      assert.deepEqual(image.layers[1]?.entries, gzip.layers[1]?.entries);
+    });
+  }
+
+  it('an empty layer stored plain (a tar of its end marker only, as v0.34.2 writes it): read, no files', async () => {
+    const layout = copy();
+    const empty = Buffer.alloc(1024);
+    editImage(layout, (docs) => setLayer(layout, docs, 2, empty, PLAIN_LAYER));
+    const image = await readOciImage(await write(layout));
+    assert.equal(
+      image.layers[1]?.digest,
+      'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef',
+    );
+    assert.deepEqual(image.layers[1]?.files, []);
+  });
+
+  it('a zstd layer cut short is an error of that layer', async () => {
+    const layout = copy();
+    editImage(layout, (docs) =>
+      setLayer(layout, docs, 2, layerTar(layout, docs, 2), {
+        ...ZSTD_LAYER,
+        compress: (tar) => ZSTD_LAYER.compress(tar).subarray(0, 600),
+      }),
+    );
+    await assert.rejects(readOciImage(await write(layout)), /zstd|end/);
   });
 });

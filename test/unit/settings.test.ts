@@ -59,6 +59,7 @@ describe('parseSettings defaults', () => {
     assert.equal(s.cacheResetFrequency, 4);
     assert.equal(s.cacheType, 'registry');
     assert.equal(s.cacheDir, '');
+    assert.deepEqual(s.cacheOptions, {}, 'no export option given: the backend and BuildKit decide');
     assert.equal(s.createCache, true);
     assert.equal(s.runAttempts, true);
     assert.equal(s.cleanup, true);
@@ -218,6 +219,42 @@ const badCases: BadCase[] = [
     why: 'create-cache false with the inline cache',
     inputs: { 'cache-type': 'inline', 'create-cache': 'false' },
     names: 'create-cache',
+  },
+  { why: 'cache-mode not a mode', inputs: { 'cache-mode': 'maximum' }, names: 'cache-mode' },
+  {
+    why: 'cache-compression estargz',
+    inputs: { 'cache-compression': 'estargz' },
+    names: 'cache-compression',
+  },
+  {
+    why: 'cache-force-compression not a boolean',
+    inputs: { 'cache-force-compression': 'yes' },
+    names: 'cache-force-compression',
+  },
+  {
+    why: 'cache-mode max with the inline cache',
+    inputs: { 'cache-type': 'inline', 'cache-mode': 'max' },
+    names: 'cache-mode',
+  },
+  {
+    why: 'cache-compression with the inline cache',
+    inputs: { 'cache-type': 'inline', 'cache-compression': 'zstd' },
+    names: 'cache-compression',
+  },
+  {
+    why: 'cache-image-manifest true without OCI media types',
+    inputs: { 'cache-image-manifest': 'true', 'cache-oci-mediatypes': 'false' },
+    names: 'cache-image-manifest',
+  },
+  {
+    why: 'cache-compression for a cache maker before v0.10',
+    inputs: { 'buildkit-image': 'moby/buildkit:v0.9.1', 'cache-compression': 'zstd' },
+    names: 'cache-buildkit-image',
+  },
+  {
+    why: 'cache-image-manifest for a cache maker before v0.12',
+    inputs: { 'cache-buildkit-image': 'moby/buildkit:v0.11.6-rootless', 'cache-image-manifest': 'true' },
+    names: 'cache-buildkit-image',
   },
   {
     why: 'a release older than its cache backend',
@@ -546,6 +583,16 @@ describe('parseSettings accepts good inputs', () => {
     assert.deepEqual(parse({ 'buildkitd-container-options': '--privileged' }).buildkitdContainerOptions, [
       '--privileged',
     ]);
+  });
+
+  it('keeps the cache export options given, and only those', () => {
+    const s = parse({
+      'cache-mode': 'min',
+      'cache-compression': 'zstd',
+      'cache-force-compression': 'true',
+      'buildkit-image': 'moby/buildkit:v0.10.6',
+    });
+    assert.deepEqual(s.cacheOptions, { mode: 'min', compression: 'zstd', forceCompression: 'true' });
   });
 
   it('splits buildkitd-flags into words', () => {

@@ -1,4 +1,4 @@
-// Keeps the dependencies of src/ pointing one way (README, "Architecture"): every file of a part may import
+// Keeps the dependencies of src/ pointing one way (docs/architecture.md): every file of a part may import
 // its own part, the ground (log.ts, paths.ts) and the parts listed for it below, nothing else. Prints each
 // import that breaks this and exits 1. Usage: node --import tsx scripts/check-layers.ts
 import * as fs from 'node:fs';

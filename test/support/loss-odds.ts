@@ -2,8 +2,8 @@ import { attemptsForConfidence } from '../../src/minimize/confidence.js';
 
 /**
  * The per-attempt loss rate the tests count on for BuildKit v0.9.0 with the bundled Dockerfile (fresh state
- * every 4 attempts, the default): less than half of every rate measured on the test bed (README "Speed":
- * 17% by place after a reset, 400 attempts; "Compatibility": 12.5% and 20% in keep-going runs of 40).
+ * every 4 attempts, the default): less than half of every rate measured on the test bed (docs/speed.md:
+ * 17% by place after a reset, 400 attempts; docs/compatibility.md: 12.5% and 20% in keep-going runs of 40).
  */
 export const LOSS_RATE_FLOOR = 0.07;
 

@@ -94716,6 +94716,8 @@ function candidatesTable(candidates) {
     ];
 }
 
+// EXTERNAL MODULE: ./src/backends/backends.ts + 5 modules
+var backends = __nccwpck_require__(21216);
 // EXTERNAL MODULE: ./src/inputs/input-table.ts
 var input_table = __nccwpck_require__(25620);
 // EXTERNAL MODULE: ./src/report/json-report.ts
@@ -94724,19 +94726,40 @@ var json_report = __nccwpck_require__(4225);
 
 
 
+
 /**
  * The job summary's Settings table, one row per input under the name the workflow gave it (buildkit-image,
  * not the field buildkitImage), in action.yml's order. Inputs that set one field share its row
  * ("buildkitd-config / buildkitd-config-inline"). The token is masked, as in the JSON report.
  */
-function settingsTable(settings) {
+function settingsTable(settings, lanes) {
     const values = (0,json_report/* publicSettings */.dg)(settings);
     return [
         '| Setting | Value |',
         '| --- | --- |',
-        ...inputsBySetting().map(([setting, names]) => tableRow([names.join(' / '), cell(settingText(values[setting]))])),
+        ...inputsBySetting().map(([setting, names]) => {
+            const shown = SHOWN[setting];
+            return tableRow([
+                names.join(' / '),
+                cell(shown ? shown(settings, lanes) : settingText(values[setting])),
+            ]);
+        }),
     ];
 }
+/**
+ * Settings whose typed value is not what a workflow writes: shown as the word given, and what it became
+ * (parallel auto is 0 in Settings; mirror-upstream none is '').
+ */
+const SHOWN = {
+    parallel: ({ parallel }, lanes) => parallel !== 0 ? String(parallel) : `auto${lanes ? ` (${lanes} ${lanes === 1 ? 'lane' : 'lanes'})` : ''}`,
+    mirrorUpstream: ({ mirrorUpstream }) => mirrorUpstream || 'none (a plain registry, filled from mirror-images)',
+    failOn: ({ failOn }) => (failOn.length === 0 ? 'none' : failOn.join(', ')),
+    cacheOptions: ({ cacheOptions }) => Object.keys(cacheOptions).length === 0
+        ? "(the backend's and BuildKit's defaults)"
+        : Object.entries(cacheOptions)
+            .map(([name, value]) => `${backends/* CACHE_OPTIONS */.Ab[name].input}: ${value}`)
+            .join(', '),
+};
 /** Each field of Settings with the names of the inputs that set it, in the order of their first input. */
 function inputsBySetting() {
     const names = new Map();
@@ -94842,7 +94865,7 @@ function renderSummary(result, settings) {
         lines.push(fold ? `<details><summary>Attempts (${result.records.length})</summary>` : '### Attempts', '');
         lines.push(...attemptsTable(result.records), '', ...(fold ? ['</details>', ''] : []));
     }
-    lines.push('<details><summary>Settings</summary>', '', ...settingsTable(settings), '', '</details>', '');
+    lines.push('<details><summary>Settings</summary>', '', ...settingsTable(settings, result.lanes), '', '</details>', '');
     return lines.join('\n');
 }
 function makerText(result) {

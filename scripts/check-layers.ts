@@ -17,7 +17,7 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   attempts: ['model', 'backends', 'inputs', 'verdict', 'inspection', 'services'],
   minimize: ['model', 'backends', 'inputs', 'verdict', 'inspection', 'services', 'attempts'],
   'engine.ts': ['model', 'backends', 'inputs', 'verdict', 'inspection', 'services', 'attempts', 'minimize'],
-  report: ['model', 'inputs', 'verdict'],
+  report: ['model', 'backends', 'inputs', 'verdict'],
   'state-helper.ts': [],
   // The entry points: the action, the CLI and the bisect table put everything together.
   'main.ts': ['*'],

@@ -1,3 +1,4 @@
+import { CACHE_OPTIONS, type CacheOptionName } from '../backends/backends.js';
 import { INPUTS, type InputEntry } from '../inputs/input-table.js';
 import type { Settings } from '../inputs/settings.js';
 import { publicSettings } from './json-report.js';
@@ -8,16 +9,38 @@ import { cell, tableRow } from './markdown.js';
  * not the field buildkitImage), in action.yml's order. Inputs that set one field share its row
  * ("buildkitd-config / buildkitd-config-inline"). The token is masked, as in the JSON report.
  */
-export function settingsTable(settings: Settings): string[] {
+export function settingsTable(settings: Settings, lanes?: number): string[] {
   const values: Readonly<Record<string, unknown>> = publicSettings(settings);
   return [
     '| Setting | Value |',
     '| --- | --- |',
-    ...inputsBySetting().map(([setting, names]) =>
-      tableRow([names.join(' / '), cell(settingText(values[setting]))]),
-    ),
+    ...inputsBySetting().map(([setting, names]) => {
+      const shown = SHOWN[setting];
+      return tableRow([
+        names.join(' / '),
+        cell(shown ? shown(settings, lanes) : settingText(values[setting])),
+      ]);
+    }),
   ];
 }
+
+/**
+ * Settings whose typed value is not what a workflow writes: shown as the word given, and what it became
+ * (parallel auto is 0 in Settings; mirror-upstream none is '').
+ */
+const SHOWN: Partial<Record<keyof Settings, (settings: Settings, lanes: number | undefined) => string>> = {
+  parallel: ({ parallel }, lanes) =>
+    parallel !== 0 ? String(parallel) : `auto${lanes ? ` (${lanes} ${lanes === 1 ? 'lane' : 'lanes'})` : ''}`,
+  mirrorUpstream: ({ mirrorUpstream }) =>
+    mirrorUpstream || 'none (a plain registry, filled from mirror-images)',
+  failOn: ({ failOn }) => (failOn.length === 0 ? 'none' : failOn.join(', ')),
+  cacheOptions: ({ cacheOptions }) =>
+    Object.keys(cacheOptions).length === 0
+      ? "(the backend's and BuildKit's defaults)"
+      : Object.entries(cacheOptions)
+          .map(([name, value]) => `${CACHE_OPTIONS[name as CacheOptionName].input}: ${value}`)
+          .join(', '),
+};
 
 /** Each field of Settings with the names of the inputs that set it, in the order of their first input. */
 function inputsBySetting(): [keyof Settings, string[]][] {

@@ -43,7 +43,14 @@ export function renderSummary(result: RunResult, settings: Settings): string {
     lines.push(fold ? `<details><summary>Attempts (${result.records.length})</summary>` : '### Attempts', '');
     lines.push(...attemptsTable(result.records), '', ...(fold ? ['</details>', ''] : []));
   }
-  lines.push('<details><summary>Settings</summary>', '', ...settingsTable(settings), '', '</details>', '');
+  lines.push(
+    '<details><summary>Settings</summary>',
+    '',
+    ...settingsTable(settings, result.lanes),
+    '',
+    '</details>',
+    '',
+  );
   return lines.join('\n');
 }
 

@@ -229,6 +229,28 @@ describe('renderSummary: settings', () => {
     );
   });
 
+  it('shows what the workflow gave and what it became, not the typed value (auto, none)', () => {
+    const settings = settingsWith({
+      parallel: 'auto',
+      'mirror-upstream': 'none',
+      'fail-on': 'none',
+      'cache-mode': 'min',
+      'cache-compression': 'zstd',
+      'buildkit-image': 'moby/buildkit:v0.10.6',
+    });
+    const rows = settingRows(renderSummary({ ...lostRun(3), lanes: 2 }, settings));
+    assert.ok(rows.includes('| parallel | auto (2 lanes) |'), rows.join('\n'));
+    assert.ok(rows.includes('| mirror-upstream | none (a plain registry, filled from mirror-images) |'));
+    assert.ok(rows.includes('| fail-on / fail-on-reproduce | none |'), rows.join('\n'));
+    assert.ok(
+      rows.some((row) => row.endsWith('| cache-mode: min, cache-compression: zstd |')),
+      rows.join('\n'),
+    );
+    const given = settingRows(renderSummary(lostRun(3), settingsWith({ parallel: '3' })));
+    assert.ok(given.includes('| parallel | 3 |'));
+    assert.ok(given.some((row) => row.endsWith("| (the backend's and BuildKit's defaults) |")));
+  });
+
   it('has a row for every setting', () => {
     const settings = settingsWith();
     const names = settingRows(renderSummary(lostRun(3), settings)).map(

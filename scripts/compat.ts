@@ -2,11 +2,11 @@
  * The compatibility table: for each BuildKit release, build it on the test bed and run the check on it,
  * rootful and rootless, with keep-going, and print one Markdown table. A script that prints, not a test.
  *
- *   npm run compat -- [--retries 40] [--variants rootful,rootless] [VERSION...]
+ *   npm run compat -- [--retries 40] [--variants rootful,rootless] [--backends registry,local,inline] [VERSION...]
  *   npm run compat -- --makers [--importers v0.9.0,latest] [--retries 40] [VERSION...]
  *
  * Without versions: the last patch of every minor from v0.7 to the newest (`scripts/testbed.sh releases`).
- * A release that cannot be built here is a row that says why.
+ * A release that cannot be built here is a row that says why; a backend the release does not have, too.
  *
  * With --makers, the prediction against the measurement: for a cache made by each release (default: the
  * test bed's ladder), whether its records share a result, and the verdict of importing it into each importer
@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { buildMatrix, type MatrixRow } from '../src/report/matrix.js';
 import { CLASS_LABELS, verdictWords } from '../src/report/verdict-labels.js';
 import { ATTEMPT_CLASSES, type DifferenceClass } from '../src/model/classes.js';
+import { type CacheType, CACHE_TYPES, releaseProblem } from '../src/backends/backends.js';
 import { testBed } from './lib/testbed.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,6 +29,7 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 interface CompatRow {
   release: string;
   variant: string;
+  backend: string;
   verdict: string;
   lostOfAttempts: string;
   rate: string;
@@ -42,10 +44,14 @@ const { values, positionals } = parseArgs({
     variants: { type: 'string', default: 'rootful,rootless' },
     makers: { type: 'boolean', default: false },
     importers: { type: 'string', default: 'v0.9.0,latest' },
+    backends: { type: 'string', default: 'registry' },
   },
   allowPositionals: true,
 });
 const variants = (values.variants ?? '').split(',').filter((v) => v === 'rootful' || v === 'rootless');
+const backends = (values.backends ?? '')
+  .split(',')
+  .filter((b): b is CacheType => (CACHE_TYPES as string[]).includes(b));
 
 function run(command: string, args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(command, args, {
@@ -160,56 +166,58 @@ for (const release of releases()) {
   if (bed.status !== 0) {
     const note = `cannot be built here: ${why(bed.stderr)}`;
     for (const variant of variants)
-      rows.push({
-        release,
-        variant,
-        verdict: 'not built',
-        lostOfAttempts: '—',
-        rate: '—',
-        classes: '—',
-        note,
-      });
+      for (const backend of backends) rows.push(emptyRow(release, variant, backend, 'not built', note));
     process.stderr.write(`${release}: ${note}\n`);
     continue;
   }
   for (const variant of variants) {
-    const found = check(release, variant);
-    if ('problem' in found) {
+    for (const backend of backends) {
+      const unsupported = releaseProblem(backend, release);
+      if (unsupported) {
+        rows.push(emptyRow(release, variant, backend, 'not supported', unsupported));
+        continue;
+      }
+      const found = check(release, variant, ['--cache-type', backend]);
+      if ('problem' in found) {
+        rows.push(emptyRow(release, variant, backend, 'error', found.problem));
+        continue;
+      }
+      const { row } = found;
       rows.push({
         release,
         variant,
-        verdict: 'error',
-        lostOfAttempts: '—',
-        rate: '—',
-        classes: '—',
-        note: found.problem,
+        backend,
+        verdict: verdictWord(row),
+        lostOfAttempts: `${row.lost}/${row.attempts}`,
+        rate: row.rateText,
+        classes: classesText(row),
+        note: row.note ?? '',
       });
-      continue;
     }
-    const { row } = found;
-    rows.push({
-      release,
-      variant,
-      verdict: verdictWord(row),
-      lostOfAttempts: `${row.lost}/${row.attempts}`,
-      rate: row.rateText,
-      classes: classesText(row),
-      note: row.note ?? '',
-    });
   }
+}
+
+function emptyRow(
+  release: string,
+  variant: string,
+  backend: string,
+  verdict: string,
+  note: string,
+): CompatRow {
+  return { release, variant, backend, verdict, lostOfAttempts: '—', rate: '—', classes: '—', note };
 }
 
 const minutes = ((Date.now() - started) / 60_000).toFixed(1);
 const machine = `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`;
 const lines = [
   `BuildKit compatibility, ${new Date().toISOString().slice(0, 10)}, on ${machine}: ${values.retries} attempts`,
-  `each with keep-going, bundled reproduction, registry cache (mode=max), ${minutes} min in all.`,
+  `each with keep-going, bundled reproduction, ${backends.join(', ')} cache (the backend's default mode), ${minutes} min in all.`,
   '',
-  '| Release | Variant | Verdict | Lost/attempts | Loss rate | Attempts by class | Note |',
-  '| --- | --- | --- | ---: | --- | --- | --- |',
+  '| Release | Variant | Backend | Verdict | Lost/attempts | Loss rate | Attempts by class | Note |',
+  '| --- | --- | --- | --- | ---: | --- | --- | --- |',
   ...rows.map(
     (r) =>
-      `| ${r.release} | ${r.variant} | ${r.verdict} | ${r.lostOfAttempts} | ${r.rate} | ${r.classes} | ${r.note.replace(/\|/g, '\\|')} |`,
+      `| ${r.release} | ${r.variant} | ${r.backend} | ${r.verdict} | ${r.lostOfAttempts} | ${r.rate} | ${r.classes} | ${r.note.replace(/\|/g, '\\|')} |`,
   ),
   '',
   `Test bed time per release (build when cold, else a check): ${buildSeconds.join(', ')}.`,

@@ -78863,7 +78863,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   fV: () => (/* binding */ releaseProblem)
 });
 
-// UNUSED EXPORTS: CACHE_OUTLIVING_A_RUN, CACHE_REPOSITORY, exportAttributes
+// UNUSED EXPORTS: CACHE_OUTLIVING_A_RUN, CACHE_REPOSITORY, IN_THE_RUN_REGISTRY, exportAttributes, runRegistryCache
 
 // EXTERNAL MODULE: ./node_modules/semver/index.js
 var semver = __nccwpck_require__(62088);
@@ -78877,6 +78877,19 @@ var semver = __nccwpck_require__(62088);
 const CACHE_REPOSITORY = 'lost-layer/cache';
 /** Why create-cache false needs another backend: the run's registry goes with the run. */
 const CACHE_OUTLIVING_A_RUN = "false needs a cache that outlives a run, and the run's registry goes with it: set cache-type: local and cache-dir to a cache made earlier";
+/** What the backends that keep their cache in the run's registry share: it goes with the run. */
+const IN_THE_RUN_REGISTRY = {
+    problem: (settings) => settings.createCache ? undefined : { input: 'create-cache', reason: CACHE_OUTLIVING_A_RUN },
+    keptDir: () => undefined,
+    runPaths: () => [],
+};
+/** The image reference of this run's cache in its registry, and where this process reads it. */
+function runRegistryCache(place) {
+    return {
+        ref: `${place.registryHost}/${CACHE_REPOSITORY}:${place.tag}`,
+        at: { address: place.registryAddress, repository: CACHE_REPOSITORY, tag: place.tag },
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/backends/options.ts
 /*
@@ -78935,21 +78948,14 @@ const inlineBackend = {
     since: 'v0.4.0',
     options: ['mode', 'ignoreError'],
     modes: ['min'],
-    problem: (settings) => settings.createCache ? undefined : { input: 'create-cache', reason: CACHE_OUTLIVING_A_RUN },
-    keptDir: () => undefined,
-    runPaths: () => [],
+    ...IN_THE_RUN_REGISTRY,
     specs: (settings, place) => {
-        const ref = `${place.registryHost}/${CACHE_REPOSITORY}:${place.tag}`;
+        const { ref, at } = runRegistryCache(place);
         return {
             export: `type=inline${exportAttributes(settings.cacheOptions, undefined)}`,
             import: `type=registry,ref=${ref}`,
             pushedImage: ref,
-            location: {
-                kind: 'inline',
-                address: place.registryAddress,
-                repository: CACHE_REPOSITORY,
-                tag: place.tag,
-            },
+            location: { kind: 'inline', ...at },
         };
     },
 };
@@ -78993,20 +78999,13 @@ const registryBackend = {
     since: 'v0.4.0',
     options: CACHE_OPTION_NAMES,
     modes: ['max', 'min'],
-    problem: (settings) => settings.createCache ? undefined : { input: 'create-cache', reason: CACHE_OUTLIVING_A_RUN },
-    keptDir: () => undefined,
-    runPaths: () => [],
+    ...IN_THE_RUN_REGISTRY,
     specs: (settings, place) => {
-        const ref = `${place.registryHost}/${CACHE_REPOSITORY}:${place.tag}`;
+        const { ref, at } = runRegistryCache(place);
         return {
             export: `type=registry,ref=${ref}${exportAttributes(settings.cacheOptions, 'max')}`,
             import: `type=registry,ref=${ref}`,
-            location: {
-                kind: 'registry',
-                address: place.registryAddress,
-                repository: CACHE_REPOSITORY,
-                tag: place.tag,
-            },
+            location: { kind: 'registry', ...at },
         };
     },
 };

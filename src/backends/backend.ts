@@ -77,3 +77,19 @@ export const CACHE_REPOSITORY = 'lost-layer/cache';
 /** Why create-cache false needs another backend: the run's registry goes with the run. */
 export const CACHE_OUTLIVING_A_RUN =
   "false needs a cache that outlives a run, and the run's registry goes with it: set cache-type: local and cache-dir to a cache made earlier";
+
+/** What the backends that keep their cache in the run's registry share: it goes with the run. */
+export const IN_THE_RUN_REGISTRY = {
+  problem: (settings: BackendSettings): BackendProblem | undefined =>
+    settings.createCache ? undefined : { input: 'create-cache', reason: CACHE_OUTLIVING_A_RUN },
+  keptDir: (): string | undefined => undefined,
+  runPaths: (): string[] => [],
+} satisfies Partial<CacheBackend>;
+
+/** The image reference of this run's cache in its registry, and where this process reads it. */
+export function runRegistryCache(place: CachePlace) {
+  return {
+    ref: `${place.registryHost}/${CACHE_REPOSITORY}:${place.tag}`,
+    at: { address: place.registryAddress, repository: CACHE_REPOSITORY, tag: place.tag },
+  };
+}

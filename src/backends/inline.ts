@@ -1,4 +1,4 @@
-import { CACHE_OUTLIVING_A_RUN, CACHE_REPOSITORY, type CacheBackend } from './backend.js';
+import { type CacheBackend, IN_THE_RUN_REGISTRY, runRegistryCache } from './backend.js';
 import { exportAttributes } from './options.js';
 
 /**
@@ -11,22 +11,14 @@ export const inlineBackend: CacheBackend = {
   since: 'v0.4.0',
   options: ['mode', 'ignoreError'],
   modes: ['min'],
-  problem: (settings) =>
-    settings.createCache ? undefined : { input: 'create-cache', reason: CACHE_OUTLIVING_A_RUN },
-  keptDir: () => undefined,
-  runPaths: () => [],
+  ...IN_THE_RUN_REGISTRY,
   specs: (settings, place) => {
-    const ref = `${place.registryHost}/${CACHE_REPOSITORY}:${place.tag}`;
+    const { ref, at } = runRegistryCache(place);
     return {
       export: `type=inline${exportAttributes(settings.cacheOptions, undefined)}`,
       import: `type=registry,ref=${ref}`,
       pushedImage: ref,
-      location: {
-        kind: 'inline',
-        address: place.registryAddress,
-        repository: CACHE_REPOSITORY,
-        tag: place.tag,
-      },
+      location: { kind: 'inline', ...at },
     };
   },
 };

@@ -1,4 +1,4 @@
-import { CACHE_OUTLIVING_A_RUN, CACHE_REPOSITORY, type CacheBackend } from './backend.js';
+import { type CacheBackend, IN_THE_RUN_REGISTRY, runRegistryCache } from './backend.js';
 import { CACHE_OPTION_NAMES, exportAttributes } from './options.js';
 
 /** The cache as its own manifest in the run's registry (mode=max by default: every step's result). */
@@ -7,21 +7,13 @@ export const registryBackend: CacheBackend = {
   since: 'v0.4.0',
   options: CACHE_OPTION_NAMES,
   modes: ['max', 'min'],
-  problem: (settings) =>
-    settings.createCache ? undefined : { input: 'create-cache', reason: CACHE_OUTLIVING_A_RUN },
-  keptDir: () => undefined,
-  runPaths: () => [],
+  ...IN_THE_RUN_REGISTRY,
   specs: (settings, place) => {
-    const ref = `${place.registryHost}/${CACHE_REPOSITORY}:${place.tag}`;
+    const { ref, at } = runRegistryCache(place);
     return {
       export: `type=registry,ref=${ref}${exportAttributes(settings.cacheOptions, 'max')}`,
       import: `type=registry,ref=${ref}`,
-      location: {
-        kind: 'registry',
-        address: place.registryAddress,
-        repository: CACHE_REPOSITORY,
-        tag: place.tag,
-      },
+      location: { kind: 'registry', ...at },
     };
   },
 };

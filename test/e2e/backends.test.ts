@@ -3,12 +3,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import * as semver from 'semver';
-import { type ActionRun, type RunOptions } from '../support/action-runner.js';
+import type { ActionRun } from '../support/action-runner.js';
 import { BedSuite } from '../support/bed-suite.js';
 import { verdictWithoutLoss } from '../support/ladder.js';
 import { leftovers } from '../support/leftovers.js';
 import { ATTEMPTS_TO_A_LOSS } from '../support/loss-odds.js';
-import { docker, runIdOf, waitForContainer } from '../support/run-watch.js';
+import { docker, onAttempt2 } from '../support/run-watch.js';
 import { CACHE_BACKENDS, CACHE_TYPES } from '../../src/backends/backends.js';
 import { testBed } from '../../scripts/lib/testbed.js';
 
@@ -77,15 +77,6 @@ describe('every cache backend on the ladder', () => {
       }
     }
   }
-
-  /** Does `then` once the main step has logged the start of attempt 2. */
-  const onAttempt2 =
-    (then: (daemon: string) => void): RunOptions['onMainStarted'] =>
-    (child) => {
-      void runIdOf(child, /^attempt 2: /m)
-        .then((runId) => waitForContainer(runId, /-buildkitd-2$/))
-        .then(then);
-    };
 
   for (const version of releasesWith('inline').filter((v) => v !== 'v0.9.0')) {
     it(`inline cache, ${version}: the registry holding the image killed mid-run: the import failed, an error`, async () => {

@@ -5,12 +5,12 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { type ActionRun, runAction, runnerDirs, type RunOptions } from '../support/action-runner.js';
+import { type ActionRun, runAction, runnerDirs } from '../support/action-runner.js';
 import { BedSuite } from '../support/bed-suite.js';
 import { verdictWithoutLoss } from '../support/ladder.js';
 import { leftovers, mirrorTags } from '../support/leftovers.js';
 import { ATTEMPTS_TO_A_LOSS } from '../support/loss-odds.js';
-import { docker, runIdOf, runningContainers, waitForContainer } from '../support/run-watch.js';
+import { docker, onAttempt2, runIdOf, runningContainers, waitForContainer } from '../support/run-watch.js';
 import { repoRoot, testBed } from '../../scripts/lib/testbed.js';
 
 /** The bed's releases after the fix: a failed import must be an error on each, whatever its progress says. */
@@ -32,15 +32,6 @@ describe('fault suite, on the test bed', () => {
   const fixed = (extra: Record<string, string> = {}) => suite.inputs('v0.9.1', 'rootful', extra);
   /** What a run of `fixed` gives when nothing breaks. */
   const untouched = verdictWithoutLoss('v0.9.1');
-
-  /** Does `then` once the main step has logged the start of attempt 2: its daemon answered, attempts run. */
-  const onAttempt2 =
-    (then: (daemon: string) => void): RunOptions['onMainStarted'] =>
-    (child) => {
-      void runIdOf(child, /^attempt 2: /m)
-        .then((runId) => waitForContainer(runId, /-buildkitd-2$/))
-        .then(then);
-    };
 
   function assertError(run: ActionRun, cause: RegExp, name: string): void {
     assert.equal(run.outputs['verdict'], 'error', `${name}: ${run.main.stdout}`);

@@ -45,3 +45,15 @@ export function runIdOf(child: ChildProcess, after = /^/m): Promise<string> {
 export function docker(...args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8' });
 }
+
+/**
+ * An onMainStarted hook (RunOptions) that does `then` with the daemon's container once the main step has
+ * logged the start of attempt 2: its daemon answered, attempts run.
+ */
+export const onAttempt2 =
+  (then: (daemon: string) => void) =>
+  (child: ChildProcess): void => {
+    void runIdOf(child, /^attempt 2: /m)
+      .then((runId) => waitForContainer(runId, /-buildkitd-2$/))
+      .then(then);
+  };

@@ -184,35 +184,22 @@ describe('an inline cache, read from the image that carries it', () => {
   });
 
   it('no image at the tag, an image whose config carries no inline cache or not a list of records: an inspection error', async () => {
-    await withInlineImage('v0.9.0', async (address) => {
-      await assert.rejects(
-        readCacheConfig({ ...at(address), tag: 'other' }),
-        (error: unknown) => error instanceof InspectionError && /HTTP 404/.test(error.message),
+    const refused = (message: RegExp, edit?: (config: Record<string, unknown>) => void, tag = 'latest') =>
+      withInlineImage(
+        'v0.9.0',
+        (address) =>
+          assert.rejects(
+            readCacheConfig({ ...at(address), tag }),
+            (error: unknown) => error instanceof InspectionError && message.test(error.message),
+          ),
+        edit,
       );
+    await refused(/HTTP 404/, undefined, 'other');
+    await refused(/carries no inline cache \(moby\.buildkit\.cache\.v0\)/, (config) => {
+      delete config['moby.buildkit.cache.v0'];
     });
-    await withInlineImage(
-      'v0.9.0',
-      (address) =>
-        assert.rejects(
-          readCacheConfig(at(address)),
-          (error: unknown) =>
-            error instanceof InspectionError &&
-            /carries no inline cache \(moby\.buildkit\.cache\.v0\)/.test(error.message),
-        ),
-      (config) => delete config['moby.buildkit.cache.v0'],
-    );
-    await withInlineImage(
-      'v0.9.0',
-      (address) =>
-        assert.rejects(
-          readCacheConfig(at(address)),
-          (error: unknown) =>
-            error instanceof InspectionError &&
-            /is not the list of records BuildKit writes/.test(error.message),
-        ),
-      (config) => {
-        config['moby.buildkit.cache.v0'] = Buffer.from('{"layers":[],"records":[]}').toString('base64');
-      },
-    );
+    await refused(/is not the list of records BuildKit writes/, (config) => {
+      config['moby.buildkit.cache.v0'] = Buffer.from('{"layers":[],"records":[]}').toString('base64');
+    });
   });
 });

@@ -78904,6 +78904,8 @@ const CACHE_OPTIONS = {
         attribute: 'compression',
         values: ['gzip', 'zstd', 'uncompressed'],
         since: 'v0.10.0',
+        // v0.9.x has no zstd decompressor at all.
+        importerSince: (value) => (value === 'zstd' ? 'v0.10.0' : undefined),
     },
     forceCompression: {
         input: 'cache-force-compression',
@@ -78922,6 +78924,8 @@ const CACHE_OPTIONS = {
         attribute: 'image-manifest',
         values: BOOLEAN,
         since: 'v0.12.0',
+        // v0.11 reads such a cache as an index with no entries, and builds without it.
+        importerSince: (value) => (value === 'true' ? 'v0.12.0' : undefined),
     },
     ignoreError: { input: 'cache-ignore-error', attribute: 'ignore-error', values: BOOLEAN, since: 'v0.11.0' },
 };
@@ -78945,7 +78949,8 @@ function exportAttributes(options, defaultMode) {
 const inlineBackend = {
     usage: "inside the image pushed to the run's registry, mode=min",
     since: 'v0.4.0',
-    options: ['mode', 'ignoreError'],
+    // BuildKit's inline exporter reads no attribute but min mode (ignore-error, too, goes unread there).
+    options: ['mode'],
     modes: ['min'],
     ...IN_THE_RUN_REGISTRY,
     specs: (settings, place) => {
@@ -78974,9 +78979,23 @@ const localBackend = {
     since: 'v0.4.0',
     options: CACHE_OPTION_NAMES,
     modes: ['max', 'min'],
-    problem: (settings) => settings.createCache || settings.cacheDir
-        ? undefined
-        : { input: 'create-cache', reason: 'false needs a cache made earlier: set cache-dir to its folder' },
+    problem: (settings) => {
+        if (!settings.createCache && !settings.cacheDir) {
+            return {
+                input: 'create-cache',
+                reason: 'false needs a cache made earlier: set cache-dir to its folder',
+            };
+        }
+        // A failed export that does not fail the build would leave the earlier cache there, imported by the
+        // attempts and held to this run's reference.
+        if (settings.cacheDir && settings.cacheOptions.ignoreError === 'true') {
+            return {
+                input: 'cache-ignore-error',
+                reason: 'true with a cache-dir could leave an earlier cache there for the attempts to import',
+            };
+        }
+        return undefined;
+    },
     keptDir: (settings) => settings.cacheDir || undefined,
     runPaths: (settings, place) => (settings.cacheDir ? [] : [folder(settings, place.dir)]),
     specs: (settings, place) => {
@@ -79034,6 +79053,12 @@ function backendProblem(cacheType, settings) {
         return { input: 'cache-dir', reason: `is not used with cache-type: ${cacheType}` };
     }
     for (const name of CACHE_OPTION_NAMES.filter((n) => settings.cacheOptions[n] !== undefined)) {
+        if (!settings.createCache) {
+            return {
+                input: CACHE_OPTIONS[name].input,
+                reason: 'changes an export, and create-cache false exports nothing',
+            };
+        }
         if (!backend.options.includes(name)) {
             return { input: CACHE_OPTIONS[name].input, reason: `is not used with cache-type: ${cacheType}` };
         }
@@ -79054,10 +79079,11 @@ function backendProblem(cacheType, settings) {
     return backend.problem(settings);
 }
 /**
- * Why a BuildKit release cannot make or read this cache: the backend or an option given is newer than it.
- * Undefined when it can, or when the release is not a release's version (latest, master, a dev build).
+ * Why a BuildKit release cannot make (`maker`) or import (`importer`) this cache: the backend, or an option
+ * given, newer than it. Undefined when it can, or when the release is not a release's version (latest,
+ * master, a dev build).
  */
-function releaseProblem(cacheType, release, options = {}) {
+function releaseProblem(cacheType, release, options = {}, role = 'maker') {
     // Only a release's own version is held to the table: a dev build says v0.0.0+unknown, others a commit.
     const version = /^v\d+\.\d+\.\d+/.test(release) ? semver.coerce(release) : null;
     if (!version || semver.eq(version, '0.0.0'))
@@ -79065,10 +79091,16 @@ function releaseProblem(cacheType, release, options = {}) {
     const since = CACHE_BACKENDS[cacheType].since;
     if (semver.lt(version, since))
         return `cache-type ${cacheType} needs BuildKit ${since} or newer; ${release} has none`;
-    for (const name of CACHE_OPTION_NAMES.filter((n) => options[n] !== undefined)) {
+    for (const name of CACHE_OPTION_NAMES) {
+        const value = options[name];
+        if (value === undefined)
+            continue;
         const option = CACHE_OPTIONS[name];
-        if (semver.lt(version, option.since)) {
-            return `${option.input} needs BuildKit ${option.since} or newer; ${release} has no ${option.attribute} attribute`;
+        const needed = role === 'maker' ? option.since : option.importerSince?.(value);
+        if (needed && semver.lt(version, needed)) {
+            return role === 'maker'
+                ? `${option.input} needs BuildKit ${needed} or newer; ${release} has no ${option.attribute} attribute`
+                : `${option.input} ${value} needs an importer of BuildKit ${needed} or newer; ${release} cannot read such a cache`;
         }
     }
     return undefined;
@@ -90056,32 +90088,52 @@ function decoderFor(compression) {
 function mediaTypeSays(mediaType, compression) {
     return KINDS[compression].mediaTypeSays(mediaType);
 }
-/** zstd as a stream, by fzstd (pure JavaScript: Node 20's zlib has no zstd). */
+/**
+ * Input slices fed to fzstd at a time: a zstd block decodes to at most 128 KiB from as little as 4 bytes (a run
+ * of one byte), so a slice this small decodes to at most 32 MiB before the reader is waited for.
+ */
+const ZSTD_SLICE = 1024;
+/**
+ * zstd as a stream, by fzstd (pure JavaScript: Node 20's zlib has no zstd). fzstd decodes synchronously
+ * whatever it is given, so the input goes in small slices, and none while the reader has not taken what came
+ * out: a layer of zeros that grows a thousandfold waits for its reader instead of filling memory.
+ */
+class ZstdDecoder extends external_node_stream_.Transform {
+    decoder = new Decompress((data) => {
+        if (data.length > 0 && !this.push(Buffer.from(data)))
+            this.full = true;
+    });
+    full = false;
+    wakeFeed;
+    _read(size) {
+        this.full = false;
+        const wake = this.wakeFeed;
+        this.wakeFeed = undefined;
+        wake?.();
+        super._read(size);
+    }
+    _transform(chunk, _encoding, callback) {
+        this.feed(chunk).then(() => callback(), (error) => callback(new Error(`zstd: ${error.message}`)));
+    }
+    _flush(callback) {
+        try {
+            this.decoder.push(new Uint8Array(0), true);
+            callback();
+        }
+        catch (error) {
+            callback(new Error(`zstd: ${error.message}`));
+        }
+    }
+    async feed(chunk) {
+        for (let at = 0; at < chunk.length; at += ZSTD_SLICE) {
+            this.decoder.push(chunk.subarray(at, at + ZSTD_SLICE));
+            while (this.full)
+                await new Promise((resolve) => (this.wakeFeed = resolve));
+        }
+    }
+}
 function zstdDecoder() {
-    const stream = new external_node_stream_.Transform({
-        transform(chunk, _encoding, callback) {
-            try {
-                decoder.push(chunk);
-                callback();
-            }
-            catch (error) {
-                callback(new Error(`zstd: ${error.message}`));
-            }
-        },
-        flush(callback) {
-            try {
-                decoder.push(new Uint8Array(0), true);
-                callback();
-            }
-            catch (error) {
-                callback(new Error(`zstd: ${error.message}`));
-            }
-        },
-    });
-    const decoder = new Decompress((data) => {
-        stream.push(Buffer.from(data));
-    });
-    return stream;
+    return new ZstdDecoder();
 }
 
 ;// CONCATENATED MODULE: ./src/inspection/oci-blobs.ts
@@ -90171,11 +90223,20 @@ class BlobSink extends external_node_stream_.Writable {
         return head;
     }
     feed(layer, bytes, callback) {
-        // A layer that failed to read has closed its decoder: report why, not that it is closed.
+        // A decoder that fails (a corrupt stream) may never call back a write: the layer read's failure answers
+        // then, once, and says why.
+        let answered = false;
+        const answer = (error) => {
+            if (answered)
+                return;
+            answered = true;
+            callback(error ?? null);
+        };
+        layer.listing.catch(answer);
         if (layer.decoder.destroyed)
-            layer.listing.then(() => callback(new Error('layer stream closed')), callback);
+            layer.listing.then(() => answer(new Error('layer stream closed')), answer);
         else
-            layer.decoder.write(bytes, (error) => callback(error ?? null));
+            layer.decoder.write(bytes, (error) => answer(error));
     }
     finish(layer, callback) {
         layer.decoder.end();
@@ -91211,7 +91272,7 @@ function configComparison(services, shared, plan, daemon) {
     shared.probe ??= services.buildkitVersion(daemon).then((version) => {
         shared.run.buildkitVersion = version;
         // A daemon whose image tag named no release is checked here, as soon as it says which it is.
-        const tooOld = (0,backends/* releaseProblem */.fV)(plan.cacheType, version);
+        const tooOld = (0,backends/* releaseProblem */.fV)(plan.cacheType, version, plan.cacheOptions, 'importer');
         if (tooOld)
             throw new run_services/* InfrastructureError */.EN(`${plan.image}: ${tooOld}`);
         const notComparable = configNotComparable(plan.outputType, plan.referenceRebuilt);
@@ -93854,15 +93915,15 @@ function cacheInputs(raw, paths, images) {
     if (!createCache && kept !== undefined && !external_node_fs_.existsSync(external_node_path_.join(kept, 'index.json'))) {
         throw new InputError('cache-dir', `${kept} holds no cache (no index.json) and create-cache is false`);
     }
-    // An image whose tag names a release is checked now; any other once its daemon says. The export options
-    // are the cache maker's alone.
+    // An image whose tag names a release is checked now; any other once its daemon says: the cache maker for
+    // every export option, the importer for the caches only newer releases read.
     const checks = [
-        ['buildkit-image', images.buildkitImage, {}],
-        ['cache-buildkit-image', images.cacheBuildkitImage, cacheOptions],
+        ['cache-buildkit-image', images.cacheBuildkitImage, 'maker'],
+        ['buildkit-image', images.buildkitImage, 'importer'],
     ];
-    for (const [input, image, options] of checks) {
+    for (const [input, image, role] of checks) {
         const release = versionFromImageTag(image);
-        const tooOld = release && (0,backends/* releaseProblem */.fV)(cacheType, release, options);
+        const tooOld = release && (0,backends/* releaseProblem */.fV)(cacheType, release, cacheOptions, role);
         if (tooOld)
             throw new InputError(input, tooOld);
     }

@@ -15,6 +15,7 @@ export type AttemptPlan = Pick<
   | 'keepGoing'
   | 'attemptTimeoutSeconds'
   | 'cacheType'
+  | 'cacheOptions'
 > & {
   image: string;
   importCache: string;

@@ -2,7 +2,7 @@ import * as semver from 'semver';
 import type { BackendProblem, BackendSettings, CacheBackend } from './backend.js';
 import { inlineBackend } from './inline.js';
 import { localBackend } from './local.js';
-import { CACHE_OPTION_NAMES, CACHE_OPTIONS, type CacheOptions } from './options.js';
+import { CACHE_OPTION_NAMES, CACHE_OPTIONS, type CacheOptionSpec, type CacheOptions } from './options.js';
 import { registryBackend } from './registry.js';
 
 export * from './backend.js';
@@ -28,6 +28,12 @@ export function backendProblem(cacheType: CacheType, settings: BackendSettings):
     return { input: 'cache-dir', reason: `is not used with cache-type: ${cacheType}` };
   }
   for (const name of CACHE_OPTION_NAMES.filter((n) => settings.cacheOptions[n] !== undefined)) {
+    if (!settings.createCache) {
+      return {
+        input: CACHE_OPTIONS[name].input,
+        reason: 'changes an export, and create-cache false exports nothing',
+      };
+    }
     if (!backend.options.includes(name)) {
       return { input: CACHE_OPTIONS[name].input, reason: `is not used with cache-type: ${cacheType}` };
     }
@@ -49,13 +55,15 @@ export function backendProblem(cacheType: CacheType, settings: BackendSettings):
 }
 
 /**
- * Why a BuildKit release cannot make or read this cache: the backend or an option given is newer than it.
- * Undefined when it can, or when the release is not a release's version (latest, master, a dev build).
+ * Why a BuildKit release cannot make (`maker`) or import (`importer`) this cache: the backend, or an option
+ * given, newer than it. Undefined when it can, or when the release is not a release's version (latest,
+ * master, a dev build).
  */
 export function releaseProblem(
   cacheType: CacheType,
   release: string,
   options: CacheOptions = {},
+  role: 'maker' | 'importer' = 'maker',
 ): string | undefined {
   // Only a release's own version is held to the table: a dev build says v0.0.0+unknown, others a commit.
   const version = /^v\d+\.\d+\.\d+/.test(release) ? semver.coerce(release) : null;
@@ -63,10 +71,15 @@ export function releaseProblem(
   const since = CACHE_BACKENDS[cacheType].since;
   if (semver.lt(version, since))
     return `cache-type ${cacheType} needs BuildKit ${since} or newer; ${release} has none`;
-  for (const name of CACHE_OPTION_NAMES.filter((n) => options[n] !== undefined)) {
-    const option = CACHE_OPTIONS[name];
-    if (semver.lt(version, option.since)) {
-      return `${option.input} needs BuildKit ${option.since} or newer; ${release} has no ${option.attribute} attribute`;
+  for (const name of CACHE_OPTION_NAMES) {
+    const value = options[name];
+    if (value === undefined) continue;
+    const option: CacheOptionSpec = CACHE_OPTIONS[name];
+    const needed = role === 'maker' ? option.since : option.importerSince?.(value);
+    if (needed && semver.lt(version, needed)) {
+      return role === 'maker'
+        ? `${option.input} needs BuildKit ${needed} or newer; ${release} has no ${option.attribute} attribute`
+        : `${option.input} ${value} needs an importer of BuildKit ${needed} or newer; ${release} cannot read such a cache`;
     }
   }
   return undefined;

@@ -9,7 +9,8 @@ import { exportAttributes } from './options.js';
 export const inlineBackend: CacheBackend = {
   usage: "inside the image pushed to the run's registry, mode=min",
   since: 'v0.4.0',
-  options: ['mode', 'ignoreError'],
+  // BuildKit's inline exporter reads no attribute but min mode (ignore-error, too, goes unread there).
+  options: ['mode'],
   modes: ['min'],
   ...IN_THE_RUN_REGISTRY,
   specs: (settings, place) => {

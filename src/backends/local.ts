@@ -13,10 +13,23 @@ export const localBackend: CacheBackend = {
   since: 'v0.4.0',
   options: CACHE_OPTION_NAMES,
   modes: ['max', 'min'],
-  problem: (settings) =>
-    settings.createCache || settings.cacheDir
-      ? undefined
-      : { input: 'create-cache', reason: 'false needs a cache made earlier: set cache-dir to its folder' },
+  problem: (settings) => {
+    if (!settings.createCache && !settings.cacheDir) {
+      return {
+        input: 'create-cache',
+        reason: 'false needs a cache made earlier: set cache-dir to its folder',
+      };
+    }
+    // A failed export that does not fail the build would leave the earlier cache there, imported by the
+    // attempts and held to this run's reference.
+    if (settings.cacheDir && settings.cacheOptions.ignoreError === 'true') {
+      return {
+        input: 'cache-ignore-error',
+        reason: 'true with a cache-dir could leave an earlier cache there for the attempts to import',
+      };
+    }
+    return undefined;
+  },
   keptDir: (settings) => settings.cacheDir || undefined,
   runPaths: (settings, place) => (settings.cacheDir ? [] : [folder(settings, place.dir)]),
   specs: (settings, place) => {

@@ -11,6 +11,8 @@ export interface CacheOptionSpec {
   /** The words it takes. */
   values: readonly string[];
   since: string;
+  /** The oldest release that can import a cache exported with this value, when older ones cannot. */
+  importerSince?: (value: string) => string | undefined;
 }
 
 const BOOLEAN = ['true', 'false'] as const;
@@ -22,6 +24,8 @@ export const CACHE_OPTIONS = {
     attribute: 'compression',
     values: ['gzip', 'zstd', 'uncompressed'],
     since: 'v0.10.0',
+    // v0.9.x has no zstd decompressor at all.
+    importerSince: (value: string) => (value === 'zstd' ? 'v0.10.0' : undefined),
   },
   forceCompression: {
     input: 'cache-force-compression',
@@ -40,6 +44,8 @@ export const CACHE_OPTIONS = {
     attribute: 'image-manifest',
     values: BOOLEAN,
     since: 'v0.12.0',
+    // v0.11 reads such a cache as an index with no entries, and builds without it.
+    importerSince: (value: string) => (value === 'true' ? 'v0.12.0' : undefined),
   },
   ignoreError: { input: 'cache-ignore-error', attribute: 'ignore-error', values: BOOLEAN, since: 'v0.11.0' },
 } as const satisfies Record<string, CacheOptionSpec>;

@@ -177,15 +177,15 @@ function cacheInputs(
   if (!createCache && kept !== undefined && !fs.existsSync(path.join(kept, 'index.json'))) {
     throw new InputError('cache-dir', `${kept} holds no cache (no index.json) and create-cache is false`);
   }
-  // An image whose tag names a release is checked now; any other once its daemon says. The export options
-  // are the cache maker's alone.
+  // An image whose tag names a release is checked now; any other once its daemon says: the cache maker for
+  // every export option, the importer for the caches only newer releases read.
   const checks = [
-    ['buildkit-image', images.buildkitImage, {}],
-    ['cache-buildkit-image', images.cacheBuildkitImage, cacheOptions],
+    ['cache-buildkit-image', images.cacheBuildkitImage, 'maker'],
+    ['buildkit-image', images.buildkitImage, 'importer'],
   ] as const;
-  for (const [input, image, options] of checks) {
+  for (const [input, image, role] of checks) {
     const release = versionFromImageTag(image);
-    const tooOld = release && releaseProblem(cacheType, release, options);
+    const tooOld = release && releaseProblem(cacheType, release, cacheOptions, role);
     if (tooOld) throw new InputError(input, tooOld);
   }
   return { cacheType, cacheDir, createCache, cacheOptions };

@@ -1,4 +1,4 @@
-import { PassThrough, Transform } from 'node:stream';
+import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 
@@ -56,28 +56,56 @@ export function mediaTypeSays(mediaType: string, compression: LayerCompression):
   return KINDS[compression].mediaTypeSays(mediaType);
 }
 
-/** zstd as a stream, by fzstd (pure JavaScript: Node 20's zlib has no zstd). */
+/**
+ * Input slices fed to fzstd at a time: a zstd block decodes to at most 128 KiB from as little as 4 bytes (a run
+ * of one byte), so a slice this small decodes to at most 32 MiB before the reader is waited for.
+ */
+const ZSTD_SLICE = 1024;
+
+/**
+ * zstd as a stream, by fzstd (pure JavaScript: Node 20's zlib has no zstd). fzstd decodes synchronously
+ * whatever it is given, so the input goes in small slices, and none while the reader has not taken what came
+ * out: a layer of zeros that grows a thousandfold waits for its reader instead of filling memory.
+ */
+class ZstdDecoder extends Transform {
+  private readonly decoder = new Decompress((data) => {
+    if (data.length > 0 && !this.push(Buffer.from(data))) this.full = true;
+  });
+  private full = false;
+  private wakeFeed: (() => void) | undefined;
+
+  override _read(size: number): void {
+    this.full = false;
+    const wake = this.wakeFeed;
+    this.wakeFeed = undefined;
+    wake?.();
+    super._read(size);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.feed(chunk).then(
+      () => callback(),
+      (error: unknown) => callback(new Error(`zstd: ${(error as Error).message}`)),
+    );
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      this.decoder.push(new Uint8Array(0), true);
+      callback();
+    } catch (error) {
+      callback(new Error(`zstd: ${(error as Error).message}`));
+    }
+  }
+
+  private async feed(chunk: Buffer): Promise<void> {
+    for (let at = 0; at < chunk.length; at += ZSTD_SLICE) {
+      this.decoder.push(chunk.subarray(at, at + ZSTD_SLICE));
+      while (this.full) await new Promise<void>((resolve) => (this.wakeFeed = resolve));
+    }
+  }
+}
+
 function zstdDecoder(): Transform {
-  const stream: Transform = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      try {
-        decoder.push(chunk);
-        callback();
-      } catch (error) {
-        callback(new Error(`zstd: ${(error as Error).message}`));
-      }
-    },
-    flush(callback) {
-      try {
-        decoder.push(new Uint8Array(0), true);
-        callback();
-      } catch (error) {
-        callback(new Error(`zstd: ${(error as Error).message}`));
-      }
-    },
-  });
-  const decoder = new Decompress((data) => {
-    stream.push(Buffer.from(data));
-  });
-  return stream;
+  return new ZstdDecoder();
 }

@@ -106,10 +106,17 @@ class BlobSink extends Writable {
   }
 
   private feed(layer: LayerRead, bytes: Buffer, callback: (error?: Error | null) => void): void {
-    // A layer that failed to read has closed its decoder: report why, not that it is closed.
-    if (layer.decoder.destroyed)
-      layer.listing.then(() => callback(new Error('layer stream closed')), callback);
-    else layer.decoder.write(bytes, (error) => callback(error ?? null));
+    // A decoder that fails (a corrupt stream) may never call back a write: the layer read's failure answers
+    // then, once, and says why.
+    let answered = false;
+    const answer = (error?: Error | null) => {
+      if (answered) return;
+      answered = true;
+      callback(error ?? null);
+    };
+    layer.listing.catch(answer);
+    if (layer.decoder.destroyed) layer.listing.then(() => answer(new Error('layer stream closed')), answer);
+    else layer.decoder.write(bytes, (error) => answer(error));
   }
 
   private finish(layer: LayerRead, callback: (error?: Error | null) => void): void {

@@ -115,6 +115,7 @@ export function planOf(fields: Partial<AttemptPlan> = {}): AttemptPlan {
     keepGoing: false,
     attemptTimeoutSeconds: 60,
     cacheType: 'registry',
+    cacheOptions: {},
     image: 'buildkit:test',
     importCache: 'type=registry,ref=cache',
     reference,

@@ -125,11 +125,13 @@ describe('the cache backends, one entry per cache-type word', () => {
     const rows: [keyof typeof CACHE_BACKENDS, CacheOptions, string | undefined][] = [
       ['registry', { mode: 'min', compression: 'zstd', forceCompression: 'true' }, undefined],
       ['local', { ociMediatypes: 'true', imageManifest: 'true', ignoreError: 'true' }, undefined],
-      ['inline', { mode: 'min', ignoreError: 'true' }, undefined],
+      ['inline', { mode: 'min' }, undefined],
+      ['inline', { ignoreError: 'true' }, 'cache-ignore-error'],
       ['inline', { mode: 'max' }, 'cache-mode'],
       ['inline', { compression: 'zstd' }, 'cache-compression'],
       ['inline', { imageManifest: 'true' }, 'cache-image-manifest'],
       ['registry', { imageManifest: 'true', ociMediatypes: 'false' }, 'cache-image-manifest'],
+      ['inline', { mode: 'min' }, undefined],
     ];
     for (const [type, cacheOptions, input] of rows) {
       const problem = backendProblem(type, { cacheDir: '', createCache: true, cacheOptions });
@@ -183,5 +185,57 @@ describe('the cache backends, one entry per cache-type word', () => {
         `${release} ${JSON.stringify(options)}`,
       );
     }
+  });
+
+  it('ignore-error with a kept cache-dir is refused: a failed export would leave the earlier cache to import', () => {
+    const kept = { cacheDir: '/work/space/cache', createCache: true };
+    assert.equal(
+      backendProblem('local', { ...kept, cacheOptions: { ignoreError: 'true' } })?.input,
+      'cache-ignore-error',
+    );
+    assert.equal(backendProblem('local', { ...kept, cacheOptions: { ignoreError: 'false' } }), undefined);
+    assert.equal(
+      backendProblem('local', { cacheDir: '', createCache: true, cacheOptions: { ignoreError: 'true' } }),
+      undefined,
+      "the run's own folder starts empty: a failed export leaves nothing to import",
+    );
+  });
+
+  it('an importer older than what the cache needs is refused (zstd from v0.10, an image-manifest cache from v0.12)', () => {
+    const rows: [string, CacheOptions, string | undefined][] = [
+      [
+        'v0.9.3',
+        { compression: 'zstd' },
+        'cache-compression zstd needs an importer of BuildKit v0.10.0 or newer; v0.9.3 cannot read such a cache',
+      ],
+      ['v0.9.3', { compression: 'gzip', forceCompression: 'true', ignoreError: 'true' }, undefined],
+      ['v0.10.6', { compression: 'zstd' }, undefined],
+      [
+        'v0.11.6',
+        { imageManifest: 'true' },
+        'cache-image-manifest true needs an importer of BuildKit v0.12.0 or newer; v0.11.6 cannot read such a cache',
+      ],
+      ['v0.11.6', { imageManifest: 'false' }, undefined],
+      ['v0.12.5', { imageManifest: 'true' }, undefined],
+    ];
+    for (const [release, options, problem] of rows) {
+      assert.equal(
+        releaseProblem('registry', release, options, 'importer'),
+        problem,
+        `${release} ${JSON.stringify(options)}`,
+      );
+    }
+  });
+
+  it('an export option with create-cache false (nothing is exported) names its input', () => {
+    const problem = backendProblem('local', {
+      cacheDir: '/work/space/cache',
+      createCache: false,
+      cacheOptions: { compression: 'zstd' },
+    });
+    assert.deepEqual(problem, {
+      input: 'cache-compression',
+      reason: 'changes an export, and create-cache false exports nothing',
+    });
   });
 });

@@ -177,4 +177,20 @@ describe('the cache build, per backend', () => {
       [[undefined, `type=oci,dest=${workDir}/reference.oci.tar`]],
     );
   });
+
+  it('a cache maker that says it is older than an export option given: an error before any build', async () => {
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cache-build-'));
+    const { daemons, builds } = daemonsThatBuild('v0.9.1');
+    const plan = { ...planFor('registry'), cacheOptions: { compression: 'zstd' } };
+    const cache = cacheSpecs(plan, { registries }, workDir);
+    const result = await createCache(daemons, plan, cache, workDir, recordingLog()).catch(
+      (e: unknown) => e as Error,
+    );
+    assert.ok(result instanceof InfrastructureError, String(result));
+    assert.match(
+      result.message,
+      /cache-compression needs BuildKit v0\.10\.0 or newer; v0\.9\.1 has no compression attribute/,
+    );
+    assert.equal(builds.length, 0);
+  });
 });

@@ -148,6 +148,20 @@ describe('readOciImage integrity checks, each pinned by an edited fixture', () =
     await rejectsWith(await write(layout), /layer 2 \(sha256:\w+\) is not a tarball, gzip, zstd or plain/);
   });
 
+  it('layer media type names its compression: layer 2 zstd bytes under a +gzip media type', async () => {
+    const layout = copy();
+    editImage(layout, (docs) => {
+      setLayer(layout, docs, 2, layerTar(layout, docs, 2), {
+        ...ZSTD_LAYER,
+        mediaType: GZIP_LAYER.mediaType,
+      });
+    });
+    await rejectsWith(
+      await write(layout),
+      /layer 2 \(sha256:\w+\) is zstd, its media type says application\/vnd\.oci\.image\.layer\.v1\.tar\+gzip$/,
+    );
+  });
+
   it('layer media type names its compression: layer 2 gzip bytes under a plain .tar media type', async () => {
     const layout = copy();
     editImage(layout, (docs) => {
@@ -191,6 +205,27 @@ describe('readOciImage on the layer compressions BuildKit writes', () => {
     );
     assert.deepEqual(image.layers[1]?.files, []);
   });
+
+  it(
+    'a gzip layer corrupt early in its stream, its digest made consistent: an error, not a wait without end',
+    { timeout: 20_000 },
+    async () => {
+      const layout = copy();
+      editImage(layout, (docs) =>
+        setLayer(layout, docs, 1, layerTar(layout, docs, 1), {
+          ...GZIP_LAYER,
+          compress: (tar) => {
+            const gzip = Buffer.from(GZIP_LAYER.compress(tar));
+            // 4 KiB flipped early in the stream: a place where zlib fails between two writes (found by probing).
+            const at = Math.floor(gzip.length * 0.05);
+            for (let i = at; i < at + 4096; i++) gzip.writeUInt8((gzip.readUInt8(i) ^ 0xff) & 0xff, i);
+            return gzip;
+          },
+        }),
+      );
+      await assert.rejects(readOciImage(await write(layout)), /invalid|incorrect|unexpected|distance|check/i);
+    },
+  );
 
   it('a zstd layer cut short is an error of that layer', async () => {
     const layout = copy();

@@ -252,13 +252,31 @@ const badCases: BadCase[] = [
     names: 'cache-buildkit-image',
   },
   {
+    why: 'a zstd cache for attempts before v0.10 (the maker newer)',
+    inputs: {
+      'buildkit-image': 'moby/buildkit:v0.9.1',
+      'cache-buildkit-image': 'moby/buildkit:v0.10.6',
+      'cache-compression': 'zstd',
+    },
+    names: 'buildkit-image',
+  },
+  {
+    why: 'cache-ignore-error with a kept cache-dir',
+    inputs: { 'cache-type': 'local', 'cache-dir': 'new-cache', 'cache-ignore-error': 'true' },
+    names: 'cache-ignore-error',
+  },
+  {
     why: 'cache-image-manifest for a cache maker before v0.12',
     inputs: { 'cache-buildkit-image': 'moby/buildkit:v0.11.6-rootless', 'cache-image-manifest': 'true' },
     names: 'cache-buildkit-image',
   },
   {
     why: 'a release older than its cache backend',
-    inputs: { 'cache-type': 'inline', 'buildkit-image': 'moby/buildkit:v0.3.3' },
+    inputs: {
+      'cache-type': 'inline',
+      'buildkit-image': 'moby/buildkit:v0.3.3',
+      'cache-buildkit-image': 'moby/buildkit:v0.9.0',
+    },
     names: 'buildkit-image',
   },
   {

@@ -79591,39 +79591,45 @@ const DOCUMENT_TYPES = [...INDEX_MEDIA_TYPES, ...MANIFEST_MEDIA_TYPES];
  */
 async function readCacheConfig(location) {
     const store = location.kind === 'local' ? localStore(location.dir) : registryStore(location);
-    let document = await store.root();
-    for (let depth = 0; depth < 3; depth++) {
-        if (location.kind === 'inline') {
-            const imageConfig = imageConfigDescriptor(document);
-            if (imageConfig)
-                return inlineCacheConfig(document, await store.blob(imageConfig), location);
-        }
-        else {
-            const config = cacheConfigDescriptor(document);
-            if (config)
-                return parseCacheConfig(await store.blob(config));
-        }
-        const next = firstManifest(document);
-        if (!next)
-            break;
-        document = JSON.parse((await store.blob(next)).toString('utf8'));
+    if (location.kind === 'inline') {
+        const { document, match: config } = await imageManifest(store, location);
+        return inlineCacheConfig(document, await store.blob(config), location);
     }
-    const wanted = location.kind === 'inline' ? 'image config' : `${CACHE_CONFIG_MEDIA_TYPE} blob`;
-    throw new InspectionError(`no ${wanted} in the cache at ${describe(location)}`);
+    const found = await walkDocuments(store, cacheConfigDescriptor);
+    if (found)
+        return parseCacheConfig(await store.blob(found.match));
+    throw new InspectionError(`no ${CACHE_CONFIG_MEDIA_TYPE} blob in the cache at ${describe(location)}`);
 }
 /** The layer blobs of the image an inline cache was pushed with, in order. */
 async function pushedImageLayers(location) {
-    const store = registryStore(location);
+    return layerDigests((await imageManifest(registryStore(location), location)).document);
+}
+/**
+ * From the root document down the manifests it points at (at most three levels), the first document for
+ * which `match` finds something, with what it found.
+ */
+async function walkDocuments(store, match) {
     let document = await store.root();
-    for (let depth = 0; depth < 3 && !imageConfigDescriptor(document); depth++) {
+    for (let depth = 0; depth < 3; depth++) {
+        const found = match(document);
+        if (found !== undefined)
+            return { document, match: found };
         const next = firstManifest(document);
         if (!next)
-            break;
+            return undefined;
         document = JSON.parse((await store.blob(next)).toString('utf8'));
     }
-    if (!imageConfigDescriptor(document))
+    return undefined;
+}
+/** The image manifest at an inline cache's place (the one whose config is an image's), and that config. */
+async function imageManifest(store, location) {
+    const found = await walkDocuments(store, imageConfigDescriptor);
+    if (!found)
         throw new InspectionError(`no image manifest at ${describe(location)}`);
-    return (document.layers ?? []).map((layer) => layer.digest ?? '');
+    return found;
+}
+function layerDigests(manifest) {
+    return (manifest.layers ?? []).map((layer) => layer.digest ?? '');
 }
 /** The key of an image config under which BuildKit's inline exporter puts the cache config. */
 const INLINE_CACHE_KEY = 'moby.buildkit.cache.v0';
@@ -79640,11 +79646,8 @@ function inlineCacheConfig(manifest, configBytes, location) {
     if (!Array.isArray(parsed)) {
         throw new InspectionError(`the inline cache at ${describe(location)} is not the list of records BuildKit writes`);
     }
-    const layers = (manifest.layers ?? []).map((layer, index) => ({
-        blob: layer.digest ?? '',
-        parent: index - 1,
-    }));
-    return { layers, records: parseCacheConfig(Buffer.from(JSON.stringify({ records: parsed }))).records };
+    const layers = layerDigests(manifest).map((blob, index) => ({ blob, parent: index - 1 }));
+    return { layers, records: cacheConfigOf({ records: parsed }).records };
 }
 /** Every set of two or more records whose result is the same chain, the steps named when possible. */
 function sharedResults(config, reference) {
@@ -79700,7 +79703,9 @@ function stepsMaking(chain, reference) {
  * under `layers` ({layer}), its chained results under `chains` ({layers: [index…]}).
  */
 function parseCacheConfig(bytes) {
-    const raw = JSON.parse(bytes.toString('utf8'));
+    return cacheConfigOf(JSON.parse(bytes.toString('utf8')));
+}
+function cacheConfigOf(raw) {
     return {
         layers: (raw.layers ?? []).map((l) => ({ blob: l.blob ?? '', parent: l.parent ?? 0 })),
         records: (raw.records ?? []).map((r) => ({
@@ -80898,7 +80903,7 @@ const MAX_INDEX_DEPTH = 3;
  */
 async function readOciImage(file) {
     const { index, blobs } = await readLayoutTarball(file);
-    const manifestRef = imageManifest(parseDocument(INDEX, index, 'index.json is not an image index'), blobs);
+    const manifestRef = oci_image_imageManifest(parseDocument(INDEX, index, 'index.json is not an image index'), blobs);
     const manifest = parseDocument(MANIFEST, jsonBlob(blobs, manifestRef, 'manifest'), `the manifest ${manifestRef.digest} is not an image manifest`);
     const config = parseDocument(IMAGE_CONFIG, jsonBlob(blobs, manifest.config, 'config'), `the config ${manifest.config.digest} is not an image config`);
     return {
@@ -80985,7 +80990,7 @@ async function readLayoutTarball(file) {
  * The image manifest an index points at: its first entry that is not an attestation (BuildKit lists those
  * as platform unknown/unknown), followed through nested indexes.
  */
-function imageManifest(index, blobs, depth = 0) {
+function oci_image_imageManifest(index, blobs, depth = 0) {
     const ref = index.manifests.find((d) => d.platform?.os !== 'unknown');
     if (!ref)
         throw new InspectionError('the image index lists no image manifest');
@@ -80995,7 +81000,7 @@ function imageManifest(index, blobs, depth = 0) {
         throw new InspectionError(`the image index points at a ${ref.mediaType}, not at an image manifest`);
     }
     const nested = parseDocument(INDEX, jsonBlob(blobs, ref, 'index'), `the index ${ref.digest} is not an index`);
-    return imageManifest(nested, blobs, depth + 1);
+    return oci_image_imageManifest(nested, blobs, depth + 1);
 }
 /** The layers, each checked against its descriptor and the config's diff_id at its place. */
 function imageLayers(manifest, config, blobs) {

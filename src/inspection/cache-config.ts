@@ -36,37 +36,53 @@ const DOCUMENT_TYPES: readonly string[] = [...INDEX_MEDIA_TYPES, ...MANIFEST_MED
  */
 export async function readCacheConfig(location: CacheLocation): Promise<CacheConfig> {
   const store = location.kind === 'local' ? localStore(location.dir) : registryStore(location);
-  let document = await store.root();
-  for (let depth = 0; depth < 3; depth++) {
-    if (location.kind === 'inline') {
-      const imageConfig = imageConfigDescriptor(document);
-      if (imageConfig) return inlineCacheConfig(document, await store.blob(imageConfig), location);
-    } else {
-      const config = cacheConfigDescriptor(document);
-      if (config) return parseCacheConfig(await store.blob(config));
-    }
-    const next = firstManifest(document);
-    if (!next) break;
-    document = JSON.parse((await store.blob(next)).toString('utf8')) as unknown;
+  if (location.kind === 'inline') {
+    const { document, match: config } = await imageManifest(store, location);
+    return inlineCacheConfig(document, await store.blob(config), location);
   }
-  const wanted = location.kind === 'inline' ? 'image config' : `${CACHE_CONFIG_MEDIA_TYPE} blob`;
-  throw new InspectionError(`no ${wanted} in the cache at ${describe(location)}`);
+  const found = await walkDocuments(store, cacheConfigDescriptor);
+  if (found) return parseCacheConfig(await store.blob(found.match));
+  throw new InspectionError(`no ${CACHE_CONFIG_MEDIA_TYPE} blob in the cache at ${describe(location)}`);
 }
 
 /** The layer blobs of the image an inline cache was pushed with, in order. */
 export async function pushedImageLayers(
   location: Extract<CacheLocation, { kind: 'inline' }>,
 ): Promise<string[]> {
-  const store = registryStore(location);
+  return layerDigests((await imageManifest(registryStore(location), location)).document);
+}
+
+/**
+ * From the root document down the manifests it points at (at most three levels), the first document for
+ * which `match` finds something, with what it found.
+ */
+async function walkDocuments<T>(
+  store: BlobStore,
+  match: (document: unknown) => T | undefined,
+): Promise<{ document: unknown; match: T } | undefined> {
   let document = await store.root();
-  for (let depth = 0; depth < 3 && !imageConfigDescriptor(document); depth++) {
+  for (let depth = 0; depth < 3; depth++) {
+    const found = match(document);
+    if (found !== undefined) return { document, match: found };
     const next = firstManifest(document);
-    if (!next) break;
+    if (!next) return undefined;
     document = JSON.parse((await store.blob(next)).toString('utf8')) as unknown;
   }
-  if (!imageConfigDescriptor(document))
-    throw new InspectionError(`no image manifest at ${describe(location)}`);
-  return ((document as { layers?: { digest?: string }[] }).layers ?? []).map((layer) => layer.digest ?? '');
+  return undefined;
+}
+
+/** The image manifest at an inline cache's place (the one whose config is an image's), and that config. */
+async function imageManifest(
+  store: BlobStore,
+  location: CacheLocation,
+): Promise<{ document: unknown; match: Descriptor }> {
+  const found = await walkDocuments(store, imageConfigDescriptor);
+  if (!found) throw new InspectionError(`no image manifest at ${describe(location)}`);
+  return found;
+}
+
+function layerDigests(manifest: unknown): string[] {
+  return ((manifest as { layers?: { digest?: string }[] }).layers ?? []).map((layer) => layer.digest ?? '');
 }
 
 /** The key of an image config under which BuildKit's inline exporter puts the cache config. */
@@ -89,11 +105,8 @@ function inlineCacheConfig(manifest: unknown, configBytes: Buffer, location: Cac
       `the inline cache at ${describe(location)} is not the list of records BuildKit writes`,
     );
   }
-  const layers = ((manifest as { layers?: { digest?: string }[] }).layers ?? []).map((layer, index) => ({
-    blob: layer.digest ?? '',
-    parent: index - 1,
-  }));
-  return { layers, records: parseCacheConfig(Buffer.from(JSON.stringify({ records: parsed }))).records };
+  const layers = layerDigests(manifest).map((blob, index) => ({ blob, parent: index - 1 }));
+  return { layers, records: cacheConfigOf({ records: parsed as RawCacheConfig['records'] }).records };
 }
 
 /** Every set of two or more records whose result is the same chain, the steps named when possible. */
@@ -150,10 +163,16 @@ function stepsMaking(chain: string[], reference: OciImage): string[] {
  * under `layers` ({layer}), its chained results under `chains` ({layers: [index…]}).
  */
 export function parseCacheConfig(bytes: Buffer): CacheConfig {
-  const raw = JSON.parse(bytes.toString('utf8')) as {
-    layers?: { blob?: string; parent?: number }[];
-    records?: { digest?: string; layers?: { layer?: number }[]; chains?: { layers?: number[] }[] }[];
-  };
+  return cacheConfigOf(JSON.parse(bytes.toString('utf8')) as RawCacheConfig);
+}
+
+/** The cache config as BuildKit's JSON has it, every field optional. */
+interface RawCacheConfig {
+  layers?: { blob?: string; parent?: number }[];
+  records?: { digest?: string; layers?: { layer?: number }[]; chains?: { layers?: number[] }[] }[];
+}
+
+function cacheConfigOf(raw: RawCacheConfig): CacheConfig {
   return {
     layers: (raw.layers ?? []).map((l) => ({ blob: l.blob ?? '', parent: l.parent ?? 0 })),
     records: (raw.records ?? []).map((r) => ({

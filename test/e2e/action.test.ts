@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import * as semver from 'semver';
 import type { ActionRun } from '../support/action-runner.js';
 import { BedSuite } from '../support/bed-suite.js';
-import { leftovers } from '../support/leftovers.js';
+import { assertNothingLeft } from '../support/leftovers.js';
 import { bridgeGateway } from '../support/bridge-gateway.js';
 import { verdictWithoutLoss } from '../support/ladder.js';
 import { ATTEMPTS_TO_A_LOSS } from '../support/loss-odds.js';
@@ -26,12 +26,6 @@ describe('the action, end to end on the test bed', () => {
   const suite = BedSuite.open(() => {
     if (catches.length > 0) console.log(`v0.9.0 caught at: ${catches.join(', ')}`);
   });
-
-  function assertNothingLeft(run: ActionRun): void {
-    assert.ok(run.state['runId'], 'the main step saved its run id for the post step');
-    assert.equal(run.post.exitCode, 0, run.post.stdout + run.post.stderr);
-    assert.deepEqual(leftovers(`dev.lost-layer.run=${run.state['runId']}`), []);
-  }
 
   function report(run: ActionRun) {
     const file = run.outputs['report'];

@@ -6,7 +6,7 @@ import * as semver from 'semver';
 import type { ActionRun } from '../support/action-runner.js';
 import { BedSuite } from '../support/bed-suite.js';
 import { verdictWithoutLoss } from '../support/ladder.js';
-import { leftovers } from '../support/leftovers.js';
+import { assertNothingLeft } from '../support/leftovers.js';
 import { ATTEMPTS_TO_A_LOSS } from '../support/loss-odds.js';
 import { docker, onAttempt2 } from '../support/run-watch.js';
 import { CACHE_BACKENDS, CACHE_TYPES } from '../../src/backends/backends.js';
@@ -25,12 +25,6 @@ const FIXED_ATTEMPTS = 20;
 describe('every cache backend on the ladder', () => {
   const caught: string[] = [];
   const suite = BedSuite.open(() => console.log(caught.map((c) => `backend: ${c}`).join('\n')));
-
-  function assertNothingLeft(run: ActionRun): void {
-    assert.ok(run.state['runId'], 'the main step saved its run id for the post step');
-    assert.equal(run.post.exitCode, 0, run.post.stdout + run.post.stderr);
-    assert.deepEqual(leftovers(`dev.lost-layer.run=${run.state['runId']}`), []);
-  }
 
   function sharedSteps(run: ActionRun): string[][] {
     const shared = JSON.parse(run.outputs['cache-shared-results'] ?? 'null') as { steps: string[] }[] | null;

@@ -1,4 +1,6 @@
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import type { ActionRun } from './action-runner.js';
 
 const docker = (args: string[]) =>
   execFileSync('docker', args, { encoding: 'utf8' })
@@ -56,4 +58,11 @@ export function mirrorTags(): string[] {
   return docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']).filter((tag) =>
     tag.startsWith('127.0.0.1:'),
   );
+}
+
+/** A run of the bundled action that saved its run id, its post step passed, and nothing of it is left. */
+export function assertNothingLeft(run: ActionRun): void {
+  assert.ok(run.state['runId'], 'the main step saved its run id for the post step');
+  assert.equal(run.post.exitCode, 0, run.post.stdout + run.post.stderr);
+  assert.deepEqual(leftovers(`dev.lost-layer.run=${run.state['runId']}`), []);
 }

@@ -2,7 +2,7 @@
  * The compatibility table: for each BuildKit release, build it on the test bed and run the check on it,
  * rootful and rootless, with keep-going, and print one Markdown table. A script that prints, not a test.
  *
- *   npm run compat -- [--retries 40] [--variants rootful,rootless] [--backends registry,local,inline] [VERSION...]
+ *   npm run compat -- [--retries 40] [--variants rootful,rootless] [--backends registry,local,inline,s3] [VERSION...]
  *   npm run compat -- --makers [--importers v0.9.0,latest] [--retries 40] [VERSION...]
  *
  * Without versions: the last patch of every minor from v0.7 to the newest (`scripts/testbed.sh releases`).
@@ -22,6 +22,7 @@ import { buildMatrix, type MatrixRow } from '../src/report/matrix.js';
 import { CLASS_LABELS, verdictWords } from '../src/report/verdict-labels.js';
 import { ATTEMPT_CLASSES, type DifferenceClass } from '../src/model/classes.js';
 import { type CacheType, CACHE_TYPES, releaseProblem } from '../src/backends/backends.js';
+import { S3Server } from './lib/s3-server.js';
 import { testBed } from './lib/testbed.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,6 +53,15 @@ const variants = (values.variants ?? '').split(',').filter((v) => v === 'rootful
 const backends = (values.backends ?? '')
   .split(',')
   .filter((b): b is CacheType => (CACHE_TYPES as string[]).includes(b));
+
+/** A backend's server on the bed, started the first time a run needs it (moto for s3). */
+let s3: S3Server | undefined;
+process.on('exit', () => s3?.stop());
+async function backendFlags(backend: CacheType): Promise<string[]> {
+  if (backend !== 's3') return [];
+  s3 ??= await S3Server.start();
+  return Object.entries(s3.inputs()).flatMap(([name, value]) => [`--${name}`, value]);
+}
 
 function run(command: string, args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(command, args, {
@@ -107,7 +117,7 @@ function check(
   const flagsAll = ['--keep-going', 'true', '--retries', values.retries ?? '40', ...flags];
   const result = run('bash', ['scripts/repro.sh', release, variant, ...flagsAll]);
   process.stderr.write(
-    `${release} ${variant} ${flags.join(' ')}: ${result.stdout.trim().split('\n')[0] ?? ''}\n`,
+    `${release} ${variant} ${flags.slice(0, 2).join(' ')}: ${result.stdout.trim().split('\n')[0] ?? ''}\n`,
   );
   const reportFile = /^report: (.+)$/m.exec(result.stdout)?.[1];
   if (!reportFile || !fs.existsSync(reportFile))
@@ -177,7 +187,7 @@ for (const release of releases()) {
         rows.push(emptyRow(release, variant, backend, 'not supported', unsupported));
         continue;
       }
-      const found = check(release, variant, ['--cache-type', backend]);
+      const found = check(release, variant, ['--cache-type', backend, ...(await backendFlags(backend))]);
       if ('problem' in found) {
         rows.push(emptyRow(release, variant, backend, 'error', found.problem));
         continue;

@@ -84,6 +84,8 @@ ensure_packages() {
   [ -x /usr/sbin/runc ] || missing+=(runc)
   [ -x /usr/bin/rootlesskit ] || missing+=(rootlesskit)
   [ -x /usr/bin/newuidmap ] || missing+=(uidmap)
+  # htpasswd: the test bed's registry with a login (a user's own cache, cache-ref).
+  command -v htpasswd >/dev/null || missing+=(apache2-utils)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     apt-get update -qq
@@ -92,6 +94,23 @@ ensure_packages() {
 }
 
 file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
+
+# The servers of the remote cache backends, installed from the package registries: moto's S3 server
+# (PyPI) in a venv of its own; 5.1.0 refused the signature of a key with a colon (every blob of BuildKit's).
+# The tests start and stop them; nothing here runs them.
+moto_version=5.2.5
+ensure_object_stores() {
+  local venv=$cache/moto-$moto_version
+  # A venv's scripts name their interpreter by path, so it is made where it stays; .complete marks a
+  # finished install, and anything else there is an interrupted one.
+  if [ ! -e "$venv/.complete" ]; then
+    log "installing moto $moto_version (S3 server) into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$moto_version"
+    touch "$venv/.complete"
+  fi
+}
 
 ensure_dockerd() {
   if docker info >/dev/null 2>&1; then return; fi
@@ -281,6 +300,7 @@ print_env() {
   printf 'TESTBED_BUILDKIT_VERSIONS=%s\n' "${versions[*]}"
   printf 'TESTBED_ROOTFUL_OPTIONS=%s\n' "$rootful_options"
   printf 'TESTBED_ROOTLESS_OPTIONS=%s\n' "$rootless_options"
+  printf 'TESTBED_S3_SERVER=%s\n' "$cache/moto-$moto_version/bin/moto_server"
 }
 
 up() {
@@ -288,6 +308,7 @@ up() {
   resolve_versions ask
   ensure_packages
   ensure_dockerd
+  ensure_object_stores
   build_registry_image
   build_base_image
   for v in "${versions[@]}"; do

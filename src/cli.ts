@@ -46,7 +46,11 @@ async function cli(): Promise<number> {
       return EXIT.clean;
     }
     summaryFile = request.summaryFile;
-    settings = parseSettings(request.inputs, { workspace: process.cwd(), bundledRepro: bundledRepro() });
+    settings = parseSettings(
+      request.inputs,
+      { workspace: process.cwd(), bundledRepro: bundledRepro() },
+      process.env,
+    );
   } catch (error) {
     process.stderr.write(`lost-layer-check: ${(error as Error).message}\n\n${usage()}\n`);
     return EXIT.error;
@@ -63,7 +67,7 @@ async function cli(): Promise<number> {
   const runId = newRunId();
   const workDir = runWorkDir(process.env['RUNNER_TEMP'], runId);
   const docker = new Docker();
-  const cleanUp = cleanupOnExit(docker, runId, settings.cleanup, log);
+  const cleanUp = cleanupOnExit(docker, runId, settings, log);
 
   try {
     const result = await runCheck(settings, {
@@ -94,11 +98,11 @@ async function cli(): Promise<number> {
  * The run's cleanup, once, also when Ctrl-C or a kill ends the CLI: it removes what the run made, then
  * stops as the signal asks.
  */
-function cleanupOnExit(docker: Docker, runId: string, cleanup: boolean, log: Log): () => Promise<void> {
+function cleanupOnExit(docker: Docker, runId: string, settings: Settings, log: Log): () => Promise<void> {
   let cleaning: Promise<void> | undefined;
   const cleanUp = () =>
-    (cleaning ??= cleanup
-      ? removeRun(docker, runId).then((left) => {
+    (cleaning ??= settings.cleanup
+      ? removeRun(docker, runId, settings).then((left) => {
           const warning = cleanupWarning(runId, left);
           if (warning) log.warning(warning);
         })

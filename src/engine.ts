@@ -5,14 +5,23 @@ import { lanesFor } from './attempts/lanes.js';
 import { forgetReference, type Reference, savedReference, saveReference } from './attempts/reference.js';
 import { type AttemptsRun, runAttempts, usableLanes } from './attempts/run-attempts.js';
 import type { Settings } from './inputs/settings.js';
-import { CACHE_BACKENDS, type CacheLocation, type CacheSpecs } from './backends/backends.js';
+import { remoteCacheProblem } from './services/remote-caches.js';
+import { addSecret } from './services/secrets.js';
+import { DOCKER_CONFIG_DIR, writeDockerConfig } from './services/docker-config.js';
+import {
+  CACHE_BACKENDS,
+  type CacheLocation,
+  type CacheSpecs,
+  describeLocation,
+} from './backends/backends.js';
 import { readCacheConfig, sharedResults } from './inspection/cache-config.js';
 import type { OciImage } from './inspection/oci-image.js';
 import { missingPaths } from './inspection/output-types.js';
 import type { Log } from './log.js';
 import { candidateServices } from './minimize/candidate-run.js';
 import { minimize } from './minimize/minimize.js';
-import { Docker, type ImageFacts } from './services/docker.js';
+import { Docker } from './services/docker.js';
+import { checkImages } from './services/images.js';
 import { installBuildctl } from './services/install-buildctl.js';
 import { startRegistries } from './services/registries.js';
 import { InfrastructureError, RunServices } from './services/run-services.js';
@@ -68,6 +77,7 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
   const { workDir } = context;
   const docker = context.docker ?? new Docker();
   const startedAt = new Date().toISOString();
+  for (const secret of CACHE_BACKENDS[settings.cacheType].secrets?.(settings) ?? []) addSecret(secret);
   fs.mkdirSync(workDir, { recursive: true });
   const progress: Progress = {};
   let setupError: string | undefined;
@@ -159,7 +169,10 @@ async function makeCache(
   // Named before the build, so that a run whose cache build failed still says which maker failed.
   const maker: CacheMaker = settings.createCache
     ? { kind: 'this-run', image }
-    : { kind: 'earlier-run', cacheDir: CACHE_BACKENDS[settings.cacheType].keptDir(settings) ?? '' };
+    : {
+        kind: 'earlier-run',
+        cacheDir: CACHE_BACKENDS[settings.cacheType].keptDir(settings) ?? describeLocation(cache.location),
+      };
   progress.cacheMaker = maker;
   if (settings.createCache) forgetReference(settings);
   else {
@@ -204,8 +217,9 @@ function withExpectedPaths(reference: Reference, settings: Settings): Reference 
 
 /** What the run's folder keeps: the reference image only beside a broken one, a cache-dir only when named. */
 function removeRunOutputs(settings: Settings, workDir: string, verdict: Verdict): void {
-  // cache-binary: false put buildctl here for this run only.
-  fs.rmSync(path.join(workDir, BUILDCTL_DIR), { recursive: true, force: true });
+  // cache-binary: false put buildctl here for this run only; a registry login is the run's only.
+  for (const dir of [BUILDCTL_DIR, DOCKER_CONFIG_DIR])
+    fs.rmSync(path.join(workDir, dir), { recursive: true, force: true });
   if (!isDifference(verdict)) fs.rmSync(referenceOutput(workDir, settings.outputType), { force: true });
   for (const taken of CACHE_BACKENDS[settings.cacheType].runPaths(settings, { dir: workDir })) {
     fs.rmSync(taken, { recursive: true, force: true });
@@ -282,6 +296,9 @@ export async function prepareServices(
     ]);
     if (installed.status === 'rejected') throw installed.reason;
     if (started.status === 'rejected') throw started.reason;
+    const access = CACHE_BACKENDS[settings.cacheType].daemonAccess?.(settings);
+    const remoteProblem = await remoteCacheProblem(settings);
+    if (remoteProblem) throw new InfrastructureError(remoteProblem);
     const buildctl = installed.value;
     const from = buildctl.fromToolCache
       ? 'found in the tool cache'
@@ -296,6 +313,8 @@ export async function prepareServices(
         ...settings,
         buildctlBinary: buildctl.path,
         imageFacts: started.value.imageFacts,
+        daemonAccess: access,
+        dockerConfigDir: writeDockerConfig(context.workDir, access?.registryLogin),
       },
       started.value.registries,
       log,
@@ -325,30 +344,4 @@ async function cacheShape(
     log.warning(`cannot read the cache's records: ${(error as Error).message}`);
     return undefined;
   }
-}
-
-/**
- * Every image the run uses, pulled only when the host lacks it (images built here, or air-gapped copies, are
- * used as they are); their facts, read once here, serve the registries and the daemons.
- */
-async function checkImages(docker: Docker, settings: Settings): Promise<Map<string, ImageFacts>> {
-  const images = new Set([settings.registryImage, settings.buildkitImage, settings.cacheBuildkitImage]);
-  for (const image of settings.mirrorImages) images.add(image.source);
-  const facts = await Promise.all(
-    [...images].map(async (image): Promise<[string, ImageFacts]> => {
-      const present = await docker.imageFacts(image);
-      if (present) return [image, present];
-      try {
-        await docker.pull(image);
-      } catch (error) {
-        throw new InfrastructureError(
-          `image ${image} is not on this Docker host and cannot be pulled: ${(error as Error).message}`,
-        );
-      }
-      const pulled = await docker.imageFacts(image);
-      if (!pulled) throw new InfrastructureError(`image ${image} was pulled but cannot be inspected`);
-      return [image, pulled];
-    }),
-  );
-  return new Map(facts);
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as core from '@actions/core';
+import { CACHE_BACKENDS } from './backends/backends.js';
 import { runCheck } from './engine.js';
 import { readActionInputs } from './inputs/action-inputs.js';
 import { parseSettings, type Settings } from './inputs/settings.js';
@@ -16,19 +17,25 @@ import { cleanupWarning, removeRun } from './services/run-services.js';
 import { configComparisonText, minimizationLine, verdictLine } from './model/wording.js';
 import { failingClasses, isDifference } from './verdict/verdict.js';
 
+/** The inputs read as the main step reads them; the post step reads them again for a remote cache. */
+function actionSettings(): Settings {
+  return parseSettings(
+    readActionInputs(),
+    { workspace: process.env['GITHUB_WORKSPACE'] || process.cwd(), bundledRepro: bundledRepro() },
+    process.env,
+  );
+}
+
 async function main(): Promise<void> {
   let settings: Settings;
   try {
-    settings = parseSettings(readActionInputs(), {
-      workspace: process.env['GITHUB_WORKSPACE'] || process.cwd(),
-      bundledRepro: bundledRepro(),
-    });
+    settings = actionSettings();
   } catch (error) {
     // Bad input stops the step before anything is created.
     core.setFailed((error as Error).message);
     return;
   }
-  if (settings.githubToken) core.setSecret(settings.githubToken);
+  for (const secret of secretsOf(settings)) core.setSecret(secret);
 
   const runId = newRunId();
   const workDir = runWorkDir(process.env['RUNNER_TEMP'] || os.tmpdir(), runId);
@@ -73,6 +80,23 @@ async function main(): Promise<void> {
   else core.info(line);
 }
 
+/** Values no log line may show: the runner prints *** instead. */
+function secretsOf(settings: Settings): string[] {
+  const cacheSecrets = CACHE_BACKENDS[settings.cacheType].secrets?.(settings) ?? [];
+  return [settings.githubToken, ...cacheSecrets].filter((value) => value !== '');
+}
+
+/** A cache on the user's server (S3) is cleaned with the settings the inputs give again; none when bad. */
+function remoteSettings(): Settings | undefined {
+  try {
+    const settings = actionSettings();
+    for (const secret of secretsOf(settings)) core.setSecret(secret);
+    return settings;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs after main, also when it failed or was cancelled: prints what failed, removes what the run made. */
 async function post(): Promise<void> {
   if (!stateHelper.runId) return;
@@ -88,7 +112,8 @@ async function post(): Promise<void> {
     return;
   }
   await core.group('Remove the containers, volumes and network of this run', async () => {
-    const warning = cleanupWarning(stateHelper.runId, await removeRun(new Docker(), stateHelper.runId));
+    const left = await removeRun(new Docker(), stateHelper.runId, remoteSettings());
+    const warning = cleanupWarning(stateHelper.runId, left);
     if (warning) core.warning(warning);
     else core.info(`removed everything labelled dev.lost-layer.run=${stateHelper.runId}`);
   });

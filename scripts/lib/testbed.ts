@@ -11,6 +11,8 @@ export interface TestBedFacts {
   versions: string[];
   rootfulOptions: string;
   rootlessOptions: string;
+  /** moto's S3 server, installed by `up`; the tests start it. */
+  s3Server: string;
   buildkitImage(version: string, variant: 'rootful' | 'rootless'): string;
 }
 
@@ -39,6 +41,7 @@ export function testBed(versions?: readonly string[]): TestBedFacts {
     versions: need('TESTBED_BUILDKIT_VERSIONS').split(/\s+/),
     rootfulOptions: need('TESTBED_ROOTFUL_OPTIONS'),
     rootlessOptions: need('TESTBED_ROOTLESS_OPTIONS'),
+    s3Server: need('TESTBED_S3_SERVER'),
     buildkitImage: (version, variant) =>
       `${namespace}/buildkit:${version}${variant === 'rootless' ? '-rootless' : ''}`,
   };

@@ -7,6 +7,7 @@ import type { OutputType, Settings } from '../inputs/settings.js';
 import type { Log } from '../log.js';
 import type { BuildRequest } from '../services/buildctl.js';
 import { lastLines } from '../services/command.js';
+import { redact } from '../services/secrets.js';
 import { type Buildkitd, type RunServices, InfrastructureError } from '../services/run-services.js';
 
 /** The build that makes the cache exited with an error: the Dockerfile's fault or the services'. */
@@ -16,8 +17,8 @@ export class CacheBuildFailed extends InfrastructureError {
 
 /** The run's cache on its backend: how it is exported, imported and read back. */
 export function cacheSpecs(
-  settings: Pick<Settings, 'cacheType' | 'cacheDir' | 'cacheOptions'>,
-  services: { registries: Pick<RunServices['registries'], 'cacheHost' | 'cacheAddress'> },
+  settings: Pick<Settings, 'cacheType' | 'cacheDir' | 'cacheOptions' | 'createCache' | 's3'>,
+  services: { runId: string; registries: Pick<RunServices['registries'], 'cacheHost' | 'cacheAddress'> },
   workDir: string,
   tag = 'latest',
 ): CacheSpecs {
@@ -26,6 +27,7 @@ export function cacheSpecs(
     registryAddress: services.registries.cacheAddress,
     dir: workDir,
     tag,
+    runId: services.runId,
   });
 }
 
@@ -50,7 +52,7 @@ export interface MadeCache {
  */
 export async function createCache(
   services: Pick<RunServices, 'startBuildkitd' | 'stopBuildkitd' | 'buildkitVersion'>,
-  plan: CacheBuildPlan & Pick<Settings, 'cacheType' | 'cacheOptions'>,
+  plan: CacheBuildPlan & Pick<Settings, 'cacheType' | 'cacheOptions'> & Partial<Pick<Settings, 'gha'>>,
   cache: Pick<CacheSpecs, 'export' | 'pushedImage' | 'location'> | undefined,
   workDir: string,
   log: Log,
@@ -58,7 +60,9 @@ export async function createCache(
   const daemon = await services.startBuildkitd(plan.cacheBuildkitImage);
   try {
     const buildkitVersion = await services.buildkitVersion(daemon);
-    const tooOld = releaseProblem(plan.cacheType, buildkitVersion, cache ? plan.cacheOptions : {});
+    const tooOld = releaseProblem(plan.cacheType, buildkitVersion, cache ? plan.cacheOptions : {}, 'maker', {
+      gha: plan.gha,
+    });
     if (tooOld) throw new InfrastructureError(`${plan.cacheBuildkitImage}: ${tooOld}`);
     const build = (what: string, request: Omit<BuildRequest, 'context' | 'dockerfile' | 'timeoutMs'>) =>
       buildOnce(daemon, plan, what, request);
@@ -80,7 +84,7 @@ export async function createCache(
     }
     log.info(
       cache
-        ? `cache exported by buildkitd ${buildkitVersion} (${cache.export}${cache.pushedImage ? ` with ${cache.pushedImage}` : ''})`
+        ? `cache exported by buildkitd ${buildkitVersion} (${redact(cache.export)}${cache.pushedImage ? ` with ${cache.pushedImage}` : ''})`
         : `reference built by buildkitd ${buildkitVersion} without a cache`,
     );
     if (reference.image) {

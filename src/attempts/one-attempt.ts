@@ -6,6 +6,7 @@ import { compareOutputs, outputFileName, readOutput } from '../inspection/output
 import { InspectionError } from '../inspection/tarball.js';
 import type { AttemptOutcome } from '../model/attempt.js';
 import { lastLines } from '../services/command.js';
+import { redact } from '../services/secrets.js';
 import type { Buildkitd } from '../services/run-services.js';
 import { classify } from '../verdict/classify.js';
 import type { AttemptPlan } from './plan.js';
@@ -80,7 +81,8 @@ function readCacheUse(traceFile: string): string | undefined {
       return `no evidence that the imported cache was used: ${(error as Error).message}`;
     throw error;
   }
-  if (use.importErrors.length > 0) return `the cache import failed: ${use.importErrors.join('; ')}`;
+  // BuildKit's message can quote the import's attributes, a token among them.
+  if (use.importErrors.length > 0) return redact(`the cache import failed: ${use.importErrors.join('; ')}`);
   if (use.ran.length > 0) return `the imported cache was not used: ${use.ran.join(', ')} ran instead`;
   return undefined;
 }

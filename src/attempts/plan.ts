@@ -16,18 +16,19 @@ export type AttemptPlan = Pick<
   | 'attemptTimeoutSeconds'
   | 'cacheType'
   | 'cacheOptions'
-> & {
-  image: string;
-  importCache: string;
-  /** The output built without a cache: every attempt is held to it. */
-  reference: BuiltOutput;
-  /** The release that built the reference: config and history are compared only when the attempts' is the same. */
-  referenceVersion?: string;
-  /** The reference was built again now, not with the cache: outputs are compared by their files (see Reference). */
-  referenceRebuilt?: boolean;
-  workDir: string;
-  /** Daemons that run attempts at the same time (1 when unset). */
-  lanes?: number;
-  /** The classes that stop the attempts (unless keepGoing); the verdict's own by default (see CLASSES). */
-  stopOn?: readonly DifferenceClass[];
-};
+> &
+  Partial<Pick<Settings, 'gha'>> & {
+    image: string;
+    importCache: string;
+    /** The output built without a cache: every attempt is held to it. */
+    reference: BuiltOutput;
+    /** The release that built the reference: config and history are compared only when the attempts' is the same. */
+    referenceVersion?: string;
+    /** The reference was built again now, not with the cache: outputs are compared by their files (see Reference). */
+    referenceRebuilt?: boolean;
+    workDir: string;
+    /** Daemons that run attempts at the same time (1 when unset). */
+    lanes?: number;
+    /** The classes that stop the attempts (unless keepGoing); the verdict's own by default (see CLASSES). */
+    stopOn?: readonly DifferenceClass[];
+  };

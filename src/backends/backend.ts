@@ -5,6 +5,9 @@
  */
 
 import type { CacheOptionName, CacheOptions } from './options.js';
+import type { GhaPlace, GhaSettings } from './gha.js';
+import type { S3Place, S3Settings } from './s3.js';
+import type { RegistryCacheSettings } from './user-registry.js';
 
 /** Where a run's caches go, known once its services are up. */
 export interface CachePlace {
@@ -16,14 +19,27 @@ export interface CachePlace {
   dir: string;
   /** Tells one cache of the run from another: the minimizer makes one per candidate. */
   tag: string;
+  /** The run's id: a cache outside the run's containers goes below a name made from it. */
+  runId: string;
 }
 
 /** Where an exported cache can be read, for its cache config (the cause). */
 export type CacheLocation =
   | { kind: 'local'; dir: string }
-  | { kind: 'registry'; address: string; repository: string; tag: string }
+  | {
+      kind: 'registry';
+      address: string;
+      repository: string;
+      tag: string;
+      /** http for the run's registries and one on loopback; https for a user's registry. */
+      scheme?: 'http' | 'https';
+      /** Given with cache-ref: the reader logs in as buildctl does. */
+      credentials?: { username: string; password: string };
+    }
   /** An image whose config carries the cache (moby.buildkit.cache.v0). */
-  | { kind: 'inline'; address: string; repository: string; tag: string };
+  | { kind: 'inline'; address: string; repository: string; tag: string }
+  | ({ kind: 's3' } & S3Place)
+  | ({ kind: 'gha' } & GhaPlace);
 
 export interface CacheSpecs {
   /** The --export-cache value of the build that makes the cache. */
@@ -45,6 +61,24 @@ export interface BackendSettings {
   createCache: boolean;
   /** The export options the user gave (cache-mode, cache-compression…). */
   cacheOptions: CacheOptions;
+  /** The bucket of cache-type s3 (undefined for the other types). */
+  s3?: S3Settings | undefined;
+  /** The job's GitHub Actions cache service, for cache-type gha. */
+  gha?: GhaSettings | undefined;
+  /** A registry cache a pipeline made (cache-ref), for cache-type registry with create-cache false. */
+  registryCache?: RegistryCacheSettings | undefined;
+}
+
+/** What buildkitd needs to reach a cache outside the run's containers. */
+export interface DaemonAccess {
+  /** Variables of the daemon's environment, passed by name so that no value is on a command line. */
+  secretEnv: Record<string, string>;
+  /** The cache's server is on this host's loopback: the daemon reaches it as host.docker.internal. */
+  hostGateway: boolean;
+  /** Registries (host:port as the daemon names them) it reaches in plain http. */
+  plainHttpRegistries?: string[];
+  /** A registry login buildctl hands to the daemon (through a Docker config of the run's, not arguments). */
+  registryLogin?: { host: string; username: string; password: string };
 }
 
 /** A setting this backend cannot take: the input to name and why. */
@@ -58,6 +92,10 @@ export interface CacheBackend {
   usage: string;
   /** The oldest BuildKit release whose exporter and importer have this backend. */
   since: string;
+  /** A newer release these settings need, and what needs it (gha's v2 API). */
+  releaseNeed?(settings: Pick<BackendSettings, 'gha'>): { since: string; what: string } | undefined;
+  /** Values in its attributes that no log or report may show. */
+  secrets?(settings: Pick<BackendSettings, 's3' | 'gha' | 'registryCache'>): string[];
   /** The export options it takes; any other given is an input error. */
   options: readonly CacheOptionName[];
   /** The modes it exports, the first its default. */
@@ -68,7 +106,15 @@ export interface CacheBackend {
   keptDir(settings: Pick<BackendSettings, 'cacheDir'>): string | undefined;
   /** Paths of the run's folder the cache takes, removed with the run (a kept cache-dir is not one). */
   runPaths(settings: Pick<BackendSettings, 'cacheDir'>, place: Pick<CachePlace, 'dir'>): string[];
-  specs(settings: Pick<BackendSettings, 'cacheDir' | 'cacheOptions'>, place: CachePlace): CacheSpecs;
+  /** What the daemons need to reach the cache; undefined: nothing beyond the run's network. */
+  daemonAccess?(settings: Pick<BackendSettings, 's3' | 'gha' | 'registryCache'>): DaemonAccess | undefined;
+  specs(
+    settings: Pick<
+      BackendSettings,
+      'cacheDir' | 'cacheOptions' | 'createCache' | 's3' | 'gha' | 'registryCache'
+    >,
+    place: CachePlace,
+  ): CacheSpecs;
 }
 
 /** The repository the run's own registry keeps caches in. */
@@ -76,7 +122,7 @@ export const CACHE_REPOSITORY = 'lost-layer/cache';
 
 /** Why create-cache false needs another backend: the run's registry goes with the run. */
 export const CACHE_OUTLIVING_A_RUN =
-  "false needs a cache that outlives a run, and the run's registry goes with it: set cache-type: local and cache-dir to a cache made earlier";
+  "false needs a cache that outlives a run, and the run's registry goes with it: give cache-ref (a registry cache a pipeline made), or cache-type local with a cache-dir, s3 or gha";
 
 /** What the backends that keep their cache in the run's registry share: it goes with the run. */
 export const IN_THE_RUN_REGISTRY = {
@@ -92,4 +138,18 @@ export function runRegistryCache(place: CachePlace) {
     ref: `${place.registryHost}/${CACHE_REPOSITORY}:${place.tag}`,
     at: { address: place.registryAddress, repository: CACHE_REPOSITORY, tag: place.tag },
   };
+}
+
+/** Where a cache is, as a person finds it: a folder, an image reference, an S3 URL. */
+export function describeLocation(location: CacheLocation): string {
+  switch (location.kind) {
+    case 'local':
+      return location.dir;
+    case 's3':
+      return `s3://${location.bucket}/${location.prefix}manifests/${location.name}`;
+    case 'gha':
+      return `the GitHub Actions cache, scope ${location.scope}`;
+    default:
+      return `${location.address}/${location.repository}:${location.tag}`;
+  }
 }

@@ -1,18 +1,25 @@
 import * as semver from 'semver';
 import type { BackendProblem, BackendSettings, CacheBackend } from './backend.js';
+import { ghaBackend } from './gha.js';
 import { inlineBackend } from './inline.js';
 import { localBackend } from './local.js';
 import { CACHE_OPTION_NAMES, CACHE_OPTIONS, type CacheOptionSpec, type CacheOptions } from './options.js';
 import { registryBackend } from './registry.js';
+import { s3Backend } from './s3.js';
 
 export * from './backend.js';
 export * from './options.js';
+export * from './s3.js';
+export * from './gha.js';
+export * from './user-registry.js';
 
 /** Every cache-type word and its behaviour: a new backend is its file and one line here. */
 export const CACHE_BACKENDS = {
   registry: registryBackend,
   local: localBackend,
   inline: inlineBackend,
+  s3: s3Backend,
+  gha: ghaBackend,
 } as const satisfies Record<string, CacheBackend>;
 
 export type CacheType = keyof typeof CACHE_BACKENDS;
@@ -24,6 +31,9 @@ export const CACHE_TYPES = Object.keys(CACHE_BACKENDS) as readonly CacheType[];
  */
 export function backendProblem(cacheType: CacheType, settings: BackendSettings): BackendProblem | undefined {
   const backend = CACHE_BACKENDS[cacheType];
+  if (settings.registryCache && cacheType !== 'registry') {
+    return { input: 'cache-ref', reason: 'is used with cache-type: registry only' };
+  }
   if (settings.cacheDir && backend.keptDir(settings) === undefined) {
     return { input: 'cache-dir', reason: `is not used with cache-type: ${cacheType}` };
   }
@@ -64,13 +74,17 @@ export function releaseProblem(
   release: string,
   options: CacheOptions = {},
   role: 'maker' | 'importer' = 'maker',
+  settings: Pick<BackendSettings, 'gha'> = {},
 ): string | undefined {
   // Only a release's own version is held to the table: a dev build says v0.0.0+unknown, others a commit.
   const version = /^v\d+\.\d+\.\d+/.test(release) ? semver.coerce(release) : null;
   if (!version || semver.eq(version, '0.0.0')) return undefined;
-  const since = CACHE_BACKENDS[cacheType].since;
-  if (semver.lt(version, since))
-    return `cache-type ${cacheType} needs BuildKit ${since} or newer; ${release} has none`;
+  const backend: CacheBackend = CACHE_BACKENDS[cacheType];
+  if (semver.lt(version, backend.since))
+    return `cache-type ${cacheType} needs BuildKit ${backend.since} or newer; ${release} has none`;
+  const need = backend.releaseNeed?.(settings);
+  if (need && semver.lt(version, need.since))
+    return `cache-type ${cacheType} over ${need.what} needs BuildKit ${need.since} or newer; ${release} speaks an older API`;
   for (const name of CACHE_OPTION_NAMES) {
     const value = options[name];
     if (value === undefined) continue;

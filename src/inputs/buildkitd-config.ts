@@ -5,6 +5,8 @@ export interface RegistryHosts {
   mirror: string;
   /** host:port of the cache registry. */
   cache: string;
+  /** Other registries the daemon reaches in plain http (a user's on this host's loopback). */
+  plainHttp?: readonly string[];
 }
 
 /**
@@ -19,7 +21,8 @@ export function buildkitdToml(userConfig: string, hosts: RegistryHosts): string 
     ? dockerHub['mirrors'].filter((m) => m !== hosts.mirror)
     : [];
   dockerHub['mirrors'] = [hosts.mirror, ...mirrors];
-  for (const host of [hosts.mirror, hosts.cache]) table(registries, host)['http'] = true;
+  for (const host of [hosts.mirror, hosts.cache, ...(hosts.plainHttp ?? [])])
+    table(registries, host)['http'] = true;
   return stringify(config);
 }
 

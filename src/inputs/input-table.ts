@@ -1,3 +1,4 @@
+import { REMOTE_CACHE_INPUTS } from './remote-cache-inputs.js';
 import type { Settings } from './settings-types.js';
 
 /** One input of action.yml, which the CLI takes as a flag of the same name. */
@@ -78,7 +79,12 @@ export const INPUTS = [
     setting: 'cacheResetMode',
     usage: 'prune or restart',
   },
-  { name: 'cache-type', default: 'registry', setting: 'cacheType', usage: 'registry, local or inline' },
+  {
+    name: 'cache-type',
+    default: 'registry',
+    setting: 'cacheType',
+    usage: 'registry, local, inline, s3 or gha',
+  },
   {
     name: 'cache-dir',
     default: '',
@@ -127,6 +133,7 @@ export const INPUTS = [
     setting: 'cacheOptions',
     usage: 'true: a failed cache export does not fail the build (BuildKit v0.11+)',
   },
+  ...REMOTE_CACHE_INPUTS,
   { name: 'run-attempts', default: 'true', setting: 'runAttempts', usage: 'run the attempts' },
   { name: 'cleanup', default: 'true', setting: 'cleanup', usage: "remove the run's containers at the end" },
   {

@@ -1,6 +1,12 @@
 /* The typed settings a run reads: what parseSettings (settings.ts) makes of the inputs. */
 
-import type { CacheOptions, CacheType } from '../backends/backends.js';
+import type {
+  CacheOptions,
+  CacheType,
+  GhaSettings,
+  RegistryCacheSettings,
+  S3Settings,
+} from '../backends/backends.js';
 import type { DifferenceClass } from '../model/classes.js';
 
 /** Where the bundled reproduction lives, and where relative paths start from. */
@@ -53,6 +59,12 @@ export interface Settings {
   createCache: boolean;
   /** The cache export options given (cache-mode, cache-compression…); one left out takes the default. */
   cacheOptions: CacheOptions;
+  /** The bucket of cache-type s3; undefined for the other types. */
+  s3: S3Settings | undefined;
+  /** The job's GitHub Actions cache service, for cache-type gha; undefined for the other types. */
+  gha: GhaSettings | undefined;
+  /** cache-ref: a registry cache a pipeline made, and its login; undefined when not given. */
+  registryCache: RegistryCacheSettings | undefined;
   runAttempts: boolean;
   cleanup: boolean;
   dockerfile: string;

@@ -4,6 +4,9 @@ import { parse as parseToml } from 'smol-toml';
 import { buildkitdToml } from './buildkitd-config.js';
 import { containerOptions } from './container-options.js';
 import { DEFAULT_FAIL_ON, type InputName, inputText, type RawInputs } from './input-table.js';
+import { ghaInputs } from './gha-inputs.js';
+import { registryCacheInputs } from './registry-cache-inputs.js';
+import { s3Inputs } from './s3-inputs.js';
 import { DIFFERENCE_CLASSES, type DifferenceClass } from '../model/classes.js';
 import {
   archivePath,
@@ -67,13 +70,13 @@ function failOn(raw: RawInputs): DifferenceClass[] {
 }
 
 /** Parses and checks every input; the first bad one throws an InputError naming it, before anything starts. */
-export function parseSettings(raw: RawInputs, paths: PathContext): Settings {
+export function parseSettings(raw: RawInputs, paths: PathContext, environment: RawInputs = {}): Settings {
   const buildkit = buildkitInputs(raw);
   const attempts = attemptInputs(raw);
   return {
     ...buildkit,
     ...attempts,
-    ...cacheInputs(raw, paths, buildkit),
+    ...cacheInputs(raw, paths, buildkit, environment),
     ...buildInputs(raw, paths, attempts.runAttempts),
     ...registryInputs(raw),
     ...daemonInputs(raw, paths),
@@ -166,12 +169,16 @@ function cacheInputs(
   raw: RawInputs,
   paths: PathContext,
   images: Pick<Settings, 'buildkitImage' | 'cacheBuildkitImage'>,
-): Part<'cacheType' | 'cacheDir' | 'createCache' | 'cacheOptions'> {
+  environment: RawInputs,
+): Part<'cacheType' | 'cacheDir' | 'createCache' | 'cacheOptions' | 's3' | 'gha' | 'registryCache'> {
   const cacheType = oneOf('cache-type', inputText(raw, 'cache-type'), CACHE_TYPES);
   const createCache = boolean('create-cache', inputText(raw, 'create-cache'));
   const cacheDir = workspacePath(raw, 'cache-dir', paths) ?? '';
   const cacheOptions = cacheExportOptions(raw);
-  const problem = backendProblem(cacheType, { cacheDir, createCache, cacheOptions });
+  const s3 = s3Inputs(raw, environment, cacheType, createCache);
+  const gha = ghaInputs(raw, environment, cacheType, createCache);
+  const registryCache = registryCacheInputs(raw);
+  const problem = backendProblem(cacheType, { cacheDir, createCache, cacheOptions, s3, gha, registryCache });
   if (problem) throw new InputError(problem.input, problem.reason);
   const kept = CACHE_BACKENDS[cacheType].keptDir({ cacheDir });
   if (!createCache && kept !== undefined && !fs.existsSync(path.join(kept, 'index.json'))) {
@@ -185,10 +192,10 @@ function cacheInputs(
   ] as const;
   for (const [input, image, role] of checks) {
     const release = versionFromImageTag(image);
-    const tooOld = release && releaseProblem(cacheType, release, cacheOptions, role);
+    const tooOld = release && releaseProblem(cacheType, release, cacheOptions, role, { gha });
     if (tooOld) throw new InputError(input, tooOld);
   }
-  return { cacheType, cacheDir, createCache, cacheOptions };
+  return { cacheType, cacheDir, createCache, cacheOptions, s3, gha, registryCache };
 }
 
 /** The cache export options given, each one of its words; one left empty is left out. */

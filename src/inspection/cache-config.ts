@@ -4,7 +4,10 @@ import * as path from 'node:path';
 import type { OciImage } from './oci-image.js';
 import { CONFIG_MEDIA_TYPES, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES } from './oci-types.js';
 import { InspectionError } from './tarball.js';
-import type { CacheLocation } from '../backends/backends.js';
+import { type CacheLocation, describeLocation as describe } from '../backends/backends.js';
+import { GhaStore, indexKeys } from '../stores/gha-store.js';
+import { S3Store } from '../stores/s3-store.js';
+import { registryGet } from './registry-fetch.js';
 import type { SharedResult } from '../model/run-result.js';
 
 /**
@@ -35,6 +38,8 @@ const DOCUMENT_TYPES: readonly string[] = [...INDEX_MEDIA_TYPES, ...MANIFEST_MED
  * base64 under moby.buildkit.cache.v0. Every blob is checked against its digest.
  */
 export async function readCacheConfig(location: CacheLocation): Promise<CacheConfig> {
+  if (location.kind === 's3') return s3CacheConfig(location);
+  if (location.kind === 'gha') return ghaCacheConfig(location);
   const store = location.kind === 'local' ? localStore(location.dir) : registryStore(location);
   if (location.kind === 'inline') {
     const { document, match: config } = await imageManifest(store, location);
@@ -43,6 +48,31 @@ export async function readCacheConfig(location: CacheLocation): Promise<CacheCon
   const found = await walkDocuments(store, cacheConfigDescriptor);
   if (found) return parseCacheConfig(await store.blob(found.match));
   throw new InspectionError(`no ${CACHE_CONFIG_MEDIA_TYPE} blob in the cache at ${describe(location)}`);
+}
+
+/**
+ * An S3 cache: BuildKit writes the cache config itself as the manifest object (prefix + manifests/ + name),
+ * its layers' blobs beside it; no index and no digest of the config to check it against.
+ */
+async function s3CacheConfig(location: Extract<CacheLocation, { kind: 's3' }>): Promise<CacheConfig> {
+  const key = `${location.prefix}manifests/${location.name}`;
+  const bytes = await new S3Store(location).get(key).catch((error: unknown) => {
+    throw new InspectionError(`cannot read the S3 cache: ${(error as Error).message}`);
+  });
+  if (!bytes) throw new InspectionError(`no cache manifest at ${describe(location)}`);
+  return parseCacheConfig(bytes);
+}
+
+/** A gha cache: its index entry, saved under the scope as BuildKit names it, is the cache config. */
+async function ghaCacheConfig(location: Extract<CacheLocation, { kind: 'gha' }>): Promise<CacheConfig> {
+  const store = new GhaStore(location);
+  for (const key of indexKeys(location)) {
+    const bytes = await store.latest(key).catch((error: unknown) => {
+      throw new InspectionError(`cannot read the gha cache: ${(error as Error).message}`);
+    });
+    if (bytes) return parseCacheConfig(bytes);
+  }
+  throw new InspectionError(`no cache index in ${describe(location)}`);
 }
 
 /** The layer blobs of the image an inline cache was pushed with, in order. */
@@ -244,16 +274,10 @@ function localStore(dir: string): BlobStore {
 }
 
 function registryStore(location: Extract<CacheLocation, { kind: 'registry' | 'inline' }>): BlobStore {
-  const base = `http://${location.address}/v2/${location.repository}`;
-  const get = async (url: string, accept?: string): Promise<Buffer> => {
-    const response = await fetch(url, { headers: accept ? { Accept: accept } : {} }).catch(
-      (error: unknown) => {
-        throw new InspectionError(`cannot reach the cache registry: ${(error as Error).message}`);
-      },
-    );
-    if (!response.ok) throw new InspectionError(`GET ${url}: HTTP ${response.status}`);
-    return Buffer.from(await response.arrayBuffer());
-  };
+  const scheme = (location.kind === 'registry' ? location.scheme : undefined) ?? 'http';
+  const login = location.kind === 'registry' ? location.credentials : undefined;
+  const base = `${scheme}://${location.address}/v2/${location.repository}`;
+  const get = (url: string, accept?: string) => registryGet(url, accept, login);
   return {
     root: async () =>
       JSON.parse(
@@ -265,10 +289,4 @@ function registryStore(location: Extract<CacheLocation, { kind: 'registry' | 'in
       return verified(await get(url, isManifest ? d.mediaType : undefined), d.digest, describe(location));
     },
   };
-}
-
-function describe(location: CacheLocation): string {
-  return location.kind === 'local'
-    ? location.dir
-    : `${location.address}/${location.repository}:${location.tag}`;
 }

@@ -57,7 +57,8 @@ export function candidateServices(services: RunServices, settings: Settings, run
   };
   return {
     makeCache: async (written, dir, tag) => {
-      const plan = { ...settings, ...written, cacheDir: '' };
+      // A candidate's cache is always the run's own, never a cache-dir or a user's cache made earlier.
+      const plan = { ...settings, ...written, cacheDir: '', createCache: true };
       const cache = cacheSpecs(plan, services, dir, tag);
       return { ...(await createCache(services, plan, cache, dir, log)), importCache: cache.import };
     },

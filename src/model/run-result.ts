@@ -8,7 +8,7 @@ import type { Verdict } from './verdict.js';
 export type CacheMaker =
   /** buildkitVersion is unset when the cache build failed before its daemon said it. */
   | { kind: 'this-run'; image: string; buildkitVersion?: string }
-  /** create-cache: false: a cache-dir made by an earlier run. */
+  /** create-cache: false: a cache an earlier run made; cacheDir is where: its folder, or an S3 URL. */
   | { kind: 'earlier-run'; cacheDir: string };
 
 /** Records of the cache whose result is one and the same layer chain. */

@@ -22,6 +22,8 @@ export class Buildctl {
   constructor(
     readonly binary: string,
     readonly address: string,
+    /** Its environment's additions: DOCKER_CONFIG for a registry login of the run's. */
+    private readonly env?: Record<string, string>,
   ) {}
 
   /** True once the daemon answers and has a worker. */
@@ -62,7 +64,11 @@ export class Buildctl {
       fs.rmSync(request.traceFile, { force: true });
       args.push('--trace', request.traceFile);
     }
-    const result = await runCommand(this.binary, args, { allowFailure: true, timeoutMs: request.timeoutMs });
+    const result = await runCommand(this.binary, args, {
+      allowFailure: true,
+      timeoutMs: request.timeoutMs,
+      ...(this.env ? { env: this.env } : {}),
+    });
     // `--trace` makes buildctl log where it writes: noise in the lines an error quotes.
     return { ...result, stderr: result.stderr.replace(/^.*tracing logs to .*\n/m, '') };
   }

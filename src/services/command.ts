@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { redact } from './secrets.js';
 
 export interface CommandResult {
   exitCode: number;
@@ -15,7 +16,7 @@ export class CommandError extends Error {
     readonly result: CommandResult,
   ) {
     const why = result.timedOut ? 'timed out' : `exited ${result.exitCode}`;
-    super(`\`${argv.join(' ')}\` ${why}: ${lastLines(result.stderr || result.stdout, 5)}`);
+    super(redact(`\`${argv.join(' ')}\` ${why}: ${lastLines(result.stderr || result.stdout, 5)}`));
     this.name = 'CommandError';
   }
 }
@@ -29,6 +30,8 @@ export interface CommandOptions {
   allowFailure?: boolean;
   /** Kill the command (SIGKILL) after this many milliseconds. */
   timeoutMs?: number;
+  /** Variables added to the command's environment (secrets it passes on by name, never in its arguments). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -41,7 +44,10 @@ export function runCommand(
   options: CommandOptions = {},
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+    });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let timedOut = false;

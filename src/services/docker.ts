@@ -19,6 +19,10 @@ export interface ContainerSpec {
   publish?: PublishedPort[];
   volumes?: { source: string; target: string }[];
   env?: Record<string, string>;
+  /** Variables given to the container by name only: their values go through docker's environment. */
+  secretEnv?: Record<string, string>;
+  /** Extra /etc/hosts entries, NAME:ADDRESS (host-gateway: this host). */
+  hosts?: string[];
   /** Further `docker run` options (capabilities, security options), already split into words. */
   options?: readonly string[];
   args?: readonly string[];
@@ -37,7 +41,7 @@ export class Docker {
 
   private run(
     args: readonly string[],
-    options?: { input?: Buffer; allowFailure?: boolean },
+    options?: { input?: Buffer; allowFailure?: boolean; env?: Record<string, string> },
   ): Promise<CommandResult> {
     return runCommand(this.binary, args, options);
   }
@@ -83,8 +87,10 @@ export class Docker {
     for (const port of spec.publish ?? []) args.push('--publish', `127.0.0.1::${port.containerPort}`);
     for (const volume of spec.volumes ?? []) args.push('--volume', `${volume.source}:${volume.target}`);
     for (const [key, value] of Object.entries(spec.env ?? {})) args.push('--env', `${key}=${value}`);
+    for (const key of Object.keys(spec.secretEnv ?? {})) args.push('--env', key);
+    for (const host of spec.hosts ?? []) args.push('--add-host', host);
     args.push(...(spec.options ?? []), spec.image, ...(spec.args ?? []));
-    await this.run(args);
+    await this.run(args, spec.secretEnv ? { env: spec.secretEnv } : {});
   }
 
   async start(name: string): Promise<void> {

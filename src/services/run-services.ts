@@ -1,8 +1,10 @@
 import type { Log } from '../log.js';
 import { buildkitdToml } from '../inputs/buildkitd-config.js';
+import { type DaemonAccess, HOST_FROM_CONTAINERS } from '../backends/backends.js';
 import { Buildctl } from './buildctl.js';
 import { Docker, type ImageFacts, RUN_LABEL } from './docker.js';
 import { DaemonStartError, InfrastructureError, waitUntil } from './readiness.js';
+import { removeRemoteCache } from './remote-caches.js';
 import {
   declaredVolumes,
   REGISTRY_PORT,
@@ -26,6 +28,10 @@ export interface DaemonOptions {
   buildctlBinary: string;
   /** What the set-up read of the images: a daemon start (a reset, with restart) asks Docker no more. */
   imageFacts: ReadonlyMap<string, ImageFacts>;
+  /** What the daemons need to reach a cache outside the run's containers (an S3 bucket). */
+  daemonAccess?: DaemonAccess | undefined;
+  /** The run's Docker config folder holding a registry login, for every buildctl (DOCKER_CONFIG). */
+  dockerConfigDir?: string | undefined;
 }
 
 export interface Buildkitd {
@@ -41,6 +47,7 @@ export interface Buildkitd {
  */
 export class RunServices {
   private generation = 0;
+  readonly runId: string;
   private readonly config: string;
   /** The volumes made for a container's declared VOLUMEs, removed with it. */
   private readonly extraVolumes = new Map<string, string[]>();
@@ -51,9 +58,11 @@ export class RunServices {
     readonly registries: Registries,
     private readonly log: Log,
   ) {
+    this.runId = options.runId;
     this.config = buildkitdToml(options.buildkitdConfig, {
       mirror: registries.mirrorHost,
       cache: registries.cacheHost,
+      plainHttp: options.daemonAccess?.plainHttpRegistries ?? [],
     });
   }
 
@@ -83,6 +92,7 @@ export class RunServices {
     const statePath = rootless ? `${home}/.local/share/buildkit` : '/var/lib/buildkit';
     const volume = `${container}-state`;
     const flags = [...this.options.buildkitdFlags];
+    const access = this.options.daemonAccess;
     // Without --privileged a rootless daemon cannot make a PID namespace per step.
     if (rootless && !flags.includes('--oci-worker-no-process-sandbox'))
       flags.push('--oci-worker-no-process-sandbox');
@@ -100,12 +110,19 @@ export class RunServices {
       publish: [{ containerPort: BUILDKITD_PORT }],
       volumes: [{ source: volume, target: statePath }, ...extra],
       options: this.options.buildkitdContainerOptions ?? defaultContainerOptions(rootless),
+      ...(access ? { secretEnv: access.secretEnv } : {}),
+      ...(access?.hostGateway ? { hosts: [`${HOST_FROM_CONTAINERS}:host-gateway`] } : {}),
       args: ['--addr', `tcp://0.0.0.0:${BUILDKITD_PORT}`, '--config', CONFIG_PATH, ...flags],
     });
     await this.docker.writeFiles(container, [{ path: CONFIG_PATH, content: this.config }]);
     await this.docker.start(container);
     const address = await this.docker.publishedAddress(container, BUILDKITD_PORT);
-    const buildctl = new Buildctl(this.options.buildctlBinary, `tcp://${address}`);
+    const { dockerConfigDir } = this.options;
+    const buildctl = new Buildctl(
+      this.options.buildctlBinary,
+      `tcp://${address}`,
+      dockerConfigDir ? { DOCKER_CONFIG: dockerConfigDir } : undefined,
+    );
     // Docker is asked only while the daemon does not answer yet: whether it stopped, so as not to wait in vain.
     await waitUntil(`buildkitd ${container}`, READY_TIMEOUT_MS, async () => {
       if (await buildctl.hasWorkers()) return true;
@@ -148,10 +165,14 @@ export class RunServices {
 }
 
 /**
- * Removes everything a run created, found by its label, and the image tags it pushed to its mirror; safe to
- * call twice. Returns what is still there afterwards (empty when all went), for the caller to say.
+ * Removes everything a run created, found by its label, the image tags it pushed to its mirror and, given
+ * the settings of a cache on a server of the user's, the run's part there; safe to call twice. Returns what is still there afterwards (empty when all went), for the caller to say.
  */
-export async function removeRun(docker: Docker, runId: string): Promise<string[]> {
+export async function removeRun(
+  docker: Docker,
+  runId: string,
+  remote?: Parameters<typeof removeRemoteCache>[0],
+): Promise<string[]> {
   const label = `${RUN_LABEL}=${runId}`;
   // A run killed while filling its mirror leaves a tag named after the mirror's published address.
   const { containers } = await docker.listLabelled(label);
@@ -161,7 +182,9 @@ export async function removeRun(docker: Docker, runId: string): Promise<string[]
   }
   await docker.removeLabelled(label);
   const left = await docker.listLabelled(label);
+  const remoteLeft = remote ? await removeRemoteCache(remote, runId) : [];
   return [
+    ...remoteLeft,
     ...left.containers.map((name) => `container ${name}`),
     ...left.volumes.map((name) => `volume ${name}`),
     ...left.networks.map((name) => `network ${name}`),
@@ -172,6 +195,9 @@ export async function removeRun(docker: Docker, runId: string): Promise<string[]
 export function cleanupWarning(runId: string, left: readonly string[]): string | undefined {
   if (left.length === 0) return undefined;
   const label = `${RUN_LABEL}=${runId}`;
+  // Only what Docker holds is removed by these commands; a remote cache's keys are named as they are.
+  if (!left.some((item) => /^(container|volume|network) /.test(item)))
+    return `cleanup left ${left.join(', ')}`;
   const commands = [
     `docker rm --force --volumes $(docker ps --all --quiet --filter label=${label})`,
     `docker volume rm $(docker volume ls --quiet --filter label=${label})`,

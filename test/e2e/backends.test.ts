@@ -9,7 +9,11 @@ import { verdictWithoutLoss } from '../support/ladder.js';
 import { assertNothingLeft } from '../support/leftovers.js';
 import { ATTEMPTS_TO_A_LOSS } from '../support/loss-odds.js';
 import { docker, onAttempt2 } from '../support/run-watch.js';
-import { CACHE_BACKENDS, CACHE_TYPES } from '../../src/backends/backends.js';
+import { GhaCacheServer } from '../../scripts/lib/gha-cache-server.js';
+import { S3Server } from '../../scripts/lib/s3-server.js';
+import { CACHE_BACKENDS, CACHE_TYPES, type CacheType, GHA_API_SINCE } from '../../src/backends/backends.js';
+import { removeRun } from '../../src/services/run-services.js';
+import { Docker } from '../../src/services/docker.js';
 import { testBed } from '../../scripts/lib/testbed.js';
 
 /**
@@ -24,7 +28,57 @@ const FIXED_ATTEMPTS = 20;
 
 describe('every cache backend on the ladder', () => {
   const caught: string[] = [];
-  const suite = BedSuite.open(() => console.log(caught.map((c) => `backend: ${c}`).join('\n')));
+  let s3: S3Server | undefined;
+  let gha: GhaCacheServer | undefined;
+  const suite = BedSuite.open(async () => {
+    s3?.stop();
+    await gha?.stop();
+    console.log(caught.map((c) => `backend: ${c}`).join('\n'));
+  });
+
+  /**
+   * The inputs, and the runner's variables, that point a backend at its server on the bed (started the
+   * first time it is asked for). gha: API v2 from v0.20, as github.com runs it; v1 before.
+   */
+  async function backendRun(
+    type: CacheType,
+    version: string,
+  ): Promise<{ inputs: Record<string, string>; env: Record<string, string> }> {
+    if (type === 's3') {
+      s3 ??= await S3Server.start();
+      return { inputs: { 'cache-type': type, ...s3.inputs() }, env: {} };
+    }
+    if (type === 'gha') {
+      gha ??= await GhaCacheServer.start();
+      return { inputs: { 'cache-type': type }, env: ghaEnvironment(gha, version) };
+    }
+    return { inputs: { 'cache-type': type }, env: {} };
+  }
+
+  async function act(
+    type: CacheType,
+    version: string,
+    variant: 'rootful' | 'rootless',
+    more: Record<string, string>,
+  ) {
+    const { inputs, env } = await backendRun(type, version);
+    return suite.act(suite.inputs(version, variant, { ...inputs, ...more }), { env });
+  }
+
+  /** Nothing of the run left in Docker, nor on its backend's server; a gha run wrote in its own scope only. */
+  async function assertNothingLeftAnywhere(run: ActionRun, type: CacheType) {
+    assertNothingLeft(run);
+    if (type === 's3') assert.deepEqual(await s3?.keys(`lost-layer-${run.state['runId']}/`), []);
+    if (type === 'gha') {
+      const indexes = gha?.entries().filter((entry) => entry.key.startsWith('index-')) ?? [];
+      assert.ok(indexes.some((entry) => entry.key.startsWith(`index-lost-layer-${run.state['runId']}-`)));
+      assert.deepEqual(
+        indexes.filter((entry) => !entry.key.startsWith('index-lost-layer-')),
+        [],
+        "no index outside the runs' own scopes",
+      );
+    }
+  }
 
   function sharedSteps(run: ActionRun): string[][] {
     const shared = JSON.parse(run.outputs['cache-shared-results'] ?? 'null') as { steps: string[] }[] | null;
@@ -37,9 +91,7 @@ describe('every cache backend on the ladder', () => {
       for (const version of releasesWith(type)) {
         if (version === 'v0.9.0') {
           it(`${type} cache, v0.9.0 ${variant}: reproduced, the COPY layer named, the cause read from the cache`, async () => {
-            const run = await suite.act(
-              suite.inputs(version, variant, { 'cache-type': type, retries: String(ATTEMPTS_TO_A_LOSS) }),
-            );
+            const run = await act(type, version, variant, { retries: String(ATTEMPTS_TO_A_LOSS) });
             assert.equal(run.outputs['verdict'], 'reproduced', run.main.stdout);
             assert.equal(run.outputs['reproduced'], 'true');
             assert.equal(run.main.exitCode, 1);
@@ -49,15 +101,13 @@ describe('every cache backend on the ladder', () => {
             assert.match(run.summary, new RegExp(`${type} cache, fresh buildkitd state`));
             assert.deepEqual(sharedSteps(run), [['COPY repro.txt /', 'RUN echo 2']]);
             caught.push(`${type} v0.9.0 ${variant} at attempt ${run.outputs['failed-attempt']}`);
-            assertNothingLeft(run);
+            await assertNothingLeftAnywhere(run, type);
           });
           continue;
         }
         const expected = verdictWithoutLoss(version);
         it(`${type} cache, ${version} ${variant}: no layer lost in ${FIXED_ATTEMPTS} attempts; ${expected}`, async () => {
-          const run = await suite.act(
-            suite.inputs(version, variant, { 'cache-type': type, retries: String(FIXED_ATTEMPTS) }),
-          );
+          const run = await act(type, version, variant, { retries: String(FIXED_ATTEMPTS) });
           assert.equal(run.outputs['reproduced'], 'false', run.main.stdout);
           assert.equal(run.outputs['verdict'], expected, run.main.stdout);
           assert.equal(run.outputs['attempts'], String(FIXED_ATTEMPTS));
@@ -66,7 +116,7 @@ describe('every cache backend on the ladder', () => {
           assert.equal(run.main.exitCode, expected === 'clean' ? 0 : 1);
           // The exporter's half of the bug lasted until v0.10, whichever backend carries the cache.
           assert.equal(sharedSteps(run).length, semver.lt(version, '0.10.0') ? 1 : 0);
-          assertNothingLeft(run);
+          await assertNothingLeftAnywhere(run, type);
         });
       }
     }
@@ -115,4 +165,167 @@ describe('every cache backend on the ladder', () => {
       assertNothingLeft(run);
     });
   }
+
+  for (const version of releasesWith('s3')) {
+    it(`s3 cache, ${version}: its server killed mid-run: the import failed, an error`, async () => {
+      const dying = await S3Server.start('dying-bucket');
+      try {
+        const run = await suite.act(
+          suite.inputs(version, 'rootful', { 'cache-type': 's3', ...dying.inputs(), retries: '40' }),
+          { onMainStarted: onAttempt2(() => dying.stop()) },
+        );
+        assert.equal(run.outputs['verdict'], 'error', run.main.stdout);
+        assert.equal(run.outputs['reproduced'], 'false');
+        assert.notEqual(run.main.exitCode, 0);
+        assert.match(run.main.stdout, /::error::.*the cache import failed: .*S3/);
+        assert.ok(Number(run.outputs['attempts']) < 40, 'the loop stopped at the fault');
+        assertNothingLeft(run);
+        // The run's keys cannot be removed from a dead server: the post step says which, and where.
+        assert.match(
+          run.post.stdout,
+          new RegExp(
+            `cleanup left what the run wrote to its cache's server, unchecked: every key below s3://dying-bucket/lost-layer-${run.state['runId']}/`,
+          ),
+        );
+      } finally {
+        dying.stop();
+      }
+    });
+
+    it(`s3 cache, ${version}: a cache a pipeline made earlier, imported with create-cache false and kept`, async () => {
+      const { inputs } = await backendRun('s3', version);
+      // The pipeline's cache: a run that only exports it, its containers then removed, its keys kept.
+      const maker = await suite.act(
+        suite.inputs(version, 'rootful', { ...inputs, 'run-attempts': 'false', cleanup: 'false' }),
+      );
+      assert.equal(maker.main.exitCode, 0, maker.main.stdout);
+      const makerId = maker.state['runId'] ?? '';
+      await removeRun(new Docker(), makerId);
+      const prefix = `lost-layer-${makerId}/`;
+      const made = await s3?.keys(prefix);
+      assert.ok(made?.includes(`${prefix}manifests/latest`), `the cache is in the bucket: ${String(made)}`);
+      try {
+        const run = await suite.act(
+          suite.inputs(version, 'rootless', {
+            ...inputs,
+            'create-cache': 'false',
+            'cache-s3-prefix': prefix,
+            'cache-s3-name': 'latest',
+            retries: '8',
+          }),
+        );
+        assert.equal(run.outputs['verdict'], 'clean', run.main.stdout);
+        assert.equal(run.outputs['attempts'], '8');
+        assert.match(run.main.stdout, /reference: none kept to use/);
+        assert.match(
+          run.summary,
+          new RegExp(`cache from an earlier run \\(\`s3://lost-layer-test/${prefix}manifests/latest\`\\)`),
+        );
+        assert.deepEqual(sharedSteps(run), []);
+        assertNothingLeft(run);
+        assert.deepEqual(await s3?.keys(prefix), made, "the user's cache is read, never removed");
+      } finally {
+        await s3?.store().removeAll(prefix);
+      }
+    });
+
+    it(`s3 cache, ${version}: a wrong secret key: an error naming the bucket before any build, the key masked`, async () => {
+      const { inputs } = await backendRun('s3', version);
+      const wrong = `not-${inputs['cache-s3-secret-access-key'] ?? ''}`;
+      const run = await suite.act(
+        suite.inputs(version, 'rootful', { ...inputs, 'cache-s3-secret-access-key': wrong }),
+      );
+      assert.equal(run.outputs['verdict'], 'error', run.main.stdout);
+      assert.match(
+        run.main.stdout,
+        /::error::.*the S3 bucket does not answer: bucket lost-layer-test answers HTTP 403 \(SignatureDoesNotMatch\)/,
+      );
+      assert.equal(run.outputs['attempts'], '0');
+      assert.doesNotMatch(run.main.stdout, /Create the cache/, 'no build started');
+      // The runner masks what ::add-mask:: names; the step itself prints the key nowhere else.
+      const masked = run.main.stdout.split('\n').filter((line) => line.includes(wrong));
+      assert.deepEqual(masked, [`::add-mask::${wrong}`]);
+      assertNothingLeft(run);
+    });
+
+    it(`s3 cache, ${version}: create-cache false with no cache at the name given: an error before any build`, async () => {
+      const run = await suite.act(
+        suite.inputs(version, 'rootful', {
+          ...(await backendRun('s3', version)).inputs,
+          'create-cache': 'false',
+          'cache-s3-prefix': 'nothing-here/',
+        }),
+      );
+      assert.equal(run.outputs['verdict'], 'error', run.main.stdout);
+      assert.match(
+        run.main.stdout,
+        /create-cache is false and s3:\/\/lost-layer-test\/nothing-here\/manifests\/buildkit holds no cache/,
+      );
+      assert.equal(run.outputs['attempts'], '0');
+      assertNothingLeft(run);
+    });
+  }
+
+  // v0.10.6 speaks API v1, the newest v2; v0.9.0 may lose a layer before the stop, a true verdict.
+  for (const version of releasesWith('gha').filter(
+    (v) => v === 'v0.10.6' || v === testBed().versions.at(-1),
+  )) {
+    it(`gha cache, ${version}: its service stopped mid-run: the import failed, an error`, async () => {
+      const dying = await GhaCacheServer.start();
+      try {
+        const run = await suite.act(
+          suite.inputs(version, 'rootful', { 'cache-type': 'gha', retries: '40' }),
+          {
+            env: ghaEnvironment(dying, version),
+            onMainStarted: onAttempt2(() => void dying.stop()),
+          },
+        );
+        assert.equal(run.outputs['verdict'], 'error', run.main.stdout);
+        assert.notEqual(run.main.exitCode, 0);
+        assert.match(run.main.stdout, /::error::.*the cache import failed: /);
+        assert.ok(Number(run.outputs['attempts']) < 40, 'the loop stopped at the fault');
+        const withToken = (run.main.stdout + run.post.stdout)
+          .split('\n')
+          .filter((line) => line.includes(dying.token));
+        assert.ok(
+          withToken.every((line) => line === `::add-mask::${dying.token}`),
+          `the token only in the line that masks it: ${withToken.join('\n')}`,
+        );
+        assertNothingLeft(run);
+      } finally {
+        await dying.stop();
+      }
+    });
+  }
+
+  for (const version of releasesWith('gha').filter(
+    (v) => v === 'v0.9.0' || v === testBed().versions.at(-1),
+  )) {
+    it(`gha cache, ${version}: a pipeline's cache read with create-cache false and its scope`, async () => {
+      const maker = await act('gha', version, 'rootful', { 'run-attempts': 'false', cleanup: 'false' });
+      const makerId = maker.state['runId'] ?? '';
+      await removeRun(new Docker(), makerId);
+      assert.equal(maker.main.exitCode, 0, maker.main.stdout);
+      const run = await act('gha', version, 'rootless', {
+        'create-cache': 'false',
+        'cache-gha-scope': `lost-layer-${makerId}-latest`,
+        retries: String(version === 'v0.9.0' ? ATTEMPTS_TO_A_LOSS : 8),
+      });
+      assert.equal(run.outputs['verdict'], version === 'v0.9.0' ? 'reproduced' : 'clean', run.main.stdout);
+      assert.match(run.main.stdout, /reference: none kept to use/);
+      assert.equal(sharedSteps(run).length, version === 'v0.9.0' ? 1 : 0);
+      assertNothingLeft(run);
+    });
+  }
 });
+
+/** The variables a runner gives a JavaScript action for the cache service, by the API the release speaks. */
+function ghaEnvironment(server: GhaCacheServer, version: string): Record<string, string> {
+  return semver.gte(version, GHA_API_SINCE[2])
+    ? {
+        ACTIONS_RUNTIME_TOKEN: server.token,
+        ACTIONS_RESULTS_URL: server.resultsUrl,
+        ACTIONS_CACHE_SERVICE_V2: 'true',
+      }
+    : { ACTIONS_RUNTIME_TOKEN: server.token, ACTIONS_CACHE_URL: server.cacheUrl };
+}

@@ -68,7 +68,9 @@ describe('a poisoned cache gives "content differs", never "intact"', () => {
           poisoned =
             cache.kind === 'local'
               ? await poisonLocalCache(cache.dir, POISON)
-              : await poisonRegistryCache(cache, POISON);
+              : cache.kind === 'registry'
+                ? await poisonRegistryCache(cache, POISON)
+                : assert.fail(`no poisoning for a ${cache.kind} cache`);
         },
       });
     } finally {

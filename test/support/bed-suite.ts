@@ -14,7 +14,7 @@ export class BedSuite {
   dirs!: RunnerDirs;
 
   /** Registers the hooks in the calling `describe`; `onClose` runs last in its `after`. */
-  static open(onClose?: () => void): BedSuite {
+  static open(onClose?: () => void | Promise<void>): BedSuite {
     const suite = new BedSuite();
     before(async () => {
       suite.bed = testBed();
@@ -23,7 +23,7 @@ export class BedSuite {
     });
     after(async () => {
       await suite.releases.close();
-      onClose?.();
+      await onClose?.();
     });
     return suite;
   }

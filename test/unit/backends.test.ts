@@ -15,12 +15,126 @@ const place: CachePlace = {
   registryAddress: '127.0.0.1:5999',
   dir: '/work/run',
   tag: 'candidate-3',
+  runId: 'r1',
 };
 const made = { cacheDir: '', createCache: true, cacheOptions: {} };
 
 describe('the cache backends, one entry per cache-type word', () => {
   it('the words are the map keys, in the order the inputs list them', () => {
-    assert.deepEqual(CACHE_TYPES, ['registry', 'local', 'inline']);
+    assert.deepEqual(CACHE_TYPES, ['registry', 'local', 'inline', 's3', 'gha']);
+  });
+
+  const s3 = {
+    bucket: 'ci-cache',
+    region: 'eu-west-1',
+    endpointUrl: 'http://127.0.0.1:9000',
+    usePathStyle: true,
+    prefix: 'team/',
+    name: 'buildkit',
+    credentials: { accessKeyId: 'AKIA1', secretAccessKey: 'secret', sessionToken: '' },
+  };
+
+  it("s3: the run's cache below a prefix of its own, the endpoint on loopback reached as the host, no key in the attributes", () => {
+    const specs = CACHE_BACKENDS.s3.specs({ ...made, s3 }, place);
+    const attributes =
+      'bucket=ci-cache,region=eu-west-1,endpoint_url=http://host.docker.internal:9000,use_path_style=true,prefix=team/lost-layer-r1/,name=candidate-3';
+    assert.equal(specs.export, `type=s3,${attributes},mode=max`);
+    assert.equal(specs.import, `type=s3,${attributes}`);
+    assert.doesNotMatch(specs.export + specs.import, /AKIA1|secret/);
+    assert.deepEqual(specs.location, {
+      kind: 's3',
+      endpointUrl: 'http://127.0.0.1:9000',
+      region: 'eu-west-1',
+      bucket: 'ci-cache',
+      usePathStyle: true,
+      credentials: s3.credentials,
+      prefix: 'team/lost-layer-r1/',
+      name: 'candidate-3',
+    });
+    assert.deepEqual(CACHE_BACKENDS.s3.daemonAccess?.({ s3 }), {
+      secretEnv: { AWS_ACCESS_KEY_ID: 'AKIA1', AWS_SECRET_ACCESS_KEY: 'secret' },
+      hostGateway: true,
+    });
+  });
+
+  it("registry with cache-ref: a pipeline's cache imported, never exported; on loopback in plain http as the host", () => {
+    const registryCache = {
+      ref: '127.0.0.1:5999/team/app:buildcache',
+      username: 'me',
+      password: 'pw-secret',
+    };
+    const specs = CACHE_BACKENDS.registry.specs({ ...made, createCache: false, registryCache }, place);
+    assert.equal(specs.import, 'type=registry,ref=host.docker.internal:5999/team/app:buildcache');
+    assert.equal(specs.export, '');
+    assert.deepEqual(specs.location, {
+      kind: 'registry',
+      address: '127.0.0.1:5999',
+      repository: 'team/app',
+      tag: 'buildcache',
+      scheme: 'http',
+      credentials: { username: 'me', password: 'pw-secret' },
+    });
+    assert.deepEqual(CACHE_BACKENDS.registry.daemonAccess?.({ registryCache }), {
+      secretEnv: {},
+      hostGateway: true,
+      plainHttpRegistries: ['host.docker.internal:5999'],
+      registryLogin: { host: 'host.docker.internal:5999', username: 'me', password: 'pw-secret' },
+    });
+    assert.deepEqual(CACHE_BACKENDS.registry.secrets?.({ registryCache }), ['pw-secret']);
+    const ghcr = { ref: 'ghcr.io/org/app:buildcache', username: '', password: '' };
+    assert.equal(
+      CACHE_BACKENDS.registry.specs({ ...made, createCache: false, registryCache: ghcr }, place).import,
+      'type=registry,ref=ghcr.io/org/app:buildcache',
+    );
+    assert.deepEqual(CACHE_BACKENDS.registry.daemonAccess?.({ registryCache: ghcr }), {
+      secretEnv: {},
+      hostGateway: false,
+      plainHttpRegistries: [],
+    });
+  });
+
+  it("gha: the run's own scope, the service on loopback reached as the host, v2 by url_v2; the token redacted", () => {
+    const gha = {
+      token: 'runtime-token-123',
+      url: 'http://127.0.0.1:7777',
+      api: 1 as const,
+      scope: 'buildkit',
+    };
+    const specs = CACHE_BACKENDS.gha.specs({ ...made, gha }, place);
+    const attributes =
+      'url=http://host.docker.internal:7777/,token=runtime-token-123,scope=lost-layer-r1-candidate-3';
+    assert.equal(specs.export, `type=gha,${attributes},mode=max`);
+    assert.equal(specs.import, `type=gha,${attributes}`);
+    assert.deepEqual(CACHE_BACKENDS.gha.secrets?.({ gha }), ['runtime-token-123']);
+    assert.equal(CACHE_BACKENDS.gha.daemonAccess?.({ gha })?.hostGateway, true);
+    const v2 = { ...gha, url: 'https://results.example.com', api: 2 as const, scope: 'main' };
+    assert.equal(
+      CACHE_BACKENDS.gha.specs({ ...made, createCache: false, gha: v2 }, place).import,
+      'type=gha,url_v2=https://results.example.com/,token=runtime-token-123,scope=main',
+    );
+    assert.equal(releaseProblem('gha', 'v0.19.0', {}, 'importer', { gha: v2 })?.includes('v0.20.0'), true);
+    assert.equal(releaseProblem('gha', 'v0.19.0', {}, 'importer', { gha }), undefined, 'v1 from v0.9');
+  });
+
+  it("s3 with create-cache false: the user's cache where they put it; AWS's endpoint needs no host mapping", () => {
+    const aws = {
+      ...s3,
+      endpointUrl: '',
+      usePathStyle: false,
+      name: 'main',
+      credentials: { ...s3.credentials, sessionToken: 'tok' },
+    };
+    const specs = CACHE_BACKENDS.s3.specs({ ...made, createCache: false, s3: aws }, place);
+    assert.equal(specs.import, 'type=s3,bucket=ci-cache,region=eu-west-1,prefix=team/,name=main');
+    assert.deepEqual(CACHE_BACKENDS.s3.daemonAccess?.({ s3: aws }), {
+      secretEnv: { AWS_ACCESS_KEY_ID: 'AKIA1', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'tok' },
+      hostGateway: false,
+    });
+    assert.equal(
+      CACHE_BACKENDS.registry.daemonAccess?.({}),
+      undefined,
+      'the run registry needs nothing more',
+    );
   });
 
   it('registry: its own manifest in the run registry, mode=max, under the tag asked for', () => {
@@ -110,13 +224,13 @@ describe('the cache backends, one entry per cache-type word', () => {
       ',mode=min,compression=zstd,image-manifest=true,ignore-error=true',
     );
     const specs = CACHE_BACKENDS.local.specs(
-      { cacheDir: '', cacheOptions: { compression: 'uncompressed' } },
+      { ...made, cacheOptions: { compression: 'uncompressed' } },
       place,
     );
     assert.equal(specs.export, 'type=local,dest=/work/run/cache,mode=max,compression=uncompressed');
     assert.equal(specs.import, 'type=local,src=/work/run/cache', 'export options never go on the import');
     assert.equal(
-      CACHE_BACKENDS.inline.specs({ cacheDir: '', cacheOptions: { mode: 'min' } }, place).export,
+      CACHE_BACKENDS.inline.specs({ ...made, cacheOptions: { mode: 'min' } }, place).export,
       'type=inline,mode=min',
     );
   });

@@ -48,6 +48,8 @@ function planFor(cacheType: CacheType) {
     cacheType,
     cacheDir: '',
     cacheOptions: {},
+    createCache: true,
+    s3: undefined,
     cacheBuildkitImage: 'buildkit:test',
     context: '/context',
     dockerfile: '/context/Dockerfile',
@@ -91,7 +93,11 @@ async function made(
   const plan = { ...planFor(cacheType), cacheDir: options.cacheDir ?? '' };
   const pushed = pushedManifest(options.pushed ?? (await REFERENCE_LAYERS()));
   const result = await withRegistry(pushed, (address) => {
-    const cache = cacheSpecs(plan, { registries: { ...registries, cacheAddress: address } }, workDir);
+    const cache = cacheSpecs(
+      plan,
+      { runId: 'r1', registries: { ...registries, cacheAddress: address } },
+      workDir,
+    );
     return createCache(daemons, plan, options.noCache ? undefined : cache, workDir, recordingLog()).catch(
       (e: unknown) => e as Error,
     );
@@ -182,7 +188,7 @@ describe('the cache build, per backend', () => {
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cache-build-'));
     const { daemons, builds } = daemonsThatBuild('v0.9.1');
     const plan = { ...planFor('registry'), cacheOptions: { compression: 'zstd' } };
-    const cache = cacheSpecs(plan, { registries }, workDir);
+    const cache = cacheSpecs(plan, { runId: 'r1', registries }, workDir);
     const result = await createCache(daemons, plan, cache, workDir, recordingLog()).catch(
       (e: unknown) => e as Error,
     );

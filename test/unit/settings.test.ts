@@ -141,6 +141,18 @@ describe('parseSettings defaults', () => {
   });
 });
 
+/** A bucket on a server beside the runner, as the test bed has it. */
+const S3: RawInputs = {
+  'cache-type': 's3',
+  'buildkit-image': 'moby/buildkit:v0.34.2',
+  'cache-s3-bucket': 'ci-cache',
+  'cache-s3-region': 'eu-west-1',
+  'cache-s3-endpoint-url': 'http://127.0.0.1:9000',
+  'cache-s3-use-path-style': 'true',
+  'cache-s3-access-key-id': 'AKIAEXAMPLE',
+  'cache-s3-secret-access-key': 'secret/example',
+};
+
 interface BadCase {
   why: string;
   inputs: RawInputs;
@@ -171,8 +183,12 @@ const badCases: BadCase[] = [
     names: 'cache-reset-frequency',
   },
   // cache-type
-  { why: 'unknown cache-type', inputs: { 'cache-type': 's3' } },
-  { why: 'cache-type gha', inputs: { 'cache-type': 'gha' } },
+  { why: 'unknown cache-type', inputs: { 'cache-type': 'azure' } },
+  {
+    why: "cache-type gha with no runner's cache service in the environment",
+    inputs: { 'cache-type': 'gha' },
+  },
+  { why: 'cache-gha-scope with another cache-type', inputs: { 'cache-gha-scope': 'main' } },
   { why: 'cache-type in capitals', inputs: { 'cache-type': 'Registry' } },
   // image references
   { why: 'upper-case repository path', inputs: { 'buildkit-image': 'moby/BuildKit:v0.9.0' } },
@@ -448,6 +464,41 @@ const badCases: BadCase[] = [
   { why: 'parallel 0 (auto is the word)', inputs: { parallel: '0' } },
   { why: 'parallel above 16', inputs: { parallel: '17' } },
   { why: 'parallel not a number', inputs: { parallel: 'many' } },
+  // cache-type s3 (S3 is the base of each row; bucket, region and keys are all it needs)
+  ...s3BadCases(),
+  // cache-ref: a pipeline's registry cache
+  {
+    why: 'cache-ref with create-cache true (the run makes its own)',
+    inputs: { 'cache-ref': 'ghcr.io/org/app:buildcache' },
+    names: 'cache-ref',
+  },
+  {
+    why: 'cache-ref with cache-type local',
+    inputs: { 'cache-ref': 'ghcr.io/org/app:buildcache', 'cache-type': 'local', 'create-cache': 'false' },
+    names: 'cache-ref',
+  },
+  {
+    why: 'cache-ref that names no registry',
+    inputs: { 'cache-ref': 'org/app:buildcache', 'create-cache': 'false' },
+    names: 'cache-ref',
+  },
+  {
+    why: 'cache-ref without a tag',
+    inputs: { 'cache-ref': 'ghcr.io/org/app', 'create-cache': 'false' },
+    names: 'cache-ref',
+  },
+  { why: 'cache-username without cache-ref', inputs: { 'cache-username': 'me' } },
+  { why: 'cache-password without cache-ref', inputs: { 'cache-password': 'pw' } },
+  {
+    why: 'cache-username without cache-password',
+    inputs: { 'cache-ref': 'ghcr.io/org/app:c', 'create-cache': 'false', 'cache-username': 'me' },
+    names: 'cache-password',
+  },
+  {
+    why: 'create-cache false with the run registry and no cache-ref',
+    inputs: { 'create-cache': 'false' },
+    names: 'create-cache',
+  },
 ];
 
 describe('parseSettings rejects bad inputs, naming the input', () => {
@@ -745,5 +796,228 @@ describe('expandUrl', () => {
 
   it('leaves a template without placeholders as it is', () => {
     assert.equal(expandUrl('https://x/y.tgz', 'v1.2.3', 'amd64'), 'https://x/y.tgz');
+  });
+});
+
+function s3BadCases(): BadCase[] {
+  const without = (name: string): RawInputs => ({ ...S3, [name]: '' });
+  return [
+    { why: 'cache-type s3 without a bucket', inputs: without('cache-s3-bucket'), names: 'cache-s3-bucket' },
+    {
+      why: 'an S3 bucket name with capitals',
+      inputs: { ...S3, 'cache-s3-bucket': 'My_Bucket' },
+      names: 'cache-s3-bucket',
+    },
+    { why: 'cache-type s3 without a region', inputs: without('cache-s3-region'), names: 'cache-s3-region' },
+    {
+      why: 'an S3 region with a space',
+      inputs: { ...S3, 'cache-s3-region': 'eu west' },
+      names: 'cache-s3-region',
+    },
+    {
+      why: 'cache-type s3 without an access key',
+      inputs: without('cache-s3-access-key-id'),
+      names: 'cache-s3-access-key-id',
+    },
+    {
+      why: 'cache-type s3 without a secret key',
+      inputs: without('cache-s3-secret-access-key'),
+      names: 'cache-s3-secret-access-key',
+    },
+    {
+      why: 'a plain-http S3 endpoint off loopback',
+      inputs: { ...S3, 'cache-s3-endpoint-url': 'http://minio.example.com:9000' },
+      names: 'cache-s3-endpoint-url',
+    },
+    {
+      why: 'an S3 endpoint that is no URL',
+      inputs: { ...S3, 'cache-s3-endpoint-url': 'minio:9000' },
+      names: 'cache-s3-endpoint-url',
+    },
+    {
+      why: 'an S3 endpoint on loopback without path style',
+      inputs: { ...S3, 'cache-s3-use-path-style': 'false' },
+      names: 'cache-s3-use-path-style',
+    },
+    {
+      why: 'cache-s3-use-path-style not a boolean',
+      inputs: { ...S3, 'cache-s3-use-path-style': 'yes' },
+      names: 'cache-s3-use-path-style',
+    },
+    {
+      why: 'an S3 prefix with a comma (it would split the attributes)',
+      inputs: { ...S3, 'cache-s3-prefix': 'a,b' },
+      names: 'cache-s3-prefix',
+    },
+    {
+      why: 'an S3 name with an equals sign',
+      inputs: { ...S3, 'create-cache': 'false', 'cache-s3-name': 'x=y' },
+      names: 'cache-s3-name',
+    },
+    {
+      why: 'cache-s3-name with create-cache true (the run names its own)',
+      inputs: { ...S3, 'cache-s3-name': 'buildkit' },
+      names: 'cache-s3-name',
+    },
+    {
+      why: 'an S3 input with another cache-type',
+      inputs: { 'cache-type': 'registry', 'cache-s3-bucket': 'ci-cache' },
+      names: 'cache-s3-bucket',
+    },
+    {
+      why: 'cache-type s3 with a BuildKit before v0.11 (the cache maker, the same image, is named first)',
+      inputs: { ...S3, 'buildkit-image': 'moby/buildkit:v0.10.6' },
+      names: 'cache-buildkit-image',
+    },
+    {
+      why: 'cache-type s3 with attempts before v0.11, the cache maker newer',
+      inputs: {
+        ...S3,
+        'buildkit-image': 'moby/buildkit:v0.9.0',
+        'cache-buildkit-image': 'moby/buildkit:v0.34.2',
+      },
+      names: 'buildkit-image',
+    },
+    {
+      why: 'cache-type s3 with a cache maker before v0.11',
+      inputs: { ...S3, 'cache-buildkit-image': 'moby/buildkit:v0.9.0-rootless' },
+      names: 'cache-buildkit-image',
+    },
+    {
+      why: 'cache-ignore-error true with s3 (a failed export would leave nothing to import)',
+      inputs: { ...S3, 'cache-ignore-error': 'true' },
+      names: 'cache-ignore-error',
+    },
+    {
+      why: 'cache-compression with s3 (its exporter has no such attribute)',
+      inputs: { ...S3, 'cache-compression': 'zstd' },
+      names: 'cache-compression',
+    },
+  ];
+}
+
+describe('cache-type s3', () => {
+  it('reads the bucket, the prefix with its slash, and the default name', () => {
+    const { s3 } = parse({ ...S3, 'cache-s3-prefix': 'team/ci' });
+    assert.deepEqual(s3, {
+      bucket: 'ci-cache',
+      region: 'eu-west-1',
+      endpointUrl: 'http://127.0.0.1:9000',
+      usePathStyle: true,
+      prefix: 'team/ci/',
+      name: 'buildkit',
+      credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret/example', sessionToken: '' },
+    });
+    assert.equal(parse({}).s3, undefined, 'the other types have none');
+  });
+
+  it("takes the region and keys from AWS's variables when the inputs leave them out", () => {
+    const environment = {
+      AWS_DEFAULT_REGION: 'us-west-2',
+      AWS_ACCESS_KEY_ID: 'AKIAENV',
+      AWS_SECRET_ACCESS_KEY: 'env-secret',
+      AWS_SESSION_TOKEN: 'env-token',
+    };
+    const inputs = {
+      'cache-type': 's3',
+      'buildkit-image': 'moby/buildkit:v0.34.2',
+      'cache-s3-bucket': 'ci-cache',
+    };
+    const { s3 } = parseSettings(inputs, paths, environment);
+    assert.equal(s3?.region, 'us-west-2');
+    assert.equal(s3?.endpointUrl, '', "AWS's own endpoint");
+    assert.deepEqual(s3?.credentials, {
+      accessKeyId: 'AKIAENV',
+      secretAccessKey: 'env-secret',
+      sessionToken: 'env-token',
+    });
+    const inputsWin = parseSettings({ ...inputs, 'cache-s3-region': 'eu-west-1' }, paths, {
+      ...environment,
+      AWS_REGION: 'ap-south-1',
+    });
+    assert.equal(inputsWin.s3?.region, 'eu-west-1');
+  });
+
+  it('names the variables that could stand in for a missing key', () => {
+    assert.throws(
+      () => parse({ ...S3, 'cache-s3-secret-access-key': '' }),
+      /input "cache-s3-secret-access-key": is required with cache-type: s3 \(or set AWS_SECRET_ACCESS_KEY\)/,
+    );
+  });
+
+  it('takes an https endpoint anywhere, and one on loopback in http', () => {
+    for (const url of ['https://minio.example.com:9000', 'http://localhost:9000', 'http://[::1]:9000'])
+      assert.equal(parse({ ...S3, 'cache-s3-endpoint-url': `${url}/` }).s3?.endpointUrl, url);
+  });
+});
+
+describe('cache-type gha', () => {
+  const v1 = { ACTIONS_RUNTIME_TOKEN: 'runtime-token', ACTIONS_CACHE_URL: 'http://127.0.0.1:9999/' };
+  const v2 = {
+    ACTIONS_RUNTIME_TOKEN: 'runtime-token',
+    ACTIONS_RESULTS_URL: 'https://results-receiver.actions.githubusercontent.com/',
+    ACTIONS_CACHE_SERVICE_V2: 'True',
+  };
+  const gha = (inputs: RawInputs, environment: RawInputs) =>
+    parseSettings({ 'cache-type': 'gha', ...inputs }, paths, environment);
+  const refused = (inputs: RawInputs, environment: RawInputs, input: string, message: RegExp) =>
+    assert.throws(
+      () => gha(inputs, environment),
+      (error: unknown) => error instanceof InputError && error.input === input && message.test(error.message),
+    );
+
+  it("takes the runner's token and the service's URL for the API it says, the scope buildkit by default", () => {
+    assert.deepEqual(gha({ 'buildkit-image': 'moby/buildkit:v0.9.0' }, v1).gha, {
+      token: 'runtime-token',
+      url: 'http://127.0.0.1:9999',
+      api: 1,
+      scope: 'buildkit',
+    });
+    const withV2 = gha(
+      { 'buildkit-image': 'moby/buildkit:v0.34.2', 'create-cache': 'false', 'cache-gha-scope': 'main' },
+      v2,
+    );
+    assert.deepEqual(withV2.gha, {
+      token: 'runtime-token',
+      url: 'https://results-receiver.actions.githubusercontent.com',
+      api: 2,
+      scope: 'main',
+    });
+  });
+
+  it('refuses, before anything starts, what cannot work', () => {
+    refused({}, {}, 'cache-type', /ACTIONS_RUNTIME_TOKEN and ACTIONS_CACHE_URL are not both set/);
+    refused(
+      {},
+      { ...v1, GITHUB_SERVER_URL: 'https://github.com' },
+      'cache-type',
+      /shut the v1 cache service down/,
+    );
+    refused(
+      { 'buildkit-image': 'moby/buildkit:v0.19.0' },
+      v2,
+      'cache-buildkit-image',
+      /v2 .* needs BuildKit v0\.20\.0 or newer; v0\.19\.0/,
+    );
+    refused(
+      { 'buildkit-image': 'moby/buildkit:v0.8.3' },
+      v1,
+      'cache-buildkit-image',
+      /needs BuildKit v0\.9\.0 or newer/,
+    );
+    refused(
+      {},
+      { ...v1, ACTIONS_CACHE_URL: 'http://cache.example.com/' },
+      'ACTIONS_CACHE_URL',
+      /must be https/,
+    );
+    refused({ 'cache-gha-scope': 'main' }, v1, 'cache-gha-scope', /read with create-cache false/);
+    refused({ 'create-cache': 'false', 'cache-gha-scope': 'a,b' }, v1, 'cache-gha-scope', /characters/);
+    refused(
+      { 'cache-ignore-error': 'true', 'buildkit-image': 'moby/buildkit:v0.34.2' },
+      v1,
+      'cache-ignore-error',
+      /no cache at all/,
+    );
   });
 });

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { Docker } from '../../src/services/docker.js';
+
+describe('a container given secrets', () => {
+  it('names each variable on the command line and passes its value through the environment only', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'docker-secrets-'));
+    const seen = path.join(dir, 'seen');
+    // A stand-in docker that writes down its arguments and the variables it was given.
+    const fake = path.join(dir, 'docker');
+    fs.writeFileSync(
+      fake,
+      `#!/bin/sh\nprintf '%s\\n' "$@" > ${seen}.args\nprintf '%s|%s\\n' "$AWS_SECRET_ACCESS_KEY" "$AWS_ACCESS_KEY_ID" > ${seen}.env\n`,
+      { mode: 0o755 },
+    );
+    await new Docker(fake).createContainer({
+      name: 'c',
+      image: 'buildkit:test',
+      network: 'net',
+      runId: 'r1',
+      secretEnv: { AWS_ACCESS_KEY_ID: 'AKIA1', AWS_SECRET_ACCESS_KEY: 's3cr3t' },
+      hosts: ['host.docker.internal:host-gateway'],
+    });
+    const args = fs.readFileSync(`${seen}.args`, 'utf8').trim().split('\n');
+    assert.doesNotMatch(args.join(' '), /AKIA1|s3cr3t/);
+    const envAt = args.flatMap((arg, i) => (arg === '--env' ? [args[i + 1]] : []));
+    assert.deepEqual(envAt, ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
+    assert.equal(args[args.indexOf('--add-host') + 1], 'host.docker.internal:host-gateway');
+    assert.equal(fs.readFileSync(`${seen}.env`, 'utf8'), 's3cr3t|AKIA1\n');
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('a secret in a command line', () => {
+  it('is never in the error that quotes the command', async () => {
+    const { addSecret } = await import('../../src/services/secrets.js');
+    const { runCommand } = await import('../../src/services/command.js');
+    addSecret('tok-1234567890');
+    await assert.rejects(
+      runCommand('sh', ['-c', 'echo "import failed for tok-1234567890" >&2; exit 3', 'token=tok-1234567890']),
+      (error: Error) =>
+        !error.message.includes('tok-1234567890') &&
+        error.message.includes('token=***') &&
+        error.message.includes('import failed for ***'),
+    );
+  });
+});

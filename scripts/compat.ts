@@ -2,7 +2,7 @@
  * The compatibility table: for each BuildKit release, build it on the test bed and run the check on it,
  * rootful and rootless, with keep-going, and print one Markdown table. A script that prints, not a test.
  *
- *   npm run compat -- [--retries 40] [--variants rootful,rootless] [--backends registry,local,inline,s3] [VERSION...]
+ *   npm run compat -- [--retries 40] [--variants rootful,rootless] [--backends registry,local,inline,s3,gha,azblob] [VERSION...]
  *   npm run compat -- --makers [--importers v0.9.0,latest] [--retries 40] [VERSION...]
  *
  * Without versions: the last patch of every minor from v0.7 to the newest (`scripts/testbed.sh releases`).
@@ -12,16 +12,20 @@
  * test bed's ladder), whether its records share a result, and the verdict of importing it into each importer
  * (rootful).
  */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
+import * as semver from 'semver';
 import { buildMatrix, type MatrixRow } from '../src/report/matrix.js';
 import { CLASS_LABELS, verdictWords } from '../src/report/verdict-labels.js';
 import { ATTEMPT_CLASSES, type DifferenceClass } from '../src/model/classes.js';
-import { type CacheType, CACHE_TYPES, releaseProblem } from '../src/backends/backends.js';
+import { type CacheType, CACHE_TYPES, GHA_API_SINCE, releaseProblem } from '../src/backends/backends.js';
+import { AzuriteServer } from './lib/azurite-server.js';
 import { S3Server } from './lib/s3-server.js';
 import { testBed } from './lib/testbed.js';
 
@@ -36,7 +40,19 @@ interface CompatRow {
   rate: string;
   /** "lost 5 · content 0 · config 35 · intact 0" */
   classes: string;
+  /** The median attempt's duration, with its reset: the backends' cost side by side. */
+  attemptMs: string;
   note: string;
+}
+
+/** The median of the attempts' durations (their resets included), in ms. */
+function medianAttemptMs(report: Report): string {
+  const durations = (report.attempts ?? []).map((r) => r.durationMs + r.resetMs).sort((a, b) => a - b);
+  if (durations.length === 0) return '—';
+  const middle = Math.floor(durations.length / 2);
+  const median =
+    durations.length % 2 ? durations[middle] : ((durations[middle - 1] ?? 0) + (durations[middle] ?? 0)) / 2;
+  return String(Math.round(median ?? 0));
 }
 
 const { values, positionals } = parseArgs({
@@ -54,13 +70,47 @@ const backends = (values.backends ?? '')
   .split(',')
   .filter((b): b is CacheType => (CACHE_TYPES as string[]).includes(b));
 
-/** A backend's server on the bed, started the first time a run needs it (moto for s3). */
+/**
+ * A backend's server on the bed, started the first time a run needs it and stopped at the end: moto for
+ * s3, the gha emulator as a process of its own (this script runs the CLI synchronously, and a server in
+ * its own event loop could not answer meanwhile).
+ */
 let s3: S3Server | undefined;
-process.on('exit', () => s3?.stop());
+let gha: { child: ChildProcess; variables: Record<string, string> } | undefined;
+let azurite: AzuriteServer | undefined;
 async function backendFlags(backend: CacheType): Promise<string[]> {
-  if (backend !== 's3') return [];
-  s3 ??= await S3Server.start();
-  return Object.entries(s3.inputs()).flatMap(([name, value]) => [`--${name}`, value]);
+  const inputs =
+    backend === 's3'
+      ? (s3 ??= await S3Server.start()).inputs()
+      : backend === 'azblob'
+        ? (azurite ??= await AzuriteServer.start()).inputs()
+        : {};
+  return Object.entries(inputs).flatMap(([name, value]) => [`--${name}`, value]);
+}
+
+async function startGhaProcess(): Promise<NonNullable<typeof gha>> {
+  const child = spawn('node', ['--import', 'tsx', 'scripts/gha-cache-server.ts'], {
+    cwd: repo,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [line] = (await once(readline.createInterface({ input: child.stdout }), 'line')) as [string];
+  return { child, variables: JSON.parse(line) as Record<string, string> };
+}
+
+/** The runner's variables a gha run reads: API v2 from v0.20, as github.com runs it, else v1. */
+async function backendEnvironment(backend: CacheType, release: string): Promise<Record<string, string>> {
+  if (backend !== 'gha') return {};
+  gha ??= await startGhaProcess();
+  const { ACTIONS_RUNTIME_TOKEN = '', ACTIONS_CACHE_URL = '', ACTIONS_RESULTS_URL = '' } = gha.variables;
+  return semver.gte(release, GHA_API_SINCE[2])
+    ? { ACTIONS_RUNTIME_TOKEN, ACTIONS_RESULTS_URL, ACTIONS_CACHE_SERVICE_V2: 'true' }
+    : { ACTIONS_RUNTIME_TOKEN, ACTIONS_CACHE_URL };
+}
+
+function stopBackendServers(): void {
+  s3?.stop();
+  azurite?.stop();
+  gha?.child.kill();
 }
 
 function run(command: string, args: string[], env: Record<string, string> = {}) {
@@ -106,6 +156,7 @@ function classesText(row: MatrixRow): string {
 
 interface Report {
   cacheSharedResults?: { steps: string[] }[];
+  attempts?: { durationMs: number; resetMs: number }[];
 }
 
 /** One run of the check through scripts/repro.sh (keep-going), read back from its report. */
@@ -113,9 +164,10 @@ function check(
   release: string,
   variant: string,
   flags: string[] = [],
+  env: Record<string, string> = {},
 ): { row: MatrixRow; report: Report } | { problem: string } {
   const flagsAll = ['--keep-going', 'true', '--retries', values.retries ?? '40', ...flags];
-  const result = run('bash', ['scripts/repro.sh', release, variant, ...flagsAll]);
+  const result = run('bash', ['scripts/repro.sh', release, variant, ...flagsAll], env);
   process.stderr.write(
     `${release} ${variant} ${flags.slice(0, 2).join(' ')}: ${result.stdout.trim().split('\n')[0] ?? ''}\n`,
   );
@@ -187,12 +239,17 @@ for (const release of releases()) {
         rows.push(emptyRow(release, variant, backend, 'not supported', unsupported));
         continue;
       }
-      const found = check(release, variant, ['--cache-type', backend, ...(await backendFlags(backend))]);
+      const found = check(
+        release,
+        variant,
+        ['--cache-type', backend, ...(await backendFlags(backend))],
+        await backendEnvironment(backend, release),
+      );
       if ('problem' in found) {
         rows.push(emptyRow(release, variant, backend, 'error', found.problem));
         continue;
       }
-      const { row } = found;
+      const { row, report } = found;
       rows.push({
         release,
         variant,
@@ -201,11 +258,14 @@ for (const release of releases()) {
         lostOfAttempts: `${row.lost}/${row.attempts}`,
         rate: row.rateText,
         classes: classesText(row),
+        attemptMs: medianAttemptMs(report),
         note: row.note ?? '',
       });
     }
   }
 }
+
+stopBackendServers();
 
 function emptyRow(
   release: string,
@@ -214,7 +274,17 @@ function emptyRow(
   verdict: string,
   note: string,
 ): CompatRow {
-  return { release, variant, backend, verdict, lostOfAttempts: '—', rate: '—', classes: '—', note };
+  return {
+    release,
+    variant,
+    backend,
+    verdict,
+    lostOfAttempts: '—',
+    rate: '—',
+    classes: '—',
+    attemptMs: '—',
+    note,
+  };
 }
 
 const minutes = ((Date.now() - started) / 60_000).toFixed(1);
@@ -223,11 +293,11 @@ const lines = [
   `BuildKit compatibility, ${new Date().toISOString().slice(0, 10)}, on ${machine}: ${values.retries} attempts`,
   `each with keep-going, bundled reproduction, ${backends.join(', ')} cache (the backend's default mode), ${minutes} min in all.`,
   '',
-  '| Release | Variant | Backend | Verdict | Lost/attempts | Loss rate | Attempts by class | Note |',
-  '| --- | --- | --- | --- | ---: | --- | --- | --- |',
+  '| Release | Variant | Backend | Verdict | Lost/attempts | Loss rate | Attempts by class | Median attempt ms | Note |',
+  '| --- | --- | --- | --- | ---: | --- | --- | ---: | --- |',
   ...rows.map(
     (r) =>
-      `| ${r.release} | ${r.variant} | ${r.backend} | ${r.verdict} | ${r.lostOfAttempts} | ${r.rate} | ${r.classes} | ${r.note.replace(/\|/g, '\\|')} |`,
+      `| ${r.release} | ${r.variant} | ${r.backend} | ${r.verdict} | ${r.lostOfAttempts} | ${r.rate} | ${r.classes} | ${r.attemptMs} | ${r.note.replace(/\|/g, '\\|')} |`,
   ),
   '',
   `Test bed time per release (build when cold, else a check): ${buildSeconds.join(', ')}.`,

@@ -95,11 +95,31 @@ ensure_packages() {
 
 file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
 
-# The servers of the remote cache backends, installed from the package registries: moto's S3 server
+# The servers of the remote cache backends, installed from the package registries: Azurite, and moto's S3 server
 # (PyPI) in a venv of its own; 5.1.0 refused the signature of a key with a colon (every blob of BuildKit's).
 # The tests start and stop them; nothing here runs them.
 moto_version=5.2.5
+# Azurite (npm): 3.35.0 is the last that runs on Node 20, and the version BuildKit's own tests pin.
+azurite_version=3.35.0
+# nektos/act (Go module), whose host executor runs the action as a runner would, without a runner image.
+act_version=v0.2.89
+ensure_act() {
+  local bin=$cache/act-$act_version
+  if [ ! -x "$bin/act" ]; then
+    log "building nektos/act $act_version (about 30 s)"
+    (cd / && GOFLAGS=-mod=mod GOBIN="$bin.tmp" go install "github.com/nektos/act@$act_version")
+    mv "$bin.tmp" "$bin"
+  fi
+}
+
 ensure_object_stores() {
+  local azurite=$cache/azurite-$azurite_version
+  if [ ! -e "$azurite/.complete" ]; then
+    log "installing Azurite $azurite_version (Azure Blob Storage server) into $azurite"
+    rm -rf "$azurite"
+    npm install --silent --no-audit --no-fund --prefix "$azurite" "azurite@$azurite_version" >/dev/null
+    touch "$azurite/.complete"
+  fi
   local venv=$cache/moto-$moto_version
   # A venv's scripts name their interpreter by path, so it is made where it stays; .complete marks a
   # finished install, and anything else there is an interrupted one.
@@ -301,6 +321,8 @@ print_env() {
   printf 'TESTBED_ROOTFUL_OPTIONS=%s\n' "$rootful_options"
   printf 'TESTBED_ROOTLESS_OPTIONS=%s\n' "$rootless_options"
   printf 'TESTBED_S3_SERVER=%s\n' "$cache/moto-$moto_version/bin/moto_server"
+  printf 'TESTBED_ACT=%s\n' "$cache/act-$act_version/act"
+  printf 'TESTBED_AZBLOB_SERVER=%s\n' "$cache/azurite-$azurite_version/node_modules/.bin/azurite-blob"
 }
 
 up() {
@@ -309,6 +331,7 @@ up() {
   ensure_packages
   ensure_dockerd
   ensure_object_stores
+  ensure_act
   build_registry_image
   build_base_image
   for v in "${versions[@]}"; do

@@ -16,6 +16,7 @@ import { readReports } from './report/read-reports.js';
 import { renderSummary } from './report/summary.js';
 import { Docker } from './services/docker.js';
 import { cleanupWarning, removeRun } from './services/run-services.js';
+import { removeDockerConfig } from './services/docker-config.js';
 import { configComparisonText, minimizationLine, verdictLine } from './model/wording.js';
 import { failingClasses } from './verdict/verdict.js';
 
@@ -67,7 +68,7 @@ async function cli(): Promise<number> {
   const runId = newRunId();
   const workDir = runWorkDir(process.env['RUNNER_TEMP'], runId);
   const docker = new Docker();
-  const cleanUp = cleanupOnExit(docker, runId, settings, log);
+  const cleanUp = cleanupOnExit(docker, { runId, workDir }, settings, log);
 
   try {
     const result = await runCheck(settings, {
@@ -98,11 +99,18 @@ async function cli(): Promise<number> {
  * The run's cleanup, once, also when Ctrl-C or a kill ends the CLI: it removes what the run made, then
  * stops as the signal asks.
  */
-function cleanupOnExit(docker: Docker, runId: string, settings: Settings, log: Log): () => Promise<void> {
+function cleanupOnExit(
+  docker: Docker,
+  { runId, workDir }: { runId: string; workDir: string },
+  settings: Settings,
+  log: Log,
+): () => Promise<void> {
   let cleaning: Promise<void> | undefined;
   const cleanUp = () =>
     (cleaning ??= settings.cleanup
       ? removeRun(docker, runId, settings).then((left) => {
+          // A registry login of the run's, left by a run cut short.
+          removeDockerConfig(workDir);
           const warning = cleanupWarning(runId, left);
           if (warning) log.warning(warning);
         })

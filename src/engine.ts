@@ -6,8 +6,8 @@ import { forgetReference, type Reference, savedReference, saveReference } from '
 import { type AttemptsRun, runAttempts, usableLanes } from './attempts/run-attempts.js';
 import type { Settings } from './inputs/settings.js';
 import { remoteCacheProblem } from './services/remote-caches.js';
-import { addSecret } from './services/secrets.js';
-import { DOCKER_CONFIG_DIR, writeDockerConfig } from './services/docker-config.js';
+import { addSecret } from './model/secrets.js';
+import { removeDockerConfig, writeDockerConfig } from './services/docker-config.js';
 import {
   CACHE_BACKENDS,
   type CacheLocation,
@@ -218,8 +218,8 @@ function withExpectedPaths(reference: Reference, settings: Settings): Reference 
 /** What the run's folder keeps: the reference image only beside a broken one, a cache-dir only when named. */
 function removeRunOutputs(settings: Settings, workDir: string, verdict: Verdict): void {
   // cache-binary: false put buildctl here for this run only; a registry login is the run's only.
-  for (const dir of [BUILDCTL_DIR, DOCKER_CONFIG_DIR])
-    fs.rmSync(path.join(workDir, dir), { recursive: true, force: true });
+  fs.rmSync(path.join(workDir, BUILDCTL_DIR), { recursive: true, force: true });
+  removeDockerConfig(workDir);
   if (!isDifference(verdict)) fs.rmSync(referenceOutput(workDir, settings.outputType), { force: true });
   for (const taken of CACHE_BACKENDS[settings.cacheType].runPaths(settings, { dir: workDir })) {
     fs.rmSync(taken, { recursive: true, force: true });
@@ -314,7 +314,7 @@ export async function prepareServices(
         buildctlBinary: buildctl.path,
         imageFacts: started.value.imageFacts,
         daemonAccess: access,
-        dockerConfigDir: writeDockerConfig(context.workDir, access?.registryLogin),
+        dockerConfigDir: writeDockerConfig(context.workDir, access),
       },
       started.value.registries,
       log,

@@ -14,6 +14,7 @@ import { hasJobSummaries } from './runner.js';
 import * as stateHelper from './state-helper.js';
 import { Docker } from './services/docker.js';
 import { cleanupWarning, removeRun } from './services/run-services.js';
+import { removeDockerConfig } from './services/docker-config.js';
 import { configComparisonText, minimizationLine, verdictLine } from './model/wording.js';
 import { failingClasses, isDifference } from './verdict/verdict.js';
 
@@ -86,13 +87,19 @@ function secretsOf(settings: Settings): string[] {
   return [settings.githubToken, ...cacheSecrets].filter((value) => value !== '');
 }
 
-/** A cache on the user's server (S3) is cleaned with the settings the inputs give again; none when bad. */
+/**
+ * A cache on the user's server (S3, Azure) is cleaned with the settings the inputs give again; when they no
+ * longer parse (a workspace file gone), the warning says what may be left.
+ */
 function remoteSettings(): Settings | undefined {
   try {
     const settings = actionSettings();
     for (const secret of secretsOf(settings)) core.setSecret(secret);
     return settings;
-  } catch {
+  } catch (error) {
+    core.warning(
+      `the inputs no longer parse (${(error as Error).message}): a cache-type s3 or azblob run may have left its prefix lost-layer-${stateHelper.runId}/ on the server`,
+    );
     return undefined;
   }
 }
@@ -112,6 +119,7 @@ async function post(): Promise<void> {
     return;
   }
   await core.group('Remove the containers, volumes and network of this run', async () => {
+    removeDockerConfig(stateHelper.workDir);
     const left = await removeRun(new Docker(), stateHelper.runId, remoteSettings());
     const warning = cleanupWarning(stateHelper.runId, left);
     if (warning) core.warning(warning);

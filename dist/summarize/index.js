@@ -66708,19 +66708,54 @@ module.exports = {
 
 /***/ }),
 
-/***/ 20254:
+/***/ 13084:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   I_: () => (/* binding */ imageTag),
-/* harmony export */   p_: () => (/* binding */ list)
-/* harmony export */ });
-/* unused harmony exports InputError, releaseVersion, imageReference, integer, probability, boolean, oneOf, archivePath, dockerHubPath, resolveInside, mustExist, httpUrl, shellWords, sha256Input */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(73024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(76760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var shell_quote__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(26591);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  I_: () => (/* binding */ imageTag),
+  p_: () => (/* binding */ list)
+});
+
+// UNUSED EXPORTS: InputError, archivePath, boolean, cacheServerUrl, dockerHubPath, httpUrl, imageReference, integer, mustExist, oneOf, probability, releaseVersion, resolveInside, sha256Input, shellWords, versionFromImageTag
+
+;// CONCATENATED MODULE: ./src/backends/endpoints.ts
+/*
+ * A cache server beside the runner (a service container's published port, a test bed's server) is on this
+ * host's loopback for this process, and on the host's bridge address for buildkitd in its container, which
+ * reaches it by a name Docker maps to the host (--add-host NAME:host-gateway). The server must listen on
+ * every interface (0.0.0.0), as a published port does.
+ */
+/** The name buildkitd uses for this host. */
+const HOST_FROM_CONTAINERS = 'host.docker.internal';
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** A URL hostname (or host:port) on this host's loopback. */
+function endpoints_isLoopbackHost(host) {
+    return LOOPBACK.has(host.replace(/:\d+$/, ''));
+}
+/** The URL as buildkitd reaches it: on loopback, the host seen from its container. */
+function daemonEndpoint(url) {
+    if (!url)
+        return '';
+    const parsed = new URL(url);
+    if (endpoints_isLoopbackHost(parsed.hostname))
+        parsed.hostname = HOST_FROM_CONTAINERS;
+    return parsed.toString().replace(/\/$/, '');
+}
+/** host:port as buildkitd names it. */
+function daemonHost(host) {
+    return endpoints_isLoopbackHost(host) ? new URL(daemonEndpoint(`http://${host}`)).host : host;
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(73024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
+// EXTERNAL MODULE: ./node_modules/shell-quote/index.js
+var shell_quote = __nccwpck_require__(26591);
+;// CONCATENATED MODULE: ./src/inputs/validators.ts
+
 
 
 
@@ -66774,7 +66809,7 @@ function probability(input, text) {
     return n;
 }
 // The YAML 1.2 core schema's booleans, as @actions/core's getBooleanInput takes them.
-function boolean(input, text) {
+function validators_boolean(input, text) {
     if (['true', 'True', 'TRUE'].includes(text))
         return true;
     if (['false', 'False', 'FALSE'].includes(text))
@@ -66834,7 +66869,7 @@ function httpUrl(input, text, { plainHttp }) {
     catch {
         throw new InputError(input, `"${text}" is not a URL`);
     }
-    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    const loopback = isLoopbackHost(url.hostname);
     if (url.protocol === 'https:' && !(plainHttp === 'private-network' && loopback))
         return;
     if (url.protocol === 'http:' && plainHttp === 'loopback' && loopback)
@@ -66880,6 +66915,28 @@ function sha256Input(input, text) {
     if (hex !== '' && !/^[a-f0-9]{64}$/.test(hex))
         throw new InputError(input, `"${text}" is not a SHA-256 (64 hex digits)`);
     return hex;
+}
+/** moby/buildkit:v0.9.0-rootless → v0.9.0; latest, master or a digest → undefined. */
+function versionFromImageTag(image) {
+    return /^(v\d+\.\d+\.\d+)(?:-rootless)?$/.exec(imageTag(image))?.[1];
+}
+/**
+ * The URL of a cache server both this process and buildkitd reach: https, or plain http on this host's
+ * loopback (buildkitd then reaches it as host.docker.internal, so https there would fail its certificate's
+ * name). No credentials or query in it: they would reach logs, or split BuildKit's attribute list.
+ */
+function cacheServerUrl(input, text, { path }) {
+    httpUrl(input, text, { plainHttp: 'loopback' });
+    const url = new URL(text);
+    if (url.username || url.password)
+        throw new InputError(input, 'must not carry credentials: give them in their own inputs');
+    if (url.search || url.hash || text.includes(','))
+        throw new InputError(input, `"${text}" must not have a query, a fragment or a comma`);
+    if (path === 'none' && url.pathname !== '/')
+        throw new InputError(input, `"${text}" must not have a path`);
+    if (isLoopbackHost(url.hostname) && url.protocol === 'https:')
+        throw new InputError(input, `"${text}": buildkitd reaches a server on loopback as host.docker.internal, which no certificate names: use http there`);
+    return text.replace(/\/+$/, '');
 }
 
 
@@ -67165,8 +67222,8 @@ function confidenceText(confidence) {
     return `${Number((confidence * 100).toPrecision(12))}%`;
 }
 
-// EXTERNAL MODULE: ./src/inputs/validators.ts
-var validators = __nccwpck_require__(20254);
+// EXTERNAL MODULE: ./src/inputs/validators.ts + 1 modules
+var validators = __nccwpck_require__(13084);
 ;// CONCATENATED MODULE: ./src/report/release-names.ts
 /*
  * Where a bisect row's release comes from: buildkitd's own version, else the image tag, else the report's
@@ -76837,9 +76894,28 @@ function wholeSample(records, plannedAttempts) {
 
 /** 2: attempts and verdicts are classed (lost-layer, content-differs, config-differs); 1 knew only lost layers. */
 const json_report_REPORT_SCHEMA_VERSION = 2;
-/** The settings as the report and summary show them: everything but the token. */
+const masked = (value) => (value ? '***' : '');
+/**
+ * The settings as the report and summary show them: every credential masked (the token, the S3 keys, the
+ * gha token, the account key, the registry password), each field named so that a new one is a choice.
+ */
 function publicSettings(settings) {
-    return { ...settings, githubToken: settings.githubToken ? '***' : '' };
+    const { s3, gha, azblob, registryCache } = settings;
+    return {
+        ...settings,
+        githubToken: masked(settings.githubToken),
+        s3: s3 && {
+            ...s3,
+            credentials: {
+                accessKeyId: masked(s3.credentials.accessKeyId),
+                secretAccessKey: masked(s3.credentials.secretAccessKey),
+                sessionToken: masked(s3.credentials.sessionToken),
+            },
+        },
+        gha: gha && { ...gha, token: masked(gha.token) },
+        azblob: azblob && { ...azblob, secretAccessKey: masked(azblob.secretAccessKey) },
+        registryCache: registryCache && { ...registryCache, password: masked(registryCache.password) },
+    };
 }
 /** A versioned record of every attempt, for workflows to upload and compare. */
 function buildReport(result, settings) {
@@ -77592,7 +77668,7 @@ function readReports(locations) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(69433);
-/* harmony import */ var _inputs_validators_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(20254);
+/* harmony import */ var _inputs_validators_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(13084);
 /* harmony import */ var _report_matrix_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(75226);
 /* harmony import */ var _report_read_reports_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(986);
 

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import * as net from 'node:net';
 import { AwsClient } from 'aws4fetch';
+import { freePort } from './free-port.js';
 import { testBed } from './testbed.js';
 import type { S3Credentials } from '../../src/backends/backends.js';
 import { S3Store } from '../../src/stores/s3-store.js';
@@ -8,15 +8,6 @@ import { S3Store } from '../../src/stores/s3-store.js';
 const REGION = 'us-east-1';
 /** moto answers this many requests unsigned, then checks every signature against its IAM users. */
 const UNSIGNED_SET_UP_REQUESTS = 3;
-
-/** A free TCP port on this host, for a server that listens on all interfaces. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** One IAM call to moto, in its unsigned window. */
 async function iam(endpoint: string, action: string, parameters: Record<string, string>): Promise<string> {

@@ -13,6 +13,10 @@ export interface TestBedFacts {
   rootlessOptions: string;
   /** moto's S3 server, installed by `up`; the tests start it. */
   s3Server: string;
+  /** nektos/act, built by `up`: a runner that is not ours. */
+  act: string;
+  /** Azurite's blob server, installed by `up`; the tests start it. */
+  azblobServer: string;
   buildkitImage(version: string, variant: 'rootful' | 'rootless'): string;
 }
 
@@ -42,6 +46,8 @@ export function testBed(versions?: readonly string[]): TestBedFacts {
     rootfulOptions: need('TESTBED_ROOTFUL_OPTIONS'),
     rootlessOptions: need('TESTBED_ROOTLESS_OPTIONS'),
     s3Server: need('TESTBED_S3_SERVER'),
+    azblobServer: need('TESTBED_AZBLOB_SERVER'),
+    act: need('TESTBED_ACT'),
     buildkitImage: (version, variant) =>
       `${namespace}/buildkit:${version}${variant === 'rootless' ? '-rootless' : ''}`,
   };

@@ -7,7 +7,7 @@ import type { OutputType, Settings } from '../inputs/settings.js';
 import type { Log } from '../log.js';
 import type { BuildRequest } from '../services/buildctl.js';
 import { lastLines } from '../services/command.js';
-import { redact } from '../services/secrets.js';
+import { redact } from '../model/secrets.js';
 import { type Buildkitd, type RunServices, InfrastructureError } from '../services/run-services.js';
 
 /** The build that makes the cache exited with an error: the Dockerfile's fault or the services'. */
@@ -52,7 +52,9 @@ export interface MadeCache {
  */
 export async function createCache(
   services: Pick<RunServices, 'startBuildkitd' | 'stopBuildkitd' | 'buildkitVersion'>,
-  plan: CacheBuildPlan & Pick<Settings, 'cacheType' | 'cacheOptions'> & Partial<Pick<Settings, 'gha'>>,
+  plan: CacheBuildPlan &
+    Pick<Settings, 'cacheType' | 'cacheOptions'> &
+    Partial<Pick<Settings, 'gha' | 'azblob'>>,
   cache: Pick<CacheSpecs, 'export' | 'pushedImage' | 'location'> | undefined,
   workDir: string,
   log: Log,
@@ -62,6 +64,7 @@ export async function createCache(
     const buildkitVersion = await services.buildkitVersion(daemon);
     const tooOld = releaseProblem(plan.cacheType, buildkitVersion, cache ? plan.cacheOptions : {}, 'maker', {
       gha: plan.gha,
+      azblob: plan.azblob,
     });
     if (tooOld) throw new InfrastructureError(`${plan.cacheBuildkitImage}: ${tooOld}`);
     const build = (what: string, request: Omit<BuildRequest, 'context' | 'dockerfile' | 'timeoutMs'>) =>

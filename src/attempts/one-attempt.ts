@@ -6,7 +6,7 @@ import { compareOutputs, outputFileName, readOutput } from '../inspection/output
 import { InspectionError } from '../inspection/tarball.js';
 import type { AttemptOutcome } from '../model/attempt.js';
 import { lastLines } from '../services/command.js';
-import { redact } from '../services/secrets.js';
+import { redact } from '../model/secrets.js';
 import type { Buildkitd } from '../services/run-services.js';
 import { classify } from '../verdict/classify.js';
 import type { AttemptPlan } from './plan.js';

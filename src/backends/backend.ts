@@ -5,9 +5,15 @@
  */
 
 import type { CacheOptionName, CacheOptions } from './options.js';
-import type { GhaPlace, GhaSettings } from './gha.js';
-import type { S3Place, S3Settings } from './s3.js';
-import type { RegistryCacheSettings } from './user-registry.js';
+import type {
+  AzblobPlace,
+  AzblobSettings,
+  GhaPlace,
+  GhaSettings,
+  RegistryCacheSettings,
+  S3Place,
+  S3Settings,
+} from './remote-settings.js';
 
 /** Where a run's caches go, known once its services are up. */
 export interface CachePlace {
@@ -39,7 +45,8 @@ export type CacheLocation =
   /** An image whose config carries the cache (moby.buildkit.cache.v0). */
   | { kind: 'inline'; address: string; repository: string; tag: string }
   | ({ kind: 's3' } & S3Place)
-  | ({ kind: 'gha' } & GhaPlace);
+  | ({ kind: 'gha' } & GhaPlace)
+  | ({ kind: 'azblob' } & AzblobPlace);
 
 export interface CacheSpecs {
   /** The --export-cache value of the build that makes the cache. */
@@ -65,9 +72,14 @@ export interface BackendSettings {
   s3?: S3Settings | undefined;
   /** The job's GitHub Actions cache service, for cache-type gha. */
   gha?: GhaSettings | undefined;
+  /** The container of cache-type azblob. */
+  azblob?: AzblobSettings | undefined;
   /** A registry cache a pipeline made (cache-ref), for cache-type registry with create-cache false. */
   registryCache?: RegistryCacheSettings | undefined;
 }
+
+/** The settings of the caches outside the run's containers, each backend's own. */
+export type RemoteSettings = Pick<BackendSettings, 's3' | 'gha' | 'azblob' | 'registryCache'>;
 
 /** What buildkitd needs to reach a cache outside the run's containers. */
 export interface DaemonAccess {
@@ -79,6 +91,8 @@ export interface DaemonAccess {
   plainHttpRegistries?: string[];
   /** A registry login buildctl hands to the daemon (through a Docker config of the run's, not arguments). */
   registryLogin?: { host: string; username: string; password: string };
+  /** Registry names as buildkitd gives them → as the runner's Docker login knows them (a loopback registry). */
+  registryAliases?: Record<string, string>;
 }
 
 /** A setting this backend cannot take: the input to name and why. */
@@ -93,9 +107,11 @@ export interface CacheBackend {
   /** The oldest BuildKit release whose exporter and importer have this backend. */
   since: string;
   /** A newer release these settings need, and what needs it (gha's v2 API). */
-  releaseNeed?(settings: Pick<BackendSettings, 'gha'>): { since: string; what: string } | undefined;
+  releaseNeed?(
+    settings: Pick<BackendSettings, 'gha' | 'azblob'>,
+  ): { since: string; what: string } | undefined;
   /** Values in its attributes that no log or report may show. */
-  secrets?(settings: Pick<BackendSettings, 's3' | 'gha' | 'registryCache'>): string[];
+  secrets?(settings: RemoteSettings): string[];
   /** The export options it takes; any other given is an input error. */
   options: readonly CacheOptionName[];
   /** The modes it exports, the first its default. */
@@ -107,12 +123,9 @@ export interface CacheBackend {
   /** Paths of the run's folder the cache takes, removed with the run (a kept cache-dir is not one). */
   runPaths(settings: Pick<BackendSettings, 'cacheDir'>, place: Pick<CachePlace, 'dir'>): string[];
   /** What the daemons need to reach the cache; undefined: nothing beyond the run's network. */
-  daemonAccess?(settings: Pick<BackendSettings, 's3' | 'gha' | 'registryCache'>): DaemonAccess | undefined;
+  daemonAccess?(settings: RemoteSettings): DaemonAccess | undefined;
   specs(
-    settings: Pick<
-      BackendSettings,
-      'cacheDir' | 'cacheOptions' | 'createCache' | 's3' | 'gha' | 'registryCache'
-    >,
+    settings: Pick<BackendSettings, 'cacheDir' | 'cacheOptions' | 'createCache'> & RemoteSettings,
     place: CachePlace,
   ): CacheSpecs;
 }
@@ -140,16 +153,21 @@ export function runRegistryCache(place: CachePlace) {
   };
 }
 
-/** Where a cache is, as a person finds it: a folder, an image reference, an S3 URL. */
-export function describeLocation(location: CacheLocation): string {
-  switch (location.kind) {
-    case 'local':
-      return location.dir;
-    case 's3':
-      return `s3://${location.bucket}/${location.prefix}manifests/${location.name}`;
-    case 'gha':
-      return `the GitHub Actions cache, scope ${location.scope}`;
-    default:
-      return `${location.address}/${location.repository}:${location.tag}`;
-  }
-}
+/**
+ * What the backends on a server outside the run share: options read from the cache's server, not BuildKit's
+ * layer settings; ignore-error refused, since a failed export to the run's own place would leave nothing
+ * there, and attempts that import nothing equal the reference; nothing in the run's folder.
+ */
+export const ON_A_SERVER = {
+  options: ['mode', 'ignoreError'],
+  modes: ['max', 'min'],
+  problem: (settings: BackendSettings): BackendProblem | undefined =>
+    settings.cacheOptions.ignoreError === 'true'
+      ? {
+          input: 'cache-ignore-error',
+          reason: 'true could hide a failed export: the attempts would then import no cache at all',
+        }
+      : undefined,
+  keptDir: (): string | undefined => undefined,
+  runPaths: (): string[] => [],
+} satisfies Partial<CacheBackend>;

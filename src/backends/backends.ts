@@ -1,5 +1,6 @@
 import * as semver from 'semver';
-import type { BackendProblem, BackendSettings, CacheBackend } from './backend.js';
+import type { BackendProblem, BackendSettings, CacheBackend, CacheLocation } from './backend.js';
+import { azblobBackend, azblobManifestName } from './azblob.js';
 import { ghaBackend } from './gha.js';
 import { inlineBackend } from './inline.js';
 import { localBackend } from './local.js';
@@ -9,8 +10,11 @@ import { s3Backend } from './s3.js';
 
 export * from './backend.js';
 export * from './options.js';
+export * from './remote-settings.js';
+export * from './endpoints.js';
 export * from './s3.js';
 export * from './gha.js';
+export * from './azblob.js';
 export * from './user-registry.js';
 
 /** Every cache-type word and its behaviour: a new backend is its file and one line here. */
@@ -20,6 +24,7 @@ export const CACHE_BACKENDS = {
   inline: inlineBackend,
   s3: s3Backend,
   gha: ghaBackend,
+  azblob: azblobBackend,
 } as const satisfies Record<string, CacheBackend>;
 
 export type CacheType = keyof typeof CACHE_BACKENDS;
@@ -74,7 +79,7 @@ export function releaseProblem(
   release: string,
   options: CacheOptions = {},
   role: 'maker' | 'importer' = 'maker',
-  settings: Pick<BackendSettings, 'gha'> = {},
+  settings: Pick<BackendSettings, 'gha' | 'azblob'> = {},
 ): string | undefined {
   // Only a release's own version is held to the table: a dev build says v0.0.0+unknown, others a commit.
   const version = /^v\d+\.\d+\.\d+/.test(release) ? semver.coerce(release) : null;
@@ -97,4 +102,20 @@ export function releaseProblem(
     }
   }
   return undefined;
+}
+
+/** Where a cache is, as a person finds it: a folder, an image reference, an S3 URL. */
+export function describeLocation(location: CacheLocation): string {
+  switch (location.kind) {
+    case 'local':
+      return location.dir;
+    case 's3':
+      return `s3://${location.bucket}/${location.prefix}manifests/${location.name}`;
+    case 'gha':
+      return `the GitHub Actions cache, scope ${location.scope}`;
+    case 'azblob':
+      return `${location.accountUrl}/${location.container}/${azblobManifestName(location)}`;
+    default:
+      return `${location.address}/${location.repository}:${location.tag}`;
+  }
 }

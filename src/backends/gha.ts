@@ -1,19 +1,7 @@
-import type { BackendSettings, CacheBackend, CachePlace } from './backend.js';
+import type { GhaPlace, GhaSettings } from './remote-settings.js';
+import { type BackendSettings, type CacheBackend, type CachePlace, ON_A_SERVER } from './backend.js';
 import { exportAttributes } from './options.js';
-import { daemonEndpoint, HOST_FROM_CONTAINERS } from './s3.js';
-
-/**
- * The GitHub Actions cache service, as the runner gives it to the steps of a job: a token and the service's
- * URL, for API v1 (ACTIONS_CACHE_URL, BuildKit v0.9–) or v2 (ACTIONS_RESULTS_URL with
- * ACTIONS_CACHE_SERVICE_V2, BuildKit v0.20–; github.com shut v1 down in 2025).
- */
-export interface GhaSettings {
-  token: string;
-  url: string;
-  api: 1 | 2;
-  /** The scope of a cache a pipeline made, read with create-cache false (BuildKit's default: buildkit). */
-  scope: string;
-}
+import { daemonEndpoint, HOST_FROM_CONTAINERS } from './endpoints.js';
 
 /** The oldest release with each API's client. */
 export const GHA_API_SINCE = { 1: 'v0.9.0', 2: 'v0.20.0' } as const;
@@ -21,14 +9,6 @@ export const GHA_API_SINCE = { 1: 'v0.9.0', 2: 'v0.20.0' } as const;
 /** The run's own scope: entries it writes never replace a pipeline's (scopes keep caches apart). */
 export function ghaRunScope(runId: string, tag: string): string {
   return `lost-layer-${runId}-${tag}`;
-}
-
-export interface GhaPlace {
-  url: string;
-  api: 1 | 2;
-  scope: string;
-  /** Kept in memory only, like every credential of a location. */
-  token: string;
 }
 
 export function ghaPlace(
@@ -53,18 +33,7 @@ export const ghaBackend: CacheBackend = {
     settings.gha?.api === 2
       ? { since: GHA_API_SINCE[2], what: 'the GitHub Actions cache service v2 (ACTIONS_CACHE_SERVICE_V2)' }
       : undefined,
-  // The gha exporter reads no compression or media-type attribute before v0.10 and its blobs are BuildKit's.
-  options: ['mode', 'ignoreError'],
-  modes: ['max', 'min'],
-  problem: (settings) =>
-    settings.cacheOptions.ignoreError === 'true'
-      ? {
-          input: 'cache-ignore-error',
-          reason: 'true could hide a failed export: the attempts would then import no cache at all',
-        }
-      : undefined,
-  keptDir: () => undefined,
-  runPaths: () => [],
+  ...ON_A_SERVER,
   // The token goes as an attribute (buildctl before v0.11 reads no variable for it): it is redacted.
   secrets: (settings) => [requireGha(settings).token],
   daemonAccess: (settings) => ({
@@ -80,7 +49,10 @@ export const ghaBackend: CacheBackend = {
       `scope=${at.scope}`,
     ].join(',');
     return {
-      export: `type=gha,${attributes}${exportAttributes(settings.cacheOptions, 'max')}`,
+      // A pipeline's cache (create-cache false) is never exported to.
+      export: settings.createCache
+        ? `type=gha,${attributes}${exportAttributes(settings.cacheOptions, 'max')}`
+        : '',
       import: `type=gha,${attributes}`,
       location: { kind: 'gha', ...at },
     };

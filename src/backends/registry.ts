@@ -5,12 +5,8 @@ import {
   runRegistryCache,
 } from './backend.js';
 import { CACHE_OPTION_NAMES, exportAttributes } from './options.js';
-import {
-  daemonRegistryHost,
-  isLoopbackRegistry,
-  splitReference,
-  userRegistryCache,
-} from './user-registry.js';
+import { daemonHost, isLoopbackHost } from './endpoints.js';
+import { splitReference, userRegistryCache } from './user-registry.js';
 
 /**
  * The cache as its own manifest in the run's registry (mode=max by default: every step's result); or, with
@@ -39,13 +35,14 @@ export const registryBackend: CacheBackend = {
     const cache = settings.registryCache;
     const host = cache && splitReference(cache.ref)?.host;
     if (!cache || !host) return undefined;
-    const daemonHost = daemonRegistryHost(host);
+    const hostForDaemon = daemonHost(host);
     return {
       secretEnv: {},
-      hostGateway: isLoopbackRegistry(host),
-      plainHttpRegistries: isLoopbackRegistry(host) ? [daemonHost] : [],
+      hostGateway: isLoopbackHost(host),
+      plainHttpRegistries: isLoopbackHost(host) ? [hostForDaemon] : [],
+      ...(hostForDaemon !== host ? { registryAliases: { [hostForDaemon]: host } } : {}),
       ...(cache.username
-        ? { registryLogin: { host: daemonHost, username: cache.username, password: cache.password } }
+        ? { registryLogin: { host: hostForDaemon, username: cache.username, password: cache.password } }
         : {}),
     };
   },

@@ -1,34 +1,20 @@
+import type { RegistryCacheSettings } from './remote-settings.js';
 import type { CacheLocation } from './backend.js';
-import { daemonEndpoint } from './s3.js';
+import { daemonHost, isLoopbackHost } from './endpoints.js';
 
-/** A registry cache a pipeline made (cache-ref), with the credentials to read it. */
-export interface RegistryCacheSettings {
-  /** host[:port]/repository:tag as the user gave it. */
-  ref: string;
-  /** '' : the runner's Docker login (docker/login-action writes ~/.docker/config.json, which buildctl reads). */
-  username: string;
-  password: string;
-}
+// The distribution reference grammar, as Docker checks it: a host (with a dot or a port, or localhost), a
+// lowercase repository path, a tag. No digest: a cache is found by its tag.
+const HOST = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[::1\])(?::\d+)?`;
+const COMPONENT = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
+const REFERENCE = new RegExp(String.raw`^(${HOST})/(${COMPONENT}(?:/${COMPONENT})*):([\w][\w.-]{0,127})$`);
 
-const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/;
-
-/** The parts of a reference whose registry is named (host with a dot or a port, or localhost). */
+/** The parts of a reference whose registry is named; undefined for anything else. */
 export function splitReference(ref: string): { host: string; repository: string; tag: string } | undefined {
-  const match = /^([^/]+)\/(.+):([\w][\w.-]{0,127})$/.exec(ref);
+  const match = REFERENCE.exec(ref);
   if (!match) return undefined;
   const [, host = '', repository = '', tag = ''] = match;
   if (!/[.:]/.test(host) && host !== 'localhost') return undefined;
   return { host, repository, tag };
-}
-
-/** A registry on this host's loopback: buildkitd reaches it as the host, in plain http. */
-export function isLoopbackRegistry(host: string): boolean {
-  return LOOPBACK_HOST.test(host);
-}
-
-/** The registry host as buildkitd names it. */
-export function daemonRegistryHost(host: string): string {
-  return isLoopbackRegistry(host) ? new URL(daemonEndpoint(`http://${host}`)).host : host;
 }
 
 /** The import spec and the location of a user's registry cache. */
@@ -38,9 +24,9 @@ export function userRegistryCache(cache: RegistryCacheSettings): {
 } {
   const parts = splitReference(cache.ref);
   if (!parts) throw new Error(`cache-ref ${cache.ref} names no registry`);
-  const loopback = isLoopbackRegistry(parts.host);
+  const loopback = isLoopbackHost(parts.host);
   return {
-    import: `type=registry,ref=${daemonRegistryHost(parts.host)}/${parts.repository}:${parts.tag}`,
+    import: `type=registry,ref=${daemonHost(parts.host)}/${parts.repository}:${parts.tag}`,
     location: {
       kind: 'registry',
       address: parts.host,

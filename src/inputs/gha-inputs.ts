@@ -1,5 +1,5 @@
 import { inputText, type RawInputs } from './input-table.js';
-import { httpUrl, InputError } from './validators.js';
+import { cacheServerUrl, InputError } from './validators.js';
 import type { CacheType, GhaSettings } from '../backends/backends.js';
 
 // No comma or '=', which would split BuildKit's attribute list.
@@ -24,14 +24,15 @@ export function ghaInputs(
   const token = variable('ACTIONS_RUNTIME_TOKEN');
   const api = ['true', '1'].includes(variable('ACTIONS_CACHE_SERVICE_V2').toLowerCase()) ? 2 : 1;
   const urlVariable = api === 2 ? 'ACTIONS_RESULTS_URL' : 'ACTIONS_CACHE_URL';
-  const url = variable(urlVariable).replace(/\/+$/, '');
-  if (!token || !url) {
+  const urlText = variable(urlVariable);
+  if (!token || !urlText) {
     throw new InputError(
       'cache-type',
       `gha needs the job's cache service: ACTIONS_RUNTIME_TOKEN and ${urlVariable} are not both set (a runner sets them for JavaScript actions)`,
     );
   }
-  httpUrl(urlVariable, url, { plainHttp: 'loopback' });
+  // The v1 service's URL has a path of its own (…/<id>/); v2's none.
+  const url = cacheServerUrl(urlVariable, urlText, { path: 'allowed' });
   if (api === 1 && variable('GITHUB_SERVER_URL') === 'https://github.com') {
     throw new InputError(
       'cache-type',

@@ -1,18 +1,6 @@
+export type { InputEntry } from './input-entry.js';
 import { REMOTE_CACHE_INPUTS } from './remote-cache-inputs.js';
-import type { Settings } from './settings-types.js';
-
-/** One input of action.yml, which the CLI takes as a flag of the same name. */
-export interface InputEntry {
-  readonly name: string;
-  /** What an empty or missing input means, as text ('' : worked out from other inputs, see parseSettings). */
-  readonly default: string;
-  /** The default action.yml writes, when the runner fills it in (github-token). */
-  readonly actionDefault?: string;
-  /** The field of Settings it sets, for the summary's Settings table. */
-  readonly setting: keyof Settings;
-  /** One line for the CLI's help. */
-  readonly usage: string;
-}
+import type { InputEntry } from './input-entry.js';
 
 export const DEFAULT_BUILDKIT_IMAGE = 'moby/buildkit:v0.9.0-rootless';
 export const DEFAULT_BUILDCTL_URL =
@@ -83,7 +71,7 @@ export const INPUTS = [
     name: 'cache-type',
     default: 'registry',
     setting: 'cacheType',
-    usage: 'registry, local, inline, s3 or gha',
+    usage: 'registry, local, inline, s3, gha or azblob',
   },
   {
     name: 'cache-dir',

@@ -1,4 +1,4 @@
-import type { InputEntry } from './input-table.js';
+import type { InputEntry } from './input-entry.js';
 
 /** The inputs of the caches on a server of the user's (s3) or the job's (gha), in action.yml's order. */
 export const REMOTE_CACHE_INPUTS = [
@@ -79,5 +79,41 @@ export const REMOTE_CACHE_INPUTS = [
     default: '',
     setting: 'gha',
     usage: 'with cache-type gha and create-cache false: the scope to check (default: buildkit)',
+  },
+  {
+    name: 'cache-azblob-account-url',
+    default: '',
+    setting: 'azblob',
+    usage: 'with cache-type azblob: the account URL (BuildKit v0.11+; a path-style one, v0.12+)',
+  },
+  {
+    name: 'cache-azblob-account-name',
+    default: '',
+    setting: 'azblob',
+    usage: 'with cache-type azblob: the account (default: from the URL)',
+  },
+  {
+    name: 'cache-azblob-secret-access-key',
+    default: '',
+    setting: 'azblob',
+    usage: 'with cache-type azblob: the account key, masked (default: AZURE_STORAGE_KEY)',
+  },
+  {
+    name: 'cache-azblob-container',
+    default: '',
+    setting: 'azblob',
+    usage: 'with cache-type azblob: the container (default: buildkit-cache)',
+  },
+  {
+    name: 'cache-azblob-prefix',
+    default: '',
+    setting: 'azblob',
+    usage: "with cache-type azblob: blob-name prefix; the run's cache goes below it and is removed",
+  },
+  {
+    name: 'cache-azblob-name',
+    default: '',
+    setting: 'azblob',
+    usage: 'with cache-type azblob and create-cache false: the cache to check (default: buildkit)',
   },
 ] as const satisfies readonly InputEntry[];

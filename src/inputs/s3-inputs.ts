@@ -1,5 +1,6 @@
 import { inputText, type InputName, type RawInputs } from './input-table.js';
-import { boolean, httpUrl, InputError } from './validators.js';
+import { boolean, cacheServerUrl, InputError } from './validators.js';
+import { isLoopbackHost } from '../backends/backends.js';
 import type { CacheType, S3Settings } from '../backends/backends.js';
 
 /** The inputs of cache-type s3, each read only there. */
@@ -71,20 +72,23 @@ export function s3Inputs(
   }
   const region = required(raw, environment, 'cache-s3-region');
   if (!/^[a-z0-9-]+$/.test(region)) throw new InputError('cache-s3-region', `"${region}" is not a region`);
-  const endpointUrl = inputText(raw, 'cache-s3-endpoint-url').replace(/\/+$/, '');
-  if (endpointUrl) httpUrl('cache-s3-endpoint-url', endpointUrl, { plainHttp: 'loopback' });
+  const endpointText = inputText(raw, 'cache-s3-endpoint-url');
+  const endpointUrl = endpointText
+    ? cacheServerUrl('cache-s3-endpoint-url', endpointText, { path: 'none' })
+    : '';
   const usePathStyle = boolean(
     'cache-s3-use-path-style',
     inputText(raw, 'cache-s3-use-path-style') || 'false',
   );
-  if (endpointUrl && isLoopback(endpointUrl) && !usePathStyle) {
+  if (endpointUrl && isLoopbackHost(new URL(endpointUrl).hostname) && !usePathStyle) {
     throw new InputError(
       'cache-s3-use-path-style',
       'must be true with an endpoint on loopback: buildkitd reaches it as this host, and a bucket-named host cannot be',
     );
   }
   const prefixText = keyPart(raw, 'cache-s3-prefix');
-  const prefix = prefixText && !prefixText.endsWith('/') ? `${prefixText}/` : prefixText;
+  // BuildKit joins S3 keys as they are (prefix + manifests/ + name): the prefix is taken verbatim.
+  const prefix = prefixText;
   const nameText = keyPart(raw, 'cache-s3-name');
   if (nameText && createCache) {
     throw new InputError(
@@ -114,8 +118,4 @@ function keyPart(raw: RawInputs, name: 'cache-s3-prefix' | 'cache-s3-name'): str
     throw new InputError(name, `"${text}" has characters an S3 key or BuildKit's attributes do not take`);
   }
   return text;
-}
-
-function isLoopback(url: string): boolean {
-  return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
 }

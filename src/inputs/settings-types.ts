@@ -1,6 +1,7 @@
 /* The typed settings a run reads: what parseSettings (settings.ts) makes of the inputs. */
 
 import type {
+  AzblobSettings,
   CacheOptions,
   CacheType,
   GhaSettings,
@@ -63,6 +64,8 @@ export interface Settings {
   s3: S3Settings | undefined;
   /** The job's GitHub Actions cache service, for cache-type gha; undefined for the other types. */
   gha: GhaSettings | undefined;
+  /** The container of cache-type azblob; undefined for the other types. */
+  azblob: AzblobSettings | undefined;
   /** cache-ref: a registry cache a pipeline made, and its login; undefined when not given. */
   registryCache: RegistryCacheSettings | undefined;
   runAttempts: boolean;

@@ -4,9 +4,7 @@ import { parse as parseToml } from 'smol-toml';
 import { buildkitdToml } from './buildkitd-config.js';
 import { containerOptions } from './container-options.js';
 import { DEFAULT_FAIL_ON, type InputName, inputText, type RawInputs } from './input-table.js';
-import { ghaInputs } from './gha-inputs.js';
-import { registryCacheInputs } from './registry-cache-inputs.js';
-import { s3Inputs } from './s3-inputs.js';
+import { cacheInputs } from './cache-inputs.js';
 import { DIFFERENCE_CLASSES, type DifferenceClass } from '../model/classes.js';
 import {
   archivePath,
@@ -14,7 +12,6 @@ import {
   dockerHubPath,
   httpUrl,
   imageReference,
-  imageTag,
   InputError,
   integer,
   list,
@@ -25,16 +22,8 @@ import {
   resolveInside,
   sha256Input,
   shellWords,
+  versionFromImageTag,
 } from './validators.js';
-import {
-  backendProblem,
-  CACHE_BACKENDS,
-  CACHE_OPTION_NAMES,
-  CACHE_OPTIONS,
-  CACHE_TYPES,
-  type CacheOptions,
-  releaseProblem,
-} from '../backends/backends.js';
 import {
   MAX_PARALLEL,
   type MirrorImage,
@@ -45,6 +34,7 @@ import {
 } from './settings-types.js';
 
 export * from './settings-types.js';
+export { versionFromImageTag } from './validators.js';
 
 /** buildctl for images whose tag names no release (latest, master, a digest). */
 export const PINNED_BUILDCTL_VERSION = 'v0.9.1';
@@ -76,7 +66,7 @@ export function parseSettings(raw: RawInputs, paths: PathContext, environment: R
   return {
     ...buildkit,
     ...attempts,
-    ...cacheInputs(raw, paths, buildkit, environment),
+    ...cacheInputs(raw, workspacePath(raw, 'cache-dir', paths) ?? '', buildkit, environment),
     ...buildInputs(raw, paths, attempts.runAttempts),
     ...registryInputs(raw),
     ...daemonInputs(raw, paths),
@@ -159,54 +149,6 @@ function attemptInputs(
     parallel: parallel === 'auto' ? 0 : integer('parallel', parallel, 1, MAX_PARALLEL),
     cleanup: boolean('cleanup', inputText(raw, 'cleanup')),
   };
-}
-
-/**
- * Where the cache goes (its backend, checked against the releases the images name), and whether this run
- * makes it.
- */
-function cacheInputs(
-  raw: RawInputs,
-  paths: PathContext,
-  images: Pick<Settings, 'buildkitImage' | 'cacheBuildkitImage'>,
-  environment: RawInputs,
-): Part<'cacheType' | 'cacheDir' | 'createCache' | 'cacheOptions' | 's3' | 'gha' | 'registryCache'> {
-  const cacheType = oneOf('cache-type', inputText(raw, 'cache-type'), CACHE_TYPES);
-  const createCache = boolean('create-cache', inputText(raw, 'create-cache'));
-  const cacheDir = workspacePath(raw, 'cache-dir', paths) ?? '';
-  const cacheOptions = cacheExportOptions(raw);
-  const s3 = s3Inputs(raw, environment, cacheType, createCache);
-  const gha = ghaInputs(raw, environment, cacheType, createCache);
-  const registryCache = registryCacheInputs(raw);
-  const problem = backendProblem(cacheType, { cacheDir, createCache, cacheOptions, s3, gha, registryCache });
-  if (problem) throw new InputError(problem.input, problem.reason);
-  const kept = CACHE_BACKENDS[cacheType].keptDir({ cacheDir });
-  if (!createCache && kept !== undefined && !fs.existsSync(path.join(kept, 'index.json'))) {
-    throw new InputError('cache-dir', `${kept} holds no cache (no index.json) and create-cache is false`);
-  }
-  // An image whose tag names a release is checked now; any other once its daemon says: the cache maker for
-  // every export option, the importer for the caches only newer releases read.
-  const checks = [
-    ['cache-buildkit-image', images.cacheBuildkitImage, 'maker'],
-    ['buildkit-image', images.buildkitImage, 'importer'],
-  ] as const;
-  for (const [input, image, role] of checks) {
-    const release = versionFromImageTag(image);
-    const tooOld = release && releaseProblem(cacheType, release, cacheOptions, role, { gha });
-    if (tooOld) throw new InputError(input, tooOld);
-  }
-  return { cacheType, cacheDir, createCache, cacheOptions, s3, gha, registryCache };
-}
-
-/** The cache export options given, each one of its words; one left empty is left out. */
-function cacheExportOptions(raw: RawInputs): CacheOptions {
-  const options: CacheOptions = {};
-  for (const name of CACHE_OPTION_NAMES) {
-    const { input, values } = CACHE_OPTIONS[name];
-    const text = inputText(raw, input as InputName);
-    if (text !== '') options[name] = oneOf(input, text, values);
-  }
-  return options;
 }
 
 /** What is built and what every built image must hold; the minimizer that shrinks it. */
@@ -293,11 +235,6 @@ function mirrorImage(item: string): MirrorImage {
   imageReference('mirror-images', source);
   imageReference('mirror-images', target);
   return { source, target: dockerHubPath(target) };
-}
-
-/** moby/buildkit:v0.9.0-rootless → v0.9.0; latest, master or a digest → undefined. */
-export function versionFromImageTag(image: string): string | undefined {
-  return /^(v\d+\.\d+\.\d+)(?:-rootless)?$/.exec(imageTag(image))?.[1];
 }
 
 /** The download address for one version and architecture. */

@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../backends/endpoints.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseShellWords } from 'shell-quote';
@@ -127,7 +128,7 @@ export function httpUrl(
   } catch {
     throw new InputError(input, `"${text}" is not a URL`);
   }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  const loopback = isLoopbackHost(url.hostname);
   if (url.protocol === 'https:' && !(plainHttp === 'private-network' && loopback)) return;
   if (url.protocol === 'http:' && plainHttp === 'loopback' && loopback) return;
   if (plainHttp === 'private-network' && ['http:', 'https:'].includes(url.protocol)) {
@@ -172,4 +173,30 @@ export function sha256Input(input: string, text: string): string {
   if (hex !== '' && !/^[a-f0-9]{64}$/.test(hex))
     throw new InputError(input, `"${text}" is not a SHA-256 (64 hex digits)`);
   return hex;
+}
+
+/** moby/buildkit:v0.9.0-rootless → v0.9.0; latest, master or a digest → undefined. */
+export function versionFromImageTag(image: string): string | undefined {
+  return /^(v\d+\.\d+\.\d+)(?:-rootless)?$/.exec(imageTag(image))?.[1];
+}
+
+/**
+ * The URL of a cache server both this process and buildkitd reach: https, or plain http on this host's
+ * loopback (buildkitd then reaches it as host.docker.internal, so https there would fail its certificate's
+ * name). No credentials or query in it: they would reach logs, or split BuildKit's attribute list.
+ */
+export function cacheServerUrl(input: string, text: string, { path }: { path: 'none' | 'allowed' }): string {
+  httpUrl(input, text, { plainHttp: 'loopback' });
+  const url = new URL(text);
+  if (url.username || url.password)
+    throw new InputError(input, 'must not carry credentials: give them in their own inputs');
+  if (url.search || url.hash || text.includes(','))
+    throw new InputError(input, `"${text}" must not have a query, a fragment or a comma`);
+  if (path === 'none' && url.pathname !== '/') throw new InputError(input, `"${text}" must not have a path`);
+  if (isLoopbackHost(url.hostname) && url.protocol === 'https:')
+    throw new InputError(
+      input,
+      `"${text}": buildkitd reaches a server on loopback as host.docker.internal, which no certificate names: use http there`,
+    );
+  return text.replace(/\/+$/, '');
 }

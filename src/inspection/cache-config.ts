@@ -4,10 +4,15 @@ import * as path from 'node:path';
 import type { OciImage } from './oci-image.js';
 import { CONFIG_MEDIA_TYPES, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES } from './oci-types.js';
 import { InspectionError } from './tarball.js';
-import { type CacheLocation, describeLocation as describe } from '../backends/backends.js';
+import {
+  azblobManifestName,
+  type CacheLocation,
+  describeLocation as describe,
+} from '../backends/backends.js';
+import { AzblobStore } from '../stores/azblob-store.js';
 import { GhaStore, indexKeys } from '../stores/gha-store.js';
 import { S3Store } from '../stores/s3-store.js';
-import { registryGet } from './registry-fetch.js';
+import { registryGet } from '../stores/registry-fetch.js';
 import type { SharedResult } from '../model/run-result.js';
 
 /**
@@ -40,6 +45,7 @@ const DOCUMENT_TYPES: readonly string[] = [...INDEX_MEDIA_TYPES, ...MANIFEST_MED
 export async function readCacheConfig(location: CacheLocation): Promise<CacheConfig> {
   if (location.kind === 's3') return s3CacheConfig(location);
   if (location.kind === 'gha') return ghaCacheConfig(location);
+  if (location.kind === 'azblob') return azblobCacheConfig(location);
   const store = location.kind === 'local' ? localStore(location.dir) : registryStore(location);
   if (location.kind === 'inline') {
     const { document, match: config } = await imageManifest(store, location);
@@ -58,6 +64,15 @@ async function s3CacheConfig(location: Extract<CacheLocation, { kind: 's3' }>): 
   const key = `${location.prefix}manifests/${location.name}`;
   const bytes = await new S3Store(location).get(key).catch((error: unknown) => {
     throw new InspectionError(`cannot read the S3 cache: ${(error as Error).message}`);
+  });
+  if (!bytes) throw new InspectionError(`no cache manifest at ${describe(location)}`);
+  return parseCacheConfig(bytes);
+}
+
+/** An azblob cache: as on S3, the manifest blob is the cache config itself. */
+async function azblobCacheConfig(location: Extract<CacheLocation, { kind: 'azblob' }>): Promise<CacheConfig> {
+  const bytes = await new AzblobStore(location).get(azblobManifestName(location)).catch((error: unknown) => {
+    throw new InspectionError(`cannot read the azblob cache: ${(error as Error).message}`);
   });
   if (!bytes) throw new InspectionError(`no cache manifest at ${describe(location)}`);
   return parseCacheConfig(bytes);
@@ -277,7 +292,10 @@ function registryStore(location: Extract<CacheLocation, { kind: 'registry' | 'in
   const scheme = (location.kind === 'registry' ? location.scheme : undefined) ?? 'http';
   const login = location.kind === 'registry' ? location.credentials : undefined;
   const base = `${scheme}://${location.address}/v2/${location.repository}`;
-  const get = (url: string, accept?: string) => registryGet(url, accept, login);
+  const get = (url: string, accept?: string) =>
+    registryGet(url, accept, login).catch((error: unknown) => {
+      throw new InspectionError((error as Error).message);
+    });
   return {
     root: async () =>
       JSON.parse(

@@ -5,9 +5,29 @@ import { differenceClassOf } from '../verdict/verdict.js';
 /** 2: attempts and verdicts are classed (lost-layer, content-differs, config-differs); 1 knew only lost layers. */
 export const REPORT_SCHEMA_VERSION = 2;
 
-/** The settings as the report and summary show them: everything but the token. */
-export function publicSettings(settings: Settings): Omit<Settings, 'githubToken'> & { githubToken: string } {
-  return { ...settings, githubToken: settings.githubToken ? '***' : '' };
+const masked = (value: string) => (value ? '***' : '');
+
+/**
+ * The settings as the report and summary show them: every credential masked (the token, the S3 keys, the
+ * gha token, the account key, the registry password), each field named so that a new one is a choice.
+ */
+export function publicSettings(settings: Settings): Settings {
+  const { s3, gha, azblob, registryCache } = settings;
+  return {
+    ...settings,
+    githubToken: masked(settings.githubToken),
+    s3: s3 && {
+      ...s3,
+      credentials: {
+        accessKeyId: masked(s3.credentials.accessKeyId),
+        secretAccessKey: masked(s3.credentials.secretAccessKey),
+        sessionToken: masked(s3.credentials.sessionToken),
+      },
+    },
+    gha: gha && { ...gha, token: masked(gha.token) },
+    azblob: azblob && { ...azblob, secretAccessKey: masked(azblob.secretAccessKey) },
+    registryCache: registryCache && { ...registryCache, password: masked(registryCache.password) },
+  };
 }
 
 /** A versioned record of every attempt, for workflows to upload and compare. */

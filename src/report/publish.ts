@@ -3,11 +3,13 @@ import * as path from 'node:path';
 import type { Settings } from '../inputs/settings.js';
 import { buildReport } from './json-report.js';
 import type { RunResult } from '../model/run-result.js';
+import { redact } from '../model/secrets.js';
 
 /** Writes report.json into the run's work folder and returns its path. */
 export function writeReportFile(result: RunResult, settings: Settings, workDir: string): string {
   const file = path.join(workDir, 'report.json');
   fs.mkdirSync(workDir, { recursive: true });
-  fs.writeFileSync(file, `${JSON.stringify(buildReport(result, settings), null, 2)}\n`);
+  // A secret that reached a message (a BuildKit error quoting an attribute) is hidden here too.
+  fs.writeFileSync(file, `${redact(JSON.stringify(buildReport(result, settings), null, 2))}\n`);
   return file;
 }

@@ -10,7 +10,7 @@ import { cell, tableRow } from './markdown.js';
  * ("buildkitd-config / buildkitd-config-inline"). The token is masked, as in the JSON report.
  */
 export function settingsTable(settings: Settings, lanes?: number): string[] {
-  const values: Readonly<Record<string, unknown>> = publicSettings(settings);
+  const values = publicSettings(settings);
   return [
     '| Setting | Value |',
     '| --- | --- |',

@@ -1,3 +1,4 @@
+import { redact } from '../model/secrets.js';
 import { describeLossRate } from '../verdict/loss-rate.js';
 import type { Settings } from '../inputs/settings.js';
 import type { AttemptRecord } from '../model/attempt.js';
@@ -51,7 +52,8 @@ export function renderSummary(result: RunResult, settings: Settings): string {
     '</details>',
     '',
   );
-  return lines.join('\n');
+  // Errors and causes quote BuildKit, whose messages can carry an attribute's secret.
+  return redact(lines.join('\n'));
 }
 
 function makerText(result: RunResult): string {

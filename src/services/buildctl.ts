@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type CommandResult, runCommand } from './command.js';
+import { redact } from '../model/secrets.js';
 
 export interface BuildRequest {
   context: string;
@@ -69,7 +70,12 @@ export class Buildctl {
       timeoutMs: request.timeoutMs,
       ...(this.env ? { env: this.env } : {}),
     });
-    // `--trace` makes buildctl log where it writes: noise in the lines an error quotes.
-    return { ...result, stderr: result.stderr.replace(/^.*tracing logs to .*\n/m, '') };
+    // `--trace` makes buildctl log where it writes: noise in the lines an error quotes. What it prints is
+    // quoted in errors, summaries and reports, and BuildKit may quote an attribute's secret in it.
+    return {
+      ...result,
+      stdout: redact(result.stdout),
+      stderr: redact(result.stderr.replace(/^.*tracing logs to .*\n/m, '')),
+    };
   }
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { redact } from './secrets.js';
+import { redact } from '../model/secrets.js';
 
 export interface CommandResult {
   exitCode: number;

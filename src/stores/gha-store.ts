@@ -4,7 +4,10 @@
  * through API v1 (REST) or v2 (twirp, then a signed download URL). Only the cause reader uses it.
  */
 import { createHash } from 'node:crypto';
-import type { GhaPlace } from '../backends/gha.js';
+import type { GhaPlace } from '../backends/remote-settings.js';
+
+/** A request the service does not answer in this time is an answer: set-up and cleanup must not hang. */
+const REQUEST_TIMEOUT_MS = 60_000;
 
 export class GhaStoreError extends Error {
   override name = 'GhaStoreError';
@@ -41,9 +44,13 @@ export class GhaStore {
   constructor(private readonly place: GhaPlace) {}
 
   private async call(url: string, init: RequestInit): Promise<Response> {
-    return fetch(url, init).catch((error: unknown) => {
-      throw new GhaStoreError(`${url}: ${(error as Error).message}`);
-    });
+    return fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }).catch(
+      (error: unknown) => {
+        // A signed download URL carries its signature in the query: never in a message.
+        const { origin, pathname } = new URL(url);
+        throw new GhaStoreError(`${origin}${pathname}: ${(error as Error).message}`);
+      },
+    );
   }
 
   /** Where the newest entry whose key starts with `prefix` can be downloaded; undefined: none. */

@@ -5,7 +5,10 @@
  */
 import { AwsClient } from 'aws4fetch';
 import { XMLParser } from 'fast-xml-parser';
-import type { S3Place } from '../backends/s3.js';
+import type { S3Place } from '../backends/remote-settings.js';
+
+/** A bucket that does not answer in this time is an answer: set-up and cleanup must not hang. */
+const REQUEST_TIMEOUT_MS = 60_000;
 
 export class S3StoreError extends Error {
   override name = 'S3StoreError';
@@ -41,9 +44,11 @@ export class S3Store {
   }
 
   private async request(method: string, url: string): Promise<Response> {
-    const response = await this.client.fetch(url, { method }).catch((error: unknown) => {
-      throw new S3StoreError(`${method} ${url}: ${(error as Error).message}`);
-    });
+    const response = await this.client
+      .fetch(url, { method, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+      .catch((error: unknown) => {
+        throw new S3StoreError(`${method} ${url}: ${(error as Error).message}`);
+      });
     return response;
   }
 
@@ -56,9 +61,12 @@ export class S3Store {
     return Buffer.from(await response.arrayBuffer());
   }
 
-  /** Why the bucket cannot be used with these credentials, or undefined when it answers. */
-  async problem(): Promise<string | undefined> {
-    const url = this.url('', { 'list-type': '2', 'max-keys': '1' });
+  /**
+   * Why the bucket cannot be used with these credentials below `prefix`, or undefined when it answers. The
+   * listing is of that prefix: a policy may grant s3:ListBucket only there.
+   */
+  async problem(prefix: string): Promise<string | undefined> {
+    const url = this.url('', { 'list-type': '2', 'max-keys': '1', prefix });
     try {
       const response = await this.request('GET', url);
       if (response.ok) return undefined;

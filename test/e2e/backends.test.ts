@@ -6,9 +6,10 @@ import * as semver from 'semver';
 import type { ActionRun } from '../support/action-runner.js';
 import { BedSuite } from '../support/bed-suite.js';
 import { verdictWithoutLoss } from '../support/ladder.js';
-import { assertNothingLeft } from '../support/leftovers.js';
+import { assertNothingLeft, assertSecretHidden } from '../support/leftovers.js';
 import { ATTEMPTS_TO_A_LOSS } from '../support/loss-odds.js';
 import { docker, onAttempt2 } from '../support/run-watch.js';
+import { AzuriteServer } from '../../scripts/lib/azurite-server.js';
 import { GhaCacheServer } from '../../scripts/lib/gha-cache-server.js';
 import { S3Server } from '../../scripts/lib/s3-server.js';
 import { CACHE_BACKENDS, CACHE_TYPES, type CacheType, GHA_API_SINCE } from '../../src/backends/backends.js';
@@ -30,8 +31,10 @@ describe('every cache backend on the ladder', () => {
   const caught: string[] = [];
   let s3: S3Server | undefined;
   let gha: GhaCacheServer | undefined;
+  let azurite: AzuriteServer | undefined;
   const suite = BedSuite.open(async () => {
     s3?.stop();
+    azurite?.stop();
     await gha?.stop();
     console.log(caught.map((c) => `backend: ${c}`).join('\n'));
   });
@@ -47,6 +50,10 @@ describe('every cache backend on the ladder', () => {
     if (type === 's3') {
       s3 ??= await S3Server.start();
       return { inputs: { 'cache-type': type, ...s3.inputs() }, env: {} };
+    }
+    if (type === 'azblob') {
+      azurite ??= await AzuriteServer.start();
+      return { inputs: { 'cache-type': type, ...azurite.inputs() }, env: {} };
     }
     if (type === 'gha') {
       gha ??= await GhaCacheServer.start();
@@ -65,10 +72,17 @@ describe('every cache backend on the ladder', () => {
     return suite.act(suite.inputs(version, variant, { ...inputs, ...more }), { env });
   }
 
-  /** Nothing of the run left in Docker, nor on its backend's server; a gha run wrote in its own scope only. */
+  /**
+   * Nothing of the run left in Docker, nor on its backend's server (gha's entries are left to the service's
+   * eviction: the run wrote in its own scope only); its credentials in no summary, report or log line.
+   */
   async function assertNothingLeftAnywhere(run: ActionRun, type: CacheType) {
     assertNothingLeft(run);
     if (type === 's3') assert.deepEqual(await s3?.keys(`lost-layer-${run.state['runId']}/`), []);
+    if (type === 'azblob')
+      assert.deepEqual(await azurite?.store().names(`lost-layer-${run.state['runId']}/`), []);
+    if (type === 's3' && s3) assertSecretHidden(run, s3.credentials.secretAccessKey);
+    if (type === 'gha' && gha) assertSecretHidden(run, gha.token);
     if (type === 'gha') {
       const indexes = gha?.entries().filter((entry) => entry.key.startsWith('index-')) ?? [];
       assert.ok(indexes.some((entry) => entry.key.startsWith(`index-lost-layer-${run.state['runId']}-`)));
@@ -242,9 +256,7 @@ describe('every cache backend on the ladder', () => {
       );
       assert.equal(run.outputs['attempts'], '0');
       assert.doesNotMatch(run.main.stdout, /Create the cache/, 'no build started');
-      // The runner masks what ::add-mask:: names; the step itself prints the key nowhere else.
-      const masked = run.main.stdout.split('\n').filter((line) => line.includes(wrong));
-      assert.deepEqual(masked, [`::add-mask::${wrong}`]);
+      assertSecretHidden(run, wrong);
       assertNothingLeft(run);
     });
 
@@ -284,13 +296,7 @@ describe('every cache backend on the ladder', () => {
         assert.notEqual(run.main.exitCode, 0);
         assert.match(run.main.stdout, /::error::.*the cache import failed: /);
         assert.ok(Number(run.outputs['attempts']) < 40, 'the loop stopped at the fault');
-        const withToken = (run.main.stdout + run.post.stdout)
-          .split('\n')
-          .filter((line) => line.includes(dying.token));
-        assert.ok(
-          withToken.every((line) => line === `::add-mask::${dying.token}`),
-          `the token only in the line that masks it: ${withToken.join('\n')}`,
-        );
+        assertSecretHidden(run, dying.token);
         assertNothingLeft(run);
       } finally {
         await dying.stop();
@@ -315,6 +321,79 @@ describe('every cache backend on the ladder', () => {
       assert.match(run.main.stdout, /reference: none kept to use/);
       assert.equal(sharedSteps(run).length, version === 'v0.9.0' ? 1 : 0);
       assertNothingLeft(run);
+    });
+  }
+
+  for (const version of releasesWith('azblob')) {
+    it(`azblob cache, ${version}: Azurite killed mid-run: the import failed, an error`, async () => {
+      const dying = await AzuriteServer.start('dying-container');
+      try {
+        const run = await suite.act(
+          suite.inputs(version, 'rootful', { 'cache-type': 'azblob', ...dying.inputs(), retries: '40' }),
+          { onMainStarted: onAttempt2(() => dying.stop()) },
+        );
+        assert.equal(run.outputs['verdict'], 'error', run.main.stdout);
+        assert.notEqual(run.main.exitCode, 0);
+        assert.match(run.main.stdout, /::error::.*the cache import failed: /);
+        assert.ok(Number(run.outputs['attempts']) < 40, 'the loop stopped at the fault');
+        assertNothingLeft(run);
+        assert.match(run.post.stdout, /unchecked: every blob below dying-container\/lost-layer-/);
+      } finally {
+        dying.stop();
+      }
+    });
+
+    it(`azblob cache, ${version}: a wrong account key: an error before any build, the key masked`, async () => {
+      const { inputs } = await backendRun('azblob', version);
+      const wrong = Buffer.from('not the account key at all').toString('base64');
+      const run = await suite.act(
+        suite.inputs(version, 'rootful', { ...inputs, 'cache-azblob-secret-access-key': wrong }),
+      );
+      assert.equal(run.outputs['verdict'], 'error', run.main.stdout);
+      assert.match(
+        run.main.stdout,
+        /::error::.*the Azure Blob Storage account does not answer: container lost-layer-test/,
+      );
+      assert.doesNotMatch(run.main.stdout, /Create the cache/, 'no build started');
+      assertSecretHidden(run, wrong);
+      assertNothingLeft(run);
+    });
+
+    it(`azblob cache, ${version}: a pipeline's cache imported with create-cache false and kept`, async () => {
+      const { inputs } = await backendRun('azblob', version);
+      const maker = await suite.act(
+        suite.inputs(version, 'rootful', { ...inputs, 'run-attempts': 'false', cleanup: 'false' }),
+      );
+      assert.equal(maker.main.exitCode, 0, maker.main.stdout);
+      const makerId = maker.state['runId'] ?? '';
+      await removeRun(new Docker(), makerId);
+      const prefix = `lost-layer-${makerId}/`;
+      const made = await azurite?.store().names(prefix);
+      assert.ok(
+        made?.includes(`${prefix}manifests/latest`),
+        `the cache is in the container: ${String(made)}`,
+      );
+      try {
+        const run = await suite.act(
+          suite.inputs(version, 'rootless', {
+            ...inputs,
+            'create-cache': 'false',
+            'cache-azblob-prefix': prefix,
+            'cache-azblob-name': 'latest',
+            retries: '8',
+          }),
+        );
+        assert.equal(run.outputs['verdict'], 'clean', run.main.stdout);
+        assert.deepEqual(sharedSteps(run), []);
+        assertNothingLeft(run);
+        assert.deepEqual(
+          await azurite?.store().names(prefix),
+          made,
+          "the user's cache is read, never removed",
+        );
+      } finally {
+        await azurite?.store().removeAll(prefix);
+      }
     });
   }
 });

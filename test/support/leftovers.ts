@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import type { ActionRun } from './action-runner.js';
 
@@ -65,4 +66,18 @@ export function assertNothingLeft(run: ActionRun): void {
   assert.ok(run.state['runId'], 'the main step saved its run id for the post step');
   assert.equal(run.post.exitCode, 0, run.post.stdout + run.post.stderr);
   assert.deepEqual(leftovers(`dev.lost-layer.run=${run.state['runId']}`), []);
+}
+
+/** A secret the run was given appears in no published place: the summary, the report, the outputs, the log. */
+export function assertSecretHidden(run: ActionRun, secret: string): void {
+  const report = run.outputs['report'] ? fs.readFileSync(run.outputs['report'], 'utf8') : '';
+  assert.ok(!run.summary.includes(secret), 'the secret is in the job summary');
+  assert.ok(!report.includes(secret), 'the secret is in the report');
+  assert.ok(!JSON.stringify(run.outputs).includes(secret), 'the secret is in the outputs');
+  // The runner masks what ::add-mask:: names; no other line may carry it.
+  const lines = `${run.main.stdout}\n${run.post.stdout}`.split('\n').filter((line) => line.includes(secret));
+  assert.ok(
+    lines.every((line) => line === `::add-mask::${secret}`),
+    `the secret outside its masking line: ${lines.join('\n')}`,
+  );
 }

@@ -6,6 +6,7 @@ import {
   CACHE_TYPES,
   type CacheOptions,
   type CachePlace,
+  describeLocation,
   exportAttributes,
   releaseProblem,
 } from '../../src/backends/backends.js';
@@ -21,7 +22,7 @@ const made = { cacheDir: '', createCache: true, cacheOptions: {} };
 
 describe('the cache backends, one entry per cache-type word', () => {
   it('the words are the map keys, in the order the inputs list them', () => {
-    assert.deepEqual(CACHE_TYPES, ['registry', 'local', 'inline', 's3', 'gha']);
+    assert.deepEqual(CACHE_TYPES, ['registry', 'local', 'inline', 's3', 'gha', 'azblob']);
   });
 
   const s3 = {
@@ -78,6 +79,7 @@ describe('the cache backends, one entry per cache-type word', () => {
       secretEnv: {},
       hostGateway: true,
       plainHttpRegistries: ['host.docker.internal:5999'],
+      registryAliases: { 'host.docker.internal:5999': '127.0.0.1:5999' },
       registryLogin: { host: 'host.docker.internal:5999', username: 'me', password: 'pw-secret' },
     });
     assert.deepEqual(CACHE_BACKENDS.registry.secrets?.({ registryCache }), ['pw-secret']);
@@ -114,6 +116,40 @@ describe('the cache backends, one entry per cache-type word', () => {
     );
     assert.equal(releaseProblem('gha', 'v0.19.0', {}, 'importer', { gha: v2 })?.includes('v0.20.0'), true);
     assert.equal(releaseProblem('gha', 'v0.19.0', {}, 'importer', { gha }), undefined, 'v1 from v0.9');
+  });
+
+  it('azblob: the account name told only when the URL does not start with it; the key redacted', () => {
+    const azblob = {
+      accountUrl: 'http://127.0.0.1:10000/devstoreaccount1',
+      accountName: 'devstoreaccount1',
+      secretAccessKey: 'a2V5LXNlY3JldA==',
+      container: 'cc',
+      prefix: 'team/',
+      name: 'buildkit',
+    };
+    const specs = CACHE_BACKENDS.azblob.specs({ ...made, azblob }, place);
+    assert.equal(
+      specs.import,
+      'type=azblob,account_url=http://host.docker.internal:10000/devstoreaccount1,account_name=devstoreaccount1,secret_access_key=a2V5LXNlY3JldA==,container=cc,prefix=team/lost-layer-r1/,name=candidate-3',
+    );
+    assert.deepEqual(CACHE_BACKENDS.azblob.secrets?.({ azblob }), ['a2V5LXNlY3JldA==']);
+    assert.equal(
+      describeLocation(specs.location),
+      'http://127.0.0.1:10000/devstoreaccount1/cc/team/lost-layer-r1/manifests/candidate-3',
+    );
+    const azure = {
+      ...azblob,
+      accountUrl: 'https://ciacct.blob.core.windows.net',
+      accountName: 'ciacct',
+      prefix: '',
+    };
+    const user = CACHE_BACKENDS.azblob.specs({ ...made, createCache: false, azblob: azure }, place);
+    assert.equal(
+      user.import,
+      'type=azblob,account_url=https://ciacct.blob.core.windows.net,secret_access_key=a2V5LXNlY3JldA==,container=cc,name=buildkit',
+    );
+    assert.equal(releaseProblem('azblob', 'v0.11.6', {}, 'maker', { azblob: azure }), undefined);
+    assert.match(releaseProblem('azblob', 'v0.11.6', {}, 'maker', { azblob }) ?? '', /v0\.12\.0/);
   });
 
   it("s3 with create-cache false: the user's cache where they put it; AWS's endpoint needs no host mapping", () => {

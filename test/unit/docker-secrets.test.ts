@@ -36,7 +36,7 @@ describe('a container given secrets', () => {
 
 describe('a secret in a command line', () => {
   it('is never in the error that quotes the command', async () => {
-    const { addSecret } = await import('../../src/services/secrets.js');
+    const { addSecret } = await import('../../src/model/secrets.js');
     const { runCommand } = await import('../../src/services/command.js');
     addSecret('tok-1234567890');
     await assert.rejects(
@@ -46,5 +46,45 @@ describe('a secret in a command line', () => {
         error.message.includes('token=***') &&
         error.message.includes('import failed for ***'),
     );
+  });
+});
+
+describe("the run's Docker config", () => {
+  it("keeps the runner's logins, names a loopback registry's login as buildkitd asks for it, adds cache-ref's", async () => {
+    const { writeDockerConfig, removeDockerConfig } = await import('../../src/services/docker-config.js');
+    const runner = fs.mkdtempSync(path.join(os.tmpdir(), 'runner-docker-'));
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'run-'));
+    const auths = { 'ghcr.io': { auth: 'Z2hjcg==' }, '127.0.0.1:5999': { auth: 'bG9jYWw=' } };
+    fs.writeFileSync(path.join(runner, 'config.json'), JSON.stringify({ auths, credsStore: 'pass' }));
+    const saved = process.env['DOCKER_CONFIG'];
+    process.env['DOCKER_CONFIG'] = runner;
+    try {
+      assert.equal(
+        writeDockerConfig(workDir, undefined),
+        undefined,
+        "no login of the run's: the runner's serves",
+      );
+      const dir = writeDockerConfig(workDir, {
+        secretEnv: {},
+        hostGateway: true,
+        registryAliases: { 'host.docker.internal:5999': '127.0.0.1:5999' },
+        registryLogin: { host: 'registry.example.com', username: 'me', password: 'pw' },
+      });
+      assert.ok(dir);
+      const written = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as {
+        auths: Record<string, { auth: string }>;
+        credsStore: string;
+      };
+      assert.equal(written.credsStore, 'pass');
+      assert.deepEqual(written.auths['ghcr.io'], auths['ghcr.io']);
+      assert.deepEqual(written.auths['host.docker.internal:5999'], auths['127.0.0.1:5999']);
+      assert.equal(written.auths['registry.example.com']?.auth, Buffer.from('me:pw').toString('base64'));
+      assert.equal(fs.statSync(path.join(dir, 'config.json')).mode & 0o777, 0o600);
+      removeDockerConfig(workDir);
+      assert.equal(fs.existsSync(dir), false);
+    } finally {
+      if (saved === undefined) delete process.env['DOCKER_CONFIG'];
+      else process.env['DOCKER_CONFIG'] = saved;
+    }
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { registryGet } from '../../src/inspection/registry-fetch.js';
+import { registryGet } from '../../src/stores/registry-fetch.js';
 
 const LOGIN = { username: 'me', password: 'pw' };
 const BASIC = `Basic ${Buffer.from('me:pw').toString('base64')}`;

@@ -153,6 +153,14 @@ const S3: RawInputs = {
   'cache-s3-secret-access-key': 'secret/example',
 };
 
+/** Azurite beside the runner, as the test bed has it. */
+const AZ: RawInputs = {
+  'cache-type': 'azblob',
+  'buildkit-image': 'moby/buildkit:v0.34.2',
+  'cache-azblob-account-url': 'http://127.0.0.1:10000/devstoreaccount1',
+  'cache-azblob-secret-access-key': 'a2V5',
+};
+
 interface BadCase {
   why: string;
   inputs: RawInputs;
@@ -466,6 +474,8 @@ const badCases: BadCase[] = [
   { why: 'parallel not a number', inputs: { parallel: 'many' } },
   // cache-type s3 (S3 is the base of each row; bucket, region and keys are all it needs)
   ...s3BadCases(),
+  // cache-type azblob (AZ is the base of each row)
+  ...azblobBadCases(),
   // cache-ref: a pipeline's registry cache
   {
     why: 'cache-ref with create-cache true (the run makes its own)',
@@ -482,6 +492,17 @@ const badCases: BadCase[] = [
     inputs: { 'cache-ref': 'org/app:buildcache', 'create-cache': 'false' },
     names: 'cache-ref',
   },
+  ...[
+    'https://ghcr.io/org/app:cache',
+    'ghcr.io/Org/App:cache',
+    'user:pw@ghcr.io/org/app:cache',
+    `ghcr.io/org/app:cache@sha256:${'a'.repeat(64)}`,
+    'ghcr.io/org/app,mode=max:cache',
+  ].map((ref) => ({
+    why: `cache-ref not a registry reference (${ref})`,
+    inputs: { 'cache-ref': ref, 'create-cache': 'false' },
+    names: 'cache-ref',
+  })),
   {
     why: 'cache-ref without a tag',
     inputs: { 'cache-ref': 'ghcr.io/org/app', 'create-cache': 'false' },
@@ -829,6 +850,16 @@ function s3BadCases(): BadCase[] {
       inputs: { ...S3, 'cache-s3-endpoint-url': 'http://minio.example.com:9000' },
       names: 'cache-s3-endpoint-url',
     },
+    ...[
+      'https://127.0.0.1:9000',
+      'http://key:secret@127.0.0.1:9000',
+      'http://127.0.0.1:9000/?x=1',
+      'https://minio.example.com/some/path',
+    ].map((url) => ({
+      why: `an S3 endpoint buildkitd could not use as given (${url})`,
+      inputs: { ...S3, 'cache-s3-endpoint-url': url },
+      names: 'cache-s3-endpoint-url',
+    })),
     {
       why: 'an S3 endpoint that is no URL',
       inputs: { ...S3, 'cache-s3-endpoint-url': 'minio:9000' },
@@ -897,14 +928,14 @@ function s3BadCases(): BadCase[] {
 }
 
 describe('cache-type s3', () => {
-  it('reads the bucket, the prefix with its slash, and the default name', () => {
+  it('reads the bucket, the prefix verbatim (BuildKit joins S3 keys as they are), and the default name', () => {
     const { s3 } = parse({ ...S3, 'cache-s3-prefix': 'team/ci' });
     assert.deepEqual(s3, {
       bucket: 'ci-cache',
       region: 'eu-west-1',
       endpointUrl: 'http://127.0.0.1:9000',
       usePathStyle: true,
-      prefix: 'team/ci/',
+      prefix: 'team/ci',
       name: 'buildkit',
       credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret/example', sessionToken: '' },
     });
@@ -1019,5 +1050,86 @@ describe('cache-type gha', () => {
       'cache-ignore-error',
       /no cache at all/,
     );
+  });
+});
+
+function azblobBadCases(): BadCase[] {
+  return [
+    {
+      why: 'cache-type azblob without an account URL',
+      inputs: { ...AZ, 'cache-azblob-account-url': '' },
+      names: 'cache-azblob-account-url',
+    },
+    {
+      why: 'a plain-http account URL off loopback',
+      inputs: { ...AZ, 'cache-azblob-account-url': 'http://acct.blob.core.windows.net' },
+      names: 'cache-azblob-account-url',
+    },
+    {
+      why: 'cache-type azblob without an account key',
+      inputs: { ...AZ, 'cache-azblob-secret-access-key': '' },
+      names: 'cache-azblob-secret-access-key',
+    },
+    {
+      why: 'an account name with capitals',
+      inputs: { ...AZ, 'cache-azblob-account-name': 'MyAccount' },
+      names: 'cache-azblob-account-name',
+    },
+    {
+      why: 'a container name with two hyphens in a row',
+      inputs: { ...AZ, 'cache-azblob-container': 'a--b' },
+      names: 'cache-azblob-container',
+    },
+    {
+      why: 'cache-azblob-name with create-cache true',
+      inputs: { ...AZ, 'cache-azblob-name': 'main' },
+      names: 'cache-azblob-name',
+    },
+    {
+      why: 'an azblob prefix with a comma',
+      inputs: { ...AZ, 'cache-azblob-prefix': 'a,b' },
+      names: 'cache-azblob-prefix',
+    },
+    {
+      why: 'an azblob input with another cache-type',
+      inputs: { 'cache-azblob-container': 'c1c' },
+      names: 'cache-azblob-container',
+    },
+    {
+      why: 'azblob with a BuildKit before v0.11',
+      inputs: { ...AZ, 'buildkit-image': 'moby/buildkit:v0.10.6' },
+      names: 'cache-buildkit-image',
+    },
+    {
+      why: "a path-style account URL (Azurite's) with v0.11, which reads the account from the host",
+      inputs: { ...AZ, 'buildkit-image': 'moby/buildkit:v0.11.6' },
+      names: 'cache-buildkit-image',
+    },
+  ];
+}
+
+describe('cache-type azblob', () => {
+  it("reads the account from a path-style URL or Azure's host, the key from AZURE_STORAGE_KEY", () => {
+    assert.deepEqual(parse(AZ).azblob, {
+      accountUrl: 'http://127.0.0.1:10000/devstoreaccount1',
+      accountName: 'devstoreaccount1',
+      secretAccessKey: 'a2V5',
+      container: 'buildkit-cache',
+      prefix: '',
+      name: 'buildkit',
+    });
+    const azure = parseSettings(
+      {
+        'cache-type': 'azblob',
+        'buildkit-image': 'moby/buildkit:v0.11.6',
+        'cache-azblob-account-url': 'https://ciacct.blob.core.windows.net/',
+        'cache-azblob-prefix': 'team',
+      },
+      paths,
+      { AZURE_STORAGE_KEY: 'ZW52' },
+    ).azblob;
+    assert.equal(azure?.accountName, 'ciacct', 'v0.11 is enough: the host names the account');
+    assert.equal(azure?.secretAccessKey, 'ZW52');
+    assert.equal(azure?.prefix, 'team/');
   });
 });

@@ -137,6 +137,63 @@ describe('renderSummary', () => {
     assert.match(attemptRows(errored)[1] ?? '', /error: buildctl build exited 1/);
   });
 
+  it("never contains a cache's credential, nor does the JSON report: every backend's, each field", () => {
+    const secrets = {
+      s3Key: 'AKIAQX7EXAMPLEID',
+      s3Secret: 'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY',
+      s3Session: 'FwoGZXIvYXdzEXAMPLESESSION',
+      gha: 'eyJhbGciOiJIUzI1NiJ9.runtime',
+      azblob: 'YXpibG9iLWFjY291bnQta2V5',
+      registry: 'hunter2-registry',
+    };
+    const runs: [RawInputs, RawInputs][] = [
+      [
+        {
+          'cache-type': 's3',
+          'buildkit-image': 'moby/buildkit:v0.34.2',
+          'cache-s3-bucket': 'ci-cache',
+          'cache-s3-region': 'eu-west-1',
+          'cache-s3-access-key-id': secrets.s3Key,
+          'cache-s3-secret-access-key': secrets.s3Secret,
+          'cache-s3-session-token': secrets.s3Session,
+        },
+        {},
+      ],
+      [
+        { 'cache-type': 'gha', 'buildkit-image': 'moby/buildkit:v0.34.2' },
+        { ACTIONS_RUNTIME_TOKEN: secrets.gha, ACTIONS_CACHE_URL: 'https://cache.example.com/' },
+      ],
+      [
+        {
+          'cache-type': 'azblob',
+          'buildkit-image': 'moby/buildkit:v0.34.2',
+          'cache-azblob-account-url': 'https://acct.blob.core.windows.net',
+          'cache-azblob-secret-access-key': secrets.azblob,
+        },
+        {},
+      ],
+      [
+        {
+          'create-cache': 'false',
+          'cache-ref': 'ghcr.io/org/app:buildcache',
+          'cache-username': 'me',
+          'cache-password': secrets.registry,
+        },
+        {},
+      ],
+    ];
+    for (const [inputs, environment] of runs) {
+      const settings = parseSettings(
+        { 'github-token': TOKEN, 'buildkitd-container-options': '--privileged', ...inputs },
+        paths,
+        environment,
+      );
+      const shown = renderSummary(lostRun(3), settings) + JSON.stringify(buildReport(lostRun(3), settings));
+      for (const secret of Object.values(secrets)) assert.ok(!shown.includes(secret), `${secret} shown`);
+      assert.ok(shown.includes('***'), 'masked, not dropped');
+    }
+  });
+
   it('never contains the github token, nor does the JSON report', () => {
     const settings = settingsWith();
     for (const result of [lostRun(3), runResult([], 20, 'docker is not running')]) {

@@ -2,7 +2,12 @@
  * GET from a registry as a Docker client does: anonymous first, then, when the registry asks (401), with
  * Basic credentials or a Bearer token fetched from the realm it names (Docker Hub, GHCR, most registries).
  */
-import { InspectionError } from './tarball.js';
+/** A registry that does not answer in this time is an answer: set-up and the cause must not hang. */
+const REQUEST_TIMEOUT_MS = 60_000;
+
+export class RegistryFetchError extends Error {
+  override name = 'RegistryFetchError';
+}
 
 export interface RegistryLogin {
   username: string;
@@ -22,14 +27,17 @@ function challenge(header: string): Record<string, string> {
 
 async function bearerToken(header: string, login: RegistryLogin | undefined): Promise<string> {
   const { realm, ...query } = challenge(header);
-  if (!realm) throw new InspectionError(`the registry's challenge names no realm: ${header}`);
+  if (!realm) throw new RegistryFetchError(`the registry's challenge names no realm: ${header}`);
   const url = new URL(realm);
   for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
-  const response = await fetch(url, { headers: login ? { Authorization: basic(login) } : {} });
-  if (!response.ok) throw new InspectionError(`the registry's token service: HTTP ${response.status}`);
+  const response = await fetch(url, {
+    headers: login ? { Authorization: basic(login) } : {},
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  if (!response.ok) throw new RegistryFetchError(`the registry's token service: HTTP ${response.status}`);
   const body = (await response.json()) as { token?: string; access_token?: string };
   const token = body.token ?? body.access_token;
-  if (!token) throw new InspectionError("the registry's token service gave no token");
+  if (!token) throw new RegistryFetchError("the registry's token service gave no token");
   return `Bearer ${token}`;
 }
 
@@ -40,15 +48,16 @@ export async function registryGet(
 ): Promise<Buffer> {
   const headers: Record<string, string> = accept ? { Accept: accept } : {};
   const get = (authorization?: string) =>
-    fetch(url, { headers: authorization ? { ...headers, Authorization: authorization } : headers }).catch(
-      (error: unknown) => {
-        throw new InspectionError(`cannot reach the cache registry: ${(error as Error).message}`);
-      },
-    );
+    fetch(url, {
+      headers: authorization ? { ...headers, Authorization: authorization } : headers,
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    }).catch((error: unknown) => {
+      throw new RegistryFetchError(`cannot reach the cache registry: ${(error as Error).message}`);
+    });
   let response = await get();
   const asked = response.status === 401 ? (response.headers.get('www-authenticate') ?? '') : '';
   if (/^bearer /i.test(asked)) response = await get(await bearerToken(asked, login));
   else if (/^basic /i.test(asked) && login) response = await get(basic(login));
-  if (!response.ok) throw new InspectionError(`GET ${url}: HTTP ${response.status}`);
+  if (!response.ok) throw new RegistryFetchError(`GET ${url}: HTTP ${response.status}`);
   return Buffer.from(await response.arrayBuffer());
 }

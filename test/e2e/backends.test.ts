@@ -27,6 +27,61 @@ const releasesWith = (type: keyof typeof CACHE_BACKENDS) =>
   testBed().versions.filter((v) => semver.gte(v, CACHE_BACKENDS[type].since));
 const FIXED_ATTEMPTS = 20;
 
+/** A store's server as the shared tests use it: its inputs, its names below a prefix, a way to kill it. */
+interface StoreServer {
+  inputs(): Record<string, string>;
+  names(prefix: string): Promise<string[]>;
+  removeAll(prefix: string): Promise<unknown>;
+  stop(): void;
+}
+
+function storeServer(server: S3Server | AzuriteServer | undefined): StoreServer {
+  if (!server) throw new Error('the store server is not started');
+  return server instanceof S3Server
+    ? {
+        inputs: () => server.inputs(),
+        names: (prefix) => server.keys(prefix),
+        removeAll: (prefix) => server.store().removeAll(prefix),
+        stop: () => server.stop(),
+      }
+    : {
+        inputs: () => server.inputs(),
+        names: (prefix) => server.store().names(prefix),
+        removeAll: (prefix) => server.store().removeAll(prefix),
+        stop: () => server.stop(),
+      };
+}
+
+/** What differs between the object stores in the tests they share. */
+const OBJECT_STORES = {
+  s3: {
+    start: async (name: string) => storeServer(await S3Server.start(name)),
+    secretInput: 'cache-s3-secret-access-key',
+    wrongKey: (key: string) => `not-${key}`,
+    wrongKeyError:
+      /::error::.*the S3 bucket does not answer: bucket lost-layer-test answers HTTP 403 \(SignatureDoesNotMatch\)/,
+    prefixInput: 'cache-s3-prefix',
+    nameInput: 'cache-s3-name',
+    runPart: (bucket: string, runId: string) => `every key below s3://${bucket}/lost-layer-${runId}/`,
+    place: (prefix: string) => `s3://lost-layer-test/${prefix}manifests/latest`,
+    noCache: (prefix: string) =>
+      `create-cache is false and s3://lost-layer-test/${prefix}manifests/buildkit holds no cache`,
+  },
+  azblob: {
+    start: async (name: string) => storeServer(await AzuriteServer.start(name)),
+    secretInput: 'cache-azblob-secret-access-key',
+    wrongKey: () => Buffer.from('not the account key at all').toString('base64'),
+    wrongKeyError: /::error::.*the Azure Blob Storage account does not answer: container lost-layer-test/,
+    prefixInput: 'cache-azblob-prefix',
+    nameInput: 'cache-azblob-name',
+    runPart: (container: string, runId: string) => `every blob below ${container}/lost-layer-${runId}/`,
+    // The account URL before it names the Azurite port of the day.
+    place: (prefix: string) => `/lost-layer-test/${prefix}manifests/latest`,
+    noCache: (prefix: string) =>
+      `create-cache is false and lost-layer-test/${prefix}manifests/buildkit holds no cache`,
+  },
+} as const;
+
 describe('every cache backend on the ladder', () => {
   const caught: string[] = [];
   let s3: S3Server | undefined;
@@ -60,6 +115,12 @@ describe('every cache backend on the ladder', () => {
       return { inputs: { 'cache-type': type }, env: ghaEnvironment(gha, version) };
     }
     return { inputs: { 'cache-type': type }, env: {} };
+  }
+
+  /** The shared server of an object store on the bed, as the tests list and clean it. */
+  async function serverOf(type: 's3' | 'azblob'): Promise<StoreServer> {
+    await backendRun(type, testBed().versions.at(-1) ?? '');
+    return type === 's3' ? storeServer(s3) : storeServer(azurite);
   }
 
   async function act(
@@ -180,102 +241,103 @@ describe('every cache backend on the ladder', () => {
     });
   }
 
-  for (const version of releasesWith('s3')) {
-    it(`s3 cache, ${version}: its server killed mid-run: the import failed, an error`, async () => {
-      const dying = await S3Server.start('dying-bucket');
-      try {
+  // The stores on a server of the user's, each checked the same way: its server killed at attempt 2, a wrong
+  // key, a pipeline's cache read with create-cache false and left as it was, a name that holds no cache.
+  for (const type of ['s3', 'azblob'] as const) {
+    const store = OBJECT_STORES[type];
+    for (const version of releasesWith(type)) {
+      it(`${type} cache, ${version}: its server killed mid-run: the import failed, an error`, async () => {
+        const dying = await store.start('dying-store');
+        try {
+          const run = await suite.act(
+            suite.inputs(version, 'rootful', { 'cache-type': type, ...dying.inputs(), retries: '40' }),
+            { onMainStarted: onAttempt2(() => dying.stop()) },
+          );
+          assert.equal(run.outputs['verdict'], 'error', run.main.stdout);
+          assert.equal(run.outputs['reproduced'], 'false');
+          assert.notEqual(run.main.exitCode, 0);
+          assert.match(run.main.stdout, /::error::.*the cache import failed: /);
+          assert.ok(Number(run.outputs['attempts']) < 40, 'the loop stopped at the fault');
+          assertNothingLeft(run);
+          // The run's part cannot be removed from a dead server: the post step says which, and where.
+          assert.ok(
+            run.post.stdout.includes(
+              `cleanup left what the run wrote to its cache's server, unchecked: ${store.runPart('dying-store', run.state['runId'] ?? '')}`,
+            ),
+            run.post.stdout,
+          );
+        } finally {
+          dying.stop();
+        }
+      });
+
+      it(`${type} cache, ${version}: a wrong key: an error naming the store before any build, the key hidden`, async () => {
+        const { inputs } = await backendRun(type, version);
+        const wrong = store.wrongKey(inputs[store.secretInput] ?? '');
         const run = await suite.act(
-          suite.inputs(version, 'rootful', { 'cache-type': 's3', ...dying.inputs(), retries: '40' }),
-          { onMainStarted: onAttempt2(() => dying.stop()) },
+          suite.inputs(version, 'rootful', { ...inputs, [store.secretInput]: wrong }),
         );
         assert.equal(run.outputs['verdict'], 'error', run.main.stdout);
-        assert.equal(run.outputs['reproduced'], 'false');
-        assert.notEqual(run.main.exitCode, 0);
-        assert.match(run.main.stdout, /::error::.*the cache import failed: .*S3/);
-        assert.ok(Number(run.outputs['attempts']) < 40, 'the loop stopped at the fault');
+        assert.match(run.main.stdout, store.wrongKeyError);
+        assert.equal(run.outputs['attempts'], '0');
+        assert.doesNotMatch(run.main.stdout, /Create the cache/, 'no build started');
+        assertSecretHidden(run, wrong);
         assertNothingLeft(run);
-        // The run's keys cannot be removed from a dead server: the post step says which, and where.
-        assert.match(
-          run.post.stdout,
-          new RegExp(
-            `cleanup left what the run wrote to its cache's server, unchecked: every key below s3://dying-bucket/lost-layer-${run.state['runId']}/`,
-          ),
-        );
-      } finally {
-        dying.stop();
-      }
-    });
+      });
 
-    it(`s3 cache, ${version}: a cache a pipeline made earlier, imported with create-cache false and kept`, async () => {
-      const { inputs } = await backendRun('s3', version);
-      // The pipeline's cache: a run that only exports it, its containers then removed, its keys kept.
-      const maker = await suite.act(
-        suite.inputs(version, 'rootful', { ...inputs, 'run-attempts': 'false', cleanup: 'false' }),
-      );
-      assert.equal(maker.main.exitCode, 0, maker.main.stdout);
-      const makerId = maker.state['runId'] ?? '';
-      await removeRun(new Docker(), makerId);
-      const prefix = `lost-layer-${makerId}/`;
-      const made = await s3?.keys(prefix);
-      assert.ok(made?.includes(`${prefix}manifests/latest`), `the cache is in the bucket: ${String(made)}`);
-      try {
+      it(`${type} cache, ${version}: a pipeline's cache imported with create-cache false and kept`, async () => {
+        const { inputs } = await backendRun(type, version);
+        // The pipeline's cache: a run that only exports it, its containers then removed, its part kept.
+        const maker = await suite.act(
+          suite.inputs(version, 'rootful', { ...inputs, 'run-attempts': 'false', cleanup: 'false' }),
+        );
+        assert.equal(maker.main.exitCode, 0, maker.main.stdout);
+        const makerId = maker.state['runId'] ?? '';
+        await removeRun(new Docker(), makerId);
+        const prefix = `lost-layer-${makerId}/`;
+        const server = await serverOf(type);
+        const made = await server.names(prefix);
+        assert.ok(
+          made.includes(`${prefix}manifests/latest`),
+          `the cache is on the server: ${made.join(', ')}`,
+        );
+        try {
+          const run = await suite.act(
+            suite.inputs(version, 'rootless', {
+              ...inputs,
+              [store.prefixInput]: prefix,
+              [store.nameInput]: 'latest',
+              'create-cache': 'false',
+              retries: '8',
+            }),
+          );
+          assert.equal(run.outputs['verdict'], 'clean', run.main.stdout);
+          assert.equal(run.outputs['attempts'], '8');
+          assert.match(run.main.stdout, /reference: none kept to use/);
+          assert.match(run.summary, /cache from an earlier run \(`/);
+          assert.ok(run.summary.includes(`${store.place(prefix)}\`)`), run.summary);
+          assert.deepEqual(sharedSteps(run), []);
+          assertNothingLeft(run);
+          assert.deepEqual(await server.names(prefix), made, "the user's cache is read, never removed");
+        } finally {
+          await server.removeAll(prefix);
+        }
+      });
+
+      it(`${type} cache, ${version}: create-cache false with no cache at the name given: an error before any build`, async () => {
         const run = await suite.act(
-          suite.inputs(version, 'rootless', {
-            ...inputs,
+          suite.inputs(version, 'rootful', {
+            ...(await backendRun(type, version)).inputs,
             'create-cache': 'false',
-            'cache-s3-prefix': prefix,
-            'cache-s3-name': 'latest',
-            retries: '8',
+            [store.prefixInput]: 'nothing-here/',
           }),
         );
-        assert.equal(run.outputs['verdict'], 'clean', run.main.stdout);
-        assert.equal(run.outputs['attempts'], '8');
-        assert.match(run.main.stdout, /reference: none kept to use/);
-        assert.match(
-          run.summary,
-          new RegExp(`cache from an earlier run \\(\`s3://lost-layer-test/${prefix}manifests/latest\`\\)`),
-        );
-        assert.deepEqual(sharedSteps(run), []);
+        assert.equal(run.outputs['verdict'], 'error', run.main.stdout);
+        assert.ok(run.main.stdout.includes(store.noCache('nothing-here/')), run.main.stdout);
+        assert.equal(run.outputs['attempts'], '0');
         assertNothingLeft(run);
-        assert.deepEqual(await s3?.keys(prefix), made, "the user's cache is read, never removed");
-      } finally {
-        await s3?.store().removeAll(prefix);
-      }
-    });
-
-    it(`s3 cache, ${version}: a wrong secret key: an error naming the bucket before any build, the key masked`, async () => {
-      const { inputs } = await backendRun('s3', version);
-      const wrong = `not-${inputs['cache-s3-secret-access-key'] ?? ''}`;
-      const run = await suite.act(
-        suite.inputs(version, 'rootful', { ...inputs, 'cache-s3-secret-access-key': wrong }),
-      );
-      assert.equal(run.outputs['verdict'], 'error', run.main.stdout);
-      assert.match(
-        run.main.stdout,
-        /::error::.*the S3 bucket does not answer: bucket lost-layer-test answers HTTP 403 \(SignatureDoesNotMatch\)/,
-      );
-      assert.equal(run.outputs['attempts'], '0');
-      assert.doesNotMatch(run.main.stdout, /Create the cache/, 'no build started');
-      assertSecretHidden(run, wrong);
-      assertNothingLeft(run);
-    });
-
-    it(`s3 cache, ${version}: create-cache false with no cache at the name given: an error before any build`, async () => {
-      const run = await suite.act(
-        suite.inputs(version, 'rootful', {
-          ...(await backendRun('s3', version)).inputs,
-          'create-cache': 'false',
-          'cache-s3-prefix': 'nothing-here/',
-        }),
-      );
-      assert.equal(run.outputs['verdict'], 'error', run.main.stdout);
-      assert.match(
-        run.main.stdout,
-        /create-cache is false and s3:\/\/lost-layer-test\/nothing-here\/manifests\/buildkit holds no cache/,
-      );
-      assert.equal(run.outputs['attempts'], '0');
-      assertNothingLeft(run);
-    });
+      });
+    }
   }
 
   // v0.10.6 speaks API v1, the newest v2; v0.9.0 may lose a layer before the stop, a true verdict.
@@ -321,79 +383,6 @@ describe('every cache backend on the ladder', () => {
       assert.match(run.main.stdout, /reference: none kept to use/);
       assert.equal(sharedSteps(run).length, version === 'v0.9.0' ? 1 : 0);
       assertNothingLeft(run);
-    });
-  }
-
-  for (const version of releasesWith('azblob')) {
-    it(`azblob cache, ${version}: Azurite killed mid-run: the import failed, an error`, async () => {
-      const dying = await AzuriteServer.start('dying-container');
-      try {
-        const run = await suite.act(
-          suite.inputs(version, 'rootful', { 'cache-type': 'azblob', ...dying.inputs(), retries: '40' }),
-          { onMainStarted: onAttempt2(() => dying.stop()) },
-        );
-        assert.equal(run.outputs['verdict'], 'error', run.main.stdout);
-        assert.notEqual(run.main.exitCode, 0);
-        assert.match(run.main.stdout, /::error::.*the cache import failed: /);
-        assert.ok(Number(run.outputs['attempts']) < 40, 'the loop stopped at the fault');
-        assertNothingLeft(run);
-        assert.match(run.post.stdout, /unchecked: every blob below dying-container\/lost-layer-/);
-      } finally {
-        dying.stop();
-      }
-    });
-
-    it(`azblob cache, ${version}: a wrong account key: an error before any build, the key masked`, async () => {
-      const { inputs } = await backendRun('azblob', version);
-      const wrong = Buffer.from('not the account key at all').toString('base64');
-      const run = await suite.act(
-        suite.inputs(version, 'rootful', { ...inputs, 'cache-azblob-secret-access-key': wrong }),
-      );
-      assert.equal(run.outputs['verdict'], 'error', run.main.stdout);
-      assert.match(
-        run.main.stdout,
-        /::error::.*the Azure Blob Storage account does not answer: container lost-layer-test/,
-      );
-      assert.doesNotMatch(run.main.stdout, /Create the cache/, 'no build started');
-      assertSecretHidden(run, wrong);
-      assertNothingLeft(run);
-    });
-
-    it(`azblob cache, ${version}: a pipeline's cache imported with create-cache false and kept`, async () => {
-      const { inputs } = await backendRun('azblob', version);
-      const maker = await suite.act(
-        suite.inputs(version, 'rootful', { ...inputs, 'run-attempts': 'false', cleanup: 'false' }),
-      );
-      assert.equal(maker.main.exitCode, 0, maker.main.stdout);
-      const makerId = maker.state['runId'] ?? '';
-      await removeRun(new Docker(), makerId);
-      const prefix = `lost-layer-${makerId}/`;
-      const made = await azurite?.store().names(prefix);
-      assert.ok(
-        made?.includes(`${prefix}manifests/latest`),
-        `the cache is in the container: ${String(made)}`,
-      );
-      try {
-        const run = await suite.act(
-          suite.inputs(version, 'rootless', {
-            ...inputs,
-            'create-cache': 'false',
-            'cache-azblob-prefix': prefix,
-            'cache-azblob-name': 'latest',
-            retries: '8',
-          }),
-        );
-        assert.equal(run.outputs['verdict'], 'clean', run.main.stdout);
-        assert.deepEqual(sharedSteps(run), []);
-        assertNothingLeft(run);
-        assert.deepEqual(
-          await azurite?.store().names(prefix),
-          made,
-          "the user's cache is read, never removed",
-        );
-      } finally {
-        await azurite?.store().removeAll(prefix);
-      }
     });
   }
 });

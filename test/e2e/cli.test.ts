@@ -252,9 +252,12 @@ describe('the CLI, end to end on the test bed', () => {
   });
 
   it('exit 2 with the input named for bad input, and for a seed variable with a bad value', async () => {
-    const flag = await cli({ 'cache-type': 's3' });
+    const flag = await cli({ 'cache-type': 'azure' });
     assert.equal(flag.status, 2);
-    assert.match(flag.stderr, /input "cache-type": "s3" is not one of registry, local/);
+    assert.match(
+      flag.stderr,
+      /input "cache-type": "azure" is not one of registry, local, inline, s3, gha, azblob/,
+    );
     const seed = await cli({}, { CACHE_RESET_FREQ: 'often' });
     assert.equal(seed.status, 2);
     assert.match(seed.stderr, /input "cache-reset-frequency"/);

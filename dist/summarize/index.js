@@ -66734,6 +66734,10 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 function endpoints_isLoopbackHost(host) {
     return LOOPBACK.has(host.replace(/:\d+$/, ''));
 }
+/** A server URL on this host's loopback ('' : none): buildkitd needs the host's name mapped to reach it. */
+function isLoopbackUrl(url) {
+    return url !== '' && endpoints_isLoopbackHost(new URL(url).hostname);
+}
 /** The URL as buildkitd reaches it: on loopback, the host seen from its container. */
 function daemonEndpoint(url) {
     if (!url)

@@ -1,7 +1,12 @@
 import type { AzblobPlace, AzblobSettings } from './remote-settings.js';
-import { type BackendSettings, type CacheBackend, type CachePlace, ON_A_SERVER } from './backend.js';
-import { exportAttributes } from './options.js';
-import { daemonEndpoint, HOST_FROM_CONTAINERS } from './endpoints.js';
+import {
+  type BackendSettings,
+  type CacheBackend,
+  type CachePlace,
+  ON_A_SERVER,
+  serverSpecs,
+} from './backend.js';
+import { daemonEndpoint, isLoopbackUrl } from './endpoints.js';
 
 /** BuildKit before v0.12 takes the account name from the URL's host, which a path-style URL does not name. */
 export const AZBLOB_ACCOUNT_NAME_SINCE = 'v0.12.0';
@@ -50,7 +55,7 @@ export const azblobBackend: CacheBackend = {
   secrets: (settings) => [requireAzblob(settings).secretAccessKey],
   daemonAccess: (settings) => ({
     secretEnv: {},
-    hostGateway: daemonEndpoint(requireAzblob(settings).accountUrl).includes(HOST_FROM_CONTAINERS),
+    hostGateway: isLoopbackUrl(requireAzblob(settings).accountUrl),
   }),
   specs: (settings, place) => {
     const azblob = requireAzblob(settings);
@@ -62,14 +67,7 @@ export const azblobBackend: CacheBackend = {
       `container=${at.container}`,
       ...(at.prefix ? [`prefix=${at.prefix}`] : []),
       `name=${at.name}`,
-    ].join(',');
-    return {
-      // A pipeline's cache (create-cache false) is never exported to.
-      export: settings.createCache
-        ? `type=azblob,${attributes}${exportAttributes(settings.cacheOptions, 'max')}`
-        : '',
-      import: `type=azblob,${attributes}`,
-      location: { kind: 'azblob', ...at },
-    };
+    ];
+    return serverSpecs('azblob', attributes, settings, { kind: 'azblob', ...at });
   },
 };

@@ -4,7 +4,7 @@
  * inputs can check a run's settings against it before anything starts.
  */
 
-import type { CacheOptionName, CacheOptions } from './options.js';
+import { type CacheOptionName, type CacheOptions, exportAttributes } from './options.js';
 import type {
   AzblobPlace,
   AzblobSettings,
@@ -171,3 +171,21 @@ export const ON_A_SERVER = {
   keptDir: (): string | undefined => undefined,
   runPaths: (): string[] => [],
 } satisfies Partial<CacheBackend>;
+
+/**
+ * The export and import values of a cache on a server: the same attributes both ways, the export options on
+ * the export only, and no export at all for a pipeline's cache (create-cache false), which is only read.
+ */
+export function serverSpecs(
+  type: string,
+  attributes: readonly string[],
+  settings: Pick<BackendSettings, 'createCache' | 'cacheOptions'>,
+  location: CacheLocation,
+): CacheSpecs {
+  const spec = `type=${type},${attributes.join(',')}`;
+  return {
+    export: settings.createCache ? `${spec}${exportAttributes(settings.cacheOptions, 'max')}` : '',
+    import: spec,
+    location,
+  };
+}

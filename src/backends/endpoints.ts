@@ -15,6 +15,11 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK.has(host.replace(/:\d+$/, ''));
 }
 
+/** A server URL on this host's loopback ('' : none): buildkitd needs the host's name mapped to reach it. */
+export function isLoopbackUrl(url: string): boolean {
+  return url !== '' && isLoopbackHost(new URL(url).hostname);
+}
+
 /** The URL as buildkitd reaches it: on loopback, the host seen from its container. */
 export function daemonEndpoint(url: string): string {
   if (!url) return '';

@@ -1,7 +1,12 @@
 import type { GhaPlace, GhaSettings } from './remote-settings.js';
-import { type BackendSettings, type CacheBackend, type CachePlace, ON_A_SERVER } from './backend.js';
-import { exportAttributes } from './options.js';
-import { daemonEndpoint, HOST_FROM_CONTAINERS } from './endpoints.js';
+import {
+  type BackendSettings,
+  type CacheBackend,
+  type CachePlace,
+  ON_A_SERVER,
+  serverSpecs,
+} from './backend.js';
+import { daemonEndpoint, isLoopbackUrl } from './endpoints.js';
 
 /** The oldest release with each API's client. */
 export const GHA_API_SINCE = { 1: 'v0.9.0', 2: 'v0.20.0' } as const;
@@ -38,7 +43,7 @@ export const ghaBackend: CacheBackend = {
   secrets: (settings) => [requireGha(settings).token],
   daemonAccess: (settings) => ({
     secretEnv: {},
-    hostGateway: daemonEndpoint(requireGha(settings).url).includes(HOST_FROM_CONTAINERS),
+    hostGateway: isLoopbackUrl(requireGha(settings).url),
   }),
   specs: (settings, place) => {
     const at = ghaPlace(requireGha(settings), settings.createCache, place);
@@ -47,14 +52,7 @@ export const ghaBackend: CacheBackend = {
       `${at.api === 2 ? 'url_v2' : 'url'}=${url}`,
       `token=${at.token}`,
       `scope=${at.scope}`,
-    ].join(',');
-    return {
-      // A pipeline's cache (create-cache false) is never exported to.
-      export: settings.createCache
-        ? `type=gha,${attributes}${exportAttributes(settings.cacheOptions, 'max')}`
-        : '',
-      import: `type=gha,${attributes}`,
-      location: { kind: 'gha', ...at },
-    };
+    ];
+    return serverSpecs('gha', attributes, settings, { kind: 'gha', ...at });
   },
 };

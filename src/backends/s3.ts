@@ -1,7 +1,12 @@
 import type { S3Place, S3Settings } from './remote-settings.js';
-import { type BackendSettings, type CacheBackend, type CachePlace, ON_A_SERVER } from './backend.js';
-import { daemonEndpoint, HOST_FROM_CONTAINERS } from './endpoints.js';
-import { exportAttributes } from './options.js';
+import {
+  type BackendSettings,
+  type CacheBackend,
+  type CachePlace,
+  ON_A_SERVER,
+  serverSpecs,
+} from './backend.js';
+import { daemonEndpoint, isLoopbackUrl } from './endpoints.js';
 
 /** The key folder of a run's own cache: one per run, so that cleanup removes exactly what the run wrote. */
 export function s3RunPrefix(s3: Pick<S3Settings, 'prefix'>, runId: string): string {
@@ -44,7 +49,7 @@ export const s3Backend: CacheBackend = {
         AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         ...(credentials.sessionToken ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
       },
-      hostGateway: daemonEndpoint(endpointUrl).includes(HOST_FROM_CONTAINERS),
+      hostGateway: isLoopbackUrl(endpointUrl),
     };
   },
   specs: (settings, place) => {
@@ -56,14 +61,7 @@ export const s3Backend: CacheBackend = {
       ...(at.usePathStyle ? ['use_path_style=true'] : []),
       ...(at.prefix ? [`prefix=${at.prefix}`] : []),
       `name=${at.name}`,
-    ].join(',');
-    return {
-      // A pipeline's cache (create-cache false) is never exported to.
-      export: settings.createCache
-        ? `type=s3,${attributes}${exportAttributes(settings.cacheOptions, 'max')}`
-        : '',
-      import: `type=s3,${attributes}`,
-      location: { kind: 's3', ...at },
-    };
+    ];
+    return serverSpecs('s3', attributes, settings, { kind: 's3', ...at });
   },
 };

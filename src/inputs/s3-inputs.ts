@@ -1,6 +1,6 @@
 import { inputText, type InputName, type RawInputs } from './input-table.js';
 import { boolean, cacheServerUrl, InputError } from './validators.js';
-import { isLoopbackHost } from '../backends/backends.js';
+import { isLoopbackUrl } from '../backends/backends.js';
 import type { CacheType, S3Settings } from '../backends/backends.js';
 
 /** The inputs of cache-type s3, each read only there. */
@@ -80,7 +80,7 @@ export function s3Inputs(
     'cache-s3-use-path-style',
     inputText(raw, 'cache-s3-use-path-style') || 'false',
   );
-  if (endpointUrl && isLoopbackHost(new URL(endpointUrl).hostname) && !usePathStyle) {
+  if (isLoopbackUrl(endpointUrl) && !usePathStyle) {
     throw new InputError(
       'cache-s3-use-path-style',
       'must be true with an endpoint on loopback: buildkitd reaches it as this host, and a bucket-named host cannot be',

@@ -83,8 +83,10 @@ const ghaCache: RemoteCache = {
   problem: async ({ gha, createCache }) => {
     const place = ghaPlace(need(gha, 'gha'), false, { runId: '', tag: '' });
     const store = new GhaStore(place);
+    // A run that exports asks for a key nobody has (a miss is an answer); one that reads, for the pipeline's.
+    const keys = createCache ? ['lost-layer-service-check'] : indexKeys(place);
     try {
-      for (const key of indexKeys(place)) if (await store.latest(key)) return undefined;
+      for (const key of keys) if (await store.latest(key)) return undefined;
     } catch (error) {
       return `the GitHub Actions cache service does not answer: ${(error as Error).message}`;
     }

@@ -8,12 +8,12 @@ import { fileURLToPath } from 'node:url';
 /** Each part of src/ (a folder, or a file at its top) and the parts it may import, lowest first. */
 export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   model: [],
-  // What each cache-type word means: pure, so that the inputs check a run's settings against it.
-  backends: ['model'],
+  // Clients of the servers remote caches live in (S3, Azure Blob, the GitHub cache, a registry's API).
+  stores: ['model'],
+  // What each cache-type word means, its inputs and attributes (pure), and its server's part (stores).
+  backends: ['model', 'stores'],
   inputs: ['model', 'backends'],
   verdict: ['model'],
-  // The object stores remote caches live in, as this process reads and cleans them.
-  stores: ['backends'],
   inspection: ['model', 'backends', 'inputs', 'stores'],
   services: ['model', 'backends', 'inputs', 'stores'],
   attempts: ['model', 'backends', 'inputs', 'verdict', 'stores', 'inspection', 'services'],
@@ -28,6 +28,19 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
     'services',
     'attempts',
     'minimize',
+  ],
+  // The fuzzer: generated cases (pure) and the runner that puts each through the engine.
+  fuzz: [
+    'model',
+    'backends',
+    'inputs',
+    'verdict',
+    'stores',
+    'inspection',
+    'services',
+    'attempts',
+    'minimize',
+    'engine.ts',
   ],
   report: ['model', 'backends', 'inputs', 'verdict'],
   'state-helper.ts': [],

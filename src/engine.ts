@@ -10,6 +10,8 @@ import { addSecret } from './model/secrets.js';
 import { removeDockerConfig, writeDockerConfig } from './services/docker-config.js';
 import {
   CACHE_BACKENDS,
+  cacheDaemonAccess,
+  cacheSecrets,
   type CacheLocation,
   type CacheSpecs,
   describeLocation,
@@ -77,7 +79,7 @@ export async function runCheck(settings: Settings, context: RunContext): Promise
   const { workDir } = context;
   const docker = context.docker ?? new Docker();
   const startedAt = new Date().toISOString();
-  for (const secret of CACHE_BACKENDS[settings.cacheType].secrets?.(settings) ?? []) addSecret(secret);
+  for (const secret of cacheSecrets(settings)) addSecret(secret);
   fs.mkdirSync(workDir, { recursive: true });
   const progress: Progress = {};
   let setupError: string | undefined;
@@ -296,7 +298,7 @@ export async function prepareServices(
     ]);
     if (installed.status === 'rejected') throw installed.reason;
     if (started.status === 'rejected') throw started.reason;
-    const access = CACHE_BACKENDS[settings.cacheType].daemonAccess?.(settings);
+    const access = cacheDaemonAccess(settings);
     const remoteProblem = await remoteCacheProblem(settings);
     if (remoteProblem) throw new InfrastructureError(remoteProblem);
     const buildctl = installed.value;

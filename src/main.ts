@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as core from '@actions/core';
-import { CACHE_BACKENDS } from './backends/backends.js';
+import { cacheSecrets } from './backends/backends.js';
 import { runCheck } from './engine.js';
 import { readActionInputs } from './inputs/action-inputs.js';
 import { parseSettings, type Settings } from './inputs/settings.js';
@@ -83,8 +83,7 @@ async function main(): Promise<void> {
 
 /** Values no log line may show: the runner prints *** instead. */
 function secretsOf(settings: Settings): string[] {
-  const cacheSecrets = CACHE_BACKENDS[settings.cacheType].secrets?.(settings) ?? [];
-  return [settings.githubToken, ...cacheSecrets].filter((value) => value !== '');
+  return [settings.githubToken, ...cacheSecrets(settings)].filter((value) => value !== '');
 }
 
 /**
@@ -98,7 +97,7 @@ function remoteSettings(): Settings | undefined {
     return settings;
   } catch (error) {
     core.warning(
-      `the inputs no longer parse (${(error as Error).message}): a cache-type s3 or azblob run may have left its prefix lost-layer-${stateHelper.runId}/ on the server`,
+      `the inputs no longer parse (${(error as Error).message}): a run whose cache is on a server (s3, azblob) may have left its prefix lost-layer-${stateHelper.runId}/ there`,
     );
     return undefined;
   }

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { AwsClient } from 'aws4fetch';
 import { freePort } from './free-port.js';
 import { testBed } from './testbed.js';
-import type { S3Credentials } from '../../src/backends/backends.js';
+import type { S3Credentials } from '../../src/stores/s3-store.js';
 import { S3Store } from '../../src/stores/s3-store.js';
 
 const REGION = 'us-east-1';

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { CACHE_BACKENDS, type CacheLocation, type CacheSpecs, releaseProblem } from '../backends/backends.js';
+import { cacheBackend, type CacheLocation, type CacheSpecs, releaseProblem } from '../backends/backends.js';
 import { pushedImageLayers } from '../inspection/cache-config.js';
 import type { OciImage } from '../inspection/oci-image.js';
 import { type BuiltOutput, missingPaths, outputFileName, readOutput } from '../inspection/output-types.js';
@@ -17,18 +17,22 @@ export class CacheBuildFailed extends InfrastructureError {
 
 /** The run's cache on its backend: how it is exported, imported and read back. */
 export function cacheSpecs(
-  settings: Pick<Settings, 'cacheType' | 'cacheDir' | 'cacheOptions' | 'createCache' | 's3'>,
+  settings: Pick<Settings, 'cacheType' | 'cacheDir' | 'cacheOptions' | 'createCache' | 'cacheSettings'>,
   services: { runId: string; registries: Pick<RunServices['registries'], 'cacheHost' | 'cacheAddress'> },
   workDir: string,
   tag = 'latest',
 ): CacheSpecs {
-  return CACHE_BACKENDS[settings.cacheType].specs(settings, {
-    registryHost: services.registries.cacheHost,
-    registryAddress: services.registries.cacheAddress,
-    dir: workDir,
-    tag,
-    runId: services.runId,
-  });
+  const { cacheDir, cacheOptions, createCache, cacheSettings: own } = settings;
+  return cacheBackend(settings.cacheType).specs(
+    { cacheDir, cacheOptions, createCache, own },
+    {
+      registryHost: services.registries.cacheHost,
+      registryAddress: services.registries.cacheAddress,
+      dir: workDir,
+      tag,
+      runId: services.runId,
+    },
+  );
 }
 
 export type CacheBuildPlan = Pick<
@@ -54,7 +58,7 @@ export async function createCache(
   services: Pick<RunServices, 'startBuildkitd' | 'stopBuildkitd' | 'buildkitVersion'>,
   plan: CacheBuildPlan &
     Pick<Settings, 'cacheType' | 'cacheOptions'> &
-    Partial<Pick<Settings, 'gha' | 'azblob'>>,
+    Partial<Pick<Settings, 'cacheSettings'>>,
   cache: Pick<CacheSpecs, 'export' | 'pushedImage' | 'location'> | undefined,
   workDir: string,
   log: Log,
@@ -62,10 +66,8 @@ export async function createCache(
   const daemon = await services.startBuildkitd(plan.cacheBuildkitImage);
   try {
     const buildkitVersion = await services.buildkitVersion(daemon);
-    const tooOld = releaseProblem(plan.cacheType, buildkitVersion, cache ? plan.cacheOptions : {}, 'maker', {
-      gha: plan.gha,
-      azblob: plan.azblob,
-    });
+    const options = cache ? plan.cacheOptions : {};
+    const tooOld = releaseProblem(plan.cacheType, buildkitVersion, options, 'maker', plan.cacheSettings);
     if (tooOld) throw new InfrastructureError(`${plan.cacheBuildkitImage}: ${tooOld}`);
     const build = (what: string, request: Omit<BuildRequest, 'context' | 'dockerfile' | 'timeoutMs'>) =>
       buildOnce(daemon, plan, what, request);

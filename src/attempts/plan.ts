@@ -17,7 +17,7 @@ export type AttemptPlan = Pick<
   | 'cacheType'
   | 'cacheOptions'
 > &
-  Partial<Pick<Settings, 'gha' | 'azblob'>> & {
+  Partial<Pick<Settings, 'cacheSettings'>> & {
     image: string;
     importCache: string;
     /** The output built without a cache: every attempt is held to it. */

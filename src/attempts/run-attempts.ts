@@ -198,9 +198,13 @@ function configComparison(
     (version) => {
       shared.run.buildkitVersion = version;
       // A daemon whose image tag named no release is checked here, as soon as it says which it is.
-      const tooOld = releaseProblem(plan.cacheType, version, plan.cacheOptions, 'importer', {
-        gha: plan.gha,
-      });
+      const tooOld = releaseProblem(
+        plan.cacheType,
+        version,
+        plan.cacheOptions,
+        'importer',
+        plan.cacheSettings,
+      );
       if (tooOld) throw new InfrastructureError(`${plan.image}: ${tooOld}`);
       const notComparable = configNotComparable(plan.outputType, plan.referenceRebuilt);
       shared.run.configComparison = notComparable

@@ -1,19 +1,12 @@
 /*
  * A cache backend: where BuildKit exports the cache and imports it from. Each backend is one file of this
- * folder and one entry of CACHE_BACKENDS (backends.ts); this part is pure (no Docker, no files), so that the
- * inputs can check a run's settings against it before anything starts.
+ * folder and one entry of CACHE_BACKENDS (backends.ts): its inputs and their checks, its attributes, the
+ * releases that have it, and, for a cache on a server outside the run, that server's set-up check, cleanup
+ * and cache config (through stores/, which speak each server's protocol). All but the server part is pure,
+ * so that the inputs check a run's settings against it before anything starts.
  */
 
 import { type CacheOptionName, type CacheOptions, exportAttributes } from './options.js';
-import type {
-  AzblobPlace,
-  AzblobSettings,
-  GhaPlace,
-  GhaSettings,
-  RegistryCacheSettings,
-  S3Place,
-  S3Settings,
-} from './remote-settings.js';
 
 /** Where a run's caches go, known once its services are up. */
 export interface CachePlace {
@@ -44,9 +37,16 @@ export type CacheLocation =
     }
   /** An image whose config carries the cache (moby.buildkit.cache.v0). */
   | { kind: 'inline'; address: string; repository: string; tag: string }
-  | ({ kind: 's3' } & S3Place)
-  | ({ kind: 'gha' } & GhaPlace)
-  | ({ kind: 'azblob' } & AzblobPlace);
+  /** A cache on a server whose manifest is the cache config itself (s3, azblob, gha's index entry). */
+  | ServerCacheLocation;
+
+export interface ServerCacheLocation {
+  kind: 'server';
+  /** Where it is, as a person finds it; no credential. */
+  where: string;
+  /** The cache config's bytes; undefined when no cache is there. */
+  readConfig(): Promise<Buffer | undefined>;
+}
 
 export interface CacheSpecs {
   /** The --export-cache value of the build that makes the cache. */
@@ -61,25 +61,57 @@ export interface CacheSpecs {
   location: CacheLocation;
 }
 
-/** The settings a backend reads. */
-export interface BackendSettings {
+/** The settings a backend reads: those every backend shares, and its own (`Own`: none for most). */
+export interface BackendSettings<Own = unknown> {
   /** A folder that keeps the cache after the run ('' : none). */
   cacheDir: string;
   createCache: boolean;
   /** The export options the user gave (cache-mode, cache-compression…). */
   cacheOptions: CacheOptions;
-  /** The bucket of cache-type s3 (undefined for the other types). */
-  s3?: S3Settings | undefined;
-  /** The job's GitHub Actions cache service, for cache-type gha. */
-  gha?: GhaSettings | undefined;
-  /** The container of cache-type azblob. */
-  azblob?: AzblobSettings | undefined;
-  /** A registry cache a pipeline made (cache-ref), for cache-type registry with create-cache false. */
-  registryCache?: RegistryCacheSettings | undefined;
+  /** The backend's own settings, from its own inputs (a bucket, a token, cache-ref). */
+  own: Own;
 }
 
-/** The settings of the caches outside the run's containers, each backend's own. */
-export type RemoteSettings = Pick<BackendSettings, 's3' | 'gha' | 'azblob' | 'registryCache'>;
+/** One input of a backend's own, named cache-<backend>-… (or cache-ref…), empty by default. */
+export interface BackendInput {
+  name: string;
+  usage: string;
+  /** Variables read when the input is empty, first set wins (AWS_REGION…), as the vendor's tools do. */
+  environment?: readonly string[];
+}
+
+/** The inputs as a backend reads them; the inputs part implements it, so backends need nothing of it. */
+export interface GivenInputs {
+  /** The input as given, trimmed, else its first environment variable that is set; '' when neither. */
+  text(name: string): string;
+  /** As text, but an input error when neither is given. */
+  required(name: string): string;
+  /** A variable of the step's environment, trimmed ('' when unset). */
+  variable(name: string): string;
+  /** true/false (also yes/no, on/off, 1/0), else an input error; an empty input is `fallback`. */
+  boolean(name: string, fallback: boolean): boolean;
+  /** The URL of a cache's server: https, or http on loopback; `path` says whether it may have one. */
+  serverUrl(name: string, text: string, options: { path: 'none' | 'allowed' }): string;
+  /** Stops the parse with an input error naming `name`. */
+  fail(name: string, reason: string): never;
+}
+
+/** A backend's own inputs and how they become its settings. */
+export interface BackendInputs<Own> {
+  /** In action.yml's order; each is read only with this backend's cache-type, refused with another. */
+  entries: readonly BackendInput[];
+  read(given: GivenInputs, createCache: boolean): Own;
+}
+
+/** The part of a backend whose cache is on a server outside the run's containers. */
+export interface CacheServer<Own> {
+  /** Why the server cannot be used (it does not answer, a pipeline's cache is not there); undefined: it can. */
+  problem(own: Own, createCache: boolean): Promise<string | undefined>;
+  /** Where the run's part is, for a person to remove it by hand. */
+  describeRun(own: Own, runId: string): string;
+  /** Removes what the run wrote there; returns what is left, named for a warning. */
+  removeRun(own: Own, runId: string): Promise<string[]>;
+}
 
 /** What buildkitd needs to reach a cache outside the run's containers. */
 export interface DaemonAccess {
@@ -101,33 +133,33 @@ export interface BackendProblem {
   reason: string;
 }
 
-export interface CacheBackend {
+// Methods, not function properties: a backend of its own settings stands in the map of all of them.
+export interface CacheBackend<Own = undefined> {
   /** What the word means, in the input's usage and the README. */
   usage: string;
   /** The oldest BuildKit release whose exporter and importer have this backend. */
   since: string;
+  /** Its own inputs; none: it takes none. */
+  inputs?: BackendInputs<Own>;
   /** A newer release these settings need, and what needs it (gha's v2 API). */
-  releaseNeed?(
-    settings: Pick<BackendSettings, 'gha' | 'azblob'>,
-  ): { since: string; what: string } | undefined;
-  /** Values in its attributes that no log or report may show. */
-  secrets?(settings: RemoteSettings): string[];
+  releaseNeed?(own: Own): { since: string; what: string } | undefined;
+  /** Values in its attributes or settings that no log, report or summary may show. */
+  secrets?(own: Own): string[];
   /** The export options it takes; any other given is an input error. */
   options: readonly CacheOptionName[];
   /** The modes it exports, the first its default. */
   modes: readonly ['min' | 'max', ...('min' | 'max')[]];
   /** Settings this backend cannot take (checked with the other inputs, before anything starts). */
-  problem(settings: BackendSettings): BackendProblem | undefined;
+  problem(settings: BackendSettings<Own>): BackendProblem | undefined;
   /** The folder holding a cache that outlives the run, made earlier or kept for later; undefined: none. */
   keptDir(settings: Pick<BackendSettings, 'cacheDir'>): string | undefined;
   /** Paths of the run's folder the cache takes, removed with the run (a kept cache-dir is not one). */
   runPaths(settings: Pick<BackendSettings, 'cacheDir'>, place: Pick<CachePlace, 'dir'>): string[];
   /** What the daemons need to reach the cache; undefined: nothing beyond the run's network. */
-  daemonAccess?(settings: RemoteSettings): DaemonAccess | undefined;
-  specs(
-    settings: Pick<BackendSettings, 'cacheDir' | 'cacheOptions' | 'createCache'> & RemoteSettings,
-    place: CachePlace,
-  ): CacheSpecs;
+  daemonAccess?(own: Own): DaemonAccess | undefined;
+  specs(settings: BackendSettings<Own>, place: CachePlace): CacheSpecs;
+  /** Its server, checked before the cache build and cleaned after the run; none: the cache is in the run. */
+  server?: CacheServer<Own>;
 }
 
 /** The repository the run's own registry keeps caches in. */
@@ -139,11 +171,11 @@ export const CACHE_OUTLIVING_A_RUN =
 
 /** What the backends that keep their cache in the run's registry share: it goes with the run. */
 export const IN_THE_RUN_REGISTRY = {
-  problem: (settings: BackendSettings): BackendProblem | undefined =>
+  problem: (settings: Pick<BackendSettings, 'createCache'>): BackendProblem | undefined =>
     settings.createCache ? undefined : { input: 'create-cache', reason: CACHE_OUTLIVING_A_RUN },
   keptDir: (): string | undefined => undefined,
   runPaths: (): string[] => [],
-} satisfies Partial<CacheBackend>;
+} satisfies Partial<CacheBackend<unknown>>;
 
 /** The image reference of this run's cache in its registry, and where this process reads it. */
 export function runRegistryCache(place: CachePlace) {
@@ -161,7 +193,7 @@ export function runRegistryCache(place: CachePlace) {
 export const ON_A_SERVER = {
   options: ['mode', 'ignoreError'],
   modes: ['max', 'min'],
-  problem: (settings: BackendSettings): BackendProblem | undefined =>
+  problem: (settings: Pick<BackendSettings, 'cacheOptions'>): BackendProblem | undefined =>
     settings.cacheOptions.ignoreError === 'true'
       ? {
           input: 'cache-ignore-error',
@@ -170,7 +202,7 @@ export const ON_A_SERVER = {
       : undefined,
   keptDir: (): string | undefined => undefined,
   runPaths: (): string[] => [],
-} satisfies Partial<CacheBackend>;
+} satisfies Partial<CacheBackend<unknown>>;
 
 /**
  * The export and import values of a cache on a server: the same attributes both ways, the export options on

@@ -1,6 +1,12 @@
 import * as semver from 'semver';
-import type { BackendProblem, BackendSettings, CacheBackend, CacheLocation } from './backend.js';
-import { azblobBackend, azblobManifestName } from './azblob.js';
+import type {
+  BackendProblem,
+  BackendSettings,
+  CacheBackend,
+  CacheLocation,
+  DaemonAccess,
+} from './backend.js';
+import { azblobBackend } from './azblob.js';
 import { ghaBackend } from './gha.js';
 import { inlineBackend } from './inline.js';
 import { localBackend } from './local.js';
@@ -10,7 +16,6 @@ import { s3Backend } from './s3.js';
 
 export * from './backend.js';
 export * from './options.js';
-export * from './remote-settings.js';
 export * from './endpoints.js';
 export * from './s3.js';
 export * from './gha.js';
@@ -25,20 +30,58 @@ export const CACHE_BACKENDS = {
   s3: s3Backend,
   gha: ghaBackend,
   azblob: azblobBackend,
-} as const satisfies Record<string, CacheBackend>;
+} as const;
 
 export type CacheType = keyof typeof CACHE_BACKENDS;
 export const CACHE_TYPES = Object.keys(CACHE_BACKENDS) as readonly CacheType[];
+
+type OwnOf<B> = B extends CacheBackend<infer Own> ? Own : never;
+
+/** The chosen backend's own settings (a bucket, the job's cache service, cache-ref); undefined: none. */
+export type CacheSettings = OwnOf<(typeof CACHE_BACKENDS)[CacheType]>;
+
+/**
+ * A backend as code that holds any backend's settings calls it. Sound as long as the settings came from the
+ * same backend's inputs, which is how parseSettings makes them.
+ */
+export function cacheBackend(type: CacheType): CacheBackend<CacheSettings> {
+  return CACHE_BACKENDS[type] as CacheBackend<CacheSettings>;
+}
+
+/** The own settings of backend T. */
+export type SettingsOf<T extends CacheType> = OwnOf<(typeof CACHE_BACKENDS)[T]>;
+
+/** The chosen backend and its own settings, as a run's settings hold them. */
+export interface ChosenCache {
+  cacheType: CacheType;
+  cacheSettings: CacheSettings;
+}
+
+/** The chosen backend's own settings as backend `type`'s; an error when another backend is chosen. */
+export function ownSettings<T extends CacheType>(chosen: ChosenCache, type: T): SettingsOf<T> {
+  if (chosen.cacheType !== type) throw new Error(`cache-type ${chosen.cacheType}, not ${type}`);
+  return chosen.cacheSettings as SettingsOf<T>;
+}
+
+/** The values of the chosen backend's settings that no log, report or summary may show. */
+export function cacheSecrets({ cacheType, cacheSettings }: ChosenCache): string[] {
+  return (cacheBackend(cacheType).secrets?.(cacheSettings) ?? []).filter((value) => value !== '');
+}
+
+/** What the daemons need to reach the chosen cache; undefined: nothing beyond the run's network. */
+export function cacheDaemonAccess({ cacheType, cacheSettings }: ChosenCache): DaemonAccess | undefined {
+  return cacheBackend(cacheType).daemonAccess?.(cacheSettings);
+}
 
 /**
  * The problem of these settings for their backend: cache-dir and the export options first (each belongs to
  * some backends only), then the backend's own.
  */
-export function backendProblem(cacheType: CacheType, settings: BackendSettings): BackendProblem | undefined {
-  const backend = CACHE_BACKENDS[cacheType];
-  if (settings.registryCache && cacheType !== 'registry') {
-    return { input: 'cache-ref', reason: 'is used with cache-type: registry only' };
-  }
+export function backendProblem(
+  cacheType: CacheType,
+  settings: BackendSettings<CacheSettings>,
+): BackendProblem | undefined {
+  const backend = cacheBackend(cacheType);
   if (settings.cacheDir && backend.keptDir(settings) === undefined) {
     return { input: 'cache-dir', reason: `is not used with cache-type: ${cacheType}` };
   }
@@ -79,15 +122,16 @@ export function releaseProblem(
   release: string,
   options: CacheOptions = {},
   role: 'maker' | 'importer' = 'maker',
-  settings: Pick<BackendSettings, 'gha' | 'azblob'> = {},
+  own?: CacheSettings,
 ): string | undefined {
   // Only a release's own version is held to the table: a dev build says v0.0.0+unknown, others a commit.
   const version = /^v\d+\.\d+\.\d+/.test(release) ? semver.coerce(release) : null;
   if (!version || semver.eq(version, '0.0.0')) return undefined;
-  const backend: CacheBackend = CACHE_BACKENDS[cacheType];
+  const backend = cacheBackend(cacheType);
   if (semver.lt(version, backend.since))
     return `cache-type ${cacheType} needs BuildKit ${backend.since} or newer; ${release} has none`;
-  const need = backend.releaseNeed?.(settings);
+  // Settings not known yet (a daemon's version asked early) need no more than the backend.
+  const need = own === undefined ? undefined : backend.releaseNeed?.(own);
   if (need && semver.lt(version, need.since))
     return `cache-type ${cacheType} over ${need.what} needs BuildKit ${need.since} or newer; ${release} speaks an older API`;
   for (const name of CACHE_OPTION_NAMES) {
@@ -109,12 +153,8 @@ export function describeLocation(location: CacheLocation): string {
   switch (location.kind) {
     case 'local':
       return location.dir;
-    case 's3':
-      return `s3://${location.bucket}/${location.prefix}manifests/${location.name}`;
-    case 'gha':
-      return `the GitHub Actions cache, scope ${location.scope}`;
-    case 'azblob':
-      return `${location.accountUrl}/${location.container}/${azblobManifestName(location)}`;
+    case 'server':
+      return location.where;
     default:
       return `${location.address}/${location.repository}:${location.tag}`;
   }

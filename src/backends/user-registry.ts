@@ -1,6 +1,14 @@
-import type { RegistryCacheSettings } from './remote-settings.js';
 import type { CacheLocation } from './backend.js';
 import { daemonHost, isLoopbackHost } from './endpoints.js';
+
+/** A registry cache a pipeline made (cache-ref), with the credentials to read it. */
+export interface RegistryCacheSettings {
+  /** host[:port]/repository:tag as the user gave it. */
+  ref: string;
+  /** '' : the runner's Docker login (docker/login-action writes ~/.docker/config.json, which buildctl reads). */
+  username: string;
+  password: string;
+}
 
 // The distribution reference grammar, as Docker checks it: a host (with a dot or a port, or localhost), a
 // lowercase repository path, a tag. No digest: a cache is found by its tag.

@@ -1,10 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { azblobInputs } from './azblob-inputs.js';
-import { ghaInputs } from './gha-inputs.js';
+import { cacheSettingsInputs } from './backend-inputs.js';
 import { type InputName, inputText, type RawInputs } from './input-table.js';
-import { registryCacheInputs } from './registry-cache-inputs.js';
-import { s3Inputs } from './s3-inputs.js';
 import type { Settings } from './settings-types.js';
 import { boolean, InputError, oneOf, versionFromImageTag } from './validators.js';
 import {
@@ -28,25 +25,12 @@ export function cacheInputs(
   cacheDir: string,
   images: Pick<Settings, 'buildkitImage' | 'cacheBuildkitImage'>,
   environment: RawInputs,
-): Part<
-  'cacheType' | 'cacheDir' | 'createCache' | 'cacheOptions' | 's3' | 'gha' | 'azblob' | 'registryCache'
-> {
+): Part<'cacheType' | 'cacheDir' | 'createCache' | 'cacheOptions' | 'cacheSettings'> {
   const cacheType = oneOf('cache-type', inputText(raw, 'cache-type'), CACHE_TYPES);
   const createCache = boolean('create-cache', inputText(raw, 'create-cache'));
   const cacheOptions = cacheExportOptions(raw);
-  const s3 = s3Inputs(raw, environment, cacheType, createCache);
-  const gha = ghaInputs(raw, environment, cacheType, createCache);
-  const azblob = azblobInputs(raw, environment, cacheType, createCache);
-  const registryCache = registryCacheInputs(raw);
-  const problem = backendProblem(cacheType, {
-    cacheDir,
-    createCache,
-    cacheOptions,
-    s3,
-    gha,
-    azblob,
-    registryCache,
-  });
+  const cacheSettings = cacheSettingsInputs(raw, environment, cacheType, createCache);
+  const problem = backendProblem(cacheType, { cacheDir, createCache, cacheOptions, own: cacheSettings });
   if (problem) throw new InputError(problem.input, problem.reason);
   const kept = CACHE_BACKENDS[cacheType].keptDir({ cacheDir });
   if (!createCache && kept !== undefined && !fs.existsSync(path.join(kept, 'index.json'))) {
@@ -60,10 +44,10 @@ export function cacheInputs(
   ] as const;
   for (const [input, image, role] of checks) {
     const release = versionFromImageTag(image);
-    const tooOld = release && releaseProblem(cacheType, release, cacheOptions, role, { gha, azblob });
+    const tooOld = release && releaseProblem(cacheType, release, cacheOptions, role, cacheSettings);
     if (tooOld) throw new InputError(input, tooOld);
   }
-  return { cacheType, cacheDir, createCache, cacheOptions, s3, gha, azblob, registryCache };
+  return { cacheType, cacheDir, createCache, cacheOptions, cacheSettings };
 }
 
 /** The cache export options given, each one of its words; one left empty is left out. */

@@ -1,5 +1,6 @@
 export type { InputEntry } from './input-entry.js';
-import { REMOTE_CACHE_INPUTS } from './remote-cache-inputs.js';
+import { BACKEND_INPUTS } from './backend-inputs.js';
+import { CACHE_TYPES } from '../backends/backends.js';
 import type { InputEntry } from './input-entry.js';
 
 export const DEFAULT_BUILDKIT_IMAGE = 'moby/buildkit:v0.9.0-rootless';
@@ -9,8 +10,8 @@ export const DEFAULT_MIRROR_UPSTREAM = 'https://registry-1.docker.io';
 /** An image that is not the reference fails the step, whatever the difference: intact means equal. */
 export const DEFAULT_FAIL_ON = 'lost-layer,content-differs,config-differs';
 
-/** The inputs, in action.yml's order: the names, defaults and help of the action and the CLI come from here. */
-export const INPUTS = [
+/** The inputs before the backends' own, in action.yml's order. */
+const FIRST_INPUTS = [
   {
     name: 'buildkit-image',
     default: DEFAULT_BUILDKIT_IMAGE,
@@ -71,7 +72,7 @@ export const INPUTS = [
     name: 'cache-type',
     default: 'registry',
     setting: 'cacheType',
-    usage: 'registry, local, inline, s3, gha or azblob',
+    usage: `${CACHE_TYPES.slice(0, -1).join(', ')} or ${CACHE_TYPES.at(-1) ?? ''}`,
   },
   {
     name: 'cache-dir',
@@ -121,7 +122,10 @@ export const INPUTS = [
     setting: 'cacheOptions',
     usage: 'true: a failed cache export does not fail the build (BuildKit v0.11+)',
   },
-  ...REMOTE_CACHE_INPUTS,
+] as const satisfies readonly InputEntry[];
+
+/** The inputs after the backends' own. */
+const LAST_INPUTS = [
   { name: 'run-attempts', default: 'true', setting: 'runAttempts', usage: 'run the attempts' },
   { name: 'cleanup', default: 'true', setting: 'cleanup', usage: "remove the run's containers at the end" },
   {
@@ -230,9 +234,16 @@ export const INPUTS = [
   },
 ] as const satisfies readonly InputEntry[];
 
-export type InputName = (typeof INPUTS)[number]['name'];
+/**
+ * The inputs, in action.yml's order: the names, defaults and help of the action and the CLI come from here.
+ * The backends' own (cache-s3-bucket…) are declared with their backend and read there.
+ */
+export const INPUTS: readonly InputEntry[] = [...FIRST_INPUTS, ...BACKEND_INPUTS, ...LAST_INPUTS];
 
-export const INPUT_NAMES: readonly InputName[] = INPUTS.map((input) => input.name);
+/** The names of the inputs parseSettings reads itself. */
+export type InputName = (typeof FIRST_INPUTS)[number]['name'] | (typeof LAST_INPUTS)[number]['name'];
+
+export const INPUT_NAMES: readonly string[] = INPUTS.map((input) => input.name);
 
 /** Inputs by their action.yml names; a missing or empty one takes its default. */
 export type RawInputs = Readonly<Record<string, string | undefined>>;

@@ -1,13 +1,6 @@
 /* The typed settings a run reads: what parseSettings (settings.ts) makes of the inputs. */
 
-import type {
-  AzblobSettings,
-  CacheOptions,
-  CacheType,
-  GhaSettings,
-  RegistryCacheSettings,
-  S3Settings,
-} from '../backends/backends.js';
+import type { CacheOptions, CacheSettings, CacheType } from '../backends/backends.js';
 import type { DifferenceClass } from '../model/classes.js';
 
 /** Where the bundled reproduction lives, and where relative paths start from. */
@@ -60,14 +53,11 @@ export interface Settings {
   createCache: boolean;
   /** The cache export options given (cache-mode, cache-compression…); one left out takes the default. */
   cacheOptions: CacheOptions;
-  /** The bucket of cache-type s3; undefined for the other types. */
-  s3: S3Settings | undefined;
-  /** The job's GitHub Actions cache service, for cache-type gha; undefined for the other types. */
-  gha: GhaSettings | undefined;
-  /** The container of cache-type azblob; undefined for the other types. */
-  azblob: AzblobSettings | undefined;
-  /** cache-ref: a registry cache a pipeline made, and its login; undefined when not given. */
-  registryCache: RegistryCacheSettings | undefined;
+  /**
+   * The chosen backend's own settings, from its own inputs: a bucket (s3), the job's cache service (gha), a
+   * container (azblob), cache-ref (registry); undefined for a backend with none.
+   */
+  cacheSettings: CacheSettings;
   runAttempts: boolean;
   cleanup: boolean;
   dockerfile: string;

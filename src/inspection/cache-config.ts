@@ -5,13 +5,10 @@ import type { OciImage } from './oci-image.js';
 import { CONFIG_MEDIA_TYPES, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES } from './oci-types.js';
 import { InspectionError } from './tarball.js';
 import {
-  azblobManifestName,
   type CacheLocation,
   describeLocation as describe,
+  type ServerCacheLocation,
 } from '../backends/backends.js';
-import { AzblobStore } from '../stores/azblob-store.js';
-import { GhaStore, indexKeys } from '../stores/gha-store.js';
-import { S3Store } from '../stores/s3-store.js';
 import { registryGet } from '../stores/registry-fetch.js';
 import type { SharedResult } from '../model/run-result.js';
 
@@ -45,12 +42,8 @@ const DOCUMENT_TYPES: readonly string[] = [...INDEX_MEDIA_TYPES, ...MANIFEST_MED
 export async function readCacheConfig(location: CacheLocation): Promise<CacheConfig> {
   // One case per kind of place: the compiler refuses a new one that has no reader here.
   switch (location.kind) {
-    case 's3':
-      return s3CacheConfig(location);
-    case 'gha':
-      return ghaCacheConfig(location);
-    case 'azblob':
-      return azblobCacheConfig(location);
+    case 'server':
+      return serverCacheConfig(location);
     case 'inline': {
       const store = registryStore(location);
       const { document, match: config } = await imageManifest(store, location);
@@ -74,37 +67,15 @@ function unreachable(_location: never): never {
 }
 
 /**
- * An S3 cache: BuildKit writes the cache config itself as the manifest object (prefix + manifests/ + name),
- * its layers' blobs beside it; no index and no digest of the config to check it against.
+ * A cache on a server (s3, azblob, gha): its backend reads the manifest, which is the cache config itself
+ * (no index, and no digest of the config to check it against).
  */
-async function s3CacheConfig(location: Extract<CacheLocation, { kind: 's3' }>): Promise<CacheConfig> {
-  const key = `${location.prefix}manifests/${location.name}`;
-  const bytes = await new S3Store(location).get(key).catch((error: unknown) => {
-    throw new InspectionError(`cannot read the S3 cache: ${(error as Error).message}`);
+async function serverCacheConfig(location: ServerCacheLocation): Promise<CacheConfig> {
+  const bytes = await location.readConfig().catch((error: unknown) => {
+    throw new InspectionError(`cannot read the cache at ${location.where}: ${(error as Error).message}`);
   });
-  if (!bytes) throw new InspectionError(`no cache manifest at ${describe(location)}`);
+  if (!bytes) throw new InspectionError(`no cache manifest at ${location.where}`);
   return parseCacheConfig(bytes);
-}
-
-/** An azblob cache: as on S3, the manifest blob is the cache config itself. */
-async function azblobCacheConfig(location: Extract<CacheLocation, { kind: 'azblob' }>): Promise<CacheConfig> {
-  const bytes = await new AzblobStore(location).get(azblobManifestName(location)).catch((error: unknown) => {
-    throw new InspectionError(`cannot read the azblob cache: ${(error as Error).message}`);
-  });
-  if (!bytes) throw new InspectionError(`no cache manifest at ${describe(location)}`);
-  return parseCacheConfig(bytes);
-}
-
-/** A gha cache: its index entry, saved under the scope as BuildKit names it, is the cache config. */
-async function ghaCacheConfig(location: Extract<CacheLocation, { kind: 'gha' }>): Promise<CacheConfig> {
-  const store = new GhaStore(location);
-  for (const key of indexKeys(location)) {
-    const bytes = await store.latest(key).catch((error: unknown) => {
-      throw new InspectionError(`cannot read the gha cache: ${(error as Error).message}`);
-    });
-    if (bytes) return parseCacheConfig(bytes);
-  }
-  throw new InspectionError(`no cache index in ${describe(location)}`);
 }
 
 /** The layer blobs of the image an inline cache was pushed with, in order. */

@@ -1,3 +1,4 @@
+import { cacheSecrets } from '../backends/backends.js';
 import type { Settings } from '../inputs/settings.js';
 import type { RunResult } from '../model/run-result.js';
 import { differenceClassOf } from '../verdict/verdict.js';
@@ -8,25 +9,20 @@ export const REPORT_SCHEMA_VERSION = 2;
 const masked = (value: string) => (value ? '***' : '');
 
 /**
- * The settings as the report and summary show them: every credential masked (the token, the S3 keys, the
- * gha token, the account key, the registry password), each field named so that a new one is a choice.
+ * The settings as the report and summary show them: every credential masked, the token and each value the
+ * chosen backend calls secret (the S3 keys, the gha token, the account key, the registry password).
  */
 export function publicSettings(settings: Settings): Settings {
-  const { s3, gha, azblob, registryCache } = settings;
+  const secrets = new Set(cacheSecrets(settings));
+  const mask = (value: unknown): unknown => {
+    if (typeof value === 'string') return secrets.has(value) ? masked(value) : value;
+    if (value === null || typeof value !== 'object') return value;
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, mask(inner)]));
+  };
   return {
     ...settings,
     githubToken: masked(settings.githubToken),
-    s3: s3 && {
-      ...s3,
-      credentials: {
-        accessKeyId: masked(s3.credentials.accessKeyId),
-        secretAccessKey: masked(s3.credentials.secretAccessKey),
-        sessionToken: masked(s3.credentials.sessionToken),
-      },
-    },
-    gha: gha && { ...gha, token: masked(gha.token) },
-    azblob: azblob && { ...azblob, secretAccessKey: masked(azblob.secretAccessKey) },
-    registryCache: registryCache && { ...registryCache, password: masked(registryCache.password) },
+    cacheSettings: mask(settings.cacheSettings) as Settings['cacheSettings'],
   };
 }
 

@@ -1,5 +1,6 @@
 import { CACHE_OPTIONS, type CacheOptionName } from '../backends/backends.js';
-import { INPUTS, type InputEntry } from '../inputs/input-table.js';
+import { inputsOf } from '../inputs/backend-inputs.js';
+import { INPUTS } from '../inputs/input-table.js';
 import type { Settings } from '../inputs/settings.js';
 import { publicSettings } from './json-report.js';
 import { cell, tableRow } from './markdown.js';
@@ -7,14 +8,14 @@ import { cell, tableRow } from './markdown.js';
 /**
  * The job summary's Settings table, one row per input under the name the workflow gave it (buildkit-image,
  * not the field buildkitImage), in action.yml's order. Inputs that set one field share its row
- * ("buildkitd-config / buildkitd-config-inline"). The token is masked, as in the JSON report.
+ * ("buildkitd-config / buildkitd-config-inline"). Credentials are masked, as in the JSON report.
  */
 export function settingsTable(settings: Settings, lanes?: number): string[] {
   const values = publicSettings(settings);
   return [
     '| Setting | Value |',
     '| --- | --- |',
-    ...inputsBySetting().map(([setting, names]) => {
+    ...inputsBySetting(settings).map(([setting, names]) => {
       const shown = SHOWN[setting];
       return tableRow([
         names.join(' / '),
@@ -42,10 +43,15 @@ const SHOWN: Partial<Record<keyof Settings, (settings: Settings, lanes: number |
           .join(', '),
 };
 
-/** Each field of Settings with the names of the inputs that set it, in the order of their first input. */
-function inputsBySetting(): [keyof Settings, string[]][] {
+/**
+ * Each field of Settings with the names of the inputs that set it, in the order of their first input; of
+ * the backends' own inputs, the chosen backend's only.
+ */
+function inputsBySetting(settings: Pick<Settings, 'cacheType'>): [keyof Settings, string[]][] {
   const names = new Map<keyof Settings, string[]>();
-  for (const input of INPUTS as readonly InputEntry[]) {
+  const chosen = new Set(inputsOf(settings.cacheType));
+  for (const input of INPUTS) {
+    if (input.setting === 'cacheSettings' && !chosen.has(input.name)) continue;
     names.set(input.setting, [...(names.get(input.setting) ?? []), input.name]);
   }
   return [...names];

@@ -4,7 +4,18 @@
  * ask whether the container answers (set-up). BuildKit itself talks to the account from its container.
  */
 import { ContainerClient, RestError, StorageSharedKeyCredential } from '@azure/storage-blob';
-import type { AzblobPlace } from '../backends/remote-settings.js';
+
+/** Where an azblob cache is: its container, and the blob-name prefix and name of its manifest. */
+export interface AzblobPlace {
+  /** https://ACCOUNT.blob.core.windows.net, or a path-style URL whose path names the account (Azurite). */
+  accountUrl: string;
+  accountName: string;
+  container: string;
+  prefix: string;
+  name: string;
+  /** Kept in memory only, like every credential of a place. */
+  secretAccessKey: string;
+}
 
 type Container = Pick<AzblobPlace, 'accountUrl' | 'accountName' | 'secretAccessKey' | 'container'>;
 

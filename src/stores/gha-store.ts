@@ -4,7 +4,16 @@
  * through API v1 (REST) or v2 (twirp, then a signed download URL). Only the cause reader uses it.
  */
 import { createHash } from 'node:crypto';
-import type { GhaPlace } from '../backends/remote-settings.js';
+
+/** A scope of the GitHub Actions cache service, and the job's token and the service's URL to reach it. */
+export interface GhaPlace {
+  url: string;
+  /** v1: REST _apis/artifactcache; v2: twirp CacheService and signed blob URLs. */
+  api: 1 | 2;
+  scope: string;
+  /** Kept in memory only, like every credential of a place. */
+  token: string;
+}
 
 /** A request the service does not answer in this time is an answer: set-up and cleanup must not hang. */
 const REQUEST_TIMEOUT_MS = 60_000;

@@ -5,7 +5,28 @@
  */
 import { AwsClient } from 'aws4fetch';
 import { XMLParser } from 'fast-xml-parser';
-import type { S3Place } from '../backends/remote-settings.js';
+
+/** Credentials of an S3 bucket. */
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** '' : none (long-lived keys). */
+  sessionToken: string;
+}
+
+/** Where an S3 cache is: its bucket, and the key prefix and name of its manifest. */
+export interface S3Place {
+  /** '' : AWS's own endpoint for the region. */
+  endpointUrl: string;
+  region: string;
+  bucket: string;
+  usePathStyle: boolean;
+  /** The key prefix of the cache's manifests and blobs. */
+  prefix: string;
+  name: string;
+  /** Kept in memory only: a place is never written to a report or a log whole. */
+  credentials: S3Credentials;
+}
 
 /** A bucket that does not answer in this time is an answer: set-up and cleanup must not hang. */
 const REQUEST_TIMEOUT_MS = 60_000;

@@ -18,7 +18,7 @@ const place: CachePlace = {
   tag: 'candidate-3',
   runId: 'r1',
 };
-const made = { cacheDir: '', createCache: true, cacheOptions: {} };
+const made = { cacheDir: '', createCache: true, cacheOptions: {}, own: undefined };
 
 describe('the cache backends, one entry per cache-type word', () => {
   it('the words are the map keys, in the order the inputs list them', () => {
@@ -36,23 +36,15 @@ describe('the cache backends, one entry per cache-type word', () => {
   };
 
   it("s3: the run's cache below a prefix of its own, the endpoint on loopback reached as the host, no key in the attributes", () => {
-    const specs = CACHE_BACKENDS.s3.specs({ ...made, s3 }, place);
+    const specs = CACHE_BACKENDS.s3.specs({ ...made, own: s3 }, place);
     const attributes =
       'bucket=ci-cache,region=eu-west-1,endpoint_url=http://host.docker.internal:9000,use_path_style=true,prefix=team/lost-layer-r1/,name=candidate-3';
     assert.equal(specs.export, `type=s3,${attributes},mode=max`);
     assert.equal(specs.import, `type=s3,${attributes}`);
     assert.doesNotMatch(specs.export + specs.import, /AKIA1|secret/);
-    assert.deepEqual(specs.location, {
-      kind: 's3',
-      endpointUrl: 'http://127.0.0.1:9000',
-      region: 'eu-west-1',
-      bucket: 'ci-cache',
-      usePathStyle: true,
-      credentials: s3.credentials,
-      prefix: 'team/lost-layer-r1/',
-      name: 'candidate-3',
-    });
-    assert.deepEqual(CACHE_BACKENDS.s3.daemonAccess?.({ s3 }), {
+    assert.equal(specs.location.kind, 'server');
+    assert.equal(describeLocation(specs.location), 's3://ci-cache/team/lost-layer-r1/manifests/candidate-3');
+    assert.deepEqual(CACHE_BACKENDS.s3.daemonAccess?.(s3), {
       secretEnv: { AWS_ACCESS_KEY_ID: 'AKIA1', AWS_SECRET_ACCESS_KEY: 'secret' },
       hostGateway: true,
     });
@@ -64,7 +56,7 @@ describe('the cache backends, one entry per cache-type word', () => {
       username: 'me',
       password: 'pw-secret',
     };
-    const specs = CACHE_BACKENDS.registry.specs({ ...made, createCache: false, registryCache }, place);
+    const specs = CACHE_BACKENDS.registry.specs({ ...made, createCache: false, own: registryCache }, place);
     assert.equal(specs.import, 'type=registry,ref=host.docker.internal:5999/team/app:buildcache');
     assert.equal(specs.export, '');
     assert.deepEqual(specs.location, {
@@ -75,20 +67,20 @@ describe('the cache backends, one entry per cache-type word', () => {
       scheme: 'http',
       credentials: { username: 'me', password: 'pw-secret' },
     });
-    assert.deepEqual(CACHE_BACKENDS.registry.daemonAccess?.({ registryCache }), {
+    assert.deepEqual(CACHE_BACKENDS.registry.daemonAccess?.(registryCache), {
       secretEnv: {},
       hostGateway: true,
       plainHttpRegistries: ['host.docker.internal:5999'],
       registryAliases: { 'host.docker.internal:5999': '127.0.0.1:5999' },
       registryLogin: { host: 'host.docker.internal:5999', username: 'me', password: 'pw-secret' },
     });
-    assert.deepEqual(CACHE_BACKENDS.registry.secrets?.({ registryCache }), ['pw-secret']);
+    assert.deepEqual(CACHE_BACKENDS.registry.secrets?.(registryCache), ['pw-secret']);
     const ghcr = { ref: 'ghcr.io/org/app:buildcache', username: '', password: '' };
     assert.equal(
-      CACHE_BACKENDS.registry.specs({ ...made, createCache: false, registryCache: ghcr }, place).import,
+      CACHE_BACKENDS.registry.specs({ ...made, createCache: false, own: ghcr }, place).import,
       'type=registry,ref=ghcr.io/org/app:buildcache',
     );
-    assert.deepEqual(CACHE_BACKENDS.registry.daemonAccess?.({ registryCache: ghcr }), {
+    assert.deepEqual(CACHE_BACKENDS.registry.daemonAccess?.(ghcr), {
       secretEnv: {},
       hostGateway: false,
       plainHttpRegistries: [],
@@ -102,20 +94,20 @@ describe('the cache backends, one entry per cache-type word', () => {
       api: 1 as const,
       scope: 'buildkit',
     };
-    const specs = CACHE_BACKENDS.gha.specs({ ...made, gha }, place);
+    const specs = CACHE_BACKENDS.gha.specs({ ...made, own: gha }, place);
     const attributes =
       'url=http://host.docker.internal:7777/,token=runtime-token-123,scope=lost-layer-r1-candidate-3';
     assert.equal(specs.export, `type=gha,${attributes},mode=max`);
     assert.equal(specs.import, `type=gha,${attributes}`);
-    assert.deepEqual(CACHE_BACKENDS.gha.secrets?.({ gha }), ['runtime-token-123']);
-    assert.equal(CACHE_BACKENDS.gha.daemonAccess?.({ gha })?.hostGateway, true);
+    assert.deepEqual(CACHE_BACKENDS.gha.secrets?.(gha), ['runtime-token-123']);
+    assert.equal(CACHE_BACKENDS.gha.daemonAccess?.(gha)?.hostGateway, true);
     const v2 = { ...gha, url: 'https://results.example.com', api: 2 as const, scope: 'main' };
     assert.equal(
-      CACHE_BACKENDS.gha.specs({ ...made, createCache: false, gha: v2 }, place).import,
+      CACHE_BACKENDS.gha.specs({ ...made, createCache: false, own: v2 }, place).import,
       'type=gha,url_v2=https://results.example.com/,token=runtime-token-123,scope=main',
     );
-    assert.equal(releaseProblem('gha', 'v0.19.0', {}, 'importer', { gha: v2 })?.includes('v0.20.0'), true);
-    assert.equal(releaseProblem('gha', 'v0.19.0', {}, 'importer', { gha }), undefined, 'v1 from v0.9');
+    assert.equal(releaseProblem('gha', 'v0.19.0', {}, 'importer', v2)?.includes('v0.20.0'), true);
+    assert.equal(releaseProblem('gha', 'v0.19.0', {}, 'importer', gha), undefined, 'v1 from v0.9');
   });
 
   it('azblob: the account name told only when the URL does not start with it; the key redacted', () => {
@@ -127,12 +119,12 @@ describe('the cache backends, one entry per cache-type word', () => {
       prefix: 'team/',
       name: 'buildkit',
     };
-    const specs = CACHE_BACKENDS.azblob.specs({ ...made, azblob }, place);
+    const specs = CACHE_BACKENDS.azblob.specs({ ...made, own: azblob }, place);
     assert.equal(
       specs.import,
       'type=azblob,account_url=http://host.docker.internal:10000/devstoreaccount1,account_name=devstoreaccount1,secret_access_key=a2V5LXNlY3JldA==,container=cc,prefix=team/lost-layer-r1/,name=candidate-3',
     );
-    assert.deepEqual(CACHE_BACKENDS.azblob.secrets?.({ azblob }), ['a2V5LXNlY3JldA==']);
+    assert.deepEqual(CACHE_BACKENDS.azblob.secrets?.(azblob), ['a2V5LXNlY3JldA==']);
     assert.equal(
       describeLocation(specs.location),
       'http://127.0.0.1:10000/devstoreaccount1/cc/team/lost-layer-r1/manifests/candidate-3',
@@ -143,13 +135,13 @@ describe('the cache backends, one entry per cache-type word', () => {
       accountName: 'ciacct',
       prefix: '',
     };
-    const user = CACHE_BACKENDS.azblob.specs({ ...made, createCache: false, azblob: azure }, place);
+    const user = CACHE_BACKENDS.azblob.specs({ ...made, createCache: false, own: azure }, place);
     assert.equal(
       user.import,
       'type=azblob,account_url=https://ciacct.blob.core.windows.net,secret_access_key=a2V5LXNlY3JldA==,container=cc,name=buildkit',
     );
-    assert.equal(releaseProblem('azblob', 'v0.11.6', {}, 'maker', { azblob: azure }), undefined);
-    assert.match(releaseProblem('azblob', 'v0.11.6', {}, 'maker', { azblob }) ?? '', /v0\.12\.0/);
+    assert.equal(releaseProblem('azblob', 'v0.11.6', {}, 'maker', azure), undefined);
+    assert.match(releaseProblem('azblob', 'v0.11.6', {}, 'maker', azblob) ?? '', /v0\.12\.0/);
   });
 
   it("s3 with create-cache false: the user's cache where they put it; AWS's endpoint needs no host mapping", () => {
@@ -160,14 +152,14 @@ describe('the cache backends, one entry per cache-type word', () => {
       name: 'main',
       credentials: { ...s3.credentials, sessionToken: 'tok' },
     };
-    const specs = CACHE_BACKENDS.s3.specs({ ...made, createCache: false, s3: aws }, place);
+    const specs = CACHE_BACKENDS.s3.specs({ ...made, createCache: false, own: aws }, place);
     assert.equal(specs.import, 'type=s3,bucket=ci-cache,region=eu-west-1,prefix=team/,name=main');
-    assert.deepEqual(CACHE_BACKENDS.s3.daemonAccess?.({ s3: aws }), {
+    assert.deepEqual(CACHE_BACKENDS.s3.daemonAccess?.(aws), {
       secretEnv: { AWS_ACCESS_KEY_ID: 'AKIA1', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'tok' },
       hostGateway: false,
     });
     assert.equal(
-      CACHE_BACKENDS.registry.daemonAccess?.({}),
+      CACHE_BACKENDS.registry.daemonAccess?.(undefined),
       undefined,
       'the run registry needs nothing more',
     );
@@ -192,7 +184,7 @@ describe('the cache backends, one entry per cache-type word', () => {
     assert.equal(inRun.import, 'type=local,src=/work/run/cache');
     assert.deepEqual(CACHE_BACKENDS.local.runPaths(made, place), ['/work/run/cache']);
     assert.equal(CACHE_BACKENDS.local.keptDir(made), undefined);
-    const kept = { cacheDir: '/work/space/cache', createCache: false, cacheOptions: {} };
+    const kept = { cacheDir: '/work/space/cache', createCache: false, cacheOptions: {}, own: undefined };
     assert.deepEqual(CACHE_BACKENDS.local.specs(kept, place).location, {
       kind: 'local',
       dir: '/work/space/cache',
@@ -213,25 +205,26 @@ describe('the cache backends, one entry per cache-type word', () => {
   it('settings a backend cannot take name their input', () => {
     const rows: [
       keyof typeof CACHE_BACKENDS,
-      { cacheDir: string; createCache: boolean; cacheOptions: CacheOptions },
+      { cacheDir: string; createCache: boolean; cacheOptions: CacheOptions; own: undefined },
       string | undefined,
     ][] = [
       ['registry', made, undefined],
-      ['registry', { cacheDir: '/c', createCache: true, cacheOptions: {} }, 'cache-dir'],
-      ['registry', { cacheDir: '', createCache: false, cacheOptions: {} }, 'create-cache'],
+      ['registry', { cacheDir: '/c', createCache: true, cacheOptions: {}, own: undefined }, 'cache-dir'],
+      ['registry', { cacheDir: '', createCache: false, cacheOptions: {}, own: undefined }, 'create-cache'],
       ['inline', made, undefined],
-      ['inline', { cacheDir: '/c', createCache: true, cacheOptions: {} }, 'cache-dir'],
-      ['inline', { cacheDir: '', createCache: false, cacheOptions: {} }, 'create-cache'],
+      ['inline', { cacheDir: '/c', createCache: true, cacheOptions: {}, own: undefined }, 'cache-dir'],
+      ['inline', { cacheDir: '', createCache: false, cacheOptions: {}, own: undefined }, 'create-cache'],
       ['local', made, undefined],
-      ['local', { cacheDir: '/c', createCache: true, cacheOptions: {} }, undefined],
-      ['local', { cacheDir: '/c', createCache: false, cacheOptions: {} }, undefined],
-      ['local', { cacheDir: '', createCache: false, cacheOptions: {} }, 'create-cache'],
+      ['local', { cacheDir: '/c', createCache: true, cacheOptions: {}, own: undefined }, undefined],
+      ['local', { cacheDir: '/c', createCache: false, cacheOptions: {}, own: undefined }, undefined],
+      ['local', { cacheDir: '', createCache: false, cacheOptions: {}, own: undefined }, 'create-cache'],
     ];
     for (const [type, settings, input] of rows) {
       assert.equal(backendProblem(type, settings)?.input, input, `${type} ${JSON.stringify(settings)}`);
     }
     assert.match(
-      backendProblem('inline', { cacheDir: '/c', createCache: true, cacheOptions: {} })?.reason ?? '',
+      backendProblem('inline', { cacheDir: '/c', createCache: true, cacheOptions: {}, own: undefined })
+        ?.reason ?? '',
       /cache-type: inline/,
     );
   });
@@ -284,11 +277,16 @@ describe('the cache backends, one entry per cache-type word', () => {
       ['inline', { mode: 'min' }, undefined],
     ];
     for (const [type, cacheOptions, input] of rows) {
-      const problem = backendProblem(type, { cacheDir: '', createCache: true, cacheOptions });
+      const problem = backendProblem(type, { cacheDir: '', createCache: true, cacheOptions, own: undefined });
       assert.equal(problem?.input, input, `${type} ${JSON.stringify(cacheOptions)}: ${problem?.reason}`);
     }
     assert.equal(
-      backendProblem('inline', { cacheDir: '', createCache: true, cacheOptions: { mode: 'max' } })?.reason,
+      backendProblem('inline', {
+        cacheDir: '',
+        createCache: true,
+        cacheOptions: { mode: 'max' },
+        own: undefined,
+      })?.reason,
       'max: cache-type inline exports mode min',
     );
   });
@@ -338,14 +336,19 @@ describe('the cache backends, one entry per cache-type word', () => {
   });
 
   it('ignore-error with a kept cache-dir is refused: a failed export would leave the earlier cache to import', () => {
-    const kept = { cacheDir: '/work/space/cache', createCache: true };
+    const kept = { cacheDir: '/work/space/cache', createCache: true, own: undefined };
     assert.equal(
       backendProblem('local', { ...kept, cacheOptions: { ignoreError: 'true' } })?.input,
       'cache-ignore-error',
     );
     assert.equal(backendProblem('local', { ...kept, cacheOptions: { ignoreError: 'false' } }), undefined);
     assert.equal(
-      backendProblem('local', { cacheDir: '', createCache: true, cacheOptions: { ignoreError: 'true' } }),
+      backendProblem('local', {
+        cacheDir: '',
+        createCache: true,
+        cacheOptions: { ignoreError: 'true' },
+        own: undefined,
+      }),
       undefined,
       "the run's own folder starts empty: a failed export leaves nothing to import",
     );
@@ -382,6 +385,7 @@ describe('the cache backends, one entry per cache-type word', () => {
       cacheDir: '/work/space/cache',
       createCache: false,
       cacheOptions: { compression: 'zstd' },
+      own: undefined,
     });
     assert.deepEqual(problem, {
       input: 'cache-compression',

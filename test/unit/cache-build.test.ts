@@ -49,7 +49,7 @@ function planFor(cacheType: CacheType) {
     cacheDir: '',
     cacheOptions: {},
     createCache: true,
-    s3: undefined,
+    cacheSettings: undefined,
     cacheBuildkitImage: 'buildkit:test',
     context: '/context',
     dockerfile: '/context/Dockerfile',

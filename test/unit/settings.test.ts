@@ -12,6 +12,7 @@ import {
   versionFromImageTag,
 } from '../../src/inputs/settings.js';
 import { InputError } from '../../src/inputs/validators.js';
+import { ownSettings } from '../../src/backends/backends.js';
 
 const bundledRepro = fileURLToPath(new URL('../../fixtures/repro', import.meta.url));
 
@@ -929,7 +930,7 @@ function s3BadCases(): BadCase[] {
 
 describe('cache-type s3', () => {
   it('reads the bucket, the prefix verbatim (BuildKit joins S3 keys as they are), and the default name', () => {
-    const { s3 } = parse({ ...S3, 'cache-s3-prefix': 'team/ci' });
+    const s3 = ownSettings(parse({ ...S3, 'cache-s3-prefix': 'team/ci' }), 's3');
     assert.deepEqual(s3, {
       bucket: 'ci-cache',
       region: 'eu-west-1',
@@ -939,7 +940,7 @@ describe('cache-type s3', () => {
       name: 'buildkit',
       credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret/example', sessionToken: '' },
     });
-    assert.equal(parse({}).s3, undefined, 'the other types have none');
+    assert.equal(parse({}).cacheSettings, undefined, 'the other types have none');
   });
 
   it("takes the region and keys from AWS's variables when the inputs leave them out", () => {
@@ -954,7 +955,7 @@ describe('cache-type s3', () => {
       'buildkit-image': 'moby/buildkit:v0.34.2',
       'cache-s3-bucket': 'ci-cache',
     };
-    const { s3 } = parseSettings(inputs, paths, environment);
+    const s3 = ownSettings(parseSettings(inputs, paths, environment), 's3');
     assert.equal(s3?.region, 'us-west-2');
     assert.equal(s3?.endpointUrl, '', "AWS's own endpoint");
     assert.deepEqual(s3?.credentials, {
@@ -966,7 +967,7 @@ describe('cache-type s3', () => {
       ...environment,
       AWS_REGION: 'ap-south-1',
     });
-    assert.equal(inputsWin.s3?.region, 'eu-west-1');
+    assert.equal(ownSettings(inputsWin, 's3').region, 'eu-west-1');
   });
 
   it('names the variables that could stand in for a missing key', () => {
@@ -978,7 +979,7 @@ describe('cache-type s3', () => {
 
   it('takes an https endpoint anywhere, and one on loopback in http', () => {
     for (const url of ['https://minio.example.com:9000', 'http://localhost:9000', 'http://[::1]:9000'])
-      assert.equal(parse({ ...S3, 'cache-s3-endpoint-url': `${url}/` }).s3?.endpointUrl, url);
+      assert.equal(ownSettings(parse({ ...S3, 'cache-s3-endpoint-url': `${url}/` }), 's3').endpointUrl, url);
   });
 });
 
@@ -998,7 +999,7 @@ describe('cache-type gha', () => {
     );
 
   it("takes the runner's token and the service's URL for the API it says, the scope buildkit by default", () => {
-    assert.deepEqual(gha({ 'buildkit-image': 'moby/buildkit:v0.9.0' }, v1).gha, {
+    assert.deepEqual(gha({ 'buildkit-image': 'moby/buildkit:v0.9.0' }, v1).cacheSettings, {
       token: 'runtime-token',
       url: 'http://127.0.0.1:9999',
       api: 1,
@@ -1008,7 +1009,7 @@ describe('cache-type gha', () => {
       { 'buildkit-image': 'moby/buildkit:v0.34.2', 'create-cache': 'false', 'cache-gha-scope': 'main' },
       v2,
     );
-    assert.deepEqual(withV2.gha, {
+    assert.deepEqual(withV2.cacheSettings, {
       token: 'runtime-token',
       url: 'https://results-receiver.actions.githubusercontent.com',
       api: 2,
@@ -1110,7 +1111,7 @@ function azblobBadCases(): BadCase[] {
 
 describe('cache-type azblob', () => {
   it("reads the account from a path-style URL or Azure's host, the key from AZURE_STORAGE_KEY", () => {
-    assert.deepEqual(parse(AZ).azblob, {
+    assert.deepEqual(parse(AZ).cacheSettings, {
       accountUrl: 'http://127.0.0.1:10000/devstoreaccount1',
       accountName: 'devstoreaccount1',
       secretAccessKey: 'a2V5',
@@ -1118,18 +1119,21 @@ describe('cache-type azblob', () => {
       prefix: '',
       name: 'buildkit',
     });
-    const azure = parseSettings(
-      {
-        'cache-type': 'azblob',
-        'buildkit-image': 'moby/buildkit:v0.11.6',
-        'cache-azblob-account-url': 'https://ciacct.blob.core.windows.net/',
-        'cache-azblob-prefix': 'team',
-      },
-      paths,
-      { AZURE_STORAGE_KEY: 'ZW52' },
-    ).azblob;
-    assert.equal(azure?.accountName, 'ciacct', 'v0.11 is enough: the host names the account');
-    assert.equal(azure?.secretAccessKey, 'ZW52');
-    assert.equal(azure?.prefix, 'team/');
+    const azure = ownSettings(
+      parseSettings(
+        {
+          'cache-type': 'azblob',
+          'buildkit-image': 'moby/buildkit:v0.11.6',
+          'cache-azblob-account-url': 'https://ciacct.blob.core.windows.net/',
+          'cache-azblob-prefix': 'team',
+        },
+        paths,
+        { AZURE_STORAGE_KEY: 'ZW52' },
+      ),
+      'azblob',
+    );
+    assert.equal(azure.accountName, 'ciacct', 'v0.11 is enough: the host names the account');
+    assert.equal(azure.secretAccessKey, 'ZW52');
+    assert.equal(azure.prefix, 'team/');
   });
 });

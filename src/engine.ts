@@ -2,7 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cacheSpecs, createCache, referenceOutput } from './attempts/cache-build.js';
 import { lanesFor } from './attempts/lanes.js';
-import { forgetReference, type Reference, savedReference, saveReference } from './attempts/reference.js';
+import {
+  forgetReference,
+  type Reference,
+  referenceKindOf,
+  savedReference,
+  saveReference,
+} from './attempts/reference.js';
 import { type AttemptsRun, runAttempts, usableLanes } from './attempts/run-attempts.js';
 import type { Settings } from './inputs/settings.js';
 import { remoteCacheProblem } from './services/remote-caches.js';
@@ -16,8 +22,7 @@ import {
   type CacheSpecs,
   describeLocation,
 } from './backends/backends.js';
-import { readCacheConfig, sharedResults } from './inspection/cache-config.js';
-import type { OciImage } from './inspection/oci-image.js';
+import { cacheShape } from './inspection/cache-config.js';
 import { missingPaths } from './inspection/output-types.js';
 import type { Log } from './log.js';
 import { candidateServices } from './minimize/candidate-run.js';
@@ -143,7 +148,7 @@ async function runSteps(settings: Settings, context: RunContext, docker: Docker,
     importCache: cache.import,
     reference: reference.output,
     referenceVersion: reference.buildkitVersion,
-    referenceRebuilt: reference.rebuilt,
+    referenceKind: reference.kind,
     workDir,
     lanes,
   };
@@ -196,7 +201,7 @@ async function makeCache(
     createCache(services, settings, settings.createCache ? cache : undefined, workDir, log),
   );
   const reference = withExpectedPaths(
-    { output: made.reference, buildkitVersion: made.buildkitVersion, rebuilt: !settings.createCache },
+    { output: made.reference, buildkitVersion: made.buildkitVersion, kind: referenceKindOf(settings) },
     settings,
   );
   if (maker.kind === 'this-run') {
@@ -323,27 +328,4 @@ export async function prepareServices(
     );
     return { services, buildctl };
   });
-}
-
-/**
- * Reads the cache's records and says which share a result: the precondition of the bug, deterministic, in
- * the cache itself. A cache that cannot be read is a warning: the attempts still decide the verdict.
- */
-async function cacheShape(
-  location: CacheLocation,
-  reference: OciImage | undefined,
-  log: Log,
-): Promise<SharedResult[] | undefined> {
-  try {
-    const shared = sharedResults(await readCacheConfig(location), reference);
-    log.info(
-      shared.length === 0
-        ? 'cache: no two records share a result'
-        : `cache: records share a result: ${shared.map((s) => s.steps.join(' + ') || s.layer.blob).join('; ')}`,
-    );
-    return shared;
-  } catch (error) {
-    log.warning(`cannot read the cache's records: ${(error as Error).message}`);
-    return undefined;
-  }
 }

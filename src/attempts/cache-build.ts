@@ -38,7 +38,13 @@ export function cacheSpecs(
 export type CacheBuildPlan = Pick<
   Settings,
   'cacheBuildkitImage' | 'context' | 'dockerfile' | 'outputType' | 'expectPaths' | 'attemptTimeoutSeconds'
->;
+> &
+  Partial<Pick<Settings, 'cacheContext' | 'cacheDockerfile'>>;
+
+/** The inputs the cache is made from when they are another version: each defaults to the current one. */
+function cacheSourceOf(plan: CacheBuildPlan): Pick<Settings, 'context' | 'dockerfile'> {
+  return { context: plan.cacheContext || plan.context, dockerfile: plan.cacheDockerfile || plan.dockerfile };
+}
 
 export interface MadeCache {
   buildkitVersion: string;
@@ -69,22 +75,11 @@ export async function createCache(
     const options = cache ? plan.cacheOptions : {};
     const tooOld = releaseProblem(plan.cacheType, buildkitVersion, options, 'maker', plan.cacheSettings);
     if (tooOld) throw new InfrastructureError(`${plan.cacheBuildkitImage}: ${tooOld}`);
-    const build = (what: string, request: Omit<BuildRequest, 'context' | 'dockerfile' | 'timeoutMs'>) =>
-      buildOnce(daemon, plan, what, request);
     const output = referenceOutput(workDir, plan.outputType);
-    const referenceBuild = { output: `type=${plan.outputType},dest=${output}` };
-    if (!cache) await build('the reference build (no cache)', referenceBuild);
-    else if (!cache.pushedImage) {
-      await build('the build that creates the cache', { ...referenceBuild, exportCache: cache.export });
-    } else {
-      await build('the build that creates the cache', {
-        exportCache: cache.export,
-        output: `type=image,name=${cache.pushedImage},push=true`,
-      });
-      await build('the reference build (the cache build again, from its own state)', referenceBuild);
-    }
+    const changed = cache && (plan.cacheDockerfile || plan.cacheContext) ? cacheSourceOf(plan) : undefined;
+    await cacheAndReferenceBuilds(daemon, plan, cache, changed, output);
     const reference = await readOutput(output, plan.outputType);
-    if (cache?.pushedImage && cache.location.kind === 'inline' && reference.image) {
+    if (!changed && cache?.pushedImage && cache.location.kind === 'inline' && reference.image) {
       await assertPushedIsReference(reference.image, cache.location, cache.pushedImage);
     }
     log.info(
@@ -101,6 +96,34 @@ export async function createCache(
     return { buildkitVersion, reference, missingPaths: missingPaths(reference, plan.expectPaths) };
   } finally {
     await services.stopBuildkitd(daemon);
+  }
+}
+
+/**
+ * The builds that make the cache and the reference: one build that does both, or, when the cache travels
+ * in a pushed image or is made from other inputs, the cache's build and then the reference's.
+ */
+async function cacheAndReferenceBuilds(
+  daemon: Buildkitd,
+  plan: CacheBuildPlan,
+  cache: Pick<CacheSpecs, 'export' | 'pushedImage'> | undefined,
+  changed: Pick<Settings, 'context' | 'dockerfile'> | undefined,
+  output: string,
+): Promise<void> {
+  const build = (what: string, request: Omit<BuildRequest, 'context' | 'dockerfile' | 'timeoutMs'>) =>
+    buildOnce(daemon, plan, what, request);
+  const referenceBuild = { output: `type=${plan.outputType},dest=${output}` };
+  const push = cache?.pushedImage ? { output: `type=image,name=${cache.pushedImage},push=true` } : {};
+  if (!cache) await build('the reference build (no cache)', referenceBuild);
+  else if (changed) {
+    const what = 'the build that creates the cache (cache-dockerfile, cache-context)';
+    await buildOnce(daemon, { ...plan, ...changed }, what, { exportCache: cache.export, ...push });
+    await build('the reference build (the current inputs, no cache)', { ...referenceBuild, noCache: true });
+  } else if (!cache.pushedImage) {
+    await build('the build that creates the cache', { ...referenceBuild, exportCache: cache.export });
+  } else {
+    await build('the build that creates the cache', { exportCache: cache.export, ...push });
+    await build('the reference build (the cache build again, from its own state)', referenceBuild);
   }
 }
 

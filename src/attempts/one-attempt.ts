@@ -44,8 +44,11 @@ export async function oneAttempt(
         : `buildctl build exited ${build.exitCode}: ${lastLines(build.stderr, 3)}`,
     );
   }
-  const cacheProblem = readCacheUse(traceFile);
-  if (cacheProblem) return failed(cacheProblem);
+  const otherInputs = plan.referenceKind === 'other-inputs';
+  const use = readCacheUse(traceFile, otherInputs);
+  if (typeof use === 'string') return failed(use);
+  // With the cache made from other inputs, the steps the change reaches run: which did is the evidence.
+  const ran = otherInputs ? { stepsRan: use.ran } : {};
   try {
     const built = await readOutput(output, plan.outputType);
     const difference = compareOutputs(
@@ -54,13 +57,13 @@ export async function oneAttempt(
       built,
       plan.expectPaths,
       config,
-      plan.referenceRebuilt,
+      plan.referenceKind,
     );
     const kind = classify(difference);
-    if (kind !== 'intact') return { kind, difference, output };
+    if (kind !== 'intact') return { kind, difference, output, ...ran };
     fs.rmSync(output, { force: true });
     fs.rmSync(traceFile, { force: true });
-    return { kind: 'intact' };
+    return { kind: 'intact', ...ran };
   } catch (error) {
     // An output that cannot be read stays, as evidence.
     if (error instanceof InspectionError) return { kind: 'error', cause: error.message };
@@ -69,10 +72,11 @@ export async function oneAttempt(
 }
 
 /**
- * Why the attempt did not test the import, or undefined when it did: the import failed, or a step ran
- * instead of coming from a cache (a failed import only warns, and the build goes on from scratch).
+ * Why the attempt did not test the import, or what it used when it did: the import failed, or a step ran
+ * instead of coming from a cache (a failed import only warns, and the build goes on from scratch). With
+ * the cache made from other inputs, steps may run, but one at least must come from the cache.
  */
-function readCacheUse(traceFile: string): string | undefined {
+function readCacheUse(traceFile: string, stepsMayRun: boolean): string | CacheUse {
   let use: CacheUse;
   try {
     use = cacheUse(readTrace(fs.readFileSync(traceFile, 'utf8')));
@@ -83,6 +87,11 @@ function readCacheUse(traceFile: string): string | undefined {
   }
   // BuildKit's message can quote the import's attributes, a token among them.
   if (use.importErrors.length > 0) return redact(`the cache import failed: ${use.importErrors.join('; ')}`);
+  if (stepsMayRun) {
+    return use.cached.length > 0
+      ? use
+      : `no step came from the imported cache: the inputs it was made from differ from the first step on (${use.ran.join(', ')} ran)`;
+  }
   if (use.ran.length > 0) return `the imported cache was not used: ${use.ran.join(', ')} ran instead`;
-  return undefined;
+  return use;
 }

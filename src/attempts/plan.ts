@@ -1,5 +1,5 @@
 import type { Settings } from '../inputs/settings.js';
-import type { BuiltOutput } from '../inspection/output-types.js';
+import type { BuiltOutput, ReferenceKind } from '../inspection/output-types.js';
 import type { DifferenceClass } from '../model/classes.js';
 
 /** The settings the loop reads, and what the run made for it. */
@@ -25,7 +25,7 @@ export type AttemptPlan = Pick<
     /** The release that built the reference: config and history are compared only when the attempts' is the same. */
     referenceVersion?: string;
     /** The reference was built again now, not with the cache: outputs are compared by their files (see Reference). */
-    referenceRebuilt?: boolean;
+    referenceKind?: ReferenceKind;
     workDir: string;
     /** Daemons that run attempts at the same time (1 when unset). */
     lanes?: number;

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Settings } from '../inputs/settings.js';
-import { type BuiltOutput, outputFileName, readOutput } from '../inspection/output-types.js';
+import {
+  type BuiltOutput,
+  outputFileName,
+  readOutput,
+  type ReferenceKind,
+} from '../inspection/output-types.js';
 import type { Log } from '../log.js';
 import { referenceOutput } from './cache-build.js';
 import { CACHE_BACKENDS } from '../backends/backends.js';
@@ -21,10 +26,10 @@ export interface Reference {
   /** The release that built it ('' when not known). */
   buildkitVersion: string;
   /**
-   * Built again now, without a cache, because the cache came without its own: its layers are not the
-   * cache's, so outputs are compared by their files, and config and history not at all.
+   * The build that made the cache; or built again now without a cache, because the cache came without its
+   * own (`rebuilt`) or was made from other inputs (`other-inputs`): see ReferenceKind.
    */
-  rebuilt: boolean;
+  kind: ReferenceKind;
 }
 
 const BASE = 'lost-layer-reference';
@@ -110,6 +115,14 @@ export async function savedReference(
   return {
     output: await readOutput(files.output, settings.outputType),
     buildkitVersion: typeof facts.buildkitVersion === 'string' ? facts.buildkitVersion : '',
-    rebuilt: false,
+    kind: 'cache-build',
   };
+}
+
+/** What the reference is (see ReferenceKind): the cache's own build, or one of other inputs or made later. */
+export function referenceKindOf(
+  settings: Pick<Settings, 'createCache' | 'cacheContext' | 'cacheDockerfile'>,
+): ReferenceKind {
+  if (!settings.createCache) return 'rebuilt';
+  return settings.cacheContext || settings.cacheDockerfile ? 'other-inputs' : 'cache-build';
 }

@@ -206,7 +206,7 @@ function configComparison(
         plan.cacheSettings,
       );
       if (tooOld) throw new InfrastructureError(`${plan.image}: ${tooOld}`);
-      const notComparable = configNotComparable(plan.outputType, plan.referenceRebuilt);
+      const notComparable = configNotComparable(plan.outputType, plan.referenceKind);
       shared.run.configComparison = notComparable
         ? { compared: false, reason: notComparable }
         : configComparisonFor(plan.referenceVersion, version);

@@ -136,6 +136,18 @@ const LAST_INPUTS = [
   },
   { name: 'context', default: '', setting: 'context', usage: 'build context (default: the bundled one)' },
   {
+    name: 'cache-dockerfile',
+    default: '',
+    setting: 'cacheDockerfile',
+    usage: 'the Dockerfile the cache is made from, an earlier version (default: dockerfile)',
+  },
+  {
+    name: 'cache-context',
+    default: '',
+    setting: 'cacheContext',
+    usage: 'the context the cache is made from, an earlier version (default: context)',
+  },
+  {
     name: 'expect-paths',
     default: 'repro.txt',
     setting: 'expectPaths',

@@ -62,6 +62,12 @@ export interface Settings {
   cleanup: boolean;
   dockerfile: string;
   context: string;
+  /**
+   * The Dockerfile and context the cache is made from when they are another version than those the attempts
+   * build (yesterday's commit); '' : the same. The reference is then the current version without a cache.
+   */
+  cacheDockerfile: string;
+  cacheContext: string;
   expectPaths: string[];
   registryImage: string;
   /** The mirror registry pulls through from here; '' makes it a plain registry filled from mirrorImages. */

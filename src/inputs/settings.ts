@@ -63,11 +63,19 @@ function failOn(raw: RawInputs): DifferenceClass[] {
 export function parseSettings(raw: RawInputs, paths: PathContext, environment: RawInputs = {}): Settings {
   const buildkit = buildkitInputs(raw);
   const attempts = attemptInputs(raw);
+  const cache = cacheInputs(raw, workspacePath(raw, 'cache-dir', paths) ?? '', buildkit, environment);
+  const build = buildInputs(raw, paths, attempts.runAttempts);
+  if (!cache.createCache && (build.cacheContext || build.cacheDockerfile)) {
+    throw new InputError(
+      inputText(raw, 'cache-dockerfile') ? 'cache-dockerfile' : 'cache-context',
+      'says what the run makes its cache from, and create-cache false makes none',
+    );
+  }
   return {
     ...buildkit,
     ...attempts,
-    ...cacheInputs(raw, workspacePath(raw, 'cache-dir', paths) ?? '', buildkit, environment),
-    ...buildInputs(raw, paths, attempts.runAttempts),
+    ...cache,
+    ...build,
     ...registryInputs(raw),
     ...daemonInputs(raw, paths),
   };
@@ -159,6 +167,8 @@ function buildInputs(
 ): Part<
   | 'context'
   | 'dockerfile'
+  | 'cacheContext'
+  | 'cacheDockerfile'
   | 'expectPaths'
   | 'outputType'
   | 'minimize'
@@ -169,21 +179,51 @@ function buildInputs(
   const dockerfile = workspacePath(raw, 'dockerfile', paths) ?? path.join(context, 'Dockerfile');
   mustExist('context', context, 'directory');
   mustExist('dockerfile', dockerfile, 'file');
+  const { cacheContext, cacheDockerfile } = cacheSource(raw, paths, { context, dockerfile });
   const expectPaths = list(inputText(raw, 'expect-paths')).map((p) => archivePath('expect-paths', p));
   if (expectPaths.length === 0) throw new InputError('expect-paths', 'needs at least one path');
   const minimize = boolean('minimize', inputText(raw, 'minimize'));
   if (minimize && !runAttempts) {
     throw new InputError('minimize', 'needs run-attempts: true (only attempts can show a lost layer)');
   }
+  if (minimize && (cacheContext || cacheDockerfile)) {
+    throw new InputError(
+      'minimize',
+      'shrinks one Dockerfile and context; with cache-dockerfile or cache-context the cache is made from another',
+    );
+  }
   return {
     context,
     dockerfile,
+    cacheContext,
+    cacheDockerfile,
     expectPaths,
     outputType: oneOf('output-type', inputText(raw, 'output-type'), OUTPUT_TYPES),
     minimize,
     minimizeConfidence: probability('minimize-confidence', inputText(raw, 'minimize-confidence')),
     minimizeTimeoutSeconds: integer('minimize-timeout', inputText(raw, 'minimize-timeout'), 60, 86_400),
   };
+}
+
+/**
+ * The version of the inputs the cache is made from, when it is not the one the attempts build: both default
+ * to the current ones (a Dockerfile in the cache's context when only cache-context is given); '' each when
+ * the cache is made from the current inputs.
+ */
+function cacheSource(
+  raw: RawInputs,
+  paths: PathContext,
+  current: { context: string; dockerfile: string },
+): { cacheContext: string; cacheDockerfile: string } {
+  const contextGiven = workspacePath(raw, 'cache-context', paths);
+  const dockerfileGiven = workspacePath(raw, 'cache-dockerfile', paths);
+  if (!contextGiven && !dockerfileGiven) return { cacheContext: '', cacheDockerfile: '' };
+  const context = contextGiven ?? current.context;
+  const dockerfile =
+    dockerfileGiven ?? (contextGiven ? path.join(contextGiven, 'Dockerfile') : current.dockerfile);
+  mustExist('cache-context', context, 'directory');
+  mustExist('cache-dockerfile', dockerfile, 'file');
+  return { cacheContext: context, cacheDockerfile: dockerfile };
 }
 
 /** The cache registry's image, and the Docker Hub mirror: a pull-through, or filled with local images. */

@@ -29,6 +29,8 @@ export interface CacheUse {
   importErrors: string[];
   /** Dockerfile steps that ran instead of coming from a cache. */
   ran: string[];
+  /** Dockerfile steps whose result came from a cache. */
+  cached: string[];
 }
 
 /** Thrown when the trace cannot be read: the attempt then has no evidence either way. */
@@ -87,13 +89,23 @@ export function cacheUse(vertices: readonly TraceVertex[]): CacheUse {
   const importErrors = vertices
     .filter((v) => IMPORT.test(v.name) && v.error !== '')
     .map((v) => `${v.name}: ${v.error}`);
-  const steps = vertices.flatMap((v) => {
-    const instruction = STEP.exec(v.name)?.[1];
-    return instruction && !instruction.startsWith('FROM ') ? [{ instruction, vertex: v }] : [];
-  });
+  const steps = vertices
+    .flatMap((v) => {
+      const instruction = STEP.exec(v.name)?.[1];
+      return instruction && !instruction.startsWith('FROM ') ? [{ instruction, vertex: v }] : [];
+    })
+    // In the Dockerfile's order (by stage, then step), not the order the daemon reported them.
+    .sort((a, b) => stepOrder(a.vertex.name).localeCompare(stepOrder(b.vertex.name)));
   if (steps.length === 0) throw new TraceError('the build trace names no Dockerfile step');
   const ran = steps.filter((step) => !cameFromCache(step.vertex)).map((step) => step.instruction);
-  return { importErrors, ran };
+  const cached = steps.filter((step) => cameFromCache(step.vertex)).map((step) => step.instruction);
+  return { importErrors, ran, cached };
+}
+
+/** "[stage-1 3/4] …" as "stage-1 0003", a key that sorts steps by stage, then by number. */
+function stepOrder(name: string): string {
+  const match = /^\[(?:([^\]]*)\s)?(\d+)\/\d+\]/.exec(name);
+  return `${match?.[1] ?? ''} ${(match?.[2] ?? '').padStart(4, '0')}`;
 }
 
 /**

@@ -11,6 +11,7 @@ import {
 } from '../backends/backends.js';
 import { registryGet } from '../stores/registry-fetch.js';
 import type { SharedResult } from '../model/run-result.js';
+import type { Log } from '../log.js';
 
 /**
  * The cause of moby/buildkit#2198 and #1980, read from the exported cache itself. BuildKit's cache config
@@ -295,4 +296,27 @@ function registryStore(location: Extract<CacheLocation, { kind: 'registry' | 'in
       return verified(await get(url, isManifest ? d.mediaType : undefined), d.digest, describe(location));
     },
   };
+}
+
+/**
+ * Reads the cache's records and says which share a result: the precondition of the bug, deterministic, in
+ * the cache itself. A cache that cannot be read is a warning: the attempts still decide the verdict.
+ */
+export async function cacheShape(
+  location: CacheLocation,
+  reference: OciImage | undefined,
+  log: Log,
+): Promise<SharedResult[] | undefined> {
+  try {
+    const shared = sharedResults(await readCacheConfig(location), reference);
+    log.info(
+      shared.length === 0
+        ? 'cache: no two records share a result'
+        : `cache: records share a result: ${shared.map((s) => s.steps.join(' + ') || s.layer.blob).join('; ')}`,
+    );
+    return shared;
+  } catch (error) {
+    log.warning(`cannot read the cache's records: ${(error as Error).message}`);
+    return undefined;
+  }
 }

@@ -1,6 +1,7 @@
 import type { OutputType } from '../inputs/settings.js';
 import type { ImageDifference } from '../model/difference.js';
 import { compareImages, type ConfigComparison } from './compare.js';
+import { compareConfig } from './compare-config.js';
 import { compareTrees } from './compare-files.js';
 import { type FileEntry, mergedTree, type OciImage, readOciImage } from './oci-image.js';
 import { InspectionError, inspectTarball, normalizeArchivePath } from './tarball.js';
@@ -69,25 +70,75 @@ export function readOutput(file: string, outputType: OutputType): Promise<BuiltO
 }
 
 /**
- * How an attempt's output differs from the reference's (see OutputKind.compare); by their files alone when
- * the reference was built again, not by the build that made the cache.
+ * What the reference is, which decides how an attempt is held to it:
+ * - `cache-build`: the build that made the cache (or that build again): layers by content, config, history;
+ * - `rebuilt`: built again later without a cache (a cache kept without its reference): its steps ran
+ *   again and wrote new timestamps, so files only;
+ * - `other-inputs`: the cache was made from other inputs (cache-dockerfile, cache-context) and the reference
+ *   is the current inputs built without a cache: the steps the change made run write new timestamps, so the
+ *   files (timestamps left out) and the config and history (timestamps left out), not the layers' digests.
  */
+export type ReferenceKind = 'cache-build' | 'rebuilt' | 'other-inputs';
+
+/** Why layers are compared by their files when the cache was made from other inputs. */
+const OTHER_INPUTS =
+  'the cache was made from other inputs: steps that ran again wrote new timestamps, so layers are compared by their files (timestamps left out)';
+
+const REFERENCE_KINDS: Readonly<
+  Record<
+    ReferenceKind,
+    {
+      compare(
+        outputType: OutputType,
+        reference: BuiltOutput,
+        attempt: BuiltOutput,
+        expectPaths: readonly string[],
+        config: ConfigComparison,
+      ): ImageDifference;
+      configNotComparable(outputType: OutputType): string | undefined;
+    }
+  >
+> = {
+  'cache-build': {
+    compare: (outputType, reference, attempt, expectPaths, config) =>
+      OUTPUT_KINDS[outputType].compare(reference, attempt, expectPaths, config),
+    configNotComparable: (outputType) => (OUTPUT_KINDS[outputType].comparesLayers ? undefined : NO_CONFIG),
+  },
+  rebuilt: {
+    compare: (_outputType, reference, attempt, expectPaths) =>
+      compareFilesystems(reference, attempt, expectPaths, REBUILT),
+    configNotComparable: (outputType) => (OUTPUT_KINDS[outputType].comparesLayers ? REBUILT : NO_CONFIG),
+  },
+  'other-inputs': {
+    compare: (_outputType, reference, attempt, expectPaths, config) => {
+      if (!config.compared) return compareFilesystems(reference, attempt, expectPaths, config.reason);
+      if (!reference.image || !attempt.image)
+        return compareFilesystems(reference, attempt, expectPaths, OTHER_INPUTS);
+      const files = compareFilesystems(reference, attempt, expectPaths, undefined);
+      return { ...files, config: compareConfig(reference.image, attempt.image) };
+    },
+    configNotComparable: (outputType) => (OUTPUT_KINDS[outputType].comparesLayers ? undefined : NO_CONFIG),
+  },
+};
+
+/** How an attempt's output differs from the reference's, as the reference's kind says (ReferenceKind). */
 export function compareOutputs(
   outputType: OutputType,
   reference: BuiltOutput,
   attempt: BuiltOutput,
   expectPaths: readonly string[],
   config: ConfigComparison,
-  referenceRebuilt = false,
+  referenceKind: ReferenceKind = 'cache-build',
 ): ImageDifference {
-  if (referenceRebuilt) return compareFilesystems(reference, attempt, expectPaths, REBUILT);
-  return OUTPUT_KINDS[outputType].compare(reference, attempt, expectPaths, config);
+  return REFERENCE_KINDS[referenceKind].compare(outputType, reference, attempt, expectPaths, config);
 }
 
 /** Why config and history cannot be held to the reference's, or undefined when they can. */
-export function configNotComparable(outputType: OutputType, referenceRebuilt = false): string | undefined {
-  if (!OUTPUT_KINDS[outputType].comparesLayers) return NO_CONFIG;
-  return referenceRebuilt ? REBUILT : undefined;
+export function configNotComparable(
+  outputType: OutputType,
+  referenceKind: ReferenceKind = 'cache-build',
+): string | undefined {
+  return REFERENCE_KINDS[referenceKind].configNotComparable(outputType);
 }
 
 /** Two filesystems path by path (no layers, no config): a tar output, or a reference built again. */
@@ -95,7 +146,7 @@ function compareFilesystems(
   reference: BuiltOutput,
   attempt: BuiltOutput,
   expectPaths: readonly string[],
-  configNotCompared: string,
+  configNotCompared: string | undefined,
 ): ImageDifference {
   const files = compareTrees(reference.tree, attempt.tree);
   return {
@@ -106,7 +157,7 @@ function compareFilesystems(
     files: files.changes,
     filesOmitted: files.omitted,
     config: [],
-    configNotCompared,
+    ...(configNotCompared === undefined ? {} : { configNotCompared }),
   };
 }
 

@@ -4,13 +4,19 @@ import type { ImageDifference } from './difference.js';
 /** What one attempt's output showed. */
 export type AttemptOutcome =
   /** The build used the cache, its output was read to its end, and it equals the reference. */
-  | { kind: 'intact' }
+  | {
+      kind: 'intact';
+      /** With the cache made from other inputs: the steps that ran instead of coming from it. */
+      stepsRan?: string[];
+    }
   /** The build used the cache, its output was read to its end, and it is not the reference (see DifferenceClass). */
   | {
       kind: DifferenceClass;
       difference: ImageDifference;
       /** Where the output was kept: the first attempt of each class keeps it, as evidence ('' for the others). */
       output: string;
+      /** With the cache made from other inputs: the steps that ran; every other step came from the cache. */
+      stepsRan?: string[];
     }
   /** The attempt could not be judged: build error, daemon gone, unreadable output. */
   | { kind: 'error'; cause: string };

@@ -35,7 +35,7 @@ export function renderSummary(result: RunResult, settings: Settings): string {
   }
   if (result.records.length > 0) lines.push(classesLine(result.records, configNote(result)), '');
   if (result.lossRate) lines.push(escapeMarkdown(describeLossRate(result.lossRate)), '');
-  lines.push(...differenceSections(result.records));
+  lines.push(...differenceSections(result.records), ...otherInputsNote(result.records));
   if (result.cacheSharedResults) lines.push(...whySection(result.cacheSharedResults), '');
   if (result.minimization) lines.push(...minimizedSection(result.minimization), '');
   if (result.records.length > 0) {
@@ -83,6 +83,24 @@ function whySection(shared: readonly SharedResult[]): string[] {
       return `- ${steps} → one layer chain (${set.layer.chainLength} layers, top ${code(set.layer.blob.slice(7, 19))})`;
     }),
   ];
+}
+
+/**
+ * With the cache made from other inputs (cache-dockerfile, cache-context): the steps that ran in the first
+ * attempt from a fresh state, every other having come from the cache. A step that came from the cache
+ * although its input changed is what a report of a stale cache needs.
+ */
+function otherInputsNote(records: readonly AttemptRecord[]): string[] {
+  for (const record of records) {
+    const { outcome } = record;
+    if (!record.freshState || outcome.kind === 'error' || !outcome.stepsRan) continue;
+    const ran = outcome.stepsRan.map(code).join(', ') || 'none';
+    return [
+      `The cache was made from other inputs. Attempt ${record.attempt} (fresh state): ran ${ran}; every other step came from the cache.`,
+      '',
+    ];
+  }
+  return [];
 }
 
 function cacheNote(settings: Settings, lanes: number): string {

@@ -14,6 +14,8 @@ export interface BuildRequest {
   output?: string;
   /** Kill buildctl after this long: a build that hangs is an error, not a wait without end. */
   timeoutMs?: number;
+  /** Build every step, using no cache at all (`--no-cache`): a reference of inputs the cache was not made from. */
+  noCache?: boolean;
   /** Where buildctl writes every status message of the build (`--trace`, JSON lines): see build-trace.ts. */
   traceFile?: string;
 }
@@ -60,6 +62,7 @@ export class Buildctl {
     if (request.exportCache) args.push('--export-cache', request.exportCache);
     if (request.importCache) args.push('--import-cache', request.importCache);
     if (request.output) args.push('--output', request.output);
+    if (request.noCache) args.push('--no-cache');
     if (request.traceFile) {
       // buildctl appends to a trace file: a file left from an earlier build would mix two builds.
       fs.rmSync(request.traceFile, { force: true });

@@ -6,7 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ConfigComparison } from '../../src/inspection/compare.js';
 import { mergedTree, readOciImage } from '../../src/inspection/oci-image.js';
-import { type BuiltOutput, compareOutputs, readOutput } from '../../src/inspection/output-types.js';
+import {
+  type BuiltOutput,
+  compareOutputs,
+  configNotComparable,
+  readOutput,
+} from '../../src/inspection/output-types.js';
 import type { ImageDifference } from '../../src/model/difference.js';
 import { classify } from '../../src/verdict/classify.js';
 import {
@@ -309,7 +314,7 @@ describe('a reference built again (a cache an earlier run made, kept without its
     const [old, now] = [await at(new Date('2020-01-01')), await at(new Date('2026-12-01'))];
     const cached = await edited((layout, docs) => setLayer(layout, docs, 2, old));
     const rebuilt = await edited((layout, docs) => setLayer(layout, docs, 2, now));
-    const byFiles = compareOutputs('oci', rebuilt, cached, EXPECT, COMPARED, true);
+    const byFiles = compareOutputs('oci', rebuilt, cached, EXPECT, COMPARED, 'rebuilt');
     assert.equal(classify(byFiles), 'intact');
     assert.equal(byFiles.layerRelation, 'not-compared');
     assert.match(byFiles.configNotCompared ?? '', /built again without a cache/);
@@ -317,9 +322,38 @@ describe('a reference built again (a cache an earlier run made, kept without its
     // Other bytes are still a difference.
     const poisoned = await tarOf([{ name: 'repro.txt', body: 'other\n', mode: 0o644 }]);
     const other = await edited((layout, docs) => setLayer(layout, docs, 2, poisoned));
-    const changed = compareOutputs('oci', rebuilt, other, EXPECT, COMPARED, true);
+    const changed = compareOutputs('oci', rebuilt, other, EXPECT, COMPARED, 'rebuilt');
     assert.equal(classify(changed), 'content-differs');
     assert.deepEqual(paths(changed), ['repro.txt content']);
+  });
+});
+
+describe('a cache made from other inputs (cache-dockerfile, cache-context)', () => {
+  it('steps that ran again: layers by their files, config and history held to the reference all the same', async () => {
+    const at = (mtime: Date) => tarOf([{ name: 'repro.txt', body: REPRO, mode: 0o644, mtime }]);
+    const [old, now] = [await at(new Date('2020-01-01')), await at(new Date('2026-12-01'))];
+    const fromCache = await edited((layout, docs) => setLayer(layout, docs, 2, old));
+    const reference = await edited((layout, docs) => setLayer(layout, docs, 2, now));
+    const same = compareOutputs('oci', reference, fromCache, EXPECT, COMPARED, 'other-inputs');
+    assert.equal(classify(same), 'intact');
+    assert.equal(same.layerRelation, 'not-compared');
+    assert.equal(same.configNotCompared, undefined, 'config compared');
+    const otherEnv = await edited((layout, docs) => {
+      setLayer(layout, docs, 2, old);
+      docs.config.config = { ...docs.config.config, Env: ['STALE=1'] };
+    });
+    const stale = compareOutputs('oci', reference, otherEnv, EXPECT, COMPARED, 'other-inputs');
+    assert.equal(classify(stale), 'config-differs');
+    assert.deepEqual(
+      stale.config.map((change) => change.field),
+      ['Env'],
+    );
+    const notCompared = { compared: false as const, reason: 'another release' };
+    const across = compareOutputs('oci', reference, otherEnv, EXPECT, notCompared, 'other-inputs');
+    assert.equal(classify(across), 'intact');
+    assert.equal(across.configNotCompared, 'another release');
+    assert.equal(configNotComparable('oci', 'other-inputs'), undefined);
+    assert.equal(configNotComparable('tar', 'other-inputs'), 'a tar output holds no image config');
   });
 });
 

@@ -31,7 +31,7 @@ describe('the reference kept beside a cache', () => {
     const saved = await savedReference(settings);
     assert.ok(typeof saved !== 'string', saved as string);
     assert.equal(saved.buildkitVersion, 'v0.9.0');
-    assert.equal(saved.rebuilt, false);
+    assert.equal(saved.kind, 'cache-build');
     assert.equal(saved.output.image?.layers.length, 2);
     assert.match(
       String(await savedReference({ ...settings, outputType: 'tar' })),

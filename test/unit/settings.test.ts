@@ -462,6 +462,38 @@ const badCases: BadCase[] = [
     inputs: { minimize: 'true', 'run-attempts': 'false' },
     names: 'minimize',
   },
+  {
+    why: 'minimize with a cache made from other inputs (two Dockerfiles to shrink)',
+    inputs: { minimize: 'true', 'cache-context': 'ctx' },
+    names: 'minimize',
+  },
+  {
+    why: 'cache-context with create-cache false (an earlier cache is not made again)',
+    inputs: {
+      'create-cache': 'false',
+      'cache-type': 'local',
+      'cache-dir': 'cache-made-earlier',
+      'cache-context': 'ctx',
+    },
+    names: 'cache-context',
+  },
+  {
+    why: 'cache-dockerfile with create-cache false',
+    inputs: {
+      'create-cache': 'false',
+      'cache-type': 'local',
+      'cache-dir': 'cache-made-earlier',
+      'cache-dockerfile': 'ctx/Other.Dockerfile',
+    },
+    names: 'cache-dockerfile',
+  },
+  { why: 'cache-context that is a file', inputs: { 'cache-context': 'a-file.txt' }, names: 'cache-context' },
+  {
+    why: 'cache-context with no Dockerfile and no cache-dockerfile',
+    inputs: { 'cache-context': 'ctx-without-dockerfile' },
+    names: 'cache-dockerfile',
+  },
+  { why: 'cache-dockerfile outside the workspace', inputs: { 'cache-dockerfile': '../Dockerfile' } },
   { why: 'minimize-confidence as a percentage', inputs: { 'minimize-confidence': '99%' } },
   {
     why: 'minimize-confidence of 1 (certainty needs endless attempts)',
@@ -562,6 +594,30 @@ describe('parseSettings rejects bad inputs, naming the input', () => {
 });
 
 describe('parseSettings accepts good inputs', () => {
+  it('a cache made from other inputs: each of cache-dockerfile and cache-context defaults to the current', () => {
+    const both = parse({
+      context: 'ctx',
+      'cache-context': 'ctx-without-dockerfile',
+      'cache-dockerfile': 'ctx/Other.Dockerfile',
+    });
+    assert.equal(both.cacheContext, path.join(paths.workspace, 'ctx-without-dockerfile'));
+    assert.equal(both.cacheDockerfile, path.join(paths.workspace, 'ctx', 'Other.Dockerfile'));
+    const contextOnly = parse({
+      context: 'ctx-without-dockerfile',
+      dockerfile: 'ctx/Dockerfile',
+      'cache-context': 'ctx',
+    });
+    assert.equal(
+      contextOnly.cacheDockerfile,
+      path.join(paths.workspace, 'ctx', 'Dockerfile'),
+      "the cache context's own",
+    );
+    const dockerfileOnly = parse({ context: 'ctx', 'cache-dockerfile': 'ctx/Other.Dockerfile' });
+    assert.equal(dockerfileOnly.cacheContext, path.join(paths.workspace, 'ctx'));
+    const neither = parse({ context: 'ctx' });
+    assert.deepEqual([neither.cacheContext, neither.cacheDockerfile], ['', '']);
+  });
+
   it('accepts an upper-case first component as a registry host, as Docker does (UPPER/case)', () => {
     // Docker's reference grammar (distribution/reference splitDockerDomain) reads an upper-case first
     // component as a registry host, so UPPER/case is registry "UPPER", repository "case".

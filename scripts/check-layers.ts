@@ -41,6 +41,7 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
     'attempts',
     'minimize',
     'engine.ts',
+    'report',
   ],
   report: ['model', 'backends', 'inputs', 'verdict'],
   'state-helper.ts': [],

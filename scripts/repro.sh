@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command from a fresh machine to a verdict: builds the test bed, then runs the check (the same engine
 # as the action, through its command line) against the bed's BuildKit, and prints the verdict.
-# Usage: scripts/repro.sh [VERSION] [rootful|rootless] [more lost-layer-check flags...]
+# Usage: scripts/repro.sh [VERSION] [rootful|rootless] [fuzz] [more lost-layer-check flags...]
 #   VERSION: any BuildKit release from v0.7.0 on (built here on first use), or `latest`, the newest release;
 #   defaults: v0.9.0 rootless (the seed's moby/buildkit:v0.9.0-rootless), 40 attempts.
 # Exit status as lost-layer-check's: 1 an image was not the reference (a class fail-on names), 0 none, 2 no verdict.
@@ -11,6 +11,9 @@ cd "$repo"
 version=${1:-v0.9.0}
 variant=${2:-rootless}
 shift $(($# > 2 ? 2 : $#))
+# `fuzz` runs the fuzzer's command (generated cases) instead of the check of one Dockerfile.
+command=()
+if [ "${1:-}" = fuzz ]; then command=(fuzz); shift; fi
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
 # Only the release asked for is built (about 40 s the first time), whatever the bed's ladder lists.
@@ -31,7 +34,7 @@ GITHUB_API_URL=$(sed -n 2p "$url_file")
 
 if [ "$variant" = rootless ]; then image_suffix=-rootless; options=$TESTBED_ROOTLESS_OPTIONS; else image_suffix=; options=$TESTBED_ROOTFUL_OPTIONS; fi
 status=0
-node dist/cli/index.js \
+node dist/cli/index.js "${command[@]}" \
   --buildkit-image "$TESTBED_IMAGE_NAMESPACE/buildkit:$version$image_suffix" \
   --registry-image "$TESTBED_REGISTRY_IMAGE" \
   --mirror-upstream none \

@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCheck } from './engine.js';
 import { parseCliArgs, usage } from './inputs/cli-args.js';
-import { parseSettings, type Settings } from './inputs/settings.js';
+import { fuzzOnEngine } from './fuzz/fuzz-engine.js';
+import { renderFuzzSummary } from './fuzz/fuzz-summary.js';
+import { type FuzzSettings, parseSettings, type Settings } from './inputs/settings.js';
 import { consoleLog, type Log, quietRunnerCommands } from './log.js';
 
 import { bundledRepro, newRunId, runWorkDir } from './paths.js';
@@ -36,12 +38,34 @@ function table(argv: string[]): number {
   return EXIT.clean;
 }
 
+/** The fuzz command's short flags, and the inputs they stand for. */
+const FUZZ_FLAGS: Readonly<Record<string, string>> = {
+  '--seed': '--fuzz-seed',
+  '--case': '--fuzz-case',
+  '--cases': '--fuzz-cases',
+  '--budget': '--fuzz-budget',
+  '--shard': '--fuzz-shard',
+};
+
+/** `lost-layer-check fuzz [--seed N] [--case N | --cases N] [--budget S] [--shard I/N] [--out DIR] …` */
+function fuzzArgs(argv: string[]): { inputs: string[]; outDir: string | undefined } {
+  const inputs: string[] = ['--fuzz', 'true'];
+  let outDir: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--out') outDir = argv[++i];
+    else inputs.push(FUZZ_FLAGS[arg] ?? arg);
+  }
+  return { inputs, outDir };
+}
+
 async function cli(): Promise<number> {
   if (process.argv[2] === 'table') return table(process.argv.slice(3));
+  const fuzzing = process.argv[2] === 'fuzz' ? fuzzArgs(process.argv.slice(3)) : undefined;
   let settings: Settings;
   let summaryFile: string | undefined;
   try {
-    const request = parseCliArgs(process.argv.slice(2), process.env);
+    const request = parseCliArgs(fuzzing?.inputs ?? process.argv.slice(2), process.env);
     if (request.help) {
       process.stdout.write(`${usage()}\n`);
       return EXIT.clean;
@@ -68,6 +92,10 @@ async function cli(): Promise<number> {
   const runId = newRunId();
   const workDir = runWorkDir(process.env['RUNNER_TEMP'], runId);
   const docker = new Docker();
+  if (settings.fuzz) {
+    const outDir = path.resolve(fuzzing?.outDir ?? path.join(process.cwd(), `lost-layer-fuzz-${runId}`));
+    return fuzzCommand(settings, settings.fuzz, { outDir, log, docker, summaryFile });
+  }
   const cleanUp = cleanupOnExit(docker, { runId, workDir }, settings, log);
 
   try {
@@ -93,6 +121,44 @@ async function cli(): Promise<number> {
     if (!settings.cleanup)
       log.info(`cleanup: false — run ${runId} is kept (label dev.lost-layer.run=${runId})`);
   }
+}
+
+/**
+ * The fuzz run of the CLI: one line a case, the report and the findings in outDir, the summary where
+ * --summary says. Exit 1 when a case found a difference, 2 when no case could be judged.
+ */
+async function fuzzCommand(
+  settings: Settings,
+  fuzz: FuzzSettings,
+  context: { outDir: string; log: Log; docker: Docker; summaryFile: string | undefined },
+): Promise<number> {
+  let running: { runId: string; settings: Settings } | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      context.log.warning(`${signal}: removing the case that runs`);
+      const removing = running
+        ? removeRun(context.docker, running.runId, running.settings)
+        : Promise.resolve();
+      void removing.finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
+  const { report, reportPath } = await fuzzOnEngine(settings, fuzz, {
+    ...context,
+    githubApiUrl: process.env['GITHUB_API_URL'] || undefined,
+    onRunStarted: (run) => (running = run),
+  });
+  if (context.summaryFile) fs.writeFileSync(context.summaryFile, renderFuzzSummary(report));
+  const count = (outcome: string) => report.cases.filter((c) => c.outcome === outcome).length;
+  process.stdout.write(
+    `${report.cases.length} cases: ${count('intact')} intact, ${count('finding')} findings, ${count('untested')} untested, ${count('error')} errors\n`,
+  );
+  for (const c of report.cases.filter((c) => c.findingDir))
+    process.stdout.write(
+      `finding: case ${c.caseNumber} ${c.differenceClass ?? ''}: ${path.join(context.outDir, c.findingDir ?? '')}\n`,
+    );
+  process.stdout.write(`report: ${reportPath}\n`);
+  if (count('finding') > 0) return EXIT.differs;
+  return count('error') === report.cases.length ? EXIT.error : EXIT.clean;
 }
 
 /**

@@ -1,10 +1,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import * as core from '@actions/core';
 import { cacheSecrets } from './backends/backends.js';
 import { runCheck } from './engine.js';
+import { fuzzOnEngine } from './fuzz/fuzz-engine.js';
+import { fuzzOutputsOf } from './fuzz/fuzz-outputs.js';
+import { renderFuzzSummary } from './fuzz/fuzz-summary.js';
 import { readActionInputs } from './inputs/action-inputs.js';
-import { parseSettings, type Settings } from './inputs/settings.js';
+import { type FuzzSettings, parseSettings, type Settings } from './inputs/settings.js';
 import { actionLog } from './log.js';
 import { bundledRepro, newRunId, runWorkDir } from './paths.js';
 import { outputsOf } from './report/json-report.js';
@@ -37,6 +41,7 @@ async function main(): Promise<void> {
     return;
   }
   for (const secret of secretsOf(settings)) core.setSecret(secret);
+  if (settings.fuzz) return fuzzMain(settings, settings.fuzz);
 
   const runId = newRunId();
   const workDir = runWorkDir(process.env['RUNNER_TEMP'] || os.tmpdir(), runId);
@@ -79,6 +84,33 @@ async function main(): Promise<void> {
   else if (isDifference(result.verdict))
     core.warning(`${line} (fail-on: ${settings.failOn.join(', ') || 'none'})`);
   else core.info(line);
+}
+
+/**
+ * fuzz: true — generated cases, each its own run (the post step removes the one that was running when the
+ * job stopped); the findings folder is an output, for actions/upload-artifact.
+ */
+async function fuzzMain(settings: Settings, fuzz: FuzzSettings): Promise<void> {
+  const outDir = path.join(process.env['RUNNER_TEMP'] || os.tmpdir(), `lost-layer-fuzz-${newRunId()}`);
+  const { report, reportPath } = await fuzzOnEngine(settings, fuzz, {
+    outDir,
+    log: actionLog,
+    githubApiUrl: process.env['GITHUB_API_URL'] || undefined,
+    onRunStarted: (run) => {
+      if (run) stateHelper.saveRun({ runId: run.runId, workDir: run.workDir, cleanup: settings.cleanup });
+    },
+  });
+  for (const [name, value] of Object.entries(fuzzOutputsOf(report, reportPath, outDir)))
+    core.setOutput(name, value);
+  if (hasJobSummaries(process.env['GITHUB_SERVER_URL']) && process.env['GITHUB_STEP_SUMMARY'])
+    await core.summary.addRaw(renderFuzzSummary(report)).write();
+  const failing = report.cases.filter(
+    (c) => c.differenceClass !== undefined && settings.failOn.includes(c.differenceClass),
+  );
+  if (failing.length > 0)
+    core.setFailed(`${failing.length} of ${report.cases.length} cases found a difference`);
+  else if (report.cases.every((c) => c.outcome === 'error'))
+    core.setFailed(`every case failed to run: ${report.cases[0]?.detail ?? 'no case ran'}`);
 }
 
 /** Values no log line may show: the runner prints *** instead. */

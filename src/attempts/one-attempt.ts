@@ -11,6 +11,9 @@ import type { Buildkitd } from '../services/run-services.js';
 import { classify } from '../verdict/classify.js';
 import type { AttemptPlan } from './plan.js';
 
+/** The start of the cause of an attempt that took nothing from a cache made from other inputs. */
+export const NOTHING_FROM_THE_CACHE = 'no step came from the imported cache';
+
 /**
  * One attempt on a daemon that is ready: build with the cache imported, check from the build's trace that
  * the cache was used, read the output and hold it against the reference. Only a build that succeeded, used
@@ -90,7 +93,7 @@ function readCacheUse(traceFile: string, stepsMayRun: boolean): string | CacheUs
   if (stepsMayRun) {
     return use.cached.length > 0
       ? use
-      : `no step came from the imported cache: the inputs it was made from differ from the first step on (${use.ran.join(', ')} ran)`;
+      : `${NOTHING_FROM_THE_CACHE}: the inputs it was made from differ from the first step on (${use.ran.join(', ')} ran)`;
   }
   if (use.ran.length > 0) return `the imported cache was not used: ${use.ran.join(', ')} ran instead`;
   return use;

@@ -244,6 +244,44 @@ const LAST_INPUTS = [
     setting: 'parallel',
     usage: 'daemons running attempts at once: auto or 1-16',
   },
+  {
+    name: 'fuzz',
+    default: 'false',
+    setting: 'fuzz',
+    usage:
+      'true: generated Dockerfiles and contexts instead of dockerfile/context, each held to a clean build',
+  },
+  { name: 'fuzz-seed', default: '1', setting: 'fuzz', usage: 'the seed every case is generated from' },
+  {
+    name: 'fuzz-cases',
+    default: '20',
+    setting: 'fuzz',
+    usage: 'cases to run (of this shard), each from (seed, case number) alone',
+  },
+  {
+    name: 'fuzz-case',
+    default: '',
+    setting: 'fuzz',
+    usage: 'one case number only, as a finding names it (default: cases from 0)',
+  },
+  {
+    name: 'fuzz-budget',
+    default: '0',
+    setting: 'fuzz',
+    usage: 'seconds after which no new case starts (0: none)',
+  },
+  {
+    name: 'fuzz-shard',
+    default: '1/1',
+    setting: 'fuzz',
+    usage: 'I/N: this job runs the cases whose number is I-1 modulo N, disjoint from the other shards',
+  },
+  {
+    name: 'fuzz-cache-types',
+    default: '',
+    setting: 'fuzz',
+    usage: 'cache-types the cases take turns with (default: cache-type)',
+  },
 ] as const satisfies readonly InputEntry[];
 
 /**
@@ -263,6 +301,15 @@ export type RawInputs = Readonly<Record<string, string | undefined>>;
 /** An input's text as given, trimmed, or its default when it is missing or empty. */
 export function inputText(raw: RawInputs, name: InputName): string {
   return (raw[name] ?? '').trim() || entry(name).default;
+}
+
+/**
+ * Whether an input says something: given, and not its default. The runner passes every input of
+ * action.yml, defaults filled in, so "given" alone cannot tell a choice from a default.
+ */
+export function inputGiven(raw: RawInputs, name: InputName): boolean {
+  const text = (raw[name] ?? '').trim();
+  return text !== '' && text !== entry(name).default;
 }
 
 function entry(name: InputName): InputEntry {

@@ -95,4 +95,21 @@ export interface Settings {
   minimizeTimeoutSeconds: number;
   /** Daemons that run attempts at the same time; 0: auto (see lanesFor). */
   parallel: number;
+  /** fuzz: true — generated cases instead of dockerfile/context; undefined otherwise. */
+  fuzz: FuzzSettings | undefined;
+}
+
+/** A fuzz run: which cases, how many, on which backends. */
+export interface FuzzSettings {
+  seed: number;
+  /** Cases this shard runs at most. */
+  cases: number;
+  /** One case only (a finding's), instead of a sequence. */
+  onlyCase?: number;
+  /** No case starts after this many seconds (0: no budget). */
+  budgetSeconds: number;
+  /** This job runs the case numbers n with n % count === index - 1. */
+  shard: { index: number; count: number };
+  /** Cases take turns with these, case n with cacheTypes[n % length]. */
+  cacheTypes: CacheType[];
 }

@@ -5,6 +5,7 @@ import { buildkitdToml } from './buildkitd-config.js';
 import { containerOptions } from './container-options.js';
 import { DEFAULT_FAIL_ON, type InputName, inputText, type RawInputs } from './input-table.js';
 import { cacheInputs } from './cache-inputs.js';
+import { fuzzInputs } from './fuzz-inputs.js';
 import { DIFFERENCE_CLASSES, type DifferenceClass } from '../model/classes.js';
 import {
   archivePath,
@@ -71,7 +72,9 @@ export function parseSettings(raw: RawInputs, paths: PathContext, environment: R
       'says what the run makes its cache from, and create-cache false makes none',
     );
   }
+  const fuzz = fuzzInputs(raw, { ...cache, ...build });
   return {
+    fuzz,
     ...buildkit,
     ...attempts,
     ...cache,

@@ -45,13 +45,15 @@ const SHOWN: Partial<Record<keyof Settings, (settings: Settings, lanes: number |
 
 /**
  * Each field of Settings with the names of the inputs that set it, in the order of their first input; of
- * the backends' own inputs, the chosen backend's only.
+ * the backends' own inputs, the chosen backend's only; of the fuzz inputs, none unless fuzzing.
  */
-function inputsBySetting(settings: Pick<Settings, 'cacheType'>): [keyof Settings, string[]][] {
+function inputsBySetting(settings: Pick<Settings, 'cacheType' | 'fuzz'>): [keyof Settings, string[]][] {
   const names = new Map<keyof Settings, string[]>();
   const chosen = new Set(inputsOf(settings.cacheType));
   for (const input of INPUTS) {
     if (input.setting === 'cacheSettings' && !chosen.has(input.name)) continue;
+    // A check of one Dockerfile shows no fuzz row.
+    if (input.setting === 'fuzz' && !settings.fuzz) continue;
     names.set(input.setting, [...(names.get(input.setting) ?? []), input.name]);
   }
   return [...names];

@@ -8,6 +8,8 @@ import { parse } from 'yaml';
 import { DEFAULT_BUILDCTL_URL, INPUT_NAMES, INPUTS } from '../../src/inputs/input-table.js';
 import { parseSettings, type PathContext } from '../../src/inputs/settings.js';
 import { outputsOf } from '../../src/report/json-report.js';
+import { fuzzOutputsOf } from '../../src/fuzz/fuzz-outputs.js';
+import type { FuzzRunFacts } from '../../src/fuzz/fuzz-result.js';
 import type { RunResult } from '../../src/model/run-result.js';
 
 interface ActionInput {
@@ -112,7 +114,7 @@ describe('action.yml', () => {
     assert.equal(ymlDefault('github-token'), '${{ github.token }}');
   });
 
-  it('declares exactly the outputs that outputsOf sets', () => {
+  it('declares exactly the outputs that outputsOf and, with fuzz, fuzzOutputsOf set', () => {
     const result: RunResult = {
       runId: 'r',
       verdict: {
@@ -128,7 +130,10 @@ describe('action.yml', () => {
     };
     assert.deepEqual(
       Object.keys(actionYml.outputs).sort(),
-      Object.keys(outputsOf(result, 'report.json')).sort(),
+      [
+        ...Object.keys(outputsOf(result, 'report.json')),
+        ...Object.keys(fuzzOutputsOf({ schemaVersion: 1, run: {} as FuzzRunFacts, cases: [] }, 'r', 'd')),
+      ].sort(),
     );
   });
 });

@@ -5,6 +5,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The parts the engine puts together: what one check needs, from the model up to the minimizer. */
+const BELOW_THE_ENGINE = [
+  'model',
+  'backends',
+  'inputs',
+  'verdict',
+  'stores',
+  'inspection',
+  'services',
+  'attempts',
+  'minimize',
+];
+
 /** Each part of src/ (a folder, or a file at its top) and the parts it may import, lowest first. */
 export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   model: [],
@@ -18,31 +31,9 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   services: ['model', 'backends', 'inputs', 'stores'],
   attempts: ['model', 'backends', 'inputs', 'verdict', 'stores', 'inspection', 'services'],
   minimize: ['model', 'backends', 'inputs', 'verdict', 'stores', 'inspection', 'services', 'attempts'],
-  'engine.ts': [
-    'model',
-    'backends',
-    'inputs',
-    'verdict',
-    'stores',
-    'inspection',
-    'services',
-    'attempts',
-    'minimize',
-  ],
-  // The fuzzer: generated cases (pure) and the runner that puts each through the engine.
-  fuzz: [
-    'model',
-    'backends',
-    'inputs',
-    'verdict',
-    'stores',
-    'inspection',
-    'services',
-    'attempts',
-    'minimize',
-    'engine.ts',
-    'report',
-  ],
+  'engine.ts': BELOW_THE_ENGINE,
+  // The fuzzer: generated cases (pure), the runner that puts each through the engine, its reports.
+  fuzz: [...BELOW_THE_ENGINE, 'engine.ts', 'report'],
   report: ['model', 'backends', 'inputs', 'verdict'],
   'state-helper.ts': [],
   // The entry points: the action, the CLI and the bisect table put everything together.

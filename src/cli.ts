@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 import { runCheck } from './engine.js';
 import { parseCliArgs, usage } from './inputs/cli-args.js';
 import { fuzzOnEngine } from './fuzz/fuzz-engine.js';
+import { mergeFuzzReports } from './fuzz/fuzz-merge.js';
+import { readFuzzReports } from './fuzz/fuzz-report-files.js';
 import { renderFuzzSummary } from './fuzz/fuzz-summary.js';
 import { type FuzzSettings, parseSettings, type Settings } from './inputs/settings.js';
 import { consoleLog, type Log, quietRunnerCommands } from './log.js';
@@ -59,8 +61,17 @@ function fuzzArgs(argv: string[]): { inputs: string[]; outDir: string | undefine
   return { inputs, outDir };
 }
 
+/** `lost-layer-check fuzz-table REPORT_OR_FOLDER...`: every shard's fuzz report in one table of findings. */
+function fuzzTable(argv: string[]): number {
+  const read = readFuzzReports(argv.length > 0 ? argv : ['.']);
+  const merged = mergeFuzzReports(read.reports);
+  process.stdout.write(`${renderFuzzSummary(merged, { problems: read.problems })}\n`);
+  return merged.cases.some((c) => c.outcome === 'finding') ? EXIT.differs : EXIT.clean;
+}
+
 async function cli(): Promise<number> {
   if (process.argv[2] === 'table') return table(process.argv.slice(3));
+  if (process.argv[2] === 'fuzz-table') return fuzzTable(process.argv.slice(3));
   const fuzzing = process.argv[2] === 'fuzz' ? fuzzArgs(process.argv.slice(3)) : undefined;
   let settings: Settings;
   let summaryFile: string | undefined;

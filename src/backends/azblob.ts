@@ -3,7 +3,9 @@ import {
   type CacheBackend,
   type CachePlace,
   type CacheServer,
+  namePart,
   ON_A_SERVER,
+  pipelineCacheName,
   serverSpecs,
 } from './backend.js';
 import { daemonEndpoint, isLoopbackUrl } from './endpoints.js';
@@ -100,19 +102,8 @@ const azblobInputs: BackendInputs<AzblobSettings> = {
     const container = given.text('cache-azblob-container') || 'buildkit-cache';
     if (!CONTAINER.test(container))
       given.fail('cache-azblob-container', `"${container}" is not a container name (3-63 of a-z 0-9 -)`);
-    const namePart = (input: string) => {
-      const text = given.text(input);
-      if (text && !NAME_PART.test(text))
-        given.fail(input, `"${text}" has characters a blob name or BuildKit's attributes do not take`);
-      return text;
-    };
-    const prefix = namePart('cache-azblob-prefix');
-    const name = namePart('cache-azblob-name');
-    if (name && createCache)
-      given.fail(
-        'cache-azblob-name',
-        'names a cache made earlier, read with create-cache false; the run names its own',
-      );
+    const prefix = namePart(given, 'cache-azblob-prefix', NAME_PART, 'a blob name');
+    const name = pipelineCacheName(given, 'cache-azblob-name', NAME_PART, 'a blob name', createCache);
     return {
       accountUrl,
       accountName,

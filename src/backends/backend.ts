@@ -96,6 +96,31 @@ export interface GivenInputs {
   fail(name: string, reason: string): never;
 }
 
+/**
+ * A part of an object's name (a prefix, a cache's name) as given, '' when not: the characters `pattern`
+ * allows, and never a comma or '=', which would split BuildKit's attribute list.
+ */
+export function namePart(given: GivenInputs, input: string, pattern: RegExp, what: string): string {
+  const text = given.text(input);
+  if (text && !pattern.test(text))
+    given.fail(input, `"${text}" has characters ${what} or BuildKit's attributes do not take`);
+  return text;
+}
+
+/** The name of a cache a pipeline made: read with create-cache false only, the run names its own. */
+export function pipelineCacheName(
+  given: GivenInputs,
+  input: string,
+  pattern: RegExp,
+  what: string,
+  createCache: boolean,
+): string {
+  const name = namePart(given, input, pattern, what);
+  if (name && createCache)
+    given.fail(input, 'names a cache made earlier, read with create-cache false; the run names its own');
+  return name;
+}
+
 /** A backend's own inputs and how they become its settings. */
 export interface BackendInputs<Own> {
   /** In action.yml's order; each is read only with this backend's cache-type, refused with another. */

@@ -3,7 +3,9 @@ import {
   type CacheBackend,
   type CachePlace,
   type CacheServer,
+  namePart,
   ON_A_SERVER,
+  pipelineCacheName,
   serverSpecs,
 } from './backend.js';
 import { daemonEndpoint, isLoopbackUrl } from './endpoints.js';
@@ -112,19 +114,8 @@ const s3Inputs: BackendInputs<S3Settings> = {
         'cache-s3-use-path-style',
         'must be true with an endpoint on loopback: buildkitd reaches it as this host, and a bucket-named host cannot be',
       );
-    const keyPart = (name: string) => {
-      const text = given.text(name);
-      if (text && !KEY_PART.test(text))
-        given.fail(name, `"${text}" has characters an S3 key or BuildKit's attributes do not take`);
-      return text;
-    };
-    const prefix = keyPart('cache-s3-prefix');
-    const name = keyPart('cache-s3-name');
-    if (name && createCache)
-      given.fail(
-        'cache-s3-name',
-        'names a cache made earlier, read with create-cache false; the run names its own',
-      );
+    const prefix = namePart(given, 'cache-s3-prefix', KEY_PART, 'an S3 key');
+    const name = pipelineCacheName(given, 'cache-s3-name', KEY_PART, 'an S3 key', createCache);
     const credentials = {
       accessKeyId: given.required('cache-s3-access-key-id'),
       secretAccessKey: given.required('cache-s3-secret-access-key'),

@@ -8,6 +8,11 @@ export const CONSTRUCTS = [
   'run-nowrite',
   /** A RUN that writes files, deterministically. */
   'run-write',
+  /**
+   * A step that makes a layer between two that write nothing: the empty layers v0.8–v0.9 drop from an
+   * exported cache sit on both sides of it, the shape whose records come to share a result.
+   */
+  'between-empty-steps',
   'copy-file',
   'copy-dir',
   'copy-wildcard',
@@ -84,6 +89,7 @@ export const CONSTRUCT_WORDS: Readonly<Record<Construct, string>> = {
   'copy-from': 'COPY --from',
   'run-nowrite': 'RUN writing nothing',
   'run-write': 'RUN writing',
+  'between-empty-steps': 'a step between two empty ones',
   'copy-file': 'COPY file',
   'copy-dir': 'COPY folder',
   'copy-wildcard': 'COPY wildcard',

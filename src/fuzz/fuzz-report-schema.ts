@@ -48,6 +48,7 @@ const CASE_RESULT: z.ZodType<CaseResult> = z.object({
   attempts: COUNT,
   minimizedDockerfile: z.string().optional(),
   minimizedInstructions: COUNT.optional(),
+  minimization: z.string().optional(),
   findingDir: z.string().optional(),
   signature: z.string().optional(),
   seconds: z.object({ setup: SECONDS, attempts: SECONDS, minimize: SECONDS, total: SECONDS }),

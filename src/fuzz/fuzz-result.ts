@@ -56,6 +56,8 @@ export interface CaseResult {
   minimizedDockerfile?: string;
   /** Instructions of the minimized Dockerfile, FROM included. */
   minimizedInstructions?: number;
+  /** What the minimizer said of a finding it was asked to shrink (minimized, unconfirmed, skipped, error). */
+  minimization?: string;
   /** The folder written for a finding, relative to the run's output folder. */
   findingDir?: string;
   /** Groups one bug found many times: the class and the instructions involved. */

@@ -8,7 +8,7 @@ import {
 import { applyChanges } from './changes.js';
 import { initialContext } from './context-gen.js';
 import { configEmitters } from './emit-config.js';
-import { COPY_EMITTERS, linkStage } from './emit-copy.js';
+import { COPY_EMITTERS, linkStage, simpleCopy } from './emit-copy.js';
 import { RUN_EMITTERS, simpleRun } from './emit-run.js';
 import {
   BASE_IMAGE,
@@ -32,8 +32,23 @@ export interface GenerateOptions {
 }
 
 /** Each construct and how it is written: the compiler refuses a construct with no emitter. */
+/** A RUN that writes nothing, a COPY of a file, a RUN that writes nothing: see 'between-empty-steps'. */
+const BETWEEN_EMPTY_STEPS: Emitter = {
+  cost: 3,
+  emit: (state) => {
+    simpleRun(state);
+    if (!simpleCopy(state)) return false;
+    return simpleRun(state);
+  },
+};
+
 function emitters(target: number): Readonly<Record<Construct, Emitter>> {
-  return { ...COPY_EMITTERS, ...RUN_EMITTERS, ...configEmitters(target) };
+  return {
+    ...COPY_EMITTERS,
+    ...RUN_EMITTERS,
+    ...configEmitters(target),
+    'between-empty-steps': BETWEEN_EMPTY_STEPS,
+  };
 }
 
 /**
@@ -44,6 +59,7 @@ const WEIGHTS: Readonly<Partial<Record<Construct, number>>> = {
   stages: 3,
   'copy-from': 2,
   'repeat-across-stages': 4,
+  'between-empty-steps': 2,
 };
 
 /** Draws constructs until the Dockerfile reaches its length (or nothing more fits). */

@@ -22,7 +22,7 @@ export function hashString(text: string): number {
 }
 
 /** mulberry32: 32 bits of state, enough for a few hundred choices a case and fully reproducible. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -19,6 +19,7 @@ import { versionFromImageTag } from '../inputs/validators.js';
 import type { Log } from '../log.js';
 import type { RunResult } from '../model/run-result.js';
 import { NOTHING_FROM_THE_CACHE } from '../attempts/one-attempt.js';
+import { minimizationLine } from '../model/wording.js';
 
 /** What the fuzz run needs from outside: the engine, the clock, the log, where findings go. */
 export interface FuzzSeams {
@@ -148,8 +149,11 @@ async function runOneCase(
   const total = (seams.now() - started) / 1000;
   const seconds = caseSeconds(first, total - minimizeSeconds);
   const result = caseResult(fuzzCase, cacheType, run, { ...seconds, minimize: minimizeSeconds, total });
-  result.signature = signatureOf(result);
-  if (result.outcome === 'finding') result.findingDir = seams.writeFinding(fuzzCase, result, run);
+  if (result.outcome === 'finding') {
+    result.signature = signatureOf(result);
+    if (run.minimization) result.minimization = minimizationLine(run.minimization);
+    result.findingDir = seams.writeFinding(fuzzCase, result, run);
+  }
   // A case that showed nothing keeps no files: a long run would fill the disk.
   else fs.rmSync(caseDir, { recursive: true, force: true });
   seams.log.info(

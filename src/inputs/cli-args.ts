@@ -54,6 +54,8 @@ export function usage(): string {
   return [
     'usage: lost-layer-check [--INPUT VALUE ...] [--summary FILE]',
     '       lost-layer-check table [--versions v0.9.0,v0.9.1] REPORT_OR_FOLDER...',
+    '       lost-layer-check fuzz [--seed N] [--case N | --cases N] [--budget S] [--shard I/N] [--out DIR] [--INPUT VALUE ...]',
+    '       lost-layer-check fuzz-table FUZZ_REPORT_OR_FOLDER...',
     '',
     "Runs the same check as the GitHub Action on this machine's Docker engine.",
     'Every action input is a flag of the same name, e.g. --buildkit-image moby/buildkit:v0.9.0 --retries 40.',
@@ -63,6 +65,9 @@ export function usage(): string {
     'Exit status: 0 no layer lost (or no attempts asked for), 1 a layer was lost, 2 no verdict (error) or a',
     'minimization that could not finish.',
     'table prints one Markdown table of many reports: versions in semver order, and where the loss stops.',
+    'fuzz runs generated Dockerfiles and contexts (some with a changed version the cache is made from), each',
+    'held to its own clean build; findings are bug-report folders in --out. Exit 1 when a case found one.',
+    'fuzz-table merges the fuzz-report.json of many shards into one table of findings and coverage.',
     '',
     'Inputs (flags), as the action takes them:',
     ...INPUTS.map((input) => {

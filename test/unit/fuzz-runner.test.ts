@@ -14,6 +14,7 @@ import type { LayerFacts } from '../../src/model/layers.js';
 import type { RunResult } from '../../src/model/run-result.js';
 import type { Verdict } from '../../src/model/verdict.js';
 import { NOTHING_FROM_THE_CACHE } from '../../src/attempts/one-attempt.js';
+import { differenceOf } from '../support/fake-daemons.js';
 
 const bundledRepro = fileURLToPath(new URL('../../fixtures/repro', import.meta.url));
 let root: string;
@@ -58,15 +59,8 @@ const lost: Verdict = {
   attemptsRun: 3,
   classes: CLASSES,
 };
-const difference = (config: { field: string }[]): ImageDifference => ({
-  layerRelation: 'equal',
-  missingPaths: [],
-  lostLayers: [],
-  layerChanges: [],
-  files: [],
-  filesOmitted: 0,
-  config: config.map((c) => ({ ...c, reference: 'a', attempt: 'b' })),
-});
+const difference = (config: { field: string }[]): ImageDifference =>
+  differenceOf({ config: config.map((c) => ({ ...c, reference: 'a', attempt: 'b' })) });
 
 describe('the fuzz runner decides', () => {
   it('which cases a shard runs: disjoint, together every number, or the one case asked for', () => {

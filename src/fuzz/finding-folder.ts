@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FuzzCase } from './case-model.js';
 import { writeCaseInput } from './case-files.js';
-import { findingReadme } from './finding-readme.js';
+import { findingReadme, type ReproduceCommands } from './finding-readme.js';
 import { groupKeyOf, signatureOf } from './findings.js';
 import type { CaseResult, FuzzRunFacts } from './fuzz-result.js';
 
@@ -29,16 +29,6 @@ export interface CommandSpec {
   /** The cache was made from another version of the inputs (cache/). */
   changed: boolean;
   minimized: boolean;
-}
-
-/** lost-layer-check's arguments (the program name left out), paths relative to the finding's folder. */
-export interface ReproduceCommands {
-  /** The check of the full inputs, as the fuzzer ran it. */
-  check: string[];
-  /** The same check of the minimized Dockerfile and context. */
-  checkMinimized?: string[];
-  /** The fuzzer again, for this one case: regenerates it from (seed, case) alone. */
-  regenerate: string[];
 }
 
 /** Where the attempts' inputs, the cache's and the minimized ones are in a finding's folder. */

@@ -5,9 +5,18 @@
 import type { DifferenceClass } from '../model/classes.js';
 import { CLASS_WORDS } from '../model/wording.js';
 import type { FuzzCase } from './case-model.js';
-import type { ReproduceCommands } from './finding-folder.js';
 import { classOf } from './findings.js';
 import type { CaseResult } from './fuzz-result.js';
+
+/** lost-layer-check's arguments (the program name left out), paths relative to the finding's folder. */
+export interface ReproduceCommands {
+  /** The check of the full inputs, as the fuzzer ran it. */
+  check: string[];
+  /** The same check of the minimized Dockerfile and context. */
+  checkMinimized?: string[];
+  /** The fuzzer again, for this one case: regenerates it from (seed, case) alone. */
+  regenerate: string[];
+}
 
 export interface ReadmeInput {
   fuzzCase: FuzzCase;

@@ -2,8 +2,7 @@
  * The backends' own inputs (cache-s3-*, cache-gha-scope, cache-ref…), which each backend declares with the
  * rest of its behaviour: listed here for action.yml and the CLI, and read for the chosen backend only.
  */
-import type { InputEntry } from './input-entry.js';
-import type { RawInputs } from './input-table.js';
+import type { InputEntry, RawInputs } from './input-entry.js';
 import { boolean, cacheServerUrl, InputError } from './validators.js';
 import {
   type BackendInput,

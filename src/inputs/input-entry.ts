@@ -12,3 +12,6 @@ export interface InputEntry {
   /** One line for the CLI's help. */
   readonly usage: string;
 }
+
+/** Inputs by their action.yml names; a missing or empty one takes its default. */
+export type RawInputs = Readonly<Record<string, string | undefined>>;

@@ -1,7 +1,7 @@
 export type { InputEntry } from './input-entry.js';
 import { BACKEND_INPUTS } from './backend-inputs.js';
 import { CACHE_TYPES } from '../backends/backends.js';
-import type { InputEntry } from './input-entry.js';
+import type { InputEntry, RawInputs } from './input-entry.js';
 
 export const DEFAULT_BUILDKIT_IMAGE = 'moby/buildkit:v0.9.0-rootless';
 export const DEFAULT_BUILDCTL_URL =
@@ -295,8 +295,7 @@ export type InputName = (typeof FIRST_INPUTS)[number]['name'] | (typeof LAST_INP
 
 export const INPUT_NAMES: readonly string[] = INPUTS.map((input) => input.name);
 
-/** Inputs by their action.yml names; a missing or empty one takes its default. */
-export type RawInputs = Readonly<Record<string, string | undefined>>;
+export type { RawInputs } from './input-entry.js';
 
 /** An input's text as given, trimmed, or its default when it is missing or empty. */
 export function inputText(raw: RawInputs, name: InputName): string {

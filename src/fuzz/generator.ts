@@ -59,8 +59,23 @@ const WEIGHTS: Readonly<Partial<Record<Construct, number>>> = {
   stages: 3,
   'copy-from': 2,
   'repeat-across-stages': 4,
-  'between-empty-steps': 2,
+  // Placed at the end of the last stage instead (see endBetweenEmptySteps).
+  'between-empty-steps': 0,
 };
+
+/** The share of cases that end in a step between two empty ones. */
+const ENDS_BETWEEN_EMPTY_STEPS = 0.4;
+
+/**
+ * Ends the last stage, for some cases, with a step that makes a layer between two that write nothing: where
+ * the image ends, the record that comes to share the layer's result is the one an importer loads for the
+ * image (moby/buildkit#2198 on v0.8–v0.9 needs it there; in the middle a later step's own record hides it).
+ */
+function endBetweenEmptySteps(state: GenState): void {
+  // Links to unreached stages come first: they may take the room left.
+  if (room(state, BETWEEN_EMPTY_STEPS.cost) && BETWEEN_EMPTY_STEPS.emit(state))
+    state.used.add('between-empty-steps');
+}
 
 /** Draws constructs until the Dockerfile reaches its length (or nothing more fits). */
 function fill(state: GenState, allowed: readonly Construct[], target: number): void {
@@ -123,8 +138,13 @@ export function generateCase(seed: number, caseNumber: number, options: Generate
   const allowedList = CONSTRUCTS.filter((c) => (options.constructs ?? CONSTRUCTS).includes(c));
   const rng = caseRandom(seed, caseNumber);
   const state = newState(rng, new Set(allowedList), initialContext(rng));
-  fill(state, allowedList, rng.int(MIN_INSTRUCTIONS, MAX_INSTRUCTIONS));
+  const target = rng.int(MIN_INSTRUCTIONS, MAX_INSTRUCTIONS);
+  // Decided first, so that the instructions before leave room for the three at the end.
+  const endsBetween = state.allowed.has('between-empty-steps') && rng.chance(ENDS_BETWEEN_EMPTY_STEPS);
+  const tail = endsBetween ? BETWEEN_EMPTY_STEPS.cost : 0;
+  fill(state, allowedList, Math.max(MIN_INSTRUCTIONS - tail, target - tail));
   linkStages(state);
+  if (endsBetween) endBetweenEmptySteps(state);
   if (!buildsAStep(state)) simpleRun(state);
   nameFirstStage(state);
   const base: BuildInput = {

@@ -1,8 +1,8 @@
-// How fast the fuzzer finds a lost layer without being shown the bundled Dockerfile: for each seed, one
-// fuzz run on a release of the test bed (through scripts/repro.sh, so the bed is built first), then a
-// table of the cases and seconds to its first lost layer (the minimizer's time left out: it runs after the
-// finding), the instructions it was minimized to, and the median and worst over the seeds. A script that
-// prints figures, not a test.
+// How fast the fuzzer finds a lost layer without being shown the bundled Dockerfile: for each seed, its
+// cases one by one on a release of the test bed (through scripts/repro.sh, so the bed is built first) until
+// the first lost layer, then a table of the cases and seconds to it (earlier findings' minimizations in, its own
+// out: it runs after the finding), the instructions it was minimized to, the median and worst over seeds. A
+// script that prints figures, not a test.
 // Usage: node --import tsx scripts/fuzz-hunt.ts [--release v0.9.0] [--seeds 2,3,4,5,6] [--cases 20]
 //          [--retries 20] [--out /tmp/fuzz-hunt]
 //        node --import tsx scripts/fuzz-hunt.ts --reports DIR...   (only the table, from earlier runs)
@@ -26,28 +26,38 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
 });
 
-/** One seed's fuzz run, minimizing the first finding of each signature. */
-function hunt(seed: string): string {
-  const out = path.join(values.out, `${values.release}-${seed}`);
-  fs.rmSync(out, { recursive: true, force: true });
-  const args = [
-    'scripts/repro.sh',
-    values.release,
-    'rootless',
-    'fuzz',
-    '--seed',
-    seed,
-    '--cases',
-    values.cases,
-  ];
-  const minimize = ['--minimize', 'true', '--minimize-timeout', '300', '--out', out];
-  const run = spawnSync('bash', [...args, ...minimize], {
-    cwd: repoRoot,
-    env: { ...process.env, RETRIES: values.retries },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (run.status === 2) process.stderr.write(`seed ${seed}: no case could be judged\n`);
-  return out;
+/**
+ * One seed, case by case, until its first lost layer (or --cases): each case a fuzz run of its own (`--case
+ * N`, the same case a longer run would make), minimized when it finds a difference. Returns the folders.
+ */
+function hunt(seed: string): string[] {
+  const folders: string[] = [];
+  for (let caseNumber = 0; caseNumber < Number(values.cases); caseNumber++) {
+    const out = path.join(values.out, `${values.release}-${seed}`, `case-${caseNumber}`);
+    fs.rmSync(out, { recursive: true, force: true });
+    const args = ['scripts/repro.sh', values.release, 'rootless', 'fuzz', '--seed', seed, '--case'];
+    const minimize = ['--minimize', 'true', '--minimize-timeout', '300', '--out', out];
+    const run = spawnSync('bash', [...args, String(caseNumber), ...minimize], {
+      cwd: repoRoot,
+      env: { ...process.env, RETRIES: values.retries },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    folders.push(out);
+    const report = readFuzzReports([out]).reports[0];
+    process.stderr.write(
+      `seed ${seed} case ${caseNumber}: ${report?.cases[0]?.outcome ?? `exit ${run.status}`}\n`,
+    );
+    if (report?.cases.some((c) => c.differenceClass === 'lost-layer')) break;
+  }
+  return folders;
+}
+
+/** The cases of one seed's folders as one report: in case order, as one run would have made them. */
+function seedReport(folders: string[]): FuzzReport | undefined {
+  const reports = readFuzzReports(folders).reports;
+  const first = reports[0];
+  if (!first) return undefined;
+  return { ...first, cases: reports.flatMap((r) => r.cases).sort((a, b) => a.caseNumber - b.caseNumber) };
 }
 
 interface SeedRow {
@@ -85,11 +95,13 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
-const folders = values.reports ? positionals : values.seeds.split(',').map(hunt);
-const read = readFuzzReports(folders);
-for (const problem of read.problems) process.stderr.write(`${problem}\n`);
-const rows = read.reports.map(row).sort((a, b) => a.seed - b.seed);
-const version = read.reports[0]?.run.buildkitVersion ?? values.release;
+// With --reports, each folder is one seed's (a whole run, or the case folders of one hunt).
+const seedFolders = values.reports
+  ? positionals.map((folder) => [folder])
+  : values.seeds.split(',').map(hunt);
+const reports = seedFolders.flatMap((folders) => seedReport(folders) ?? []);
+const rows = reports.map(row).sort((a, b) => a.seed - b.seed);
+const version = reports[0]?.run.buildkitVersion ?? values.release;
 process.stdout.write(
   `\n${version}: the first lost layer, by seed\n\n| seed | cases run | first lost layer (case) | seconds to it | minimized to (instructions) |\n| ---: | ---: | ---: | ---: | ---: |\n`,
 );

@@ -54,9 +54,9 @@ function fuzzArgs(argv: string[]): { inputs: string[]; outDir: string | undefine
   const inputs: string[] = ['--fuzz', 'true'];
   let outDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--out') outDir = argv[++i];
-    else inputs.push(FUZZ_FLAGS[arg] ?? arg);
+    const [flag = '', value] = (argv[i] ?? '').split(/=(.*)/s);
+    if (flag !== '--out') inputs.push(FUZZ_FLAGS[flag] ?? flag, ...(value === undefined ? [] : [value]));
+    else if ((outDir = value ?? argv[++i]) === undefined) throw new Error('--out needs a folder');
   }
   return { inputs, outDir };
 }
@@ -168,8 +168,12 @@ async function fuzzCommand(
       `finding: case ${c.caseNumber} ${c.differenceClass ?? ''}: ${path.join(context.outDir, c.findingDir ?? '')}\n`,
     );
   process.stdout.write(`report: ${reportPath}\n`);
-  if (count('finding') > 0) return EXIT.differs;
-  return count('error') === report.cases.length ? EXIT.error : EXIT.clean;
+  const failing = report.cases.filter(
+    (c) => c.differenceClass && settings.failOn.includes(c.differenceClass),
+  );
+  if (failing.length > 0) return EXIT.differs;
+  // A run in which no case tested a cache has no verdict, whatever else it says.
+  return count('intact') + count('finding') === 0 ? EXIT.error : EXIT.clean;
 }
 
 /**

@@ -206,7 +206,8 @@ async function makeCache(
   );
   if (maker.kind === 'this-run') {
     maker.buildkitVersion = made.buildkitVersion;
-    saveReference(settings, workDir, made.buildkitVersion, log);
+    // Only the cache's own build is the reference a later run can hold the cache to by layers.
+    if (reference.kind === 'cache-build') saveReference(settings, workDir, made.buildkitVersion, log);
   }
   return reference;
 }

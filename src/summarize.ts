@@ -22,6 +22,7 @@ async function summarizeFuzz(): Promise<void> {
   for (const problem of [...read.problems, ...merged.problems]) core.warning(problem);
   if (findings.length > 0)
     core.setFailed(`${findings.length} of ${merged.cases.length} cases found a difference`);
+  else if (read.reports.length === 0) core.setFailed('no fuzz report to merge: no shard sent one');
 }
 
 /** The bisect table: the reports of many jobs (a matrix of releases) in one summary. */

@@ -114,18 +114,17 @@ function agreementProblems(runs: readonly FuzzRunFacts[]): string[] {
   );
 }
 
-/** Each case once, by seed, case number and backend; the first report to hold it wins. */
+/** Each case once, by seed, case number and backend; a finding wins over another result of the case. */
 function uniqueCases(reports: readonly FuzzReport[]): { cases: CaseResult[]; repeated: number } {
-  const seen = new Set<string>();
-  const cases: CaseResult[] = [];
+  const byKey = new Map<string, CaseResult>();
   let repeated = 0;
   for (const result of reports.flatMap((r) => r.cases)) {
     const key = JSON.stringify([result.seed, result.caseNumber, result.cacheType]);
-    if (seen.has(key)) repeated++;
-    else cases.push(result);
-    seen.add(key);
+    const kept = byKey.get(key);
+    if (kept) repeated++;
+    if (!kept || (kept.outcome !== 'finding' && result.outcome === 'finding')) byKey.set(key, result);
   }
-  return { cases, repeated };
+  return { cases: [...byKey.values()], repeated };
 }
 
 /** Every shard's report as one run: the cases in shard order, each counted once, and what does not add up. */

@@ -89,7 +89,13 @@ export async function runFuzz(
       break;
     }
     const fuzzCase = generateCase(fuzz.seed, caseNumber, { constructs });
-    const result = await runOneCase(base, fuzzCase, cacheTypeOf(fuzz, caseNumber), outDir, seams, minimized);
+    const cacheType = cacheTypeOf(fuzz, caseNumber);
+    // A case that throws is an error of that case: the run goes on, and its report is still written.
+    const result = await runOneCase(base, fuzzCase, cacheType, outDir, seams, minimized).catch(
+      (error: unknown): CaseResult => ({
+        ...caseResult(fuzzCase, cacheType, thrown(error), { setup: 0, attempts: 0, minimize: 0, total: 0 }),
+      }),
+    );
     cases.push(result);
     onCase?.(result);
   }
@@ -137,21 +143,28 @@ async function runOneCase(
   });
   let run = first;
   let minimizeSeconds = 0;
+  let discarded: string | undefined;
   const signature = firstResult.outcome === 'finding' ? groupKeyOf(firstResult) : undefined;
   if (settings.minimize && signature && !minimizedSignatures.has(signature)) {
     minimizedSignatures.add(signature);
-    const again = seams.now();
+    const againStarted = seams.now();
     run = await seams.check(settings, caseDir);
-    minimizeSeconds = (seams.now() - again) / 1000;
-    // The run again is random too: its verdict stands only when it found the same.
-    if (outcomeOf(run) !== 'finding') run = first;
+    minimizeSeconds = (seams.now() - againStarted) / 1000;
+    // The run again is random too: its verdict stands only when it found the same (not, say, only the
+    // history shift where the first found a lost layer).
+    const again = caseResult(fuzzCase, cacheType, run, { setup: 0, attempts: 0, minimize: 0, total: 0 });
+    if (again.outcome !== 'finding' || groupKeyOf(again) !== signature) {
+      discarded = `checked again to be minimized, it showed ${again.outcome === 'finding' ? groupKeyOf(again) : again.outcome} instead: not minimized`;
+      run = first;
+    }
   }
   const total = (seams.now() - started) / 1000;
   const seconds = caseSeconds(first, total - minimizeSeconds);
   const result = caseResult(fuzzCase, cacheType, run, { ...seconds, minimize: minimizeSeconds, total });
   if (result.outcome === 'finding') {
     result.signature = signatureOf(result);
-    if (run.minimization) result.minimization = minimizationLine(run.minimization);
+    if (discarded) result.minimization = discarded;
+    else if (run.minimization) result.minimization = minimizationLine(run.minimization);
     result.findingDir = seams.writeFinding(fuzzCase, result, run);
   }
   // A case that showed nothing keeps no files: a long run would fill the disk.
@@ -184,6 +197,21 @@ function caseResult(
     involved: outcome === 'finding' ? involvedOf(run.verdict) : [],
     ...minimizedOf(run),
     seconds,
+  };
+}
+
+/** A check that threw, as a run whose verdict is the error. */
+function thrown(error: unknown): RunResult {
+  const cause = `the case could not be run: ${(error as Error).message}`;
+  const classes = { 'lost-layer': 0, 'content-differs': 0, 'config-differs': 0, intact: 0 };
+  return {
+    runId: '',
+    verdict: { kind: 'error', cause, attemptsRun: 0, classes },
+    records: [],
+    buildkitVersion: 'unknown',
+    startedAt: '',
+    finishedAt: '',
+    daemonLogFiles: [],
   };
 }
 

@@ -1,7 +1,8 @@
 import { inputGiven, inputText, type RawInputs } from './input-table.js';
 import type { FuzzSettings, Settings } from './settings-types.js';
-import { boolean, integer, InputError, list, oneOf } from './validators.js';
-import { CACHE_TYPES } from '../backends/backends.js';
+import { boolean, integer, InputError, list, oneOf, versionFromImageTag } from './validators.js';
+import { cacheSettingsInputs } from './backend-inputs.js';
+import { backendProblem, CACHE_TYPES, releaseProblem } from '../backends/backends.js';
 
 /**
  * The fuzzer's inputs (fuzz-*): undefined when fuzz is false, and then none of them may be given. A fuzz run
@@ -9,7 +10,10 @@ import { CACHE_TYPES } from '../backends/backends.js';
  */
 export function fuzzInputs(
   raw: RawInputs,
-  settings: Pick<Settings, 'cacheType' | 'createCache' | 'cacheContext' | 'cacheDockerfile'>,
+  settings: Pick<
+    Settings,
+    'cacheType' | 'createCache' | 'cacheOptions' | 'cacheSettings' | 'buildkitImage' | 'cacheBuildkitImage'
+  >,
 ): FuzzSettings | undefined {
   const names = [
     'fuzz-seed',
@@ -28,14 +32,19 @@ export function fuzzInputs(
     if (inputGiven(raw, input))
       throw new InputError(input, 'fuzz makes its own Dockerfiles and contexts, and knows what they hold');
   if (!settings.createCache) throw new InputError('create-cache', 'false: fuzz makes a cache for every case');
+  // Every case is its own run: kept, a long fuzz run would fill the machine.
+  if (!boolean('cleanup', inputText(raw, 'cleanup')))
+    throw new InputError('cleanup', 'false: fuzz removes each case as it ends');
   const caseText = inputText(raw, 'fuzz-case');
+  if (caseText && inputGiven(raw, 'fuzz-cases'))
+    throw new InputError('fuzz-cases', 'fuzz-case runs one case only: give one of the two');
   return {
     seed: integer('fuzz-seed', inputText(raw, 'fuzz-seed'), 0, 2 ** 31 - 1),
     cases: integer('fuzz-cases', inputText(raw, 'fuzz-cases'), 1, 100_000),
     ...(caseText ? { onlyCase: integer('fuzz-case', caseText, 0, 10_000_000) } : {}),
     budgetSeconds: integer('fuzz-budget', inputText(raw, 'fuzz-budget'), 0, 7 * 86_400),
     shard: shard(inputText(raw, 'fuzz-shard')),
-    cacheTypes: cacheTypes(inputText(raw, 'fuzz-cache-types'), settings.cacheType),
+    cacheTypes: cacheTypes(inputText(raw, 'fuzz-cache-types'), settings),
   };
 }
 
@@ -47,8 +56,38 @@ function shard(text: string): FuzzSettings['shard'] {
   return { index, count };
 }
 
-function cacheTypes(text: string, cacheType: Settings['cacheType']): FuzzSettings['cacheTypes'] {
+/** The settings of a type given no input of its own; one that needs some is refused. */
+function withoutInputs(type: Settings['cacheType']): Settings['cacheSettings'] {
+  try {
+    return cacheSettingsInputs({}, {}, type, true);
+  } catch {
+    throw new InputError('fuzz-cache-types', `${type} needs inputs of its own: give it as cache-type`);
+  }
+}
+
+/**
+ * The cache-types the cases take turns with, each checked as cache-type is: a type on a server of its own
+ * (s3, gha, azblob) has its settings only as cache-type, so only there; the export options and the
+ * releases the images name must suit every type.
+ */
+function cacheTypes(text: string, settings: Parameters<typeof fuzzInputs>[1]): FuzzSettings['cacheTypes'] {
   const words = list(text);
-  if (words.length === 0) return [cacheType];
-  return [...new Set(words.map((word) => oneOf('fuzz-cache-types', word, CACHE_TYPES)))];
+  if (words.length === 0) return [settings.cacheType];
+  const types = [...new Set(words.map((word) => oneOf('fuzz-cache-types', word, CACHE_TYPES)))];
+  for (const type of types) {
+    const own = type === settings.cacheType ? settings.cacheSettings : withoutInputs(type);
+    const problem = backendProblem(type, {
+      cacheDir: '',
+      createCache: true,
+      cacheOptions: settings.cacheOptions,
+      own,
+    });
+    if (problem) throw new InputError('fuzz-cache-types', `${type}: ${problem.input} ${problem.reason}`);
+    for (const image of [settings.buildkitImage, settings.cacheBuildkitImage]) {
+      const release = versionFromImageTag(image);
+      const tooOld = release && releaseProblem(type, release, settings.cacheOptions, 'maker', own);
+      if (tooOld) throw new InputError('fuzz-cache-types', tooOld);
+    }
+  }
+  return types;
 }

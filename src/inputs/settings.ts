@@ -72,7 +72,7 @@ export function parseSettings(raw: RawInputs, paths: PathContext, environment: R
       'says what the run makes its cache from, and create-cache false makes none',
     );
   }
-  const fuzz = fuzzInputs(raw, { ...cache, ...build });
+  const fuzz = fuzzInputs(raw, { ...buildkit, ...cache });
   return {
     fuzz,
     ...buildkit,

@@ -16,7 +16,11 @@ export function cell(text: string): string {
 
 /** A code span; a backtick would end it early, and GitHub splits table cells at a pipe even inside one. */
 export function code(text: string): string {
-  return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+  // A line break would end the table (and the code span) and let the rest read as Markdown.
+  return `\`${text
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/`/g, "'")
+    .replace(/\|/g, '\\|')}\``;
 }
 
 /** One table row of cells that are already Markdown: `| a | b |`. */

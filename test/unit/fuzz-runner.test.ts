@@ -182,6 +182,42 @@ describe('the fuzz run with a fake engine', () => {
     );
   });
 
+  it('a case that throws is an error of that case; the run goes on', async () => {
+    const settings = parseSettings({ fuzz: 'true', 'fuzz-cases': '3' }, paths);
+    assert.ok(settings.fuzz);
+    const fake = fakeSeams([{ kind: 'clean', attemptsRun: 4, classes: CLASSES }], { now: 0 });
+    const check = fake.seams.check;
+    let calls = 0;
+    fake.seams.check = (s, dir) => (++calls === 2 ? Promise.reject(new Error('docker gone')) : check(s, dir));
+    const report = await runFuzz(settings, settings.fuzz, path.join(root, 'throws'), fake.seams);
+    assert.deepEqual(
+      report.cases.map((c) => c.outcome),
+      ['intact', 'error', 'intact'],
+    );
+    assert.equal(report.cases[1]?.detail, 'the case could not be run: docker gone');
+  });
+
+  it('a finding checked again to be minimized keeps its own class when the second check shows another', async () => {
+    const settings = parseSettings({ fuzz: 'true', 'fuzz-cases': '1', minimize: 'true' }, paths);
+    assert.ok(settings.fuzz);
+    const history: Verdict = {
+      kind: 'config-differs',
+      firstAttempt: 1,
+      difference: difference([{ field: 'history 2 empty_layer (RUN true)' }]),
+      attemptsRun: 4,
+      classes: CLASSES,
+    };
+    const fake = fakeSeams([lost], { now: 0 });
+    let calls = 0;
+    fake.seams.check = () =>
+      Promise.resolve(run(++calls === 1 ? lost : history, [record({ kind: 'intact' })]));
+    const report = await runFuzz(settings, settings.fuzz, path.join(root, 'again'), fake.seams);
+    if (report.cases[0]?.changes.length) return; // a case of two versions is not minimized
+    assert.equal(calls, 2);
+    assert.equal(report.cases[0]?.differenceClass, 'lost-layer');
+    assert.match(report.cases[0]?.minimization ?? '', /showed config-differs: history N empty_layer instead/);
+  });
+
   it('no case starts after the budget', async () => {
     const settings = parseSettings({ fuzz: 'true', 'fuzz-cases': '100', 'fuzz-budget': '60' }, paths);
     assert.ok(settings.fuzz);
@@ -208,6 +244,12 @@ describe('the fuzz inputs', () => {
     refused({ fuzz: 'true', 'fuzz-shard': '0/2' }, 'fuzz-shard');
     refused({ fuzz: 'true', 'fuzz-cache-types': 'registry,floppy' }, 'fuzz-cache-types');
     refused({ fuzz: 'true', 'create-cache': 'false', 'cache-type': 'local', 'cache-dir': '.' }, 'cache-dir');
+    // Another type than cache-type only when it needs no inputs of its own, and suits the options given.
+    refused({ fuzz: 'true', 'fuzz-cache-types': 'registry,s3' }, 'fuzz-cache-types');
+    refused({ fuzz: 'true', 'fuzz-cache-types': 'registry,gha' }, 'fuzz-cache-types');
+    refused({ fuzz: 'true', 'fuzz-cache-types': 'registry,inline', 'cache-mode': 'max' }, 'fuzz-cache-types');
+    refused({ fuzz: 'true', cleanup: 'false' }, 'cleanup');
+    refused({ fuzz: 'true', 'fuzz-case': '3', 'fuzz-cases': '50' }, 'fuzz-cases');
   });
 
   it("take the runner's defaults as no choice, and read a fuzz run", () => {

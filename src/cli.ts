@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCheck } from './engine.js';
-import { parseCliArgs, usage } from './inputs/cli-args.js';
+import { fuzzCliArgs, parseCliArgs, usage } from './inputs/cli-args.js';
 import { fuzzOnEngine } from './fuzz/fuzz-engine.js';
 import { mergeFuzzReports } from './fuzz/fuzz-merge.js';
 import { readFuzzReports } from './fuzz/fuzz-report-files.js';
@@ -40,27 +40,6 @@ function table(argv: string[]): number {
   return EXIT.clean;
 }
 
-/** The fuzz command's short flags, and the inputs they stand for. */
-const FUZZ_FLAGS: Readonly<Record<string, string>> = {
-  '--seed': '--fuzz-seed',
-  '--case': '--fuzz-case',
-  '--cases': '--fuzz-cases',
-  '--budget': '--fuzz-budget',
-  '--shard': '--fuzz-shard',
-};
-
-/** `lost-layer-check fuzz [--seed N] [--case N | --cases N] [--budget S] [--shard I/N] [--out DIR] …` */
-function fuzzArgs(argv: string[]): { inputs: string[]; outDir: string | undefined } {
-  const inputs: string[] = ['--fuzz', 'true'];
-  let outDir: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const [flag = '', value] = (argv[i] ?? '').split(/=(.*)/s);
-    if (flag !== '--out') inputs.push(FUZZ_FLAGS[flag] ?? flag, ...(value === undefined ? [] : [value]));
-    else if ((outDir = value ?? argv[++i]) === undefined) throw new Error('--out needs a folder');
-  }
-  return { inputs, outDir };
-}
-
 /** `lost-layer-check fuzz-table REPORT_OR_FOLDER...`: every shard's fuzz report in one table of findings. */
 function fuzzTable(argv: string[]): number {
   const read = readFuzzReports(argv.length > 0 ? argv : ['.']);
@@ -72,21 +51,19 @@ function fuzzTable(argv: string[]): number {
 async function cli(): Promise<number> {
   if (process.argv[2] === 'table') return table(process.argv.slice(3));
   if (process.argv[2] === 'fuzz-table') return fuzzTable(process.argv.slice(3));
-  const fuzzing = process.argv[2] === 'fuzz' ? fuzzArgs(process.argv.slice(3)) : undefined;
+  let fuzzing: ReturnType<typeof fuzzCliArgs> | undefined;
   let settings: Settings;
   let summaryFile: string | undefined;
   try {
+    if (process.argv[2] === 'fuzz') fuzzing = fuzzCliArgs(process.argv.slice(3));
     const request = parseCliArgs(fuzzing?.inputs ?? process.argv.slice(2), process.env);
     if (request.help) {
       process.stdout.write(`${usage()}\n`);
       return EXIT.clean;
     }
     summaryFile = request.summaryFile;
-    settings = parseSettings(
-      request.inputs,
-      { workspace: process.cwd(), bundledRepro: bundledRepro() },
-      process.env,
-    );
+    const paths = { workspace: process.cwd(), bundledRepro: bundledRepro() };
+    settings = parseSettings(request.inputs, paths, process.env);
   } catch (error) {
     process.stderr.write(`lost-layer-check: ${(error as Error).message}\n\n${usage()}\n`);
     return EXIT.error;

@@ -50,6 +50,34 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
   };
 }
 
+/** The fuzz command's short flags, and the inputs they stand for. */
+const FUZZ_FLAGS: Readonly<Record<string, string>> = {
+  '--seed': '--fuzz-seed',
+  '--case': '--fuzz-case',
+  '--cases': '--fuzz-cases',
+  '--budget': '--fuzz-budget',
+  '--shard': '--fuzz-shard',
+};
+
+/**
+ * `lost-layer-check fuzz [--seed N] [--case N | --cases N] [--budget S] [--shard I/N] [--out DIR] …`: the
+ * arguments as the check's flags (the short ones renamed, `--fuzz true` added), and the output folder.
+ */
+export function fuzzCliArgs(argv: readonly string[]): { inputs: string[]; outDir: string | undefined } {
+  const inputs: string[] = ['--fuzz', 'true'];
+  let outDir: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    // Only a flag is read at its '=', and kept whole (a value may start with a dash, as docker's options
+    // do); a value is passed as it is, '=' and all (--mirror-images a=b).
+    const [flag = '', value] = arg.startsWith('--') ? arg.split(/=(.*)/s) : [arg];
+    if (flag === '--out') {
+      if ((outDir = value ?? argv[++i]) === undefined) throw new Error('--out needs a folder');
+    } else inputs.push(`${FUZZ_FLAGS[flag] ?? flag}${value === undefined ? '' : `=${value}`}`);
+  }
+  return { inputs, outDir };
+}
+
 export function usage(): string {
   return [
     'usage: lost-layer-check [--INPUT VALUE ...] [--summary FILE]',

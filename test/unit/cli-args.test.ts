@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseCliArgs, usage } from '../../src/inputs/cli-args.js';
+import { fuzzCliArgs, parseCliArgs, usage } from '../../src/inputs/cli-args.js';
 import { INPUT_NAMES } from '../../src/inputs/input-table.js';
 import { parseSettings } from '../../src/inputs/settings.js';
 
@@ -118,5 +118,36 @@ describe('usage', () => {
     for (const variable of ['BUILDKIT_IMAGE', 'RETRIES', 'CACHE_RESET_FREQ', 'NO_CLEANUP', 'SKIP_TESTS']) {
       assert.ok(text.includes(variable), variable);
     }
+  });
+});
+
+describe('the fuzz command', () => {
+  it('renames its short flags, splits a flag at its =, and never a value that holds one', () => {
+    const { inputs, outDir } = fuzzCliArgs([
+      '--seed=5',
+      '--case',
+      '3',
+      '--mirror-images',
+      'lost-layer-testbed/alpine:latest=library/alpine:latest',
+      '--out',
+      '/tmp/x',
+      '--buildkitd-container-options=--security-opt seccomp=unconfined',
+    ]);
+    assert.equal(outDir, '/tmp/x');
+    assert.deepEqual(inputs, [
+      '--fuzz',
+      'true',
+      '--fuzz-seed=5',
+      '--fuzz-case',
+      '3',
+      '--mirror-images',
+      'lost-layer-testbed/alpine:latest=library/alpine:latest',
+      '--buildkitd-container-options=--security-opt seccomp=unconfined',
+    ]);
+    const request = parseCliArgs(inputs, {});
+    assert.equal(request.inputs['mirror-images'], 'lost-layer-testbed/alpine:latest=library/alpine:latest');
+    assert.equal(request.inputs['fuzz-seed'], '5');
+    assert.equal(request.inputs['buildkitd-container-options'], '--security-opt seccomp=unconfined');
+    assert.throws(() => fuzzCliArgs(['--out']), /--out needs a folder/);
   });
 });

@@ -7,16 +7,31 @@ export interface Coverage {
   changes: Record<ChangeKind, number>;
 }
 
+/** What a case used, as a generated case or its result tells it. */
+export interface CaseShape {
+  constructs: readonly Construct[];
+  changes: readonly ChangeKind[];
+}
+
 /** Per 100 cases (issue 21, item 5), to one decimal; all zero for no cases. */
-export function coverage(cases: readonly FuzzCase[]): Coverage {
+export function coverageOf(cases: readonly CaseShape[]): Coverage {
   const per100 = (count: number) => (cases.length === 0 ? 0 : Math.round((count * 1000) / cases.length) / 10);
-  const count = <K extends string>(keys: readonly K[], has: (c: FuzzCase, key: K) => boolean) =>
-    Object.fromEntries(keys.map((key) => [key, per100(cases.filter((c) => has(c, key)).length)])) as Record<
-      K,
-      number
-    >;
+  const count = <K extends string>(keys: readonly K[], used: (c: CaseShape) => readonly K[]) =>
+    Object.fromEntries(
+      keys.map((key) => [key, per100(cases.filter((c) => used(c).includes(key)).length)]),
+    ) as Record<K, number>;
   return {
-    constructs: count(CONSTRUCTS, (c, key) => c.constructs.includes(key)),
-    changes: count(CHANGE_KINDS, (c, key) => c.changed?.changes.some((ch) => ch.kind === key) ?? false),
+    constructs: count(CONSTRUCTS, (c) => c.constructs),
+    changes: count(CHANGE_KINDS, (c) => c.changes),
   };
+}
+
+/** The coverage of generated cases. */
+export function coverage(cases: readonly FuzzCase[]): Coverage {
+  return coverageOf(
+    cases.map((c) => ({
+      constructs: c.constructs,
+      changes: (c.changed?.changes ?? []).map((ch) => ch.kind),
+    })),
+  );
 }

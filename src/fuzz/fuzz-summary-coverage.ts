@@ -5,6 +5,7 @@
  */
 import { cell, tableRow } from '../report/markdown.js';
 import { CHANGE_KINDS, CONSTRUCT_WORDS, CONSTRUCTS, type ChangeKind, type Construct } from './case-model.js';
+import { coverageOf } from './coverage.js';
 import type { CaseResult } from './fuzz-result.js';
 
 export interface ResultCoverage {
@@ -39,17 +40,11 @@ function distinctCases(results: readonly CaseResult[]): CaseResult[] {
 /** Per 100 cases, to one decimal; all zero for no cases. */
 export function resultCoverage(results: readonly CaseResult[]): ResultCoverage {
   const cases = distinctCases(results);
-  const per100 = (count: number) => (cases.length === 0 ? 0 : Math.round((count * 1000) / cases.length) / 10);
-  const count = <K extends string>(keys: readonly K[], has: (c: CaseResult, key: K) => boolean) =>
-    Object.fromEntries(keys.map((key) => [key, per100(cases.filter((c) => has(c, key)).length)])) as Record<
-      K,
-      number
-    >;
+  const changed = cases.filter((c) => c.changes.length > 0).length;
   return {
     cases: cases.length,
-    changed: per100(cases.filter((c) => c.changes.length > 0).length),
-    constructs: count(CONSTRUCTS, (c, key) => c.constructs.includes(key)),
-    changes: count(CHANGE_KINDS, (c, key) => c.changes.includes(key)),
+    changed: cases.length === 0 ? 0 : Math.round((changed * 1000) / cases.length) / 10,
+    ...coverageOf(cases),
   };
 }
 

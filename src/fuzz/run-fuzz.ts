@@ -19,7 +19,11 @@ import { versionFromImageTag } from '../inputs/validators.js';
 import type { Log } from '../log.js';
 import type { RunResult } from '../model/run-result.js';
 import { NOTHING_FROM_THE_CACHE } from '../attempts/one-attempt.js';
+import { noClasses } from '../model/classes.js';
 import { minimizationLine } from '../model/wording.js';
+
+/** A result whose time is not known yet (or was none). */
+const NO_SECONDS: CaseResult['seconds'] = { setup: 0, attempts: 0, minimize: 0, total: 0 };
 
 /** What the fuzz run needs from outside: the engine, the clock, the log, where findings go. */
 export interface FuzzSeams {
@@ -93,7 +97,7 @@ export async function runFuzz(
     // A case that throws is an error of that case: the run goes on, and its report is still written.
     const result = await runOneCase(base, fuzzCase, cacheType, outDir, seams, minimized).catch(
       (error: unknown): CaseResult => ({
-        ...caseResult(fuzzCase, cacheType, thrown(error), { setup: 0, attempts: 0, minimize: 0, total: 0 }),
+        ...caseResult(fuzzCase, cacheType, thrown(error), NO_SECONDS),
       }),
     );
     cases.push(result);
@@ -135,12 +139,7 @@ async function runOneCase(
   const settings = caseSettings(base, cacheType, attemptInputs, fuzzCase.changed ? cacheInputs : undefined);
   const started = seams.now();
   const first = await seams.check({ ...settings, minimize: false }, caseDir);
-  const firstResult = caseResult(fuzzCase, cacheType, first, {
-    setup: 0,
-    attempts: 0,
-    minimize: 0,
-    total: 0,
-  });
+  const firstResult = caseResult(fuzzCase, cacheType, first, NO_SECONDS);
   let run = first;
   let minimizeSeconds = 0;
   let discarded: string | undefined;
@@ -152,7 +151,7 @@ async function runOneCase(
     minimizeSeconds = (seams.now() - againStarted) / 1000;
     // The run again is random too: its verdict stands only when it found the same (not, say, only the
     // history shift where the first found a lost layer).
-    const again = caseResult(fuzzCase, cacheType, run, { setup: 0, attempts: 0, minimize: 0, total: 0 });
+    const again = caseResult(fuzzCase, cacheType, run, NO_SECONDS);
     if (again.outcome !== 'finding' || groupKeyOf(again) !== signature) {
       discarded = `checked again to be minimized, it showed ${again.outcome === 'finding' ? groupKeyOf(again) : again.outcome} instead: not minimized`;
       run = first;
@@ -203,10 +202,9 @@ function caseResult(
 /** A check that threw, as a run whose verdict is the error. */
 function thrown(error: unknown): RunResult {
   const cause = `the case could not be run: ${(error as Error).message}`;
-  const classes = { 'lost-layer': 0, 'content-differs': 0, 'config-differs': 0, intact: 0 };
   return {
     runId: '',
-    verdict: { kind: 'error', cause, attemptsRun: 0, classes },
+    verdict: { kind: 'error', cause, attemptsRun: 0, classes: noClasses() },
     records: [],
     buildkitVersion: 'unknown',
     startedAt: '',

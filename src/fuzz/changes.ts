@@ -30,7 +30,17 @@ type Applier = (state: ChangeState) => Change | undefined;
 const octal = (mode: number) => mode.toString(8).padStart(3, '0');
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 
-const untouchedFiles = (s: ChangeState) => filesOf(s.context).filter((f) => !s.touched.has(f.path));
+/** Whether the kept step reads this context path: it, a folder above it, or a wildcard it matches at the top. */
+function keptReads(s: ChangeState, entryPath: string): boolean {
+  const reads = s.kept?.reads;
+  if (!reads) return false;
+  const under = reads.paths.some((p) => entryPath === p || entryPath.startsWith(`${p}/`));
+  return under || (!entryPath.includes('/') && reads.wildcards.includes(extensionOf(entryPath)));
+}
+
+/** Files no change touched yet and the kept step does not read. */
+const untouchedFiles = (s: ChangeState) =>
+  filesOf(s.context).filter((f) => !s.touched.has(f.path) && !keptReads(s, f.path));
 const linkTargets = (s: ChangeState) => new Set(symlinksOf(s.context).map(linkTarget));
 const wildcardMatches = (s: ChangeState, ext: string) =>
   filesOf(s.context).filter((f) => isTopLevel(f) && extensionOf(f.path) === ext).length;
@@ -98,7 +108,7 @@ function fileMode(s: ChangeState): Change | undefined {
 
 /** Another file of the context, still relative and inside it. */
 function symlinkTarget(s: ChangeState): Change | undefined {
-  const links = symlinksOf(s.context).filter((l) => !s.touched.has(l.path));
+  const links = symlinksOf(s.context).filter((l) => !s.touched.has(l.path) && !keptReads(s, l.path));
   for (const link of s.rng.shuffle(links)) {
     const targets = filesOf(s.context).filter((f) => f.path !== linkTarget(link));
     if (targets.length === 0) continue;
@@ -116,6 +126,10 @@ function fileAdded(s: ChangeState): Change | undefined {
   const dirs = dirsOf(s.context);
   const dir = dirs.length > 0 && s.rng.chance(0.4) ? s.rng.pick(dirs).path : '';
   const file = addFile(s.context, s.rng, dir);
+  if (keptReads(s, file.path)) {
+    s.context.splice(s.context.indexOf(file), 1);
+    return undefined;
+  }
   s.touched.add(file.path);
   const description = `added ${file.path} (${file.content.length} bytes${reach(s, file)})`;
   return { kind: 'file-added', path: file.path, description };
@@ -145,7 +159,8 @@ function fileRemoved(s: ChangeState): Change | undefined {
 
 /** A RUN's echoed word, an ENV, ARG or LABEL value: each generated unique, so exactly it changes. */
 function instructionEdited(s: ChangeState): Change | undefined {
-  const edits = s.editable.filter((e) => !s.touched.has(`line:${e.line}`));
+  const kept = s.kept?.throughLine ?? -1;
+  const edits = s.editable.filter((e) => !s.touched.has(`line:${e.line}`) && e.line > kept);
   if (edits.length === 0) return undefined;
   const edit = s.rng.pick(edits);
   const before = s.lines[edit.line] ?? '';
@@ -167,8 +182,8 @@ const APPLIERS: Readonly<Record<ChangeKind, Applier>> = {
 };
 
 /**
- * One to three changes of different paths or lines, each kind drawn evenly among those that apply. The
- * first always applies: a context has a file, and its content can always change.
+ * One to three changes of different paths or lines, each kind drawn evenly among those that apply; none
+ * touches the kept step or what it reads. None at all when the kept step reads every file and no room is left.
  */
 export function applyChanges(
   rng: Random,
@@ -184,6 +199,7 @@ export function applyChanges(
     pinned: new Set(facts.pinned),
     wildcards: new Set(facts.wildcards),
     editable: [...facts.editable],
+    kept: facts.kept,
     touched: new Set(),
   };
   const changes: Change[] = [];

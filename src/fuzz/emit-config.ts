@@ -32,6 +32,7 @@ function newStageLine(state: GenState, target: number): boolean {
       ...structuredClone(parent),
       name,
       needs: [from],
+      parent: from,
     });
     emit(state, `FROM ${parent.name} AS ${name}`);
   } else {

@@ -5,6 +5,7 @@ import {
   filesOf,
   filesUnder,
   isTopLevel,
+  linkTarget,
   someDir,
   someFile,
   someSymlink,
@@ -31,6 +32,8 @@ interface Source {
   named?: string;
   /** The extension of a `*.ext` source. */
   wildcard?: string;
+  /** Besides the named path: the file a link source points to, whose content COPY follows. */
+  follows?: string;
 }
 
 const base = (p: string) => path.posix.basename(p);
@@ -62,7 +65,8 @@ const SOURCES: Readonly<Record<SourceKind, (state: GenState) => Source | undefin
   symlink: (state) => {
     const link = someSymlink(state.context, state.rng);
     if (!link) return undefined;
-    return { text: link.path, files: [{ rel: base(link.path), source: link.path }], named: link.path };
+    const files = [{ rel: base(link.path), source: link.path }];
+    return { text: link.path, files, named: link.path, follows: linkTarget(link) };
   },
 };
 
@@ -91,6 +95,10 @@ function copyStep(state: GenState, keyword: 'COPY' | 'ADD', kind: SourceKind, fl
     repeatable: true,
     files,
     dirs: [],
+    reads: {
+      paths: [source.named, source.follows].filter((p): p is string => p !== undefined),
+      wildcards: source.wildcard ? [source.wildcard] : [],
+    },
   });
   return true;
 }
@@ -135,6 +143,7 @@ function copyFrom(state: GenState, from?: number): boolean {
     repeatable: true,
     files: [{ path: `${dest}${base(file.path)}`, source: file.source }],
     dirs: [],
+    fromStage: true,
   });
   return true;
 }

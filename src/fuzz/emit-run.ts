@@ -11,12 +11,12 @@ import {
   useKnownFile,
   type Emitter,
   type GenState,
-  type Step,
+  type StepText,
 } from './gen-state.js';
 
 // Every command is deterministic and offline: busybox applets only, no clock, no randomness, no network.
 
-type Written = Omit<Step, 'stage'> & { token?: string };
+type Written = StepText & { token?: string };
 type Variant = (state: GenState) => Written | undefined;
 
 const step = (text: string, needsRoot: boolean, more: Partial<Written> = {}): Written => ({
@@ -108,13 +108,15 @@ const BIND_MOUNT: readonly Variant[] = [
   (state) => {
     const [file, n] = [someFile(state.context, state.rng), fresh(state)];
     state.named.add(file.path);
-    return step(`RUN --mount=type=bind,source=${file.path},target=/b${n} cat /b${n}`, true);
+    const reads = { paths: [file.path], wildcards: [] };
+    return step(`RUN --mount=type=bind,source=${file.path},target=/b${n} cat /b${n}`, true, { reads });
   },
   (state) => {
     const [file, n] = [someFile(state.context, state.rng), fresh(state)];
     state.named.add(file.path);
     const text = `RUN --mount=type=bind,source=${file.path},target=/b${n} mkdir -p /w${n} && cp /b${n} /w${n}/f`;
-    return step(text, true, { files: [{ path: `/w${n}/f` }], dirs: [`/w${n}`] });
+    const reads = { paths: [file.path], wildcards: [] };
+    return step(text, true, { files: [{ path: `/w${n}/f` }], dirs: [`/w${n}`], reads });
   },
 ];
 

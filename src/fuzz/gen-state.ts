@@ -26,6 +26,15 @@ export interface StageState {
   envs: string[];
   /** The earlier stages it builds on (FROM) or copies from. */
   needs: number[];
+  /** The stage it starts from (`FROM sK`); none when it starts from the base image. */
+  parent?: number;
+}
+
+/** What a step reads from the context: the paths it names (a folder's whole tree, a link and its target), and
+ * the extensions it copies by `*.ext` from the top. */
+export interface ContextReads {
+  paths: string[];
+  wildcards: string[];
 }
 
 /** A RUN, COPY or ADD as written, kept so that a later step can repeat it. */
@@ -39,6 +48,24 @@ export interface Step {
   repeatable: boolean;
   files: KnownFile[];
   dirs: string[];
+  /** What it reads from the context; nothing when absent. */
+  reads?: ContextReads;
+  /** It copies from another stage (COPY --from): its cache key follows that stage's files. */
+  fromStage?: boolean;
+  /** Its line in the Dockerfile (0-based). */
+  line: number;
+}
+
+/** A step as an emitter writes it: `emitStep` gives it its stage and line. */
+export type StepText = Omit<Step, 'stage' | 'line'>;
+
+/**
+ * The first step of the last stage's FROM chain, with every line up to it: a changed version leaves it and
+ * what it reads alone, so the cache always has a step to give and the case tests an import, not a rebuild.
+ */
+export interface KeptStep {
+  throughLine: number;
+  reads: ContextReads;
 }
 
 /** A word of a line that an "edited instruction" change may replace; unique in the Dockerfile. */
@@ -56,6 +83,8 @@ export interface GenerationFacts {
   /** Extensions the Dockerfile copies by `*.ext` from the top of the context. */
   wildcards: Set<string>;
   editable: Editable[];
+  /** None when the last stage's first step copies from another stage: then no case has a changed version. */
+  kept?: KeptStep;
 }
 
 export interface GenState extends GenerationFacts {
@@ -140,10 +169,10 @@ export function becomeRoot(state: GenState): void {
 }
 
 /** Writes a layer step and records what it makes, so later steps can read it and repeat it. */
-export function emitStep(state: GenState, step: Omit<Step, 'stage'>, editableToken?: string): void {
+export function emitStep(state: GenState, step: StepText, editableToken?: string): void {
   if (step.needsRoot) becomeRoot(state);
   emit(state, step.text, editableToken);
-  const recorded = { ...step, stage: state.stages.length - 1 };
+  const recorded = { ...step, stage: state.stages.length - 1, line: state.lines.length - 1 };
   state.steps.push(recorded);
   state.lastStep = recorded;
   const stage = current(state);

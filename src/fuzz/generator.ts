@@ -17,6 +17,7 @@ import {
   newState,
   room,
   type Emitter,
+  type KeptStep,
   type GenState,
   type StageState,
 } from './gen-state.js';
@@ -123,6 +124,18 @@ function linkStages(state: GenState): void {
   }
 }
 
+/** See `KeptStep`: the first step of the stages the last one starts from, unless it copies from a stage. */
+function keptStep(state: GenState): KeptStep | undefined {
+  const chain = new Set<number>();
+  for (let index: number | undefined = state.stages.length - 1; index !== undefined;) {
+    chain.add(index);
+    index = state.stages[index]?.parent;
+  }
+  const first = state.steps.find((s) => chain.has(s.stage));
+  if (!first || first.fromStage) return undefined;
+  return { throughLine: first.line, reads: first.reads ?? { paths: [], wildcards: [] } };
+}
+
 /** Stage 0 gets its name only when a later line refers to it, so a one-stage file reads as usual. */
 function nameFirstStage(state: GenState): void {
   const named = state.stages.some((s, i) => i > 0 && s.needs.includes(0));
@@ -159,12 +172,14 @@ export function generateCase(seed: number, caseNumber: number, options: Generate
   };
   // Its own stream: whether a case has a changed version never alters its base.
   const changeRng = caseRandom(seed, caseNumber, 'changes');
-  if (changeRng.chance(options.changedShare ?? 0.5)) {
+  state.kept = keptStep(state);
+  if (state.kept && changeRng.chance(options.changedShare ?? 0.5)) {
     const { context, lines, changes } = applyChanges(changeRng, state.context, state.lines, state);
-    fuzzCase.changed = {
-      input: { dockerfile: `${lines.join('\n')}\n`, context: sortedContext(context) },
-      changes,
-    };
+    if (changes.length > 0)
+      fuzzCase.changed = {
+        input: { dockerfile: `${lines.join('\n')}\n`, context: sortedContext(context) },
+        changes,
+      };
   }
   return fuzzCase;
 }

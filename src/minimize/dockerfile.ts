@@ -169,3 +169,36 @@ export function unreachedStages(instructions: readonly Instruction[]): Instructi
   const reached = reachedStages(stages);
   return stages.flatMap((stage, index) => (reached.has(index) ? [] : stage.instructions));
 }
+
+/** The image or stage a FROM line starts from, after its flags. */
+const FROM_BASE = /^(\s*FROM\s+(?:--\S+\s+)*)(\S+)/i;
+
+/**
+ * The instructions with every stage that holds only its FROM folded into the stages that start from it
+ * (`FROM a AS s0` and `FROM s0 AS s1` give `FROM a AS s1`): the same build, one line shorter. None when no
+ * stage folds: the last stage, a stage read by --from or from=, one whose FROM has flags, and any file that
+ * names a stage by index or variable keep theirs.
+ */
+export function foldEmptyStages(instructions: readonly Instruction[]): Instruction[] | undefined {
+  const froms = instructions.filter(isStageStart);
+  const references = [...froms.map((i) => i.base ?? ''), ...instructions.flatMap((i) => i.readsFrom ?? [])];
+  if (references.some((r) => /^\d+$/.test(r) || r.includes('$'))) return undefined;
+  const readFrom = new Set(instructions.flatMap((i) => i.readsFrom ?? []).map((r) => r.toLowerCase()));
+  const lastFrom = froms.at(-1);
+  const foldedInto = new Map<string, string>();
+  const result: Instruction[] = [];
+  instructions.forEach((instruction, index) => {
+    if (!isStageStart(instruction)) return result.push(instruction);
+    const written = instruction.base ?? '';
+    const base = foldedInto.get(written.toLowerCase()) ?? written;
+    const next = instructions[index + 1];
+    const name = instruction.stageName;
+    // A FROM with flags (--platform) would lose them in the stages it folds into.
+    const plain = !/^\s*FROM\s+--/i.test(instruction.text);
+    const empty = (!next || isStageStart(next)) && instruction !== lastFrom && plain;
+    if (empty && name !== undefined && !readFrom.has(name)) return foldedInto.set(name, base);
+    const text = instruction.text.replace(FROM_BASE, (_, head: string) => `${head}${base}`);
+    return result.push(base === written ? instruction : { ...instruction, base, text });
+  });
+  return foldedInto.size > 0 ? result : undefined;
+}

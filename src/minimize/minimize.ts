@@ -10,6 +10,7 @@ import { attemptsForConfidence, detectionChance } from './confidence.js';
 import { ddmin } from './delta-debugging.js';
 import {
   buildsALayer,
+  foldEmptyStages,
   type Instruction,
   isStageStart,
   type ParsedDockerfile,
@@ -20,6 +21,14 @@ import {
 import type { DifferenceClass } from '../model/classes.js';
 import type { CandidateRecord, Judgement, Minimization } from '../model/minimization.js';
 import { CLASS_WORDS } from '../model/wording.js';
+
+/**
+ * The confirming run shows a loss with at least this chance for a candidate that loses at the original's rate
+ * (`retries` attempts when that asks for fewer): the smallest is often as rare as the original, and a short
+ * confirming run would call a true result unconfirmed (a loss in 2 of 16 attempts, as on v0.9.0, goes unseen
+ * in 16 attempts one time in eight).
+ */
+const CONFIRMING_CONFIDENCE = 0.99;
 
 export interface MinimizeRequest {
   /** The engine's steps on the run's services (candidateServices), or fakes. */
@@ -39,7 +48,7 @@ export interface MinimizeRequest {
 
 /**
  * Shrinks a Dockerfile whose image differed from the reference, keeping that class of difference: its instructions (every FROM stays), the stages the last one no
- * longer reaches, then its context's files, again until nothing more goes; each candidate judged by the
+ * longer reaches, the stages left with only their FROM, then its context's files, again until nothing more goes; each candidate judged by the
  * engine itself (its own cache and reference, then attempts until the first loss, at most as many as the
  * stated risk asks for). Ends with a keep-going run of the smallest.
  */
@@ -93,7 +102,7 @@ class Search {
     const smallest = await this.shrink(attempts, outOfTime);
     const proven = smallest.proven && !outOfTime();
 
-    const confirming = await this.execute(smallest.instructions, smallest.files, settings.retries, true);
+    const confirming = await this.confirm(smallest, rate);
     if (confirming.judgement === 'invalid') {
       throw new InfrastructureError(
         `the confirming run of the smallest candidate did not build: ${confirming.detail}`,
@@ -140,6 +149,15 @@ class Search {
     };
   }
 
+  /** A keep-going run of the smallest, long enough to show a loss at the original's rate (see CONFIRMING_CONFIDENCE). */
+  private confirm(smallest: Smallest, rate: { found: number; attempts: number }): Promise<CandidateRun> {
+    const attempts = Math.max(
+      this.request.settings.retries,
+      attemptsForConfidence(rate.found / rate.attempts, CONFIRMING_CONFIDENCE),
+    );
+    return this.execute(smallest.instructions, smallest.files, attempts, true);
+  }
+
   /** Passes until one removes nothing: a file gone can make an instruction removable, and back. */
   private async shrink(attempts: number, outOfTime: () => boolean): Promise<Smallest> {
     let smallest: Smallest = { instructions: this.parsed.instructions, files: this.allFiles, proven: false };
@@ -176,20 +194,26 @@ class Search {
     return rate;
   }
 
-  /** One pass: ddmin over the instructions, the stages nothing reaches, ddmin over the files. */
+  /**
+   * One pass: ddmin over the instructions (every FROM of the smallest so far stays), the stages nothing
+   * reaches, the stages left empty, ddmin over the files.
+   */
   private async pass(from: Smallest, attempts: number, outOfTime: () => boolean): Promise<Smallest> {
     const removable = from.instructions.filter((i) => !isStageStart(i));
+    const withStageStarts = (kept: readonly Instruction[]) =>
+      from.instructions.filter((i) => isStageStart(i) || kept.includes(i));
     const byInstructions = await ddmin({
       items: removable,
-      judge: (kept) => this.judge('instructions', this.withStageStarts(kept), from.files, attempts),
+      judge: (kept) => this.judge('instructions', withStageStarts(kept), from.files, attempts),
       outOfTime,
     });
-    const instructions = await this.withoutUnreachedStages(
-      this.withStageStarts(byInstructions.smallest),
+    const reached = await this.withoutUnreachedStages(
+      withStageStarts(byInstructions.smallest),
       from.files,
       attempts,
       outOfTime,
     );
+    const instructions = await this.withEmptyStagesFolded(reached, from.files, attempts, outOfTime);
     if (outOfTime()) return { instructions, files: from.files, proven: false };
     const byFiles =
       from.files.length > 0
@@ -200,11 +224,6 @@ class Search {
           })
         : { smallest: from.files, proven: true };
     return { instructions, files: byFiles.smallest, proven: byInstructions.proven && byFiles.proven };
-  }
-
-  /** A candidate keeps every FROM, in the original order. */
-  private withStageStarts(kept: readonly Instruction[]): Instruction[] {
-    return this.parsed.instructions.filter((i) => isStageStart(i) || kept.includes(i));
   }
 
   /** A stage the last one no longer reaches is never built: it goes when the candidate without it still loses. */
@@ -218,6 +237,18 @@ class Search {
     if (unreached.length === 0 || outOfTime()) return instructions;
     const without = instructions.filter((i) => !unreached.includes(i));
     return (await this.judge('stages', without, files, attempts)) === 'reproduces' ? without : instructions;
+  }
+
+  /** A stage left with only its FROM folds into the stages that start from it, when the loss stays. */
+  private async withEmptyStagesFolded(
+    instructions: Instruction[],
+    files: readonly string[],
+    attempts: number,
+    outOfTime: () => boolean,
+  ): Promise<Instruction[]> {
+    const folded = foldEmptyStages(instructions);
+    if (!folded || outOfTime()) return instructions;
+    return (await this.judge('stages', folded, files, attempts)) === 'reproduces' ? folded : instructions;
   }
 
   private render(instructions: readonly Instruction[]): string {

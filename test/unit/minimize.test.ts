@@ -9,6 +9,7 @@ import { attemptsForConfidence, detectionChance } from '../../src/minimize/confi
 import { ddmin } from '../../src/minimize/delta-debugging.js';
 import {
   buildsALayer,
+  foldEmptyStages,
   parseDockerfile,
   renderDockerfile,
   unreachedStages,
@@ -238,6 +239,24 @@ describe('parseDockerfile', () => {
     );
     // A stage named by its index: dropping an earlier one would renumber it, so none is offered.
     assert.deepEqual(unreached('FROM a AS unused\nFROM a\nRUN 1\nFROM b\nCOPY --from=1 /x /y\n'), []);
+  });
+
+  it('folds a stage holding only its FROM into the stages that start from it', () => {
+    const fold = (text: string) =>
+      foldEmptyStages(parseDockerfile(text).instructions)?.map((i) => `${i.text} (${i.base ?? ''})`);
+    assert.deepEqual(fold('FROM a AS s0\nFROM s0 AS s1\nRUN 1\n'), ['FROM a AS s1 (a)', 'RUN 1 ()']);
+    assert.deepEqual(
+      fold('FROM a:1 AS x\nFROM X AS y\nFROM --platform=p y AS z\nRUN 1\nFROM a\nCOPY --from=z /1 /\n'),
+      ['FROM --platform=p a:1 AS z (a:1)', 'RUN 1 ()', 'FROM a (a)', 'COPY --from=z /1 / ()'],
+      'a chain of empty stages folds into the first non-empty one, whatever the case of the name',
+    );
+    assert.equal(fold('FROM a AS s0\nRUN 1\nFROM s0\nRUN 2\n'), undefined, 'no stage is empty');
+    assert.equal(fold('FROM a AS s0\nRUN 1\nFROM s0 AS s1\n'), undefined, 'the last stage stays');
+    assert.equal(fold('FROM a AS s0\nFROM b\nCOPY --from=s0 /1 /\n'), undefined, 'read by --from');
+    assert.equal(fold('FROM a AS s0\nFROM b\nRUN --mount=from=s0,target=/t 1\n'), undefined);
+    assert.equal(fold('FROM a AS s0\nFROM 0 AS s1\nRUN 1\n'), undefined, 'a stage named by index');
+    assert.equal(fold('FROM --platform=p a AS s0\nFROM s0\nRUN 1\n'), undefined, 'its flags would go');
+    assert.equal(fold('ARG S=s0\nFROM a AS s0\nFROM ${S}\nRUN 1\n'), undefined, 'by variable');
   });
 
   it('takes a reference through a variable as reaching any earlier stage', () => {

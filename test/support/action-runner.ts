@@ -31,8 +31,16 @@ export interface RunnerDirs {
   workspace: string;
 }
 
+/** Every runner folder this test process made: removed when it exits (KEEP_RUNNER_DIRS=1 keeps them to read). */
+const madeRoots: string[] = [];
+process.on('exit', () => {
+  if (process.env['KEEP_RUNNER_DIRS'] === '1') return;
+  for (const root of madeRoots) fs.rmSync(root, { recursive: true, force: true });
+});
+
 export function runnerDirs(): RunnerDirs {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lost-layer-runner-'));
+  madeRoots.push(root);
   const dirs = {
     toolCache: path.join(root, 'tool-cache'),
     temp: path.join(root, 'temp'),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CacheBuildFailed, cacheSpecs, createCache } from '../../src/attempts/cache-build.js';
 import type { CacheType } from '../../src/backends/backends.js';
@@ -13,6 +13,10 @@ import { fakeDaemons, recordingLog } from '../support/fake-daemons.js';
 import { withRegistry } from '../support/one-image-registry.js';
 
 /* The cache build's steps per backend, with a fake daemon: which builds run, with what, in what order. */
+
+/** Every run's folder, removed when the file's tests end. */
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cache-build-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const referenceImage = fileURLToPath(new URL('../../fixtures/oci/v0.9.0-reference.oci.tar', import.meta.url));
 const registries = { cacheHost: 'run-cache:5000', cacheAddress: '127.0.0.1:5999' };
@@ -88,7 +92,7 @@ async function made(
     pushed?: string[];
   } = {},
 ) {
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cache-build-'));
+  const workDir = fs.mkdtempSync(path.join(root, 'run-'));
   const { daemons, builds } = daemonsThatBuild(options.version ?? 'v0.9.0', options.fails);
   const plan = { ...planFor(cacheType), cacheDir: options.cacheDir ?? '' };
   const pushed = pushedManifest(options.pushed ?? (await REFERENCE_LAYERS()));
@@ -185,7 +189,7 @@ describe('the cache build, per backend', () => {
   });
 
   it('a cache maker that says it is older than an export option given: an error before any build', async () => {
-    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cache-build-'));
+    const workDir = fs.mkdtempSync(path.join(root, 'run-'));
     const { daemons, builds } = daemonsThatBuild('v0.9.1');
     const plan = { ...planFor('registry'), cacheOptions: { compression: 'zstd' } };
     const cache = cacheSpecs(plan, { runId: 'r1', registries }, workDir);

@@ -85,6 +85,7 @@ describe("the run's Docker config", () => {
     } finally {
       if (saved === undefined) delete process.env['DOCKER_CONFIG'];
       else process.env['DOCKER_CONFIG'] = saved;
+      for (const made of [runner, workDir]) fs.rmSync(made, { recursive: true, force: true });
     }
   });
 });

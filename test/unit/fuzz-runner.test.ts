@@ -5,7 +5,14 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { caseSeconds, instructionWord, involvedOf } from '../../src/fuzz/case-judgement.js';
-import { cacheTypeOf, caseNumbers, type FuzzSeams, outcomeOf, runFuzz } from '../../src/fuzz/run-fuzz.js';
+import {
+  cacheTypeOf,
+  caseNumbers,
+  type FuzzSeams,
+  MINIMIZING_CHECKS,
+  outcomeOf,
+  runFuzz,
+} from '../../src/fuzz/run-fuzz.js';
 import { InputError } from '../../src/inputs/validators.js';
 import { parseSettings, type PathContext, type Settings } from '../../src/inputs/settings.js';
 import type { AttemptRecord } from '../../src/model/attempt.js';
@@ -197,7 +204,27 @@ describe('the fuzz run with a fake engine', () => {
     assert.equal(report.cases[1]?.detail, 'the case could not be run: docker gone');
   });
 
-  it('a finding checked again to be minimized keeps its own class when the second check shows another', async () => {
+  it('a finding checked again to be minimized gets a few checks to show its class again', async () => {
+    const settings = parseSettings({ fuzz: 'true', 'fuzz-cases': '1', minimize: 'true' }, paths);
+    assert.ok(settings.fuzz);
+    const fake = fakeSeams([lost], { now: 0 });
+    const clean: Verdict = { kind: 'clean', attemptsRun: 4, classes: CLASSES };
+    let calls = 0;
+    fake.seams.check = () => {
+      calls += 1;
+      return Promise.resolve(run(calls === 1 || calls === 3 ? lost : clean, [record({ kind: 'intact' })]));
+    };
+    const report = await runFuzz(settings, settings.fuzz, path.join(root, 'third'), fake.seams);
+    if (report.cases[0]?.changes.length) return; // a case of two versions is not minimized
+    assert.equal(calls, 3, 'the first check, one that showed it clean, one that showed the loss again');
+    assert.equal(
+      report.cases[0]?.minimization,
+      undefined,
+      'the fake minimized nothing, and nothing was discarded',
+    );
+  });
+
+  it('a finding checked again to be minimized keeps its own class when every check shows another', async () => {
     const settings = parseSettings({ fuzz: 'true', 'fuzz-cases': '1', minimize: 'true' }, paths);
     assert.ok(settings.fuzz);
     const history: Verdict = {
@@ -213,9 +240,12 @@ describe('the fuzz run with a fake engine', () => {
       Promise.resolve(run(++calls === 1 ? lost : history, [record({ kind: 'intact' })]));
     const report = await runFuzz(settings, settings.fuzz, path.join(root, 'again'), fake.seams);
     if (report.cases[0]?.changes.length) return; // a case of two versions is not minimized
-    assert.equal(calls, 2);
+    assert.equal(calls, 1 + MINIMIZING_CHECKS);
     assert.equal(report.cases[0]?.differenceClass, 'lost-layer');
-    assert.match(report.cases[0]?.minimization ?? '', /showed config-differs: history N empty_layer instead/);
+    assert.match(
+      report.cases[0]?.minimization ?? '',
+      /showed config-differs: history N empty_layer, then config-differs: history N empty_layer, then config-differs: history N empty_layer instead/,
+    );
   });
 
   it('no case starts after the budget', async () => {

@@ -136,19 +136,35 @@ describe('minimize over fake candidate services', () => {
   });
 
   it('gives no result when the confirming run of the smallest shows nothing', async () => {
-    // Loses during the search, never in a keep-going run of the small Dockerfile (the confirming run).
+    // Loses during the search (45 attempts a candidate), never in the confirming runs (90, then 270).
     const shows = (text: string, attempt: number, plan: AttemptPlan): Shown => {
       const small = text.trim().split('\n').length < 4;
-      if (small && plan.keepGoing) return 'intact';
+      if (small && plan.retries >= 90) return 'intact';
       return text.includes('RUN echo done') && attempt === 1 ? 'lost-layer' : 'intact';
     };
     const result = await search(fakeCandidates({ shows }), settingsFor(padded), 'lost-layer');
     assert.equal(result.kind, 'unconfirmed');
     if (result.kind !== 'unconfirmed') return;
     assert.equal(result.confirming.found, 0);
-    // The original lost it in 1 of its 20 attempts: 90 attempts show a loss at that rate 99 times in 100.
-    assert.equal(result.confirming.attempts, 90);
+    // The original lost it in 1 of its 20 attempts: 90 attempts show a loss at that rate 99 times in 100;
+    // then 270 more, stopping at the first, before the smallest is called unconfirmed.
+    assert.equal(result.confirming.attempts, 90 + 270);
     assert.match(result.dockerfile, /RUN echo done/);
+  });
+
+  it('confirms a smallest rarer than the original with the longer run, stopping at its first loss', async () => {
+    // The small Dockerfile shows nothing in a keep-going run; the run after it loses at its 30th attempt.
+    const shows = (text: string, attempt: number, plan: AttemptPlan): Shown => {
+      const small = text.trim().split('\n').length < 4;
+      if (small && plan.keepGoing && plan.retries >= 90) return 'intact';
+      if (small && plan.retries >= 90) return attempt === 30 ? 'lost-layer' : 'intact';
+      return text.includes('RUN echo done') && attempt === 1 ? 'lost-layer' : 'intact';
+    };
+    const result = await search(fakeCandidates({ shows }), settingsFor(padded), 'lost-layer');
+    assert.equal(result.kind, 'minimized', JSON.stringify(result).slice(0, 300));
+    if (result.kind !== 'minimized') return;
+    // No rate: the longer run stopped at its loss.
+    assert.deepEqual(result.confirming, { found: 1, attempts: 90 + 30, first: result.confirming.first });
   });
 
   it('calls a candidate whose build fails twice invalid, when the original still builds (the control build)', async () => {

@@ -197,6 +197,7 @@ async function makeCache(
   const title = settings.createCache
     ? `Create the cache with ${image}`
     : `Build the reference without a cache with ${image} (the cache is an earlier run's, kept without one)`;
+  log.phase?.('cache-build');
   const made = await log.group(title, () =>
     createCache(services, settings, settings.createCache ? cache : undefined, workDir, log),
   );
@@ -253,6 +254,7 @@ async function minimizeIfDifferent(
   const keptGoingRun = settings.keepGoing
     ? keptGoingSample(verdict, target, records, settings.retries)
     : undefined;
+  log.phase?.('minimize');
   return log.group(`Minimize the Dockerfile whose image ${CLASS_WORDS[target]}`, () =>
     minimize({
       services: candidateServices(services, settings, log),
@@ -286,6 +288,7 @@ export async function prepareServices(
     throw new InfrastructureError(`the Docker engine does not answer: ${(error as Error).message}`);
   });
   log.info(`Docker engine ${engine}`);
+  log.phase?.('set-up');
   return log.group('Set up: buildctl, images and registries', async () => {
     const [installed, started] = await Promise.allSettled([
       installBuildctl({

@@ -1,16 +1,27 @@
 import * as core from '@actions/core';
 
+/** The moments a run passes, for whoever watches it from outside: the fault suite and the soak fire on them. */
+export type Phase = 'set-up' | 'cache-build' | 'reset' | 'attempt' | 'minimize' | 'cleanup';
+
+/** `phase attempt 2 starts`: a debug line, written before the phase's first step. */
+export function phaseLine(phase: Phase, detail?: string): string {
+  return `phase ${phase}${detail ? ` ${detail}` : ''} starts`;
+}
+
 /** Where the engine speaks: the runner's log in the action, the terminal in the CLI. */
 export interface Log {
   info(message: string): void;
   warning(message: string): void;
   group<T>(title: string, work: () => Promise<T>): Promise<T>;
+  /** A phase starts (see Phase); a log that nobody watches leaves it out. */
+  phase?(phase: Phase, detail?: string): void;
 }
 
 export const actionLog: Log = {
   info: (message) => core.info(message),
   warning: (message) => core.warning(message),
   group: (title, work) => core.group(title, work),
+  phase: (phase, detail) => core.debug(phaseLine(phase, detail)),
 };
 
 export function consoleLog(stream: NodeJS.WritableStream = process.stderr): Log {
@@ -20,6 +31,10 @@ export function consoleLog(stream: NodeJS.WritableStream = process.stderr): Log 
     group: async (title, work) => {
       stream.write(`== ${title}\n`);
       return work();
+    },
+    // Shown as the runner's debug lines are: only when RUNNER_DEBUG=1 asks for them.
+    phase: (phase, detail) => {
+      if (process.env['RUNNER_DEBUG'] === '1') stream.write(`::debug::${phaseLine(phase, detail)}\n`);
     },
   };
 }

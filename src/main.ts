@@ -138,6 +138,7 @@ function remoteSettings(): Settings | undefined {
 /** Runs after main, also when it failed or was cancelled: prints what failed, removes what the run made. */
 async function post(): Promise<void> {
   if (!stateHelper.runId) return;
+  actionLog.phase?.('cleanup');
   for (const file of stateHelper.daemonLogFiles.filter((f) => fs.existsSync(f))) {
     await core.group(`buildkitd logs of a failed attempt (${file})`, async () =>
       core.info(fs.readFileSync(file, 'utf8')),

@@ -154,6 +154,7 @@ async function takeAttempt(
     return false;
   };
   if (freshState) {
+    log.phase?.('reset', `lane ${state.lane}`);
     const failure = await resetLane(services, plan, state, log);
     if (failure) return failed(failure.cause, failure.container);
   }
@@ -168,6 +169,7 @@ async function takeAttempt(
   if (shared.stop || shared.next > plan.retries) return false;
   const attempt = shared.next++;
   state.attempts += 1;
+  log.phase?.('attempt', String(attempt));
   const buildStarted = performance.now();
   const timing = () => ({
     resetMs: Math.round(buildStarted - resetStarted),

@@ -33,6 +33,7 @@ function quiet(log: Log): Log {
     info: () => undefined,
     warning: (message) => log.warning(message),
     group: (_title, work) => work(),
+    phase: (phase, detail) => log.phase?.(phase, detail),
   };
 }
 

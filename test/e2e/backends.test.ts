@@ -202,7 +202,7 @@ describe('every cache backend on the ladder', () => {
       const run = await suite.act(
         suite.inputs(version, 'rootful', { 'cache-type': 'inline', retries: '40' }),
         {
-          onMainStarted: onAttempt2((daemon) => docker('kill', daemon.replace(/-buildkitd-2$/, '-cache'))),
+          onMainStarted: onAttempt2((_daemon, runId) => docker('kill', `lost-layer-${runId}-cache`)),
         },
       );
       assert.equal(run.outputs['verdict'], 'error', run.main.stdout);

@@ -10,7 +10,15 @@ import { BedSuite } from '../support/bed-suite.js';
 import { verdictWithoutLoss } from '../support/ladder.js';
 import { leftovers, mirrorTags } from '../support/leftovers.js';
 import { ATTEMPTS_TO_A_LOSS } from '../support/loss-odds.js';
-import { docker, onAttempt2, runIdOf, runningContainers, waitForContainer } from '../support/run-watch.js';
+import {
+  docker,
+  onAttempt2,
+  onPhase,
+  phaseStart,
+  runIdOf,
+  runningContainers,
+  waitForContainer,
+} from '../support/run-watch.js';
 import { repoRoot, testBed } from '../../scripts/lib/testbed.js';
 
 /** The bed's releases after the fix: a failed import must be an error on each, whatever its progress says. */
@@ -80,7 +88,7 @@ describe('fault suite, on the test bed', () => {
   for (const version of fixedReleases) {
     it(`${version}: the cache registry killed in the middle of the attempts: the import failed, an error`, async () => {
       const run = await act(suite.inputs(version, 'rootful', { retries: '40' }), {
-        onMainStarted: onAttempt2((daemon) => docker('kill', daemon.replace(/-buildkitd-2$/, '-cache'))),
+        onMainStarted: onAttempt2((_daemon, runId) => docker('kill', `lost-layer-${runId}-cache`)),
       });
       assertError(
         run,
@@ -94,7 +102,7 @@ describe('fault suite, on the test bed', () => {
 
   it('the mirror registry killed in the middle of the attempts: an error, not a clean run', async () => {
     const run = await act(fixed({ retries: '40' }), {
-      onMainStarted: onAttempt2((daemon) => docker('kill', daemon.replace(/-buildkitd-2$/, '-mirror'))),
+      onMainStarted: onAttempt2((_daemon, runId) => docker('kill', `lost-layer-${runId}-mirror`)),
     });
     assertError(run, /buildctl build exited|cache was not used/, 'mirror registry killed');
     assert.ok(Number(run.outputs['attempts']) < 40, 'the loop stopped at the fault');
@@ -139,14 +147,11 @@ describe('fault suite, on the test bed', () => {
     }
   });
 
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    it(`the main step sent ${signal} in the middle (a cancelled job), then the post step: nothing left`, async () => {
+  // SIGKILL: the main step cleans nothing up itself; the post step removes everything from the saved state.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
+    it(`the main step sent ${signal} as attempt 2 starts (a cancelled job), then the post step: nothing left`, async () => {
       const run = await act(fixed({ retries: '400' }), {
-        onMainStarted: (child) => {
-          void runIdOf(child)
-            .then((runId) => waitForContainer(runId, /-buildkitd-2$/))
-            .then(() => child.kill(signal));
-        },
+        onMainStarted: onPhase('attempt', '2', (_runId, child) => child.kill(signal)),
       });
       assert.equal(run.main.signal ?? 'exited', signal, run.main.stdout);
       assert.equal(run.outputs['reproduced'], undefined, 'a cancelled run gives no verdict');
@@ -155,7 +160,7 @@ describe('fault suite, on the test bed', () => {
     });
   }
 
-  it('the CLI sent SIGINT in the middle: it removes its run and exits 130', async () => {
+  it('the CLI sent SIGINT as attempt 2 starts: it removes its run and exits 130', async () => {
     const child = spawn(
       process.execPath,
       [path.join(repoRoot, 'dist', 'cli', 'index.js'), ...flags(fixed({ retries: '400' }))],
@@ -165,13 +170,14 @@ describe('fault suite, on the test bed', () => {
           GITHUB_API_URL: suite.releases.origin,
           RUNNER_TOOL_CACHE: suite.dirs.toolCache,
           RUNNER_TEMP: suite.dirs.temp,
+          // The CLI writes its phase lines only when asked for the runner's debug lines.
+          RUNNER_DEBUG: '1',
         },
       },
     );
     let output = '';
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const runId = await runIdOf(child);
-    await waitForContainer(runId, /-buildkitd-2$/);
+    const runId = await runIdOf(child, phaseStart('attempt', '2'));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 130, output);

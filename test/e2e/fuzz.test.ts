@@ -36,18 +36,16 @@ describe('fuzz: true, through the action', () => {
         [3, 'local'],
       ],
     );
+    // Intact, not untested: a changed version keeps a step for the cache to give, so each case tested an import.
     for (const c of report.cases) {
-      assert.ok(['intact', 'untested'].includes(c.outcome), `case ${c.caseNumber}: ${c.outcome} ${c.detail}`);
+      assert.equal(c.outcome, 'intact', `case ${c.caseNumber}: ${c.outcome} ${c.detail}`);
       assert.equal(c.buildkitVersion, newest);
     }
     assert.ok(
-      report.cases.some((c) => c.outcome === 'intact'),
-      'some case really tested the cache',
+      report.cases.some((c) => c.changes.length > 0),
+      'a case with a changed version is among them',
     );
-    assert.match(
-      run.main.stdout,
-      /case 3 \(seed 7, local\): (intact|untested) in [\d.]+ s — case 3 \(seed 7\)/,
-    );
+    assert.match(run.main.stdout, /case 3 \(seed 7, local\): intact in [\d.]+ s — case 3 \(seed 7\)/);
     assert.match(run.summary, /BuildKit cache fuzzer/);
     // Every case was its own run: none of them may be left, not only the last one the post step knows.
     assert.equal(run.post.exitCode, 0, run.post.stderr);

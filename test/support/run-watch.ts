@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync } from 'node:child_process';
+import { type Phase, phaseLine } from '../../src/log.js';
 
 /** Names of one run's running containers whose name ends so: never another run's, also when runs overlap. */
 export function runningContainers(runId: string, suffix: RegExp): string[] {
@@ -46,14 +47,30 @@ export function docker(...args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8' });
 }
 
-/**
- * An onMainStarted hook (RunOptions) that does `then` with the daemon's container once the main step has
- * logged the start of attempt 2: its daemon answered, attempts run.
- */
-export const onAttempt2 =
-  (then: (daemon: string) => void) =>
+/** The debug line a run writes as a phase starts (`phaseLine`), as a pattern for `runIdOf`. */
+export function phaseStart(phase: Phase, detail?: string): RegExp {
+  return new RegExp(`^::debug::${phaseLine(phase, detail).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm');
+}
+
+/** An onMainStarted hook (RunOptions) that does `then` as soon as the main step says the phase starts. */
+export const onPhase =
+  (phase: Phase, detail: string | undefined, then: (runId: string, child: ChildProcess) => void) =>
   (child: ChildProcess): void => {
-    void runIdOf(child, /^attempt 2: /m)
-      .then((runId) => waitForContainer(runId, /-buildkitd-2$/))
-      .then(then);
+    void runIdOf(child, phaseStart(phase, detail)).then((runId) => then(runId, child));
   };
+
+/** The run's newest running daemon, the lane's with one lane: the cache maker's may still be on its way out. */
+export function laneDaemon(runId: string): string | undefined {
+  const number = (name: string) => Number(/-(\d+)$/.exec(name)?.[1] ?? 0);
+  return runningContainers(runId, /-buildkitd-\d+$/).sort((a, b) => number(b) - number(a))[0];
+}
+
+/**
+ * Does `then` with the lane's daemon and the run's id as soon as the main step says attempt 2 starts: the
+ * reset before it is over, its build has not yet reached the daemon.
+ */
+export const onAttempt2 = (then: (daemon: string, runId: string) => void) =>
+  onPhase('attempt', '2', (runId) => {
+    const daemon = laneDaemon(runId);
+    if (daemon) then(daemon, runId);
+  });

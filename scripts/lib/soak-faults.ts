@@ -1,0 +1,220 @@
+// The fault soak's hands (scripts/soak.ts): watching the main step's lines for the phase a round's fault
+// waits for, doing the fault, and a post step the soak can signal. Every docker call takes an argument array.
+import { type ChildProcess, execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { phaseLine } from '../../src/log.js';
+import { faultTiming, type FaultFacts, type LineEvent, phaseOfLine } from './soak-oracle.js';
+import { FAULTS, type FaultKind, type FaultPoint, phaseDetail, type RoundPlan } from './soak-plan.js';
+import { repoRoot } from './testbed.js';
+
+const run = promisify(execFile);
+const docker = async (...args: string[]) => (await run('docker', args, { encoding: 'utf8' })).stdout;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const ended = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
+
+/** The fault could not act (its target was gone): the round then counts as one without a fault. */
+class NotFired extends Error {}
+
+/** What a fault acts on; `stopBackend` kills the round's own cache server, where it has one. */
+export interface FaultTarget {
+  runId: string;
+  main: ChildProcess;
+  plan: RoundPlan;
+  stopBackend?: () => Promise<void>;
+  /** Called just before the fault breaks anything: its timing starts there, not at the phase line. */
+  acting: () => void;
+}
+
+/** Does the fault; returns what it hit. */
+type FaultAction = (target: FaultTarget) => Promise<string[]>;
+
+const killContainer =
+  (part: 'cache' | 'mirror'): FaultAction =>
+  async ({ runId }) => {
+    const name = `lost-layer-${runId}-${part}`;
+    await docker('kill', name);
+    return [name];
+  };
+
+/**
+ * The run's running daemons. As a phase that starts one begins (the cache build, a lane's first reset),
+ * there may be none yet: then it waits for one. With two lanes the soak cannot tell from outside which lane
+ * takes the next attempt, so it acts on each lane's daemon, and the next phase surely meets one it broke.
+ */
+async function runningDaemons({ runId, main, plan }: FaultTarget): Promise<string[]> {
+  const at = plan.fault.at;
+  const starting = at?.phase === 'cache-build' || (at?.phase === 'reset' && at.occurrence === 1);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const names = (
+      await docker('ps', '--filter', `label=dev.lost-layer.run=${runId}`, '--format', '{{.Names}}')
+    )
+      .split('\n')
+      .filter((name) => /-buildkitd-\d+$/.test(name))
+      // The run's first daemon makes the cache; once the attempts begin it is only on its way out.
+      .filter((name) => at?.phase === 'cache-build' || !name.endsWith('-buildkitd-1'));
+    if (names.length > 0) return names;
+    if (!starting || ended(main) || Date.now() > deadline)
+      throw new NotFired('no running buildkitd of the run');
+    await sleep(50);
+  }
+}
+
+const onDaemons =
+  (verb: 'kill' | 'pause'): FaultAction =>
+  async (target) => {
+    const daemons = await runningDaemons(target);
+    target.acting();
+    await docker(verb, ...daemons);
+    return daemons;
+  };
+
+const signalMain =
+  (signal: NodeJS.Signals): FaultAction =>
+  async ({ main }) => {
+    if (ended(main) || !main.kill(signal)) throw new NotFired('the main step had ended');
+    return [`main step (${signal})`];
+  };
+
+/** Each kind's action. `none` does nothing; `sigkill-post` is done by the post step's wrapper (postAction). */
+export const FAULT_ACTIONS: Readonly<Record<Exclude<FaultKind, 'none' | 'sigkill-post'>, FaultAction>> = {
+  'kill-cache': killContainer('cache'),
+  'kill-mirror': killContainer('mirror'),
+  'kill-buildkitd': onDaemons('kill'),
+  'pause-buildkitd': onDaemons('pause'),
+  'stop-backend': async ({ stopBackend }) => {
+    if (!stopBackend) throw new NotFired('the backend has no server of the soak');
+    await stopBackend();
+    return ['the cache server'];
+  },
+  'sigint-main': signalMain('SIGINT'),
+  'sigterm-main': signalMain('SIGTERM'),
+  'sigkill-main': signalMain('SIGKILL'),
+};
+
+/** A fault that acted, from when to when (ms on the soak's clock), or why it did not. */
+type Firing = { targets: string[]; began: number; done: number } | { why: string };
+
+/**
+ * Reads the main step's stdout line by line, each line timed on arrival, and fires the round's fault once
+ * at its phase line (for a reset, at that lane's nth). `facts` waits for the fault to finish.
+ */
+export class MainWatch {
+  readonly events: LineEvent[] = [];
+  private runId: string | undefined;
+  private partial = '';
+  private readonly seen = new Map<string, number>();
+  private firing: Promise<Firing> | undefined;
+  private mainExitedAt = Infinity;
+
+  constructor(
+    private readonly plan: RoundPlan,
+    private readonly stopBackend: (() => Promise<void>) | undefined,
+  ) {}
+
+  attach(main: ChildProcess): void {
+    main.on('exit', () => (this.mainExitedAt = performance.now()));
+    main.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (this.partial + chunk.toString()).split('\n');
+      this.partial = lines.pop() ?? '';
+      for (const line of lines) this.line(line, main);
+    });
+  }
+
+  private line(line: string, main: ChildProcess): void {
+    this.events.push({ atMs: performance.now(), line });
+    this.runId ??= /^run ([0-9a-f]{8}): /.exec(line)?.[1];
+    const phase = phaseOfLine(line);
+    const { kind, at } = this.plan.fault;
+    if (!phase || !at || kind === 'none' || kind === 'sigkill-post') return;
+    const count = (this.seen.get(phase) ?? 0) + 1;
+    this.seen.set(phase, count);
+    if (phase !== wantedPhase(at) || count !== occurrenceOf(at) || this.firing) return;
+    let began = performance.now();
+    const acting = () => (began = performance.now());
+    const target = { runId: this.runId ?? '', main, plan: this.plan, stopBackend: this.stopBackend, acting };
+    this.firing = FAULT_ACTIONS[kind](target).then(
+      (targets) => ({ targets, began, done: performance.now() }),
+      (error: unknown) => ({ why: (error as Error).message.split('\n')[0] ?? '' }),
+    );
+  }
+
+  /** Whether and how the fault fired, once the main step is over: the lines after it count too. */
+  async facts(): Promise<FaultFacts> {
+    const { kind, at } = this.plan.fault;
+    if (kind === 'none' || !at) return { fired: false, why: 'a control round' };
+    if (kind === 'sigkill-post') return { fired: false, why: 'the post step never said its cleanup starts' };
+    if (!this.firing) return { fired: false, why: `no phase line "${wantedPhase(at)}" #${occurrenceOf(at)}` };
+    const firing = await this.firing;
+    if ('why' in firing) return { fired: false, why: firing.why };
+    // A fault that acted once the main step was over reached at most the post step.
+    if (firing.began >= this.mainExitedAt) return { fired: false, why: 'it acted after the main step ended' };
+    return {
+      fired: true,
+      targets: firing.targets,
+      timing: faultTiming(this.events, firing.began, firing.done),
+    };
+  }
+}
+
+/** `attempt 3`, `reset lane 1`: what phaseOfLine gives for the line the fault waits for. */
+function wantedPhase(at: FaultPoint): string {
+  return [at.phase, phaseDetail(at)].filter((p) => p !== undefined).join(' ');
+}
+
+const occurrenceOf = (at: FaultPoint) => (at.phase === 'reset' ? at.occurrence : 1);
+
+const POST_MARK = 'soak-post:';
+
+/**
+ * A copy of the repository's action whose post step is scripts/lib/soak-post.mjs: it runs the real post step
+ * and can signal it as its cleanup starts (runAction has no hook into its post step, and the soak must not
+ * change it). The main step is the real one, through a link to dist/. Returns the folder and its removal.
+ */
+export function wrappedAction(): { dir: string; remove: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lost-layer-soak-action-'));
+  const action = parseYaml(fs.readFileSync(path.join(repoRoot, 'action.yml'), 'utf8')) as {
+    runs: Record<string, string>;
+  };
+  action.runs['post'] = 'soak-post.mjs';
+  fs.writeFileSync(path.join(dir, 'action.yml'), stringifyYaml(action));
+  fs.symlinkSync(path.join(repoRoot, 'dist'), path.join(dir, 'dist'));
+  fs.symlinkSync(path.join(repoRoot, 'scripts', 'lib', 'soak-post.mjs'), path.join(dir, 'soak-post.mjs'));
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** What the post wrapper reads: the real step, the line to wait for, the signal (sigkill-post), a deadline. */
+export function postWrapperEnv(plan: RoundPlan, deadlineMs: number): Record<string, string> {
+  const signal = plan.fault.kind === 'sigkill-post' ? FAULTS['sigkill-post'].signal : undefined;
+  return {
+    SOAK_POST_REAL: path.join(repoRoot, 'dist', 'index.js'),
+    SOAK_POST_LINE: `::debug::${phaseLine('cleanup')}`,
+    SOAK_POST_DEADLINE_MS: String(deadlineMs),
+    ...(signal ? { SOAK_POST_KILL: signal } : {}),
+  };
+}
+
+export interface PostEnd {
+  exitCode: number;
+  signal: string | null;
+  timedOut: boolean;
+  /** The wrapper sent its signal at the cleanup line. */
+  killed: boolean;
+}
+
+/** How the real post step ended, from the wrapper's own lines. */
+export function postEnd(stdout: string): PostEnd {
+  const end = new RegExp(`^${POST_MARK} ended code=(\\S+) signal=(\\S+)$`, 'm').exec(stdout);
+  const code = end?.[1] ?? 'null';
+  const signal = end?.[2] ?? 'null';
+  return {
+    exitCode: code === 'null' ? -1 : Number(code),
+    signal: signal === 'null' ? null : signal,
+    timedOut: stdout.includes(`${POST_MARK} deadline`),
+    killed: new RegExp(`^${POST_MARK} sent \\S+ at cleanup$`, 'm').test(stdout),
+  };
+}

@@ -1,0 +1,268 @@
+// Judges one round of the fault soak from what was seen from outside the product: the plan, when the fault
+// fired against the main step's phase and result lines, how each step ended, its outputs, what was left. The
+// product's own account of the fault (its error text, its report) is never asked. Pure: no Docker here.
+import * as semver from 'semver';
+import { verdictWithoutLoss } from '../../test/support/ladder.js';
+import { FAULTS, type RoundPlan } from './soak-plan.js';
+
+/** One line of the main step's stdout and when the soak read it (ms on its own clock). */
+export interface LineEvent {
+  atMs: number;
+  line: string;
+}
+
+/** When the fault acted, against the attempts' lines: what had started and ended, what started after. */
+export interface FaultTiming {
+  /** Attempts whose phase line arrived before the fault's action began. */
+  startedBefore: number[];
+  /** Attempts whose phase line arrived before the action was done (those above, and any during it). */
+  startedBy: number[];
+  /** Attempts whose result line arrived before the action began. */
+  endedBefore: number[];
+  /** Phase lines (`attempt 5`, `reset lane 1`) that arrived after the action was done. */
+  phasesAfter: string[];
+}
+
+export type FaultFacts =
+  { fired: false; why: string } | { fired: true; targets: string[]; timing: FaultTiming };
+
+export interface StepFacts {
+  exitCode: number;
+  signal: string | null;
+  /** The soak killed the step at its own deadline: it did not end by itself. */
+  timedOut: boolean;
+}
+
+export interface RoundFacts {
+  plan: RoundPlan;
+  fault: FaultFacts;
+  main: StepFacts;
+  outputs: Partial<Record<'verdict' | 'reproduced' | 'failed-attempt' | 'attempts', string>>;
+  post: StepFacts & { killedBySoak: boolean };
+  /** Containers, volumes, networks, mirror tags, tool-cache locks or partial entries, remote keys. */
+  leftovers: string[];
+}
+
+/**
+ * What the fault did to the run: nothing (none planned, or it never fired); `untouched` (every attempt had
+ * its result before it acted); `hit` (a phase started after it acted, or nothing was in flight but the
+ * phase it waited for); `raced` (only attempts already running, none after: they may have had all they
+ * needed before it); `signal` (the main step was signalled); `post` (the post step was).
+ */
+export type FaultEffect = 'none' | 'untouched' | 'hit' | 'raced' | 'signal' | 'post';
+
+export interface Judgement {
+  effect: FaultEffect;
+  /** The verdicts a correct run gives here, in words. */
+  expected: string;
+  /** A verdict, exit code or output that is not what the facts allow: the soak's goal is none. */
+  wrong: string[];
+  /** Not a wrong verdict, but not right either: a step that hung, a post step that failed. */
+  problems: string[];
+  leftovers: string[];
+  /** The soak killed the post step: nothing could have removed what the run made. */
+  leftoversExpected: boolean;
+}
+
+const PHASE = /^::debug::phase (\S+)(?: (.*))? starts$/;
+const RESULT = /^attempt (\d+)(?: \[lane \d+\])?(?: \(fresh buildkitd state\))?: /;
+
+/** `attempt 3`, `reset lane 1`, `cache-build`: a phase line's phase and detail; undefined for other lines. */
+export function phaseOfLine(line: string): string | undefined {
+  const match = PHASE.exec(line.trimEnd());
+  return match ? [match[1], match[2]].filter((p) => p !== undefined).join(' ') : undefined;
+}
+
+/** The attempt whose result (describeRecord's line) this is. */
+export function attemptEnded(line: string): number | undefined {
+  const match = RESULT.exec(line);
+  return match ? Number(match[1]) : undefined;
+}
+
+function attemptStarted(line: string): number | undefined {
+  const match = /^attempt (\d+)$/.exec(phaseOfLine(line) ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The timing facts of a fault that acted from `beganMs` to `doneMs`, from the main step's lines. */
+export function faultTiming(events: readonly LineEvent[], beganMs: number, doneMs: number): FaultTiming {
+  const numbers = (pick: (line: string) => number | undefined, before: number) =>
+    events.filter((e) => e.atMs < before).flatMap((e) => pick(e.line) ?? []);
+  return {
+    startedBefore: numbers(attemptStarted, beganMs),
+    startedBy: numbers(attemptStarted, doneMs),
+    endedBefore: numbers(attemptEnded, beganMs),
+    phasesAfter: events.filter((e) => e.atMs > doneMs).flatMap((e) => phaseOfLine(e.line) ?? []),
+  };
+}
+
+export function faultEffect({ plan, fault }: Pick<RoundFacts, 'plan' | 'fault'>): FaultEffect {
+  if (plan.fault.kind === 'none' || !fault.fired) return 'none';
+  const { reaches } = FAULTS[plan.fault.kind];
+  if (reaches === 'main-process') return 'signal';
+  if (reaches === 'post-process') return 'post';
+  const t = fault.timing;
+  if (new Set(t.endedBefore).size >= plan.retries) return 'untouched';
+  if (t.phasesAfter.length > 0) return 'hit';
+  return t.startedBy.some((a) => !t.endedBefore.includes(a)) ? 'raced' : 'hit';
+}
+
+/** The first attempt the fault could have changed: a lost layer before it is the release's own. */
+export function hitAttempt(plan: RoundPlan, timing: FaultTiming): number {
+  const at = plan.fault.at;
+  if (at?.phase === 'attempt') return at.attempt;
+  if (at?.phase === 'reset') return Math.max(0, ...timing.startedBefore) + 1;
+  return 1;
+}
+
+/** Releases with moby/buildkit#2198: they drop empty layers on export (v0.8.0) and import wrongly (to v0.9.1). */
+export function losesLayers(release: string): boolean {
+  return semver.gte(release, '0.8.0') && semver.lt(release, '0.9.1');
+}
+
+interface Expectation {
+  words: string;
+  accepts(verdict: string | undefined, failedAttempt: number): boolean;
+}
+
+function untouchedExpectation(release: string): Expectation {
+  const base = verdictWithoutLoss(release);
+  return losesLayers(release)
+    ? { words: `${base} or reproduced`, accepts: (v) => v === base || v === 'reproduced' }
+    : { words: base, accepts: (v) => v === base };
+}
+
+function hitExpectation(release: string, before: number): Expectation {
+  return losesLayers(release)
+    ? {
+        words: `error, or reproduced before attempt ${before}`,
+        accepts: (v, failed) => v === 'error' || (v === 'reproduced' && failed < before),
+      }
+    : { words: 'error', accepts: (v) => v === 'error' };
+}
+
+function expectationFor(facts: RoundFacts, effect: FaultEffect): Expectation | undefined {
+  const { plan, fault } = facts;
+  if (effect === 'signal') return undefined;
+  const untouched = untouchedExpectation(plan.release);
+  if (effect !== 'hit' && effect !== 'raced') return untouched;
+  const hit = hitExpectation(plan.release, fault.fired ? hitAttempt(plan, fault.timing) : 1);
+  if (effect === 'hit') return hit;
+  return {
+    words: `${hit.words}; or, the fault having come too late, ${untouched.words}`,
+    accepts: (v, failed) => hit.accepts(v, failed) || untouched.accepts(v, failed),
+  };
+}
+
+/** What the action's exit code must be for a verdict with the default fail-on (src/main.ts). */
+function exitAgrees(verdict: string, exitCode: number): boolean | undefined {
+  if (verdict === 'error') return exitCode !== 0;
+  if (verdict === 'clean' || verdict === 'not-run') return exitCode === 0;
+  // fail-on's default names every class: any image that is not the reference fails the step.
+  if (['reproduced', 'content-differs', 'config-differs'].includes(verdict)) return exitCode === 1;
+  return undefined;
+}
+
+const signalSent = ({ plan, fault }: RoundFacts) =>
+  fault.fired && FAULTS[plan.fault.kind].reaches === 'main-process'
+    ? FAULTS[plan.fault.kind].signal
+    : undefined;
+
+/** (a), (b): the verdict against what the fault allows. */
+export function verdictRule(facts: RoundFacts, effect: FaultEffect): string[] {
+  const expectation = expectationFor(facts, effect);
+  const { verdict } = facts.outputs;
+  if (!expectation || verdict === undefined) return [];
+  const failed = Number(facts.outputs['failed-attempt'] || Infinity);
+  if (expectation.accepts(verdict, failed)) return [];
+  const how = effect === 'none' || effect === 'untouched' || effect === 'post' ? 'untouched' : effect;
+  const at = verdict === 'reproduced' ? ` at attempt ${failed}` : '';
+  return [
+    `verdict ${verdict}${at} where the run was ${how} (${faultWords(facts)}): expected ${expectation.words}`,
+  ];
+}
+
+/** (c): the exit code against the verdict; a main step that ended by itself must say a verdict. */
+export function exitRule(facts: RoundFacts): string[] {
+  const { main, outputs } = facts;
+  if (main.timedOut || main.signal) return [];
+  if (signalSent(facts)) {
+    return main.exitCode === 0
+      ? [`the main step exited 0 after ${signalSent(facts)}: a cancelled step passed`]
+      : [];
+  }
+  const { verdict } = outputs;
+  if (verdict === undefined)
+    return [`the main step exited ${main.exitCode} by itself without a verdict output`];
+  const agrees = exitAgrees(verdict, main.exitCode);
+  if (agrees === undefined) return [`verdict ${verdict} is none the action gives`];
+  return agrees ? [] : [`verdict ${verdict} with exit code ${main.exitCode}`];
+}
+
+/** (d): a main step the soak signalled has no verdict to give. */
+export function signalRule(facts: RoundFacts): string[] {
+  const sent = signalSent(facts);
+  const { verdict } = facts.outputs;
+  return sent && verdict !== undefined
+    ? [`the main step was sent ${sent}, yet it left verdict ${verdict}`]
+    : [];
+}
+
+/** The outputs agree with each other: `clean` and `config-differs` only after every planned attempt. */
+export function outputsRule({ plan, outputs }: RoundFacts): string[] {
+  const { verdict } = outputs;
+  if (verdict === undefined) return [];
+  const wrong: string[] = [];
+  const attempts = Number(outputs.attempts ?? NaN);
+  if (outputs.reproduced !== String(verdict === 'reproduced'))
+    wrong.push(`verdict ${verdict} with reproduced=${outputs.reproduced}`);
+  if ((verdict === 'reproduced') !== ((outputs['failed-attempt'] ?? '') !== ''))
+    wrong.push(`verdict ${verdict} with failed-attempt "${outputs['failed-attempt'] ?? ''}"`);
+  if (!(attempts <= plan.retries)) wrong.push(`attempts=${outputs.attempts} of ${plan.retries} planned`);
+  if ((verdict === 'clean' || verdict === 'config-differs') && attempts !== plan.retries)
+    wrong.push(`verdict ${verdict} after ${outputs.attempts} of ${plan.retries} planned attempts`);
+  return wrong;
+}
+
+function problemsOf(facts: RoundFacts): string[] {
+  const { main, post } = facts;
+  const problems: string[] = [];
+  if (main.timedOut) problems.push("the main step did not end by the soak's deadline");
+  if (post.timedOut) problems.push("the post step did not end by the soak's deadline");
+  if (main.signal && !main.timedOut && main.signal !== signalSent(facts))
+    problems.push(`the main step died of ${main.signal}, which the soak did not send`);
+  if (post.exitCode !== 0 && !post.killedBySoak && !post.timedOut)
+    problems.push(`the post step exited ${post.exitCode}${post.signal ? ` (${post.signal})` : ''}`);
+  return problems;
+}
+
+function faultWords({ plan, fault }: RoundFacts): string {
+  if (plan.fault.kind === 'none') return 'no fault';
+  if (!fault.fired) return `${plan.fault.kind} did not fire: ${fault.why}`;
+  return `${plan.fault.kind} fired on ${fault.targets.join(', ') || 'its target'}`;
+}
+
+export function judgeRound(facts: RoundFacts): Judgement {
+  const effect = faultEffect(facts);
+  return {
+    effect,
+    expected: expectationFor(facts, effect)?.words ?? 'no verdict output',
+    wrong: [...verdictRule(facts, effect), ...exitRule(facts), ...signalRule(facts), ...outputsRule(facts)],
+    problems: problemsOf(facts),
+    leftovers: facts.leftovers,
+    leftoversExpected: facts.post.killedBySoak,
+  };
+}
+
+/**
+ * What a runner's tool cache holds that a finished run must not leave: a lock (proper-lockfile's `*.lock`
+ * folder) or an entry `tool/version/arch` without the `.complete` marker @actions/tool-cache writes last.
+ */
+export function toolCacheLeftovers(entries: readonly { path: string; dir: boolean }[]): string[] {
+  const paths = new Set(entries.map((e) => e.path));
+  return entries.flatMap(({ path, dir }) => {
+    if (path.split('/').some((part) => part.endsWith('.lock'))) return [`tool-cache lock ${path}`];
+    const partial = dir && path.split('/').length === 3 && !paths.has(`${path}.complete`);
+    return partial ? [`tool-cache partial ${path}`] : [];
+  });
+}

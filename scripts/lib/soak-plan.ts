@@ -1,0 +1,238 @@
+// The fault soak's schedule (scripts/soak.ts): each round's release, backend, lanes and its one fault, from
+// (seed, round) alone, so that any round of a long soak can be run again by itself. Pure: no Docker here.
+import * as semver from 'semver';
+import type { CacheType } from '../../src/backends/backends.js';
+import { hashString } from '../../src/fuzz/random.js';
+import type { Phase } from '../../src/log.js';
+import { seededRandom } from './seeded-random.js';
+
+/** The phases a fault can wait for: every phase line a run writes but minimize, which the soak leaves off. */
+export type FaultPhase = Exclude<Phase, 'minimize'>;
+
+/** Faults that break something the run uses (a container, a server) while its main step goes on. */
+export type RunFault = 'kill-cache' | 'kill-mirror' | 'kill-buildkitd' | 'pause-buildkitd' | 'stop-backend';
+/** Faults that end the main step itself, as a cancelled job does. */
+export type SignalFault = 'sigint-main' | 'sigterm-main' | 'sigkill-main';
+export type FaultKind = 'none' | RunFault | SignalFault | 'sigkill-post';
+
+export interface FaultSpec {
+  /** What the soak does, in words (scripts/lib/soak-run.ts does it). */
+  does: string;
+  /** What it reaches: the run's services, the main step's process, the post step's, or nothing (control). */
+  reaches: 'nothing' | 'run' | 'main-process' | 'post-process';
+  phases: readonly FaultPhase[];
+  /** Only these backends: the others do not use what it breaks, so it could not touch the run. */
+  backends?: readonly CacheType[];
+  /** Inputs the round needs so that the run ends at all. */
+  inputs?: Readonly<Record<string, string>>;
+  signal?: NodeJS.Signals;
+}
+
+const DURING_RUN: readonly FaultPhase[] = ['cache-build', 'reset', 'attempt'];
+const WHOLE_MAIN: readonly FaultPhase[] = ['set-up', ...DURING_RUN];
+
+/** Every fault kind and what it does; a kind added to FaultKind must be described here (and acted in soak-run). */
+export const FAULTS: Readonly<Record<FaultKind, FaultSpec>> = {
+  none: { does: 'nothing (a control round)', reaches: 'nothing', phases: [] },
+  'kill-cache': {
+    does: 'docker kill lost-layer-<run>-cache',
+    reaches: 'run',
+    phases: DURING_RUN,
+    // The run starts its cache registry for every backend, but only these keep the cache there.
+    backends: ['registry', 'inline'],
+  },
+  'kill-mirror': { does: 'docker kill lost-layer-<run>-mirror', reaches: 'run', phases: DURING_RUN },
+  'kill-buildkitd': {
+    does: "docker kill the run's running buildkitd (each lane's with two lanes)",
+    reaches: 'run',
+    phases: DURING_RUN,
+  },
+  'pause-buildkitd': {
+    does: "docker pause the run's running buildkitd (each lane's with two lanes)",
+    reaches: 'run',
+    phases: DURING_RUN,
+    // A paused daemon never answers: the run ends only through attempt-timeout.
+    inputs: { 'attempt-timeout': '20' },
+  },
+  'stop-backend': {
+    does: "kill the cache backend's server process",
+    reaches: 'run',
+    phases: DURING_RUN,
+    backends: ['s3', 'azblob', 'gha'],
+  },
+  'sigint-main': {
+    does: 'SIGINT to the main step',
+    reaches: 'main-process',
+    phases: WHOLE_MAIN,
+    signal: 'SIGINT',
+  },
+  'sigterm-main': {
+    does: 'SIGTERM to the main step',
+    reaches: 'main-process',
+    phases: WHOLE_MAIN,
+    signal: 'SIGTERM',
+  },
+  'sigkill-main': {
+    does: 'SIGKILL to the main step',
+    reaches: 'main-process',
+    phases: WHOLE_MAIN,
+    signal: 'SIGKILL',
+  },
+  'sigkill-post': {
+    does: 'SIGKILL to the post step as its cleanup starts',
+    reaches: 'post-process',
+    phases: ['cleanup'],
+    signal: 'SIGKILL',
+  },
+};
+
+export const FAULT_KINDS = Object.keys(FAULTS) as readonly FaultKind[];
+
+/** Where a fault fires: a phase line, and for a reset which lane's and which of its resets. */
+export type FaultPoint =
+  | { phase: 'set-up' | 'cache-build' | 'cleanup' }
+  | { phase: 'reset'; lane: number; occurrence: number }
+  | { phase: 'attempt'; attempt: number };
+
+export interface FaultPlan {
+  kind: FaultKind;
+  /** Absent for `none`. */
+  at?: FaultPoint;
+}
+
+export interface RoundPlan {
+  seed: number;
+  round: number;
+  release: string;
+  variant: 'rootful' | 'rootless';
+  backend: CacheType;
+  parallel: 1 | 2;
+  retries: number;
+  resetFrequency: number;
+  fault: FaultPlan;
+}
+
+export interface PlanOptions {
+  /** The test bed's releases (testBed().versions). */
+  releases: readonly string[];
+  /** The backends to draw from: the caller narrows them (--backends). */
+  backends: readonly CacheType[];
+  retries?: number;
+  resetFrequency?: number;
+  /** The share of control rounds, with no fault. */
+  controlShare?: number;
+}
+
+/**
+ * The first release each backend runs on the bed: CACHE_BACKENDS' `since`, except azblob, whose Azurite URL
+ * is path-style (v0.12.0, AZBLOB_ACCOUNT_NAME_SINCE). Kept here so that the schedule needs no backend code;
+ * test/unit/soak.test.ts holds it to the product's table.
+ */
+export const BED_BACKEND_SINCE: Readonly<Record<CacheType, string>> = {
+  registry: 'v0.4.0',
+  local: 'v0.4.0',
+  inline: 'v0.4.0',
+  s3: 'v0.11.0',
+  gha: 'v0.9.0',
+  azblob: 'v0.12.0',
+};
+
+/** The releases of the list that can carry a backend's cache. */
+export function releasesWith(backend: CacheType, releases: readonly string[]): string[] {
+  return releases.filter((r) => semver.valid(r) !== null && semver.gte(r, BED_BACKEND_SINCE[backend]));
+}
+
+/** The lanes a run really uses: the product's usableLanes (src/attempts/run-attempts.ts), the unit test checks. */
+export function lanesOf(plan: Pick<RoundPlan, 'parallel' | 'retries' | 'resetFrequency'>): number {
+  const perLane = Math.max(plan.resetFrequency, 2);
+  return Math.max(1, Math.min(plan.parallel, Math.floor(plan.retries / perLane)));
+}
+
+/** How many resets a lane surely starts: its first, then one every `resetFrequency` of its own attempts. */
+export function resetsPerLane(plan: Pick<RoundPlan, 'parallel' | 'retries' | 'resetFrequency'>): number {
+  if (plan.resetFrequency <= 0) return 1;
+  return Math.max(1, Math.ceil(Math.floor(plan.retries / lanesOf(plan)) / plan.resetFrequency));
+}
+
+/** The backends of the list a fault kind can touch a run through. */
+export function backendsFor(kind: FaultKind, backends: readonly CacheType[]): CacheType[] {
+  return backends.filter((b) => (FAULTS[kind].backends ?? [b]).includes(b));
+}
+
+/**
+ * A round's plan from (seed, round) alone: the same pair gives the same plan, whatever ran before. The kind
+ * is drawn first, then a backend it can touch: every kind comes as often, also those only some backends
+ * have (kill-cache, stop-backend).
+ */
+export function planRound(seed: number, round: number, options: PlanOptions): RoundPlan {
+  const random = seededRandom(hashString(`soak:${seed}:${round}`));
+  const pick = <T>(items: readonly T[]): T => {
+    const item = items[Math.floor(random() * items.length)];
+    if (item === undefined) throw new Error('pick from an empty list');
+    return item;
+  };
+  const usable = options.backends.filter((b) => releasesWith(b, options.releases).length > 0);
+  if (usable.length === 0) {
+    throw new Error(
+      `no release of ${options.releases.join(', ')} carries any of ${options.backends.join(', ')}`,
+    );
+  }
+  const control = random() < (options.controlShare ?? 0.1);
+  const kind = control
+    ? 'none'
+    : pick(FAULT_KINDS.filter((k) => k !== 'none' && backendsFor(k, usable).length > 0));
+  const backend = pick(backendsFor(kind, usable));
+  const shape = {
+    release: pick(releasesWith(backend, options.releases)),
+    variant: pick(['rootful', 'rootless'] as const),
+    parallel: pick([1, 2] as const),
+    retries: options.retries ?? 8,
+    resetFrequency: options.resetFrequency ?? 4,
+  };
+  const fault: FaultPlan = kind === 'none' ? { kind } : { kind, at: pointFor(kind, shape, pick) };
+  return { seed, round, backend, ...shape, fault };
+}
+
+function pointFor(
+  kind: FaultKind,
+  shape: Pick<RoundPlan, 'parallel' | 'retries' | 'resetFrequency'>,
+  pick: <T>(items: readonly T[]) => T,
+): FaultPoint {
+  const phase = pick(FAULTS[kind].phases);
+  const upTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+  if (phase === 'reset')
+    return { phase, lane: pick(upTo(lanesOf(shape))), occurrence: pick(upTo(resetsPerLane(shape))) };
+  if (phase === 'attempt') return { phase, attempt: pick(upTo(shape.retries)) };
+  return { phase };
+}
+
+/** The detail of the phase line the fault waits for (phaseLine's second argument). */
+export function phaseDetail(point: FaultPoint): string | undefined {
+  if (point.phase === 'reset') return `lane ${point.lane}`;
+  if (point.phase === 'attempt') return String(point.attempt);
+  return undefined;
+}
+
+/** `kill-cache@attempt 3`, `pause-buildkitd@reset lane 2 #1`, `none`. */
+export function faultText(fault: FaultPlan): string {
+  if (!fault.at) return fault.kind;
+  return `${fault.kind}@${pointText(fault.at)}`;
+}
+
+export function pointText(point: FaultPoint): string {
+  if (point.phase === 'reset') return `reset lane ${point.lane} #${point.occurrence}`;
+  if (point.phase === 'attempt') return `attempt ${point.attempt}`;
+  return point.phase;
+}
+
+/** One line of the schedule. */
+export function planText(plan: RoundPlan): string {
+  return [
+    `round ${plan.round}`,
+    `${plan.release} ${plan.variant}`,
+    plan.backend,
+    `parallel ${plan.parallel}`,
+    `retries ${plan.retries}`,
+    faultText(plan.fault),
+  ].join(' | ');
+}

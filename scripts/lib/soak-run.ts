@@ -1,0 +1,240 @@
+// One round of the fault soak (scripts/soak.ts) on the test bed: the backend's server, the bundled action
+// run as the runner runs it with the round's fault, the facts the oracle judges, and then the round's
+// traces removed, so that the next round starts from nothing of this one.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as semver from 'semver';
+import { type ActionRun, runAction, runnerDirs } from '../../test/support/action-runner.js';
+import { leftovers, mirrorTags } from '../../test/support/leftovers.js';
+import { GHA_API_SINCE } from '../../src/backends/backends.js';
+import { Docker } from '../../src/services/docker.js';
+import { removeRun } from '../../src/services/run-services.js';
+import { AzuriteServer } from './azurite-server.js';
+import { GhaCacheServer } from './gha-cache-server.js';
+import type { ReleaseServer } from './release-server.js';
+import { S3Server } from './s3-server.js';
+import { MainWatch, postEnd, postWrapperEnv } from './soak-faults.js';
+import { type RoundFacts, toolCacheLeftovers } from './soak-oracle.js';
+import { FAULTS, type RoundPlan } from './soak-plan.js';
+import { bedInputs, type TestBedFacts } from './testbed.js';
+
+/** What a round's run needs of its backend's server, and what the run left there. */
+interface RoundBackend {
+  inputs: Record<string, string>;
+  env: Record<string, string>;
+  /** Kills the server (stop-backend): the round's own, never the shared one. */
+  stop?: () => Promise<void>;
+  /** Keys or blobs of the run still on the server (none can be asked of a stopped one). */
+  left(runId: string): Promise<string[]>;
+  /** After the round: a server started for it alone goes. */
+  done(): Promise<void>;
+}
+
+/**
+ * The remote backends' servers, as test/e2e/backends.test.ts runs them: one of each, shared and started
+ * when first asked for; a round whose fault stops the server gets one of its own.
+ */
+export class BackendServers {
+  private s3: Promise<S3Server> | undefined;
+  private azurite: Promise<AzuriteServer> | undefined;
+  private gha: Promise<GhaCacheServer> | undefined;
+
+  async forRound(plan: RoundPlan): Promise<RoundBackend> {
+    const own = plan.fault.kind === 'stop-backend';
+    const none = {
+      inputs: { 'cache-type': plan.backend },
+      env: {},
+      left: async () => [],
+      done: async () => {},
+    };
+    if (plan.backend === 's3') {
+      const server = await (own
+        ? S3Server.start()
+        : (this.s3 ??= retryable(S3Server.start(), () => (this.s3 = undefined))));
+      return this.store(own, server, server.inputs(), (prefix) => server.keys(prefix), 's3');
+    }
+    if (plan.backend === 'azblob') {
+      const server = await (own
+        ? AzuriteServer.start()
+        : (this.azurite ??= retryable(AzuriteServer.start(), () => (this.azurite = undefined))));
+      return this.store(own, server, server.inputs(), (prefix) => server.store().names(prefix), 'azblob');
+    }
+    if (plan.backend === 'gha') {
+      const server = await (own
+        ? GhaCacheServer.start()
+        : (this.gha ??= retryable(GhaCacheServer.start(), () => (this.gha = undefined))));
+      let stopped: Promise<void> | undefined;
+      const stop = () => (stopped ??= server.stop());
+      // Its entries are left to the service's eviction by design (README): nothing to ask of it.
+      return { ...none, env: ghaEnvironment(server, plan.release), ...(own ? { stop, done: stop } : {}) };
+    }
+    return none;
+  }
+
+  private store(
+    own: boolean,
+    server: { stop(): void },
+    inputs: Record<string, string>,
+    names: (prefix: string) => Promise<string[]>,
+    type: 's3' | 'azblob',
+  ): RoundBackend {
+    let stopped = false;
+    const stop = async () => {
+      stopped = true;
+      server.stop();
+    };
+    return {
+      inputs: { 'cache-type': type, ...inputs },
+      env: {},
+      ...(own ? { stop } : {}),
+      left: async (runId) =>
+        stopped ? [] : (await names(`lost-layer-${runId}/`)).map((name) => `${type} ${name}`),
+      done: async () => (own ? stop() : undefined),
+    };
+  }
+
+  async close(): Promise<void> {
+    const settled = async <T>(server: Promise<T> | undefined) => server?.catch(() => undefined);
+    (await settled(this.s3))?.stop();
+    (await settled(this.azurite))?.stop();
+    await (await settled(this.gha))?.stop();
+  }
+}
+
+/** A shared server whose start failed is forgotten: a later round starts it again. */
+function retryable<T>(starting: Promise<T>, forget: () => void): Promise<T> {
+  return starting.catch((error: unknown) => {
+    forget();
+    throw error;
+  });
+}
+
+/** The variables a runner gives a JavaScript action for the cache service, by the API the release speaks. */
+function ghaEnvironment(server: GhaCacheServer, release: string): Record<string, string> {
+  return semver.gte(release, GHA_API_SINCE[2])
+    ? {
+        ACTIONS_RUNTIME_TOKEN: server.token,
+        ACTIONS_RESULTS_URL: server.resultsUrl,
+        ACTIONS_CACHE_SERVICE_V2: 'true',
+      }
+    : { ACTIONS_RUNTIME_TOKEN: server.token, ACTIONS_CACHE_URL: server.cacheUrl };
+}
+
+export interface SoakBed {
+  bed: TestBedFacts;
+  releases: ReleaseServer;
+  servers: BackendServers;
+  /** The action folder with the signalling post step (wrappedAction). */
+  actionDir: string;
+  /** How long a step may take before the soak kills it and calls it hung. */
+  deadlineMs: number;
+}
+
+export interface RoundRun {
+  facts: RoundFacts;
+  run: ActionRun;
+}
+
+/**
+ * Runs one round. Every round gets fresh runner folders (runnerDirs): a lock or a half-made tool-cache entry
+ * is then the round's own, found after its post step and never met by a later round, and each round
+ * downloads and verifies buildctl from the local release server (a set-up fault meets that too).
+ */
+export async function runRound(plan: RoundPlan, bed: SoakBed): Promise<RoundRun> {
+  const backend = await bed.servers.forRound(plan);
+  const dirs = runnerDirs();
+  const tagsBefore = new Set(mirrorTags());
+  const startedAt = new Date();
+  const watch = new MainWatch(plan, backend.stop);
+  let timedOut = false;
+  const run = await runAction(roundInputs(plan, bed, backend), dirs, {
+    actionDir: bed.actionDir,
+    env: { GITHUB_API_URL: bed.releases.origin, ...backend.env, ...postWrapperEnv(plan, bed.deadlineMs) },
+    onMainStarted: (main) => {
+      watch.attach(main);
+      const deadline = setTimeout(() => {
+        timedOut = true;
+        main.kill('SIGKILL');
+      }, bed.deadlineMs);
+      main.on('close', () => clearTimeout(deadline));
+    },
+  }).catch(async (error: unknown) => {
+    // The soak could not run the action at all: a server of the round's own must not outlive it.
+    await backend.done();
+    throw error;
+  });
+  const fault = await watch.facts();
+  const post = postEnd(run.post.stdout);
+  const runId = run.state['runId'] ?? /^run ([0-9a-f]{8}): /m.exec(run.main.stdout)?.[1];
+  const left = [
+    ...(runId ? leftovers(`dev.lost-layer.run=${runId}`) : leftovers('dev.lost-layer', startedAt)),
+    ...mirrorTags()
+      .filter((tag) => !tagsBefore.has(tag))
+      .map((tag) => `mirror tag ${tag}`),
+    ...toolCacheLeftovers(listTree(dirs.toolCache)),
+    ...(runId ? await backend.left(runId).catch((e: unknown) => [`remote: ${(e as Error).message}`]) : []),
+  ];
+  await clearRound(runId, tagsBefore, backend, dirs.toolCache);
+  const facts: RoundFacts = {
+    plan,
+    fault: plan.fault.kind === 'sigkill-post' && post.killed ? postFault() : fault,
+    main: { exitCode: run.main.exitCode, signal: run.main.signal ?? null, timedOut },
+    outputs: pickOutputs(run.outputs),
+    post: {
+      exitCode: post.exitCode,
+      signal: post.signal,
+      timedOut: post.timedOut,
+      killedBySoak: post.killed,
+    },
+    leftovers: left,
+  };
+  return { facts, run };
+}
+
+/** The bed's inputs for the release, the round's shape, its backend's and what its fault needs. */
+function roundInputs(plan: RoundPlan, bed: SoakBed, backend: RoundBackend): Record<string, string> {
+  return {
+    ...bedInputs(bed.bed, plan.release, plan.variant, bed.releases.urlTemplate),
+    parallel: String(plan.parallel),
+    retries: String(plan.retries),
+    'cache-reset-frequency': String(plan.resetFrequency),
+    ...backend.inputs,
+    ...FAULTS[plan.fault.kind].inputs,
+  };
+}
+
+const postFault = (): RoundFacts['fault'] => ({
+  fired: true,
+  targets: ['post step (SIGKILL)'],
+  timing: { startedBefore: [], startedBy: [], endedBefore: [], phasesAfter: [] },
+});
+
+function pickOutputs(outputs: Record<string, string>): RoundFacts['outputs'] {
+  const names = ['verdict', 'reproduced', 'failed-attempt', 'attempts'] as const;
+  return Object.fromEntries(names.flatMap((name) => (name in outputs ? [[name, outputs[name]]] : [])));
+}
+
+/** The tool cache's entries three levels down (tool/version/arch), a lock folder not entered. */
+function listTree(root: string, below = ''): { path: string; dir: boolean }[] {
+  if (below.split('/').length > 3) return [];
+  return fs.readdirSync(path.join(root, below), { withFileTypes: true }).flatMap((entry) => {
+    const rel = below ? `${below}/${entry.name}` : entry.name;
+    const here = { path: rel, dir: entry.isDirectory() };
+    return entry.isDirectory() && !entry.name.endsWith('.lock') ? [here, ...listTree(root, rel)] : [here];
+  });
+}
+
+/** What the round left, removed after it was counted (a paused daemon too), and its runner folders. */
+async function clearRound(
+  runId: string | undefined,
+  tagsBefore: Set<string>,
+  backend: RoundBackend,
+  toolCache: string,
+): Promise<void> {
+  const docker = new Docker();
+  if (runId) await removeRun(docker, runId).catch(() => undefined);
+  for (const tag of mirrorTags().filter((t) => !tagsBefore.has(t)))
+    await docker.untag(tag).catch(() => undefined);
+  await backend.done();
+  fs.rmSync(path.dirname(toolCache), { recursive: true, force: true });
+}

@@ -1,0 +1,529 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import * as semver from 'semver';
+import { describeRecord } from '../../src/attempts/record-text.js';
+import { usableLanes } from '../../src/attempts/run-attempts.js';
+import { AZBLOB_ACCOUNT_NAME_SINCE, CACHE_BACKENDS, CACHE_TYPES } from '../../src/backends/backends.js';
+import { phaseLine } from '../../src/log.js';
+import { MainWatch, postEnd } from '../../scripts/lib/soak-faults.js';
+import {
+  attemptEnded,
+  type FaultTiming,
+  faultEffect,
+  faultTiming,
+  judgeRound,
+  phaseOfLine,
+  type RoundFacts,
+  toolCacheLeftovers,
+} from '../../scripts/lib/soak-oracle.js';
+import {
+  BED_BACKEND_SINCE,
+  FAULT_KINDS,
+  type FaultPlan,
+  FAULTS,
+  lanesOf,
+  planRound,
+  type RoundPlan,
+} from '../../scripts/lib/soak-plan.js';
+import { repoRoot } from '../../scripts/lib/testbed.js';
+
+const LADDER = ['v0.9.0', 'v0.9.1', 'v0.10.6', 'v0.34.2'];
+const OPTIONS = { releases: LADDER, backends: CACHE_TYPES };
+const PLANS = Array.from({ length: 300 }, (_, i) => planRound(1, i + 1, OPTIONS));
+
+describe('soak plan', () => {
+  it('is the same for the same (seed, round), whatever was planned before, and another seed differs', () => {
+    const backwards = Array.from({ length: 300 }, (_, i) => planRound(1, 300 - i, OPTIONS)).reverse();
+    assert.deepEqual(backwards, PLANS);
+    const other = Array.from({ length: 300 }, (_, i) => planRound(2, i + 1, OPTIONS));
+    assert.notDeepEqual(other, PLANS);
+  });
+
+  it('reaches every fault kind at every phase it names in 300 rounds, and ~10% control rounds', () => {
+    for (const kind of FAULT_KINDS.filter((k) => k !== 'none')) {
+      for (const phase of FAULTS[kind].phases) {
+        assert.ok(
+          PLANS.some((p) => p.fault.kind === kind && p.fault.at?.phase === phase),
+          `${kind} at ${phase}`,
+        );
+      }
+    }
+    const controls = PLANS.filter((p) => p.fault.kind === 'none').length;
+    assert.ok(controls >= 15 && controls <= 45, `${controls} control rounds`);
+  });
+
+  it('reaches each lane, each reset of a lane, every attempt, both lane counts, variants and releases', () => {
+    const points = new Set(PLANS.map((p) => JSON.stringify(p.fault.at)));
+    for (const at of [
+      { phase: 'reset', lane: 1, occurrence: 1 },
+      { phase: 'reset', lane: 1, occurrence: 2 },
+      { phase: 'reset', lane: 2, occurrence: 1 },
+      ...Array.from({ length: 8 }, (_, i) => ({ phase: 'attempt', attempt: i + 1 })),
+    ])
+      assert.ok(points.has(JSON.stringify(at)), JSON.stringify(at));
+    assert.deepEqual(new Set(PLANS.map((p) => p.parallel)), new Set([1, 2]));
+    assert.deepEqual(new Set(PLANS.map((p) => p.variant)), new Set(['rootful', 'rootless']));
+    assert.deepEqual(new Set(PLANS.map((p) => p.release)), new Set(LADDER));
+    // A lane's second reset comes only with one lane (8 attempts, every 4): with two, 4 attempts each.
+    assert.ok(PLANS.every((p) => p.fault.at?.phase !== 'reset' || p.fault.at.lane <= p.parallel));
+    assert.ok(
+      PLANS.every((p) => p.fault.at?.phase !== 'reset' || p.parallel === 1 || p.fault.at.occurrence === 1),
+    );
+  });
+
+  it('gives a fault only the backends it can touch, and each backend only releases that carry it', () => {
+    for (const p of PLANS) {
+      assert.ok(
+        (FAULTS[p.fault.kind].backends ?? [p.backend]).includes(p.backend),
+        `${p.fault.kind} ${p.backend}`,
+      );
+      assert.ok(semver.gte(p.release, BED_BACKEND_SINCE[p.backend]), `${p.backend} on ${p.release}`);
+    }
+    assert.ok(
+      PLANS.filter((p) => p.backend === 's3' || p.backend === 'azblob').every((p) => p.release === 'v0.34.2'),
+    );
+    assert.ok(PLANS.filter((p) => p.fault.kind === 'pause-buildkitd').length > 0);
+    assert.equal(FAULTS['pause-buildkitd'].inputs?.['attempt-timeout'], '20');
+  });
+
+  it('kills the cache registry only where the cache is kept in it, stops only a server the soak runs', () => {
+    const on = (kind: string) => new Set(PLANS.filter((p) => p.fault.kind === kind).map((p) => p.backend));
+    assert.deepEqual(on('kill-cache'), new Set(['registry', 'inline']));
+    assert.deepEqual(on('stop-backend'), new Set(['s3', 'azblob', 'gha']));
+    assert.deepEqual(on('kill-mirror'), new Set(CACHE_TYPES));
+  });
+
+  it('keeps to the backends a caller narrows it to, and refuses a list no release carries', () => {
+    const local = Array.from({ length: 100 }, (_, i) =>
+      planRound(1, i + 1, { releases: LADDER, backends: ['local'] }),
+    );
+    assert.ok(local.every((p) => p.backend === 'local'));
+    assert.ok(local.every((p) => p.fault.kind !== 'kill-cache' && p.fault.kind !== 'stop-backend'));
+    assert.throws(() => planRound(1, 1, { releases: ['v0.9.0'], backends: ['s3'] }), /no release/);
+  });
+
+  it("holds its backend table to the product's, and its lanes to usableLanes", () => {
+    for (const type of CACHE_TYPES) {
+      const since = type === 'azblob' ? AZBLOB_ACCOUNT_NAME_SINCE : CACHE_BACKENDS[type].since;
+      assert.equal(BED_BACKEND_SINCE[type], since, type);
+    }
+    for (const parallel of [1, 2] as const)
+      for (const retries of [1, 4, 7, 8, 20])
+        for (const resetFrequency of [0, 1, 4])
+          assert.equal(
+            lanesOf({ parallel, retries, resetFrequency }),
+            usableLanes({ lanes: parallel, retries, cacheResetFrequency: resetFrequency }),
+          );
+  });
+});
+
+describe('soak facts from the main step lines', () => {
+  it("reads the product's own phase and result lines", () => {
+    assert.equal(phaseOfLine(`::debug::${phaseLine('reset', 'lane 2')}`), 'reset lane 2');
+    assert.equal(phaseOfLine(`::debug::${phaseLine('attempt', '7')}`), 'attempt 7');
+    assert.equal(phaseOfLine(`::debug::${phaseLine('cache-build')}`), 'cache-build');
+    assert.equal(phaseOfLine('attempt 7 starts'), undefined);
+    const record = { attempt: 12, lane: 2, freshState: true, resetMs: 0, durationMs: 5 } as const;
+    assert.equal(attemptEnded(describeRecord({ ...record, outcome: { kind: 'intact' } })), 12);
+    assert.equal(
+      attemptEnded(describeRecord({ ...record, lane: undefined, outcome: { kind: 'error', cause: 'x' } })),
+      12,
+    );
+    assert.equal(attemptEnded(`::debug::${phaseLine('attempt', '3')}`), undefined);
+  });
+
+  it('times a fault against the lines: started before, by its end, ended before, phases after', () => {
+    const at = (atMs: number, line: string) => ({ atMs, line });
+    const events = [
+      at(1, `::debug::${phaseLine('attempt', '1')}`),
+      at(2, 'attempt 1: intact, 0.30 s'),
+      at(3, `::debug::${phaseLine('attempt', '2')}`),
+      at(5, `::debug::${phaseLine('attempt', '3')}`),
+      at(7, `::debug::${phaseLine('reset', 'lane 1')}`),
+    ];
+    assert.deepEqual(faultTiming(events, 4, 6), {
+      startedBefore: [1, 2],
+      startedBy: [1, 2, 3],
+      endedBefore: [1],
+      phasesAfter: ['reset lane 1'],
+    });
+  });
+
+  it('fires the fault once at its phase line: SIGTERM to a fake main step at attempt 2', async () => {
+    const script = [
+      "console.log('run abcdef12: containers, volumes and network are labelled');",
+      `console.log(${JSON.stringify(`::debug::${phaseLine('attempt', '1')}`)});`,
+      "console.log('attempt 1 (fresh buildkitd state): intact, 0.30 s');",
+      `setTimeout(() => console.log(${JSON.stringify(`::debug::${phaseLine('attempt', '2')}`)}), 100);`,
+      'setTimeout(() => {}, 20000);',
+    ].join('\n');
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const watch = new MainWatch(
+      plan({ fault: { kind: 'sigterm-main', at: { phase: 'attempt', attempt: 2 } } }),
+      undefined,
+    );
+    watch.attach(child);
+    const signal = await new Promise((resolve) => child.on('close', (_code, s) => resolve(s)));
+    assert.equal(signal, 'SIGTERM');
+    const facts = await watch.facts();
+    assert.ok(facts.fired);
+    assert.deepEqual(facts.targets, ['main step (SIGTERM)']);
+    assert.deepEqual([facts.timing.startedBefore, facts.timing.endedBefore], [[1, 2], [1]]);
+  });
+
+  it('the post wrapper kills the real post step at its cleanup line, and says how it ended', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'soak-post-test-'));
+    const fake = path.join(dir, 'post.mjs');
+    const cleanup = `::debug::${phaseLine('cleanup')}`;
+    fs.writeFileSync(fake, `console.log(${JSON.stringify(cleanup)}); setTimeout(() => {}, 20000);`);
+    const wrapper = path.join(repoRoot, 'scripts', 'lib', 'soak-post.mjs');
+    const env = { ...process.env, SOAK_POST_REAL: fake, SOAK_POST_LINE: cleanup };
+    try {
+      const killed = spawnSync(process.execPath, [wrapper], {
+        env: { ...env, SOAK_POST_KILL: 'SIGKILL' },
+        encoding: 'utf8',
+      });
+      assert.deepEqual(postEnd(killed.stdout), {
+        exitCode: -1,
+        signal: 'SIGKILL',
+        timedOut: false,
+        killed: true,
+      });
+      fs.writeFileSync(fake, `console.log(${JSON.stringify(cleanup)}); process.exitCode = 3;`);
+      const ended = spawnSync(process.execPath, [wrapper], { env, encoding: 'utf8' });
+      assert.deepEqual(postEnd(ended.stdout), { exitCode: 3, signal: null, timedOut: false, killed: false });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+function plan(over: Partial<RoundPlan> = {}): RoundPlan {
+  return {
+    seed: 1,
+    round: 1,
+    release: 'v0.10.6',
+    variant: 'rootful',
+    backend: 'registry',
+    parallel: 1,
+    retries: 8,
+    resetFrequency: 4,
+    fault: { kind: 'none' },
+    ...over,
+  };
+}
+
+const timing = (over: Partial<FaultTiming> = {}): FaultTiming => ({
+  startedBefore: [],
+  startedBy: [],
+  endedBefore: [],
+  phasesAfter: [],
+  ...over,
+});
+
+const outputs = {
+  clean: { verdict: 'clean', reproduced: 'false', 'failed-attempt': '', attempts: '8' },
+  config: { verdict: 'config-differs', reproduced: 'false', 'failed-attempt': '', attempts: '8' },
+  error: (n: number) => ({
+    verdict: 'error',
+    reproduced: 'false',
+    'failed-attempt': '',
+    attempts: String(n),
+  }),
+  lost: (n: number) => ({
+    verdict: 'reproduced',
+    reproduced: 'true',
+    'failed-attempt': String(n),
+    attempts: String(n),
+  }),
+};
+
+/** A round: by default a control round on v0.10.6 that ended clean, exit 0, nothing left. */
+function facts(over: Partial<RoundFacts> = {}): RoundFacts {
+  return {
+    plan: plan(),
+    fault: { fired: false, why: 'a control round' },
+    main: { exitCode: 0, signal: null, timedOut: false },
+    outputs: outputs.clean,
+    post: { exitCode: 0, signal: null, timedOut: false, killedBySoak: false },
+    leftovers: [],
+    ...over,
+  };
+}
+
+const fault = (
+  kind: FaultPlan['kind'],
+  at: FaultPlan['at'],
+  release = 'v0.10.6',
+  t: Partial<FaultTiming> = {},
+) => ({
+  plan: plan({ release, fault: { kind, at } }),
+  fault: { fired: true as const, targets: ['x'], timing: timing(t) },
+});
+/** kill-cache at attempt 3, attempt 4 starting after it: surely hit. */
+const hit = (release = 'v0.10.6') =>
+  fault('kill-cache', { phase: 'attempt', attempt: 3 }, release, {
+    startedBefore: [1, 2, 3],
+    startedBy: [1, 2, 3],
+    endedBefore: [1, 2],
+    phasesAfter: ['attempt 4'],
+  });
+const error1 = { exitCode: 1, signal: null, timedOut: false };
+const sigint = fault('sigint-main', { phase: 'attempt', attempt: 2 });
+
+/** Each rule: a case it must flag (matching `reason`) and the case next to it that is right. */
+const RULES: { rule: string; bad: RoundFacts; good: RoundFacts; reason: RegExp }[] = [
+  {
+    rule: '(a) a fault that hit the run, yet clean',
+    bad: facts(hit()),
+    good: facts({ ...hit(), outputs: outputs.error(4), main: error1 }),
+    reason: /verdict clean where the run was hit/,
+  },
+  {
+    rule: '(a) v0.9.0: a lost layer at or after the attempt the fault hit',
+    bad: facts({ ...hit('v0.9.0'), outputs: outputs.lost(3), main: error1 }),
+    good: facts({ ...hit('v0.9.0'), outputs: outputs.lost(2), main: error1 }),
+    reason: /verdict reproduced at attempt 3 where the run was hit/,
+  },
+  {
+    rule: '(a) a reset fault hits the attempt after the last started',
+    bad: facts({
+      ...fault('kill-mirror', { phase: 'reset', lane: 1, occurrence: 2 }, 'v0.9.0', {
+        startedBefore: [1, 2, 3, 4],
+        startedBy: [1, 2, 3, 4],
+        endedBefore: [1, 2, 3, 4],
+        phasesAfter: ['attempt 5'],
+      }),
+      outputs: outputs.lost(5),
+      main: error1,
+    }),
+    // Two lanes: attempt 4 lost on the other lane, the reset's own lane started attempt 5 after the fault.
+    good: facts({
+      ...fault('kill-mirror', { phase: 'reset', lane: 1, occurrence: 2 }, 'v0.9.0', {
+        startedBefore: [1, 2, 3, 4],
+        startedBy: [1, 2, 3, 4],
+        endedBefore: [1, 2, 3, 4],
+        phasesAfter: ['attempt 5'],
+      }),
+      outputs: outputs.lost(4),
+      main: error1,
+    }),
+    reason: /reproduced at attempt 5 where the run was hit/,
+  },
+  {
+    rule: '(a) raced: the untouched verdict or an error, nothing else',
+    bad: facts({
+      ...fault('kill-cache', { phase: 'attempt', attempt: 8 }, 'v0.10.6', {
+        startedBefore: [8],
+        startedBy: [8],
+        endedBefore: [1, 2, 3, 4, 5, 6, 7],
+      }),
+      outputs: { ...outputs.config },
+      main: error1,
+    }),
+    good: facts(
+      fault('kill-cache', { phase: 'attempt', attempt: 8 }, 'v0.10.6', {
+        startedBefore: [8],
+        startedBy: [8],
+        endedBefore: [1, 2, 3, 4, 5, 6, 7],
+      }),
+    ),
+    reason: /verdict config-differs where the run was raced/,
+  },
+  {
+    rule: '(b) no fault: what the release gives untouched',
+    bad: facts({ plan: plan({ release: 'v0.9.1' }) }),
+    good: facts({ plan: plan({ release: 'v0.9.1' }), outputs: outputs.config, main: error1 }),
+    reason: /verdict clean where the run was untouched .*expected config-differs/,
+  },
+  {
+    rule: '(b) v0.9.0 untouched: reproduced or config-differs, not an error',
+    bad: facts({ plan: plan({ release: 'v0.9.0' }), outputs: outputs.error(3), main: error1 }),
+    good: facts({ plan: plan({ release: 'v0.9.0' }), outputs: outputs.lost(6), main: error1 }),
+    reason: /verdict error where the run was untouched/,
+  },
+  {
+    rule: '(b) a fault that came after every result changes nothing',
+    bad: facts({
+      ...fault('kill-mirror', { phase: 'reset', lane: 2, occurrence: 1 }, 'v0.10.6', {
+        endedBefore: [1, 2, 3, 4, 5, 6, 7, 8],
+      }),
+      outputs: outputs.error(8),
+      main: error1,
+    }),
+    good: facts(
+      fault('kill-mirror', { phase: 'reset', lane: 2, occurrence: 1 }, 'v0.10.6', {
+        endedBefore: [1, 2, 3, 4, 5, 6, 7, 8],
+      }),
+    ),
+    reason: /verdict error where the run was untouched/,
+  },
+  {
+    rule: '(b) a killed post step leaves the main step untouched',
+    bad: facts({
+      ...fault('sigkill-post', { phase: 'cleanup' }, 'v0.9.1'),
+      outputs: outputs.error(8),
+      main: error1,
+    }),
+    good: facts({
+      ...fault('sigkill-post', { phase: 'cleanup' }, 'v0.9.1'),
+      outputs: outputs.config,
+      main: error1,
+    }),
+    reason: /verdict error where the run was untouched/,
+  },
+  {
+    rule: '(c) a difference must fail the step (default fail-on)',
+    bad: facts({ plan: plan({ release: 'v0.9.1' }), outputs: outputs.config }),
+    good: facts({ plan: plan({ release: 'v0.9.1' }), outputs: outputs.config, main: error1 }),
+    reason: /verdict config-differs with exit code 0/,
+  },
+  {
+    rule: '(c) an error must fail the step',
+    bad: facts({ ...hit(), outputs: outputs.error(4) }),
+    good: facts({ ...hit(), outputs: outputs.error(4), main: error1 }),
+    reason: /verdict error with exit code 0/,
+  },
+  {
+    rule: '(c) clean must pass it',
+    bad: facts({ main: error1 }),
+    good: facts(),
+    reason: /verdict clean with exit code 1/,
+  },
+  {
+    rule: '(c) a main step that ended by itself gives a verdict',
+    bad: facts({ outputs: {}, main: error1 }),
+    good: facts(),
+    reason: /by itself without a verdict/,
+  },
+  {
+    rule: '(c) a signalled main step must not pass',
+    bad: facts({ ...sigint, outputs: {} }),
+    good: facts({ ...sigint, outputs: {}, main: { exitCode: -1, signal: 'SIGINT', timedOut: false } }),
+    reason: /exited 0 after SIGINT/,
+  },
+  {
+    rule: '(d) a signalled main step gives no verdict',
+    bad: facts({
+      ...sigint,
+      outputs: outputs.error(2),
+      main: { exitCode: -1, signal: 'SIGINT', timedOut: false },
+    }),
+    good: facts({ ...sigint, outputs: {}, main: { exitCode: -1, signal: 'SIGINT', timedOut: false } }),
+    reason: /was sent SIGINT, yet it left verdict error/,
+  },
+  {
+    rule: 'outputs: clean only after every planned attempt',
+    bad: facts({ outputs: { ...outputs.clean, attempts: '5' } }),
+    good: facts(),
+    reason: /verdict clean after 5 of 8 planned attempts/,
+  },
+  {
+    rule: 'outputs: reproduced agrees with the verdict',
+    bad: facts({
+      plan: plan({ release: 'v0.9.0' }),
+      outputs: { ...outputs.lost(3), reproduced: 'false' },
+      main: error1,
+    }),
+    good: facts({ plan: plan({ release: 'v0.9.0' }), outputs: outputs.lost(3), main: error1 }),
+    reason: /verdict reproduced with reproduced=false/,
+  },
+];
+
+describe('soak oracle', () => {
+  for (const { rule, bad, good, reason } of RULES) {
+    it(`${rule}: flags the case it names, passes the right one`, () => {
+      const flagged = judgeRound(bad).wrong;
+      assert.ok(
+        flagged.some((w) => reason.test(w)),
+        `${reason} not in ${JSON.stringify(flagged)}`,
+      );
+      assert.deepEqual(judgeRound(good).wrong, []);
+    });
+  }
+
+  it('tells what a fault did from its timing', () => {
+    const of = (f: Pick<RoundFacts, 'plan' | 'fault'>) => faultEffect(f);
+    assert.equal(of(facts()), 'none');
+    assert.equal(
+      of({
+        plan: plan({ fault: { kind: 'kill-mirror', at: { phase: 'cache-build' } } }),
+        fault: { fired: false, why: 'x' },
+      }),
+      'none',
+    );
+    assert.equal(of(hit()), 'hit');
+    assert.equal(of(fault('kill-mirror', { phase: 'cache-build' })), 'hit');
+    assert.equal(
+      of(fault('kill-cache', { phase: 'attempt', attempt: 8 }, 'v0.10.6', { startedBy: [8] })),
+      'raced',
+    );
+    assert.equal(
+      of(
+        fault('kill-cache', { phase: 'attempt', attempt: 8 }, 'v0.10.6', {
+          endedBefore: [1, 2, 3, 4, 5, 6, 7, 8],
+        }),
+      ),
+      'untouched',
+    );
+    assert.equal(of(sigint), 'signal');
+    assert.equal(of(fault('sigkill-post', { phase: 'cleanup' })), 'post');
+  });
+
+  it('reports a hang, a failed post step, a signal nobody sent as problems, not wrong verdicts', () => {
+    const problems = (f: RoundFacts) => judgeRound(f).problems.join('; ');
+    assert.match(
+      problems(facts({ outputs: {}, main: { exitCode: -1, signal: 'SIGKILL', timedOut: true } })),
+      /main step did not end/,
+    );
+    assert.match(
+      problems(facts({ post: { exitCode: 1, signal: null, timedOut: false, killedBySoak: false } })),
+      /post step exited 1/,
+    );
+    assert.match(
+      problems(facts({ outputs: {}, main: { exitCode: -1, signal: 'SIGKILL', timedOut: false } })),
+      /died of SIGKILL, which the soak did not send/,
+    );
+    assert.equal(
+      problems(facts({ ...sigint, outputs: {}, main: { exitCode: -1, signal: 'SIGINT', timedOut: false } })),
+      '',
+    );
+    assert.equal(
+      problems(facts({ post: { exitCode: -1, signal: 'SIGKILL', timedOut: false, killedBySoak: true } })),
+      '',
+    );
+  });
+
+  it('keeps leftovers apart, expected only after a post step the soak killed', () => {
+    const left = judgeRound(facts({ leftovers: ['container lost-layer-x-cache'] }));
+    assert.deepEqual([left.leftovers, left.leftoversExpected], [['container lost-layer-x-cache'], false]);
+    const killed = judgeRound(
+      facts({
+        leftovers: ['network n'],
+        post: { exitCode: -1, signal: 'SIGKILL', timedOut: false, killedBySoak: true },
+      }),
+    );
+    assert.equal(killed.leftoversExpected, true);
+  });
+
+  it('finds a tool-cache lock and an entry without its .complete marker, not a finished one', () => {
+    const entry = (p: string, dir = true) => ({ path: p, dir });
+    assert.deepEqual(
+      toolCacheLeftovers([
+        entry('.buildctl-v0.9.1-x64.lock'),
+        entry('buildctl'),
+        entry('buildctl/0.9.1'),
+        entry('buildctl/0.9.1/x64'),
+        entry('buildctl/0.9.1/x64.complete', false),
+        entry('buildctl/0.9.1/x64/buildctl', false),
+        entry('buildctl/0.10.6'),
+        entry('buildctl/0.10.6/x64'),
+      ]),
+      ['tool-cache lock .buildctl-v0.9.1-x64.lock', 'tool-cache partial buildctl/0.10.6/x64'],
+    );
+  });
+});

@@ -1,6 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as semver from 'semver';
+import { GHA_API_SINCE } from '../../src/backends/backends.js';
 import {
   assembleChunks,
   CacheStore,
@@ -284,4 +286,15 @@ export class GhaCacheServer {
   private signature(id: number, permission: Permission): string {
     return createHmac('sha256', this.urlSecret).update(`${permission}:${id}`).digest('hex');
   }
+}
+
+/** The variables a runner gives a JavaScript action for the cache service, by the API the release speaks. */
+export function ghaEnvironment(server: GhaCacheServer, release: string): Record<string, string> {
+  return semver.gte(release, GHA_API_SINCE[2])
+    ? {
+        ACTIONS_RUNTIME_TOKEN: server.token,
+        ACTIONS_RESULTS_URL: server.resultsUrl,
+        ACTIONS_CACHE_SERVICE_V2: 'true',
+      }
+    : { ACTIONS_RUNTIME_TOKEN: server.token, ACTIONS_CACHE_URL: server.cacheUrl };
 }

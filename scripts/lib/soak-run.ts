@@ -3,14 +3,12 @@
 // traces removed, so that the next round starts from nothing of this one.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as semver from 'semver';
 import { type ActionRun, runAction, runnerDirs } from '../../test/support/action-runner.js';
 import { leftovers, mirrorTags } from '../../test/support/leftovers.js';
-import { GHA_API_SINCE } from '../../src/backends/backends.js';
 import { Docker } from '../../src/services/docker.js';
 import { removeRun } from '../../src/services/run-services.js';
 import { AzuriteServer } from './azurite-server.js';
-import { GhaCacheServer } from './gha-cache-server.js';
+import { ghaEnvironment, GhaCacheServer } from './gha-cache-server.js';
 import type { ReleaseServer } from './release-server.js';
 import { S3Server } from './s3-server.js';
 import { MainWatch, postEnd, postWrapperEnv } from './soak-faults.js';
@@ -107,17 +105,6 @@ function retryable<T>(starting: Promise<T>, forget: () => void): Promise<T> {
     forget();
     throw error;
   });
-}
-
-/** The variables a runner gives a JavaScript action for the cache service, by the API the release speaks. */
-function ghaEnvironment(server: GhaCacheServer, release: string): Record<string, string> {
-  return semver.gte(release, GHA_API_SINCE[2])
-    ? {
-        ACTIONS_RUNTIME_TOKEN: server.token,
-        ACTIONS_RESULTS_URL: server.resultsUrl,
-        ACTIONS_CACHE_SERVICE_V2: 'true',
-      }
-    : { ACTIONS_RUNTIME_TOKEN: server.token, ACTIONS_CACHE_URL: server.cacheUrl };
 }
 
 export interface SoakBed {

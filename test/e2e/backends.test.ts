@@ -10,9 +10,9 @@ import { assertNothingLeft, assertSecretHidden } from '../support/leftovers.js';
 import { ATTEMPTS_TO_A_LOSS } from '../support/loss-odds.js';
 import { docker, onAttempt2 } from '../support/run-watch.js';
 import { AzuriteServer } from '../../scripts/lib/azurite-server.js';
-import { GhaCacheServer } from '../../scripts/lib/gha-cache-server.js';
+import { ghaEnvironment, GhaCacheServer } from '../../scripts/lib/gha-cache-server.js';
 import { S3Server } from '../../scripts/lib/s3-server.js';
-import { CACHE_BACKENDS, CACHE_TYPES, type CacheType, GHA_API_SINCE } from '../../src/backends/backends.js';
+import { CACHE_BACKENDS, CACHE_TYPES, type CacheType } from '../../src/backends/backends.js';
 import { removeRun } from '../../src/services/run-services.js';
 import { Docker } from '../../src/services/docker.js';
 import { testBed } from '../../scripts/lib/testbed.js';
@@ -386,14 +386,3 @@ describe('every cache backend on the ladder', () => {
     });
   }
 });
-
-/** The variables a runner gives a JavaScript action for the cache service, by the API the release speaks. */
-function ghaEnvironment(server: GhaCacheServer, version: string): Record<string, string> {
-  return semver.gte(version, GHA_API_SINCE[2])
-    ? {
-        ACTIONS_RUNTIME_TOKEN: server.token,
-        ACTIONS_RESULTS_URL: server.resultsUrl,
-        ACTIONS_CACHE_SERVICE_V2: 'true',
-      }
-    : { ACTIONS_RUNTIME_TOKEN: server.token, ACTIONS_CACHE_URL: server.cacheUrl };
-}

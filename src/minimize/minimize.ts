@@ -90,7 +90,7 @@ class Search {
 
   async run(outOfTime: () => boolean, seconds: () => number): Promise<Minimization> {
     const { settings, workDir } = this.request;
-    const baseline = await this.execute(this.parsed.instructions, this.allFiles, settings.retries, true);
+    const baseline = await this.sampleThenLonger(this.parsed.instructions, this.allFiles, settings.retries);
     const rate = this.rateOf(baseline);
     if (typeof rate === 'string') return { kind: 'skipped', reason: rate };
     const attempts = attemptsForConfidence(rate.found / rate.attempts, settings.minimizeConfidence);
@@ -149,27 +149,29 @@ class Search {
     };
   }
 
-  /**
-   * A keep-going run of the smallest, long enough to show a loss at the original's rate (see
-   * CONFIRMING_CONFIDENCE). When it shows none, a run three times as long that stops at the first: the
-   * smallest often loses more rarely than the original (fewer empty steps around the lost one), and it did
-   * lose during the search, so only a long run that never shows it makes it unconfirmed.
-   */
-  private async confirm(
-    smallest: Smallest,
-    rate: { found: number; attempts: number },
-  ): Promise<CandidateRun> {
+  /** A run of the smallest long enough to show a loss at the original's rate (see CONFIRMING_CONFIDENCE). */
+  private confirm(smallest: Smallest, rate: { found: number; attempts: number }): Promise<CandidateRun> {
     const attempts = Math.max(
       this.request.settings.retries,
       attemptsForConfidence(rate.found / rate.attempts, CONFIRMING_CONFIDENCE),
     );
-    const sample = await this.execute(smallest.instructions, smallest.files, attempts, true);
+    return this.sampleThenLonger(smallest.instructions, smallest.files, attempts);
+  }
+
+  /**
+   * A keep-going sample of `attempts` (its rate); when it shows none, a run three times as long that stops at
+   * the first. A loss this rare comes in runs: the original did lose it (in the run, or during the search
+   * for the smallest), and only a long run that never shows it may say it does not.
+   */
+  private async sampleThenLonger(
+    instructions: readonly Instruction[],
+    files: readonly string[],
+    attempts: number,
+  ): Promise<CandidateRun> {
+    const sample = await this.execute(instructions, files, attempts, true);
     if (sample.judgement !== 'does-not-reproduce') return sample;
-    const longer = await this.execute(smallest.instructions, smallest.files, attempts * 3, false);
-    const measured = {
-      ...longer.measured,
-      attempts: sample.measured.attempts + longer.measured.attempts,
-    };
+    const longer = await this.execute(instructions, files, attempts * 3, false);
+    const measured = { ...longer.measured, attempts: sample.measured.attempts + longer.measured.attempts };
     delete measured.rate;
     return { ...longer, measured };
   }

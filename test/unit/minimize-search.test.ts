@@ -152,6 +152,23 @@ describe('minimize over fake candidate services', () => {
     assert.match(result.dockerfile, /RUN echo done/);
   });
 
+  it("holds the candidates to the original's rate from a longer run when its sample shows nothing", async () => {
+    // The original's keep-going sample of 20 shows nothing; the run of 60 after it loses at its 10th attempt.
+    const shows = (text: string, attempt: number, plan: AttemptPlan): Shown => {
+      if (!text.includes('RUN echo done')) return 'intact';
+      if (plan.keepGoing && plan.retries === 20) return 'intact';
+      if (plan.retries === 60) return attempt === 10 ? 'lost-layer' : 'intact';
+      return attempt === 1 ? 'lost-layer' : 'intact';
+    };
+    const result = await search(fakeCandidates({ shows }), settingsFor(padded), 'lost-layer');
+    assert.equal(result.kind, 'minimized', JSON.stringify(result).slice(0, 300));
+    if (result.kind !== 'minimized') return;
+    assert.deepEqual(result.baseline, { found: 1, attempts: 30, first: result.baseline.first });
+    assert.deepEqual(result.original, { found: 1, attempts: 30 });
+    // 68 attempts show a loss at 1 in 30 with the asked-for 0.9.
+    assert.equal(result.attemptsPerCandidate, 68);
+  });
+
   it('confirms a smallest rarer than the original with the longer run, stopping at its first loss', async () => {
     // The small Dockerfile shows nothing in a keep-going run; the run after it loses at its 30th attempt.
     const shows = (text: string, attempt: number, plan: AttemptPlan): Shown => {

@@ -20,6 +20,9 @@ export interface BuildRequest {
   traceFile?: string;
 }
 
+/** How long one question to a daemon (`debug workers`) may take. */
+const QUESTION_TIMEOUT_MS = 10_000;
+
 /** A thin typed wrapper around the `buildctl` command line, bound to one daemon address. */
 export class Buildctl {
   constructor(
@@ -29,10 +32,14 @@ export class Buildctl {
     private readonly env?: Record<string, string>,
   ) {}
 
-  /** True once the daemon answers and has a worker. */
+  /**
+   * True once the daemon answers and has a worker. Each question has its limit: a paused container still
+   * accepts the connection and never answers, and the caller's deadline is checked only between questions.
+   */
   async hasWorkers(): Promise<boolean> {
     const result = await runCommand(this.binary, ['--addr', this.address, 'debug', 'workers'], {
       allowFailure: true,
+      timeoutMs: QUESTION_TIMEOUT_MS,
     });
     return result.exitCode === 0 && result.stdout.trim().split('\n').length > 1;
   }

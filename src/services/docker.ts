@@ -1,5 +1,5 @@
 import { pack } from 'tar-stream';
-import { type CommandResult, runCommand } from './command.js';
+import { type CommandOptions, type CommandResult, runCommand } from './command.js';
 
 /** Every container, volume and network we create carries this label... */
 export const OWNER_LABEL = 'dev.lost-layer';
@@ -41,7 +41,7 @@ export class Docker {
 
   private run(
     args: readonly string[],
-    options?: { input?: Buffer; allowFailure?: boolean; env?: Record<string, string> },
+    options?: Pick<CommandOptions, 'input' | 'allowFailure' | 'env' | 'timeoutMs'>,
   ): Promise<CommandResult> {
     return runCommand(this.binary, args, options);
   }
@@ -117,8 +117,15 @@ export class Docker {
     return result.exitCode === 0 && result.stdout.trim() === 'true';
   }
 
-  async exec(name: string, args: readonly string[]): Promise<CommandResult> {
-    return this.run(['exec', name, ...args], { allowFailure: true });
+  /** A program of an image, in a labelled container of its own that goes when it ends (`docker run --rm`). */
+  async runOnce(
+    image: string,
+    command: { entrypoint: string; args: readonly string[] },
+    runId: string,
+    timeoutMs: number,
+  ): Promise<CommandResult> {
+    const args = ['run', '--rm', ...labelArgs(runId), '--entrypoint', command.entrypoint, image];
+    return this.run([...args, ...command.args], { allowFailure: true, timeoutMs });
   }
 
   async logs(name: string): Promise<string> {

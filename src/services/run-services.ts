@@ -18,6 +18,8 @@ export { DaemonStartError, InfrastructureError } from './readiness.js';
 const BUILDKITD_PORT = 1234;
 const CONFIG_PATH = '/etc/lost-layer/buildkitd.toml';
 const READY_TIMEOUT_MS = 60_000;
+/** How long `buildkitd --version` may take in a container of its own. */
+const VERSION_TIMEOUT_MS = 30_000;
 
 export interface DaemonOptions {
   runId: string;
@@ -49,6 +51,8 @@ export class RunServices {
   private generation = 0;
   readonly runId: string;
   private readonly config: string;
+  /** Each image's BuildKit version, once asked. */
+  private readonly versions = new Map<string, Promise<string>>();
   /** The volumes made for a container's declared VOLUMEs, removed with it. */
   private readonly extraVolumes = new Map<string, string[]>();
 
@@ -150,9 +154,20 @@ export class RunServices {
   }
 
   /** The version the daemon itself reports, e.g. v0.9.0. */
+  /**
+   * The version the daemon's image reports, e.g. v0.9.0, asked once per image of a container of its own.
+   * Never `docker exec` into the daemon: into a paused one it waits without end, and holds the container so
+   * that even its removal waits (Docker 20.10).
+   */
   async buildkitVersion(daemon: Buildkitd): Promise<string> {
-    const result = await this.docker.exec(daemon.container, ['buildkitd', '--version']);
-    return /\bv\d+\.\d+\.\d+\S*/.exec(result.stdout)?.[0] ?? (result.stdout.trim() || 'unknown');
+    let version = this.versions.get(daemon.image);
+    if (!version) {
+      version = imageVersion(this.docker, daemon.image, this.runId);
+      this.versions.set(daemon.image, version);
+      // A failed question is asked again next time.
+      version.catch(() => this.versions.delete(daemon.image));
+    }
+    return version;
   }
 
   async daemonLogs(container: string): Promise<string> {
@@ -162,6 +177,22 @@ export class RunServices {
   async isRunning(container: string): Promise<boolean> {
     return this.docker.isRunning(container);
   }
+}
+
+/** The version `buildkitd --version` of an image says, e.g. v0.9.0; an error when it does not say in time. */
+export async function imageVersion(
+  docker: Docker,
+  image: string,
+  runId: string,
+  timeoutMs = VERSION_TIMEOUT_MS,
+): Promise<string> {
+  const command = { entrypoint: 'buildkitd', args: ['--version'] };
+  const result = await docker.runOnce(image, command, runId, timeoutMs);
+  if (result.timedOut)
+    throw new InfrastructureError(
+      `buildkitd --version of ${image} did not answer within ${timeoutMs / 1000} s`,
+    );
+  return /\bv\d+\.\d+\.\d+\S*/.exec(result.stdout)?.[0] ?? (result.stdout.trim() || 'unknown');
 }
 
 /**

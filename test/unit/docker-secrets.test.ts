@@ -89,3 +89,42 @@ describe("the run's Docker config", () => {
     }
   });
 });
+
+describe("asking an image's BuildKit version", () => {
+  it('runs buildkitd --version in a labelled container of its own, and gives up in time', async () => {
+    const { imageVersion } = await import('../../src/services/run-services.js');
+    const { InfrastructureError } = await import('../../src/services/readiness.js');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'docker-version-'));
+    const seen = path.join(dir, 'seen');
+    // A stand-in docker: writes down its arguments, answers as buildkitd does, or never when told to.
+    const fake = path.join(dir, 'docker');
+    fs.writeFileSync(
+      fake,
+      `#!/bin/sh\nprintf '%s\\n' "$@" > ${seen}\n[ -e ${dir}/hang ] && exec sleep 600\necho 'buildkitd github.com/moby/buildkit v0.9.1 966bb9e'\n`,
+      { mode: 0o755 },
+    );
+    try {
+      assert.equal(await imageVersion(new Docker(fake), 'moby/buildkit:x', 'r1'), 'v0.9.1');
+      const args = fs.readFileSync(seen, 'utf8').trim().split('\n');
+      assert.deepEqual(args.slice(0, 2), ['run', '--rm']);
+      assert.ok(args.includes('dev.lost-layer.run=r1'), 'labelled: a killed run leaves it to cleanup');
+      assert.deepEqual(args.slice(args.indexOf('--entrypoint')), [
+        '--entrypoint',
+        'buildkitd',
+        'moby/buildkit:x',
+        '--version',
+      ]);
+      assert.ok(!args.includes('exec'), 'never docker exec into the daemon');
+      fs.writeFileSync(path.join(dir, 'hang'), '');
+      const started = Date.now();
+      await assert.rejects(
+        imageVersion(new Docker(fake), 'moby/buildkit:x', 'r1', 300),
+        (error: Error) =>
+          error instanceof InfrastructureError && /did not answer within 0.3 s/.test(error.message),
+      );
+      assert.ok(Date.now() - started < 5000);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -129,6 +129,25 @@ describe('fault suite, on the test bed', () => {
     assertNothingLeft(run);
   });
 
+  // Found by the soak: paused as its first reset started, the daemon once held the run for ever (the version
+  // was asked by `docker exec`, which waits for a paused container, and so then did the cleanup's removal).
+  it('buildkitd paused as it starts: an error in bounded time, and the post step removes the paused daemon', async () => {
+    const started = Date.now();
+    const run = await act(fixed({ retries: '8', 'attempt-timeout': '20' }), {
+      onMainStarted: onPhase('reset', 'lane 1', (runId) => {
+        void waitForContainer(runId, /-buildkitd-2$/).then((daemon) => docker('pause', daemon));
+      }),
+    });
+    // Paused before it answered, it never becomes ready; after, its first build hangs.
+    assertError(
+      run,
+      /::error::.*(buildkitd \S+-buildkitd-2 did not answer within 60 s|attempt 1: buildctl build did not finish within 20 s \(attempt-timeout\))/,
+      'buildkitd paused as it starts',
+    );
+    assert.ok(Date.now() - started < 180_000, 'the run and its cleanup ended in bounded time');
+    assertNothingLeft(run);
+  });
+
   it('an attempt that hangs past attempt-timeout: killed, an error naming the timeout', async () => {
     // Paused once attempt 2 has begun: the daemon answered, and the attempt in flight hangs.
     const run = await act(fixed({ retries: '40', 'attempt-timeout': '3' }), {

@@ -19,6 +19,7 @@ import { writeReportFile } from './report/publish.js';
 import { readReports } from './report/read-reports.js';
 import { renderSummary } from './report/summary.js';
 import { Docker } from './services/docker.js';
+import { stopToolCacheWork, undoToolCacheWorkSync } from './services/tool-cache-lock.js';
 import { cleanupWarning, removeRun } from './services/run-services.js';
 import { removeDockerConfig } from './services/docker-config.js';
 import { configComparisonText, minimizationLine, verdictLine } from './model/wording.js';
@@ -124,10 +125,10 @@ async function fuzzCommand(
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       context.log.warning(`${signal}: removing the case that runs`);
-      const removing = running
-        ? removeRun(context.docker, running.runId, running.settings)
-        : Promise.resolve();
-      void removing.finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+      const removing = stopToolCacheWork().then(() =>
+        running ? removeRun(context.docker, running.runId, running.settings) : undefined,
+      );
+      void removing.finally(() => exitOnSignal(signal));
     });
   }
   const { report, reportPath } = await fuzzOnEngine(settings, fuzz, {
@@ -176,10 +177,21 @@ function cleanupOnExit(
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log.warning(`${signal}: removing run ${runId}`);
-      void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+      void stopToolCacheWork()
+        .then(cleanUp)
+        .finally(() => exitOnSignal(signal));
     });
   }
   return cleanUp;
+}
+
+/**
+ * The end of a run a signal stopped, once its containers are removed: a tool-cache entry still being written
+ * is undone in the same tick as the exit, so that nothing writes after it.
+ */
+function exitOnSignal(signal: 'SIGINT' | 'SIGTERM'): never {
+  undoToolCacheWorkSync();
+  process.exit(signal === 'SIGINT' ? 130 : 143);
 }
 
 process.exitCode = await cli().catch((error: unknown) => {

@@ -18,6 +18,8 @@ import { hasJobSummaries } from './runner.js';
 import * as stateHelper from './state-helper.js';
 import { Docker } from './services/docker.js';
 import { cleanupWarning, removeRun } from './services/run-services.js';
+import { buildctlToolCacheWork } from './services/install-buildctl.js';
+import { stopToolCacheWork, tidyToolCacheEntry, undoToolCacheWorkSync } from './services/tool-cache-lock.js';
 import { removeDockerConfig } from './services/docker-config.js';
 import { configComparisonText, minimizationLine, verdictLine } from './model/wording.js';
 import { failingClasses, isDifference } from './verdict/verdict.js';
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
     return;
   }
   for (const secret of secretsOf(settings)) core.setSecret(secret);
+  undoToolCacheWorkOnSignal();
   if (settings.fuzz) return fuzzMain(settings, settings.fuzz);
 
   const runId = newRunId();
@@ -113,6 +116,29 @@ async function fuzzMain(settings: Settings, fuzz: FuzzSettings): Promise<void> {
     core.setFailed(`no case tested a cache (${report.cases.length} cases: errors or untested): no verdict`);
 }
 
+/**
+ * A cancelled job's SIGINT or SIGTERM: buildctl's tool-cache entry, if it is being written, is removed and
+ * its lock released, then the step dies of the signal as it would have. The run's containers are the post
+ * step's to remove.
+ */
+function undoToolCacheWorkOnSignal(): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void stopToolCacheWork().then(() => {
+        undoToolCacheWorkSync();
+        process.kill(process.pid, signal);
+      });
+    });
+  }
+}
+
+/** What a main step killed during buildctl's install left in the runner's tool cache: a lock, a part. */
+async function tidyToolCache(settings: Settings | undefined): Promise<void> {
+  if (!settings?.cacheBinary || !process.env['RUNNER_TOOL_CACHE']) return;
+  const did = await tidyToolCacheEntry(buildctlToolCacheWork(settings.buildctlVersion));
+  if (did) core.info(did);
+}
+
 /** Values no log line may show: the runner prints *** instead. */
 function secretsOf(settings: Settings): string[] {
   return [settings.githubToken, ...cacheSecrets(settings)].filter((value) => value !== '');
@@ -139,6 +165,8 @@ function remoteSettings(): Settings | undefined {
 async function post(): Promise<void> {
   if (!stateHelper.runId) return;
   actionLog.phase?.('cleanup');
+  const settings = remoteSettings();
+  await tidyToolCache(settings);
   for (const file of stateHelper.daemonLogFiles.filter((f) => fs.existsSync(f))) {
     await core.group(`buildkitd logs of a failed attempt (${file})`, async () =>
       core.info(fs.readFileSync(file, 'utf8')),
@@ -152,7 +180,7 @@ async function post(): Promise<void> {
   }
   await core.group('Remove the containers, volumes and network of this run', async () => {
     removeDockerConfig(stateHelper.workDir);
-    const left = await removeRun(new Docker(), stateHelper.runId, remoteSettings());
+    const left = await removeRun(new Docker(), stateHelper.runId, settings);
     const warning = cleanupWarning(stateHelper.runId, left);
     if (warning) core.warning(warning);
     else core.info(`removed everything labelled dev.lost-layer.run=${stateHelper.runId}`);

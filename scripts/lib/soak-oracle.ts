@@ -21,6 +21,8 @@ export interface FaultTiming {
   endedBefore: number[];
   /** Phase lines (`attempt 5`, `reset lane 1`) that arrived after the action was done. */
   phasesAfter: string[];
+  /** Attempts whose result line, at any time in the run, judged an image (intact or a difference). */
+  judged: number[];
 }
 
 export type FaultFacts =
@@ -79,6 +81,13 @@ export function attemptEnded(line: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/** The attempt whose result line judged an image: intact, or a difference class (not an error). */
+export function attemptJudged(line: string): number | undefined {
+  const match = RESULT.exec(line);
+  const judged = match && /^(intact, |[A-Z][A-Z-]* — )/.test(line.slice(match[0].length));
+  return judged ? Number(match[1]) : undefined;
+}
+
 function attemptStarted(line: string): number | undefined {
   const match = /^attempt (\d+)$/.exec(phaseOfLine(line) ?? '');
   return match ? Number(match[1]) : undefined;
@@ -93,6 +102,7 @@ export function faultTiming(events: readonly LineEvent[], beganMs: number, doneM
     startedBy: numbers(attemptStarted, doneMs),
     endedBefore: numbers(attemptEnded, beganMs),
     phasesAfter: events.filter((e) => e.atMs > doneMs).flatMap((e) => phaseOfLine(e.line) ?? []),
+    judged: numbers(attemptJudged, Infinity),
   };
 }
 
@@ -103,6 +113,9 @@ export function faultEffect({ plan, fault }: Pick<RoundFacts, 'plan' | 'fault'>)
   if (reaches === 'post-process') return 'post';
   const t = fault.timing;
   if (new Set(t.endedBefore).size >= plan.retries) return 'untouched';
+  // A killed or paused daemon judges no image after it: every attempt judged means none ran on that daemon
+  // after the fault (with two lanes the fault may land on the other lane's daemon, idle or done).
+  if (FAULTS[plan.fault.kind].silencesDaemon && new Set(t.judged).size >= plan.retries) return 'untouched';
   if (t.phasesAfter.length > 0) return 'hit';
   return t.startedBy.some((a) => !t.endedBefore.includes(a)) ? 'raced' : 'hit';
 }

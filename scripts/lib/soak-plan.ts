@@ -26,6 +26,8 @@ export interface FaultSpec {
   /** Inputs the round needs so that the run ends at all. */
   inputs?: Readonly<Record<string, string>>;
   signal?: NodeJS.Signals;
+  /** It kills or pauses a buildkitd: that daemon can judge no image after it. */
+  silencesDaemon?: true;
 }
 
 const DURING_RUN: readonly FaultPhase[] = ['cache-build', 'reset', 'attempt'];
@@ -45,11 +47,13 @@ export const FAULTS: Readonly<Record<FaultKind, FaultSpec>> = {
   'kill-buildkitd': {
     does: "docker kill the run's running buildkitd (each lane's with two lanes)",
     reaches: 'run',
+    silencesDaemon: true,
     phases: DURING_RUN,
   },
   'pause-buildkitd': {
     does: "docker pause the run's running buildkitd (each lane's with two lanes)",
     reaches: 'run',
+    silencesDaemon: true,
     phases: DURING_RUN,
     // A paused daemon never answers: the run ends only through attempt-timeout.
     inputs: { 'attempt-timeout': '20' },

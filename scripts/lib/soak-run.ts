@@ -158,7 +158,7 @@ export async function runRound(plan: RoundPlan, bed: SoakBed): Promise<RoundRun>
     ...mirrorTags()
       .filter((tag) => !tagsBefore.has(tag))
       .map((tag) => `mirror tag ${tag}`),
-    ...toolCacheLeftovers(listTree(dirs.toolCache)),
+    ...toolCacheLeftovers(toolCacheEntries(dirs.toolCache)),
     ...(runId ? await backend.left(runId).catch((e: unknown) => [`remote: ${(e as Error).message}`]) : []),
   ];
   await clearRound(runId, tagsBefore, backend, dirs.toolCache);
@@ -193,7 +193,7 @@ function roundInputs(plan: RoundPlan, bed: SoakBed, backend: RoundBackend): Reco
 const postFault = (): RoundFacts['fault'] => ({
   fired: true,
   targets: ['post step (SIGKILL)'],
-  timing: { startedBefore: [], startedBy: [], endedBefore: [], phasesAfter: [] },
+  timing: { startedBefore: [], startedBy: [], endedBefore: [], phasesAfter: [], judged: [] },
 });
 
 function pickOutputs(outputs: Record<string, string>): RoundFacts['outputs'] {
@@ -202,12 +202,14 @@ function pickOutputs(outputs: Record<string, string>): RoundFacts['outputs'] {
 }
 
 /** The tool cache's entries three levels down (tool/version/arch), a lock folder not entered. */
-function listTree(root: string, below = ''): { path: string; dir: boolean }[] {
+export function toolCacheEntries(root: string, below = ''): { path: string; dir: boolean }[] {
   if (below.split('/').length > 3) return [];
   return fs.readdirSync(path.join(root, below), { withFileTypes: true }).flatMap((entry) => {
     const rel = below ? `${below}/${entry.name}` : entry.name;
     const here = { path: rel, dir: entry.isDirectory() };
-    return entry.isDirectory() && !entry.name.endsWith('.lock') ? [here, ...listTree(root, rel)] : [here];
+    return entry.isDirectory() && !entry.name.endsWith('.lock')
+      ? [here, ...toolCacheEntries(root, rel)]
+      : [here];
   });
 }
 

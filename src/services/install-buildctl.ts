@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import lockfile from 'proper-lockfile';
 import * as tc from '@actions/tool-cache';
 import { expandUrl } from '../inputs/settings.js';
 import type { InstalledBuildctl } from '../model/run-result.js';
+import { type ToolCacheWork, withToolCacheLock } from './tool-cache-lock.js';
 
 export interface BuildctlSource {
   version: string;
@@ -48,12 +48,26 @@ export function releaseArch(nodeArch: string = process.arch): string {
 export async function installBuildctl(source: BuildctlSource): Promise<InstalledBuildctl> {
   if (!source.cacheBinary) return downloadInto(source, source.runDir);
   // Two jobs on one self-hosted runner share its tool cache: one fills it, the other waits and finds it.
-  return withToolCacheLock(`buildctl-${source.version}-${releaseArch()}`, () => findOrDownload(source));
+  return withToolCacheLock(buildctlToolCacheWork(source.version), () => findOrDownload(source));
 }
+
+/** The tool-cache entry of a buildctl release (as @actions/tool-cache names it) and the lock that guards it. */
+export function buildctlToolCacheWork(version: string): ToolCacheWork {
+  const dir = process.env['RUNNER_TOOL_CACHE'];
+  if (!dir) throw new Error('RUNNER_TOOL_CACHE is not set');
+  fs.mkdirSync(dir, { recursive: true });
+  const arch = releaseArch();
+  return {
+    lockTarget: path.join(dir, `.buildctl-${version}-${arch}`),
+    entry: path.join(dir, 'buildctl', toolVersionOf(version), arch),
+  };
+}
+
+const toolVersionOf = (version: string) => version.replace(/^v/, '');
 
 async function findOrDownload(source: BuildctlSource): Promise<InstalledBuildctl> {
   const arch = releaseArch();
-  const toolVersion = source.version.replace(/^v/, '');
+  const toolVersion = toolVersionOf(source.version);
   const url = expandUrl(source.urlTemplate, source.version, arch);
   const cached = tc.find('buildctl', toolVersion, arch);
   const recorded = cached ? readVerification(cached) : undefined;
@@ -181,52 +195,5 @@ function readVerification(dir: string): Verification | undefined {
   } catch {
     // Not cached by this action (or by an older one): downloaded and checked again.
     return undefined;
-  }
-}
-
-const LOCK_WAIT_MS = 10 * 60_000;
-const LOCK_RETRY_MS = 250;
-
-/**
- * Runs `work` holding an exclusive lock in the tool cache, so that runs sharing a runner's tool cache
- * download a release once. proper-lockfile takes the lock with an atomic mkdir and keeps it fresh by its
- * mtime: a lock left by a killed job goes stale and is taken over, which also holds across PID namespaces
- * (container jobs sharing a tool cache), where a pid means nothing. A lock still held after LOCK_WAIT_MS is
- * an error rather than a wait without end.
- */
-async function withToolCacheLock<T>(name: string, work: () => Promise<T>): Promise<T> {
-  const dir = process.env['RUNNER_TOOL_CACHE'];
-  if (!dir) throw new Error('RUNNER_TOOL_CACHE is not set');
-  fs.mkdirSync(dir, { recursive: true });
-  const target = path.join(dir, `.${name}`);
-  let release: () => Promise<void>;
-  // A lock that could not be kept fresh (a stalled machine) is reported, not thrown from a timer: the
-  // download it guards is checked against its digest all the same.
-  let compromised: Error | undefined;
-  try {
-    release = await lockfile.lock(target, {
-      realpath: false,
-      stale: 30_000,
-      update: 10_000,
-      retries: {
-        retries: LOCK_WAIT_MS / LOCK_RETRY_MS,
-        factor: 1,
-        minTimeout: LOCK_RETRY_MS,
-        maxTimeout: LOCK_RETRY_MS,
-      },
-      onCompromised: (error) => (compromised = error),
-    });
-  } catch (error) {
-    throw new Error(
-      `cannot lock ${target}.lock within ${LOCK_WAIT_MS / 1000} s: ${(error as Error).message}`,
-    );
-  }
-  try {
-    return await work();
-  } finally {
-    // An error of the release must not hide one of the work; a lost lock has nothing left to release.
-    await release().catch(() => undefined);
-    if (compromised)
-      process.emitWarning(`the tool-cache lock ${target}.lock was lost: ${compromised.message}`);
   }
 }

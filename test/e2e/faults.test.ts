@@ -19,6 +19,8 @@ import {
   runningContainers,
   waitForContainer,
 } from '../support/run-watch.js';
+import { toolCacheLeftovers } from '../../scripts/lib/soak-oracle.js';
+import { toolCacheEntries } from '../../scripts/lib/soak-run.js';
 import { repoRoot, testBed } from '../../scripts/lib/testbed.js';
 
 /** The bed's releases after the fix: a failed import must be an error on each, whatever its progress says. */
@@ -190,6 +192,29 @@ describe('fault suite, on the test bed', () => {
     });
   }
 
+  // The soak's finding: a signal as set-up starts, while buildctl's install holds the tool-cache lock.
+  // SIGINT and SIGTERM: the main step undoes it; SIGKILL: the post step, once the dead lock goes stale.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
+    it(`the main step sent ${signal} as it takes the tool-cache lock: no lock or partial entry left`, async () => {
+      const dirs = runnerDirs();
+      const lock = path.join(dirs.toolCache, '.buildctl-v0.9.1-amd64.lock');
+      const run = await act(
+        fixed(),
+        { onMainStarted: (child) => void signalWhen(() => fs.existsSync(lock), child, signal) },
+        dirs,
+      );
+      assert.equal(run.main.signal ?? 'exited', signal, run.main.stdout);
+      assertNothingLeft(run);
+      assert.deepEqual(toolCacheLeftovers(toolCacheEntries(dirs.toolCache)), [], 'the tool cache');
+      if (signal === 'SIGKILL')
+        assert.match(
+          run.post.stdout,
+          /(written in part|the tool-cache lock .*) by a step that was killed|that a killed step left/,
+        );
+      outcomes.push(`${signal} holding the tool-cache lock → no verdict, tool cache clean`);
+    });
+  }
+
   it('the CLI sent SIGINT as attempt 2 starts: it removes its run and exits 130', async () => {
     const child = spawn(
       process.execPath,
@@ -214,6 +239,12 @@ describe('fault suite, on the test bed', () => {
     assert.deepEqual(leftovers(`dev.lost-layer.run=${runId}`), []);
     outcomes.push('CLI SIGINT mid-run → exit 130, cleaned up');
   });
+
+  /** Sends `signal` to the main step as soon as `seen()` holds (polled every few ms), or when it ends. */
+  async function signalWhen(seen: () => boolean, child: ChildProcess, signal: NodeJS.Signals) {
+    while (!seen() && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 2));
+    child.kill(signal);
+  }
 
   /** Runs `body` with RUNNER_TEMP on a tmpfs of `size`, or skips where no tmpfs can be mounted. */
   async function onTinyDisk(t: TestContext, size: string, body: (temp: string) => Promise<void>) {

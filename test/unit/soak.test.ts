@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import * as semver from 'semver';
+import type { AttemptRecord } from '../../src/model/attempt.js';
 import { describeRecord } from '../../src/attempts/record-text.js';
 import { usableLanes } from '../../src/attempts/run-attempts.js';
 import { AZBLOB_ACCOUNT_NAME_SINCE, CACHE_BACKENDS, CACHE_TYPES } from '../../src/backends/backends.js';
@@ -12,6 +13,7 @@ import { phaseLine } from '../../src/log.js';
 import { MainWatch, postEnd } from '../../scripts/lib/soak-faults.js';
 import {
   attemptEnded,
+  attemptJudged,
   type FaultTiming,
   faultEffect,
   faultTiming,
@@ -134,6 +136,13 @@ describe('soak facts from the main step lines', () => {
       12,
     );
     assert.equal(attemptEnded(`::debug::${phaseLine('attempt', '3')}`), undefined);
+    const judged = (outcome: AttemptRecord['outcome']) =>
+      attemptJudged(describeRecord({ ...record, outcome }));
+    assert.equal(judged({ kind: 'intact' }), 12);
+    assert.equal(
+      judged({ kind: 'error', cause: 'CONFIG-DIFFERS — a cause that reads like a class' }),
+      undefined,
+    );
   });
 
   it('times a fault against the lines: started before, by its end, ended before, phases after', () => {
@@ -144,12 +153,15 @@ describe('soak facts from the main step lines', () => {
       at(3, `::debug::${phaseLine('attempt', '2')}`),
       at(5, `::debug::${phaseLine('attempt', '3')}`),
       at(7, `::debug::${phaseLine('reset', 'lane 1')}`),
+      at(8, 'attempt 2: infrastructure error: buildkitd did not answer'),
+      at(9, 'attempt 3: CONFIG-DIFFERS — the config differs, 0.40 s'),
     ];
     assert.deepEqual(faultTiming(events, 4, 6), {
       startedBefore: [1, 2],
       startedBy: [1, 2, 3],
       endedBefore: [1],
       phasesAfter: ['reset lane 1'],
+      judged: [1, 3],
     });
   });
 
@@ -222,6 +234,7 @@ const timing = (over: Partial<FaultTiming> = {}): FaultTiming => ({
   startedBy: [],
   endedBefore: [],
   phasesAfter: [],
+  judged: [],
   ...over,
 });
 
@@ -273,6 +286,21 @@ const hit = (release = 'v0.10.6') =>
     phasesAfter: ['attempt 4'],
   });
 const error1 = { exitCode: 1, signal: null, timedOut: false };
+/** kill-cache as attempt 8 starts, with attempts 1–7 done: attempt 8 may have had its cache already. */
+const racedAt8 = fault('kill-cache', { phase: 'attempt', attempt: 8 }, 'v0.10.6', {
+  startedBefore: [8],
+  startedBy: [8],
+  endedBefore: [1, 2, 3, 4, 5, 6, 7],
+});
+/** The soak's round 9 (seed 1): two lanes, the pause at lane 1's first reset landed on lane 2's daemon. */
+const pausedIdleDaemon = (judged: number[]) => ({
+  ...fault('pause-buildkitd', { phase: 'reset', lane: 1, occurrence: 1 }, 'v0.9.0', {
+    phasesAfter: ['attempt 1', 'reset lane 2'],
+    judged,
+  }),
+  outputs: outputs.config,
+  main: error1,
+});
 const sigint = fault('sigint-main', { phase: 'attempt', attempt: 2 });
 
 /** Each rule: a case it must flag (matching `reason`) and the case next to it that is right. */
@@ -316,23 +344,15 @@ const RULES: { rule: string; bad: RoundFacts; good: RoundFacts; reason: RegExp }
   },
   {
     rule: '(a) raced: the untouched verdict or an error, nothing else',
-    bad: facts({
-      ...fault('kill-cache', { phase: 'attempt', attempt: 8 }, 'v0.10.6', {
-        startedBefore: [8],
-        startedBy: [8],
-        endedBefore: [1, 2, 3, 4, 5, 6, 7],
-      }),
-      outputs: { ...outputs.config },
-      main: error1,
-    }),
-    good: facts(
-      fault('kill-cache', { phase: 'attempt', attempt: 8 }, 'v0.10.6', {
-        startedBefore: [8],
-        startedBy: [8],
-        endedBefore: [1, 2, 3, 4, 5, 6, 7],
-      }),
-    ),
+    bad: facts({ ...racedAt8, outputs: { ...outputs.config }, main: error1 }),
+    good: facts(racedAt8),
     reason: /verdict config-differs where the run was raced/,
+  },
+  {
+    rule: '(b) a paused daemon that took no attempt: every attempt judged, the untouched verdict stands',
+    bad: facts(pausedIdleDaemon([1, 2, 3, 4, 5, 6, 7])),
+    good: facts(pausedIdleDaemon([1, 2, 3, 4, 5, 6, 7, 8])),
+    reason: /verdict config-differs where the run was hit/,
   },
   {
     rule: '(b) no fault: what the release gives untouched',
@@ -470,6 +490,10 @@ describe('soak oracle', () => {
       ),
       'untouched',
     );
+    // Only a silenced daemon judges nothing after it: a build may go on without a killed cache.
+    const judgedAll = { phasesAfter: ['attempt 1'], judged: [1, 2, 3, 4, 5, 6, 7, 8] };
+    assert.equal(of(fault('kill-cache', { phase: 'cache-build' }, 'v0.10.6', judgedAll)), 'hit');
+    assert.equal(of(fault('kill-buildkitd', { phase: 'cache-build' }, 'v0.10.6', judgedAll)), 'untouched');
     assert.equal(of(sigint), 'signal');
     assert.equal(of(fault('sigkill-post', { phase: 'cleanup' })), 'post');
   });

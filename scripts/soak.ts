@@ -10,13 +10,13 @@
 //          [--releases v0.9.0,v0.9.1,...] [--deadline 600]
 //        --dry-run prints the schedule only and touches no Docker; without --releases it reads the bed's
 //        release list as `scripts/testbed.sh env` would, without running it.
+//        node --import tsx scripts/soak.ts --rejudge OUT/soak.json: the saved facts judged again, nothing run.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { quote } from 'shell-quote';
 import { CACHE_TYPES, type CacheType } from '../src/backends/backends.js';
 import { serveReleases } from './lib/release-server.js';
-import { wrappedAction } from './lib/soak-faults.js';
 import { judgeRound } from './lib/soak-oracle.js';
 import { planRound, planText, type RoundPlan } from './lib/soak-plan.js';
 import { roundLine, type RoundRecord, scheduleTable, summaryMarkdown } from './lib/soak-report.js';
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     'dry-run': { type: 'boolean', default: false },
     releases: { type: 'string' },
     deadline: { type: 'string', default: '600' },
+    rejudge: { type: 'string' },
   },
 });
 
@@ -95,12 +96,10 @@ async function soak(plans: readonly RoundPlan[], out: string): Promise<RoundReco
   const bed = testBed();
   const releases = await serveReleases(bed.releasesDir);
   const servers = new BackendServers();
-  const action = wrappedAction();
   const soakBed: SoakBed = {
     bed,
     releases,
     servers,
-    actionDir: action.dir,
     deadlineMs: Number(values.deadline) * 1000,
   };
   let interrupted = false;
@@ -120,7 +119,6 @@ async function soak(plans: readonly RoundPlan[], out: string): Promise<RoundReco
       fs.writeFileSync(path.join(out, 'soak.json'), JSON.stringify({ command, rounds: records }, null, 2));
     }
   } finally {
-    action.remove();
     await servers.close();
     await releases.close();
   }
@@ -132,7 +130,21 @@ function bundleHasPhaseLines(): boolean {
   return fs.readFileSync(path.join(repoRoot, 'dist', 'index.js'), 'utf8').includes('phase ${phase}');
 }
 
+/**
+ * --rejudge SOAK_JSON: the rounds' facts a soak saved, judged again by today's oracle (after a fix to the
+ * oracle itself); nothing is run. The figures name the soak's own command and this one.
+ */
+function rejudge(file: string): void {
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { command: string; rounds: RoundRecord[] };
+  const records = saved.rounds.map((record) =>
+    'facts' in record ? { ...record, judgement: judgeRound(record.facts) } : record,
+  );
+  for (const record of records) console.log(roundLine(record));
+  console.log(`\n${summaryMarkdown(records, `${saved.command}\`, judged again by \`${command}`)}`);
+}
+
 async function main(): Promise<void> {
+  if (values.rejudge) return rejudge(values.rejudge);
   const seed = Number(values.seed);
   const rounds = Number(values.rounds);
   if (!Number.isInteger(seed) || !Number.isInteger(rounds) || rounds < 1)

@@ -1,15 +1,10 @@
 // The fault soak's hands (scripts/soak.ts): watching the main step's lines for the phase a round's fault
-// waits for, doing the fault, and a post step the soak can signal. Every docker call takes an argument array.
+// waits for, doing the fault, and watching the post step to signal it. Every docker call takes an argument array.
 import { type ChildProcess, execFile } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { phaseLine } from '../../src/log.js';
 import { faultTiming, type FaultFacts, type LineEvent, phaseOfLine } from './soak-oracle.js';
 import { FAULTS, type FaultKind, type FaultPoint, phaseDetail, type RoundPlan } from './soak-plan.js';
-import { repoRoot } from './testbed.js';
 
 const run = promisify(execFile);
 const docker = async (...args: string[]) => (await run('docker', args, { encoding: 'utf8' })).stdout;
@@ -168,53 +163,34 @@ function wantedPhase(at: FaultPoint): string {
 
 const occurrenceOf = (at: FaultPoint) => (at.phase === 'reset' ? at.occurrence : 1);
 
-const POST_MARK = 'soak-post:';
-
-/**
- * A copy of the repository's action whose post step is scripts/lib/soak-post.mjs: it runs the real post step
- * and can signal it as its cleanup starts (runAction has no hook into its post step, and the soak must not
- * change it). The main step is the real one, through a link to dist/. Returns the folder and its removal.
- */
-export function wrappedAction(): { dir: string; remove: () => void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lost-layer-soak-action-'));
-  const action = parseYaml(fs.readFileSync(path.join(repoRoot, 'action.yml'), 'utf8')) as {
-    runs: Record<string, string>;
-  };
-  action.runs['post'] = 'soak-post.mjs';
-  fs.writeFileSync(path.join(dir, 'action.yml'), stringifyYaml(action));
-  fs.symlinkSync(path.join(repoRoot, 'dist'), path.join(dir, 'dist'));
-  fs.symlinkSync(path.join(repoRoot, 'scripts', 'lib', 'soak-post.mjs'), path.join(dir, 'soak-post.mjs'));
-  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** What the post wrapper reads: the real step, the line to wait for, the signal (sigkill-post), a deadline. */
-export function postWrapperEnv(plan: RoundPlan, deadlineMs: number): Record<string, string> {
-  const signal = plan.fault.kind === 'sigkill-post' ? FAULTS['sigkill-post'].signal : undefined;
-  return {
-    SOAK_POST_REAL: path.join(repoRoot, 'dist', 'index.js'),
-    SOAK_POST_LINE: `::debug::${phaseLine('cleanup')}`,
-    SOAK_POST_DEADLINE_MS: String(deadlineMs),
-    ...(signal ? { SOAK_POST_KILL: signal } : {}),
-  };
-}
-
+/** How the post step ended, besides its exit code and signal: cut at the deadline, or killed by the soak. */
 export interface PostEnd {
-  exitCode: number;
-  signal: string | null;
   timedOut: boolean;
-  /** The wrapper sent its signal at the cleanup line. */
+  /** The soak sent its signal at the cleanup line (sigkill-post). */
   killed: boolean;
 }
 
-/** How the real post step ended, from the wrapper's own lines. */
-export function postEnd(stdout: string): PostEnd {
-  const end = new RegExp(`^${POST_MARK} ended code=(\\S+) signal=(\\S+)$`, 'm').exec(stdout);
-  const code = end?.[1] ?? 'null';
-  const signal = end?.[2] ?? 'null';
-  return {
-    exitCode: code === 'null' ? -1 : Number(code),
-    signal: signal === 'null' ? null : signal,
-    timedOut: stdout.includes(`${POST_MARK} deadline`),
-    killed: new RegExp(`^${POST_MARK} sent \\S+ at cleanup$`, 'm').test(stdout),
-  };
+/**
+ * Watches the real post step (runAction's onPostStarted): sends it the sigkill-post fault's signal as its
+ * cleanup phase line arrives, and SIGKILL at the soak's deadline.
+ */
+export function watchPost(post: ChildProcess, plan: RoundPlan, deadlineMs: number): PostEnd {
+  const end: PostEnd = { timedOut: false, killed: false };
+  const signal = plan.fault.kind === 'sigkill-post' ? FAULTS['sigkill-post'].signal : undefined;
+  const cleanup = `::debug::${phaseLine('cleanup')}`;
+  const deadline = setTimeout(() => {
+    end.timedOut = true;
+    post.kill('SIGKILL');
+  }, deadlineMs);
+  post.on('close', () => clearTimeout(deadline));
+  let partial = '';
+  post.stdout?.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    if (signal && !end.killed && lines.includes(cleanup)) {
+      end.killed = true;
+      post.kill(signal);
+    }
+  });
+  return end;
 }

@@ -145,13 +145,18 @@ function untouchedExpectation(release: string): Expectation {
     : { words: base, accepts: (v) => v === base };
 }
 
-function hitExpectation(release: string, before: number): Expectation {
-  return losesLayers(release)
-    ? {
-        words: `error, or reproduced before attempt ${before}`,
-        accepts: (v, failed) => v === 'error' || (v === 'reproduced' && failed < before),
-      }
-    : { words: 'error', accepts: (v) => v === 'error' };
+/**
+ * After a fault, a release that loses layers may still show a real loss: one before the first attempt the
+ * fault could change, or, after a fault that silences a daemon, one an attempt judged (a silenced daemon
+ * judges nothing: the loss came from a daemon it did not touch, such as the other lane's).
+ */
+function hitExpectation(release: string, before: number, judged?: readonly number[]): Expectation {
+  if (!losesLayers(release)) return { words: 'error', accepts: (v) => v === 'error' };
+  const realLoss = (failed: number) => failed < before || (judged?.includes(failed) ?? false);
+  return {
+    words: `error, or reproduced before attempt ${before}${judged ? ' or at an attempt that judged an image' : ''}`,
+    accepts: (v, failed) => v === 'error' || (v === 'reproduced' && realLoss(failed)),
+  };
 }
 
 function expectationFor(facts: RoundFacts, effect: FaultEffect): Expectation | undefined {
@@ -159,7 +164,8 @@ function expectationFor(facts: RoundFacts, effect: FaultEffect): Expectation | u
   if (effect === 'signal') return undefined;
   const untouched = untouchedExpectation(plan.release);
   if (effect !== 'hit' && effect !== 'raced') return untouched;
-  const hit = hitExpectation(plan.release, fault.fired ? hitAttempt(plan, fault.timing) : 1);
+  const judged = fault.fired && FAULTS[plan.fault.kind].silencesDaemon ? fault.timing.judged : undefined;
+  const hit = hitExpectation(plan.release, fault.fired ? hitAttempt(plan, fault.timing) : 1, judged);
   if (effect === 'hit') return hit;
   return {
     words: `${hit.words}; or, the fault having come too late, ${untouched.words}`,

@@ -11,7 +11,7 @@ import { AzuriteServer } from './azurite-server.js';
 import { ghaEnvironment, GhaCacheServer } from './gha-cache-server.js';
 import type { ReleaseServer } from './release-server.js';
 import { S3Server } from './s3-server.js';
-import { MainWatch, postEnd, postWrapperEnv } from './soak-faults.js';
+import { MainWatch, type PostEnd, watchPost } from './soak-faults.js';
 import { type RoundFacts, toolCacheLeftovers } from './soak-oracle.js';
 import { FAULTS, type RoundPlan } from './soak-plan.js';
 import { bedInputs, type TestBedFacts } from './testbed.js';
@@ -111,8 +111,6 @@ export interface SoakBed {
   bed: TestBedFacts;
   releases: ReleaseServer;
   servers: BackendServers;
-  /** The action folder with the signalling post step (wrappedAction). */
-  actionDir: string;
   /** How long a step may take before the soak kills it and calls it hung. */
   deadlineMs: number;
 }
@@ -134,9 +132,10 @@ export async function runRound(plan: RoundPlan, bed: SoakBed): Promise<RoundRun>
   const startedAt = new Date();
   const watch = new MainWatch(plan, backend.stop);
   let timedOut = false;
+  let post: PostEnd = { timedOut: false, killed: false };
   const run = await runAction(roundInputs(plan, bed, backend), dirs, {
-    actionDir: bed.actionDir,
-    env: { GITHUB_API_URL: bed.releases.origin, ...backend.env, ...postWrapperEnv(plan, bed.deadlineMs) },
+    env: { GITHUB_API_URL: bed.releases.origin, ...backend.env },
+    onPostStarted: (child) => (post = watchPost(child, plan, bed.deadlineMs)),
     onMainStarted: (main) => {
       watch.attach(main);
       const deadline = setTimeout(() => {
@@ -151,7 +150,6 @@ export async function runRound(plan: RoundPlan, bed: SoakBed): Promise<RoundRun>
     throw error;
   });
   const fault = await watch.facts();
-  const post = postEnd(run.post.stdout);
   const runId = run.state['runId'] ?? /^run ([0-9a-f]{8}): /m.exec(run.main.stdout)?.[1];
   const left = [
     ...(runId ? leftovers(`dev.lost-layer.run=${runId}`) : leftovers('dev.lost-layer', startedAt)),
@@ -168,8 +166,8 @@ export async function runRound(plan: RoundPlan, bed: SoakBed): Promise<RoundRun>
     main: { exitCode: run.main.exitCode, signal: run.main.signal ?? null, timedOut },
     outputs: pickOutputs(run.outputs),
     post: {
-      exitCode: post.exitCode,
-      signal: post.signal,
+      exitCode: run.post.exitCode,
+      signal: run.post.signal ?? null,
       timedOut: post.timedOut,
       killedBySoak: post.killed,
     },

@@ -3,6 +3,7 @@ import { cacheBackend, type CacheLocation, type CacheSpecs, releaseProblem } fro
 import { pushedImageLayers } from '../inspection/cache-config.js';
 import type { OciImage } from '../inspection/oci-image.js';
 import { type BuiltOutput, missingPaths, outputFileName, readOutput } from '../inspection/output-types.js';
+import { namingFullDisk } from '../services/disk-space.js';
 import type { OutputType, Settings } from '../inputs/settings.js';
 import type { Log } from '../log.js';
 import type { BuildRequest } from '../services/buildctl.js';
@@ -77,8 +78,11 @@ export async function createCache(
     if (tooOld) throw new InfrastructureError(`${plan.cacheBuildkitImage}: ${tooOld}`);
     const output = referenceOutput(workDir, plan.outputType);
     const changed = cache && (plan.cacheDockerfile || plan.cacheContext) ? cacheSourceOf(plan) : undefined;
-    await cacheAndReferenceBuilds(daemon, plan, cache, changed, output);
-    const reference = await readOutput(output, plan.outputType);
+    const reference = await cacheAndReferenceBuilds(daemon, plan, cache, changed, output)
+      .then(() => readOutput(output, plan.outputType))
+      .catch((error: unknown) => {
+        throw namingFullDisk(error, workDir);
+      });
     if (!changed && cache?.pushedImage && cache.location.kind === 'inline' && reference.image) {
       await assertPushedIsReference(reference.image, cache.location, cache.pushedImage);
     }

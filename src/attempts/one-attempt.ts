@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { type CacheUse, cacheUse, readTrace, TraceError } from '../inspection/build-trace.js';
 import type { ConfigComparison } from '../inspection/compare.js';
 import { compareOutputs, outputFileName, readOutput } from '../inspection/output-types.js';
+import { fullDisk, namingFullDisk } from '../services/disk-space.js';
 import { InspectionError } from '../inspection/tarball.js';
 import type { AttemptOutcome } from '../model/attempt.js';
 import { lastLines } from '../services/command.js';
@@ -37,8 +38,10 @@ export async function oneAttempt(
   });
   // The trace stays beside an output that differs or an error, as evidence; an intact attempt keeps nothing.
   const failed = (cause: string): AttemptOutcome => {
+    // Asked before the partial output goes: with it, a full disk still shows as full.
+    const disk = fullDisk(plan.workDir);
     fs.rmSync(output, { force: true });
-    return { kind: 'error', cause };
+    return { kind: 'error', cause: disk ? `${disk}: ${cause}` : cause };
   };
   if (build.timedOut || build.exitCode !== 0) {
     return failed(
@@ -69,7 +72,8 @@ export async function oneAttempt(
     return { kind: 'intact', ...ran };
   } catch (error) {
     // An output that cannot be read stays, as evidence.
-    if (error instanceof InspectionError) return { kind: 'error', cause: error.message };
+    if (error instanceof InspectionError)
+      return { kind: 'error', cause: namingFullDisk(error, plan.workDir).message };
     throw error;
   }
 }

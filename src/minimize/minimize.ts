@@ -30,6 +30,14 @@ import { CLASS_WORDS } from '../model/wording.js';
  */
 const CONFIRMING_CONFIDENCE = 0.99;
 
+/** A rewrite of whole stages: a smaller Dockerfile, or undefined when it has nothing to remove. */
+type StageRewrite = (instructions: Instruction[]) => Instruction[] | undefined;
+
+const withoutUnreachedStages: StageRewrite = (instructions) => {
+  const unreached = unreachedStages(instructions);
+  return unreached.length > 0 ? instructions.filter((i) => !unreached.includes(i)) : undefined;
+};
+
 export interface MinimizeRequest {
   /** The engine's steps on the run's services (candidateServices), or fakes. */
   services: CandidateServices;
@@ -225,13 +233,12 @@ class Search {
       judge: (kept) => this.judge('instructions', withStageStarts(kept), from.files, attempts),
       outOfTime,
     });
-    const reached = await this.withoutUnreachedStages(
-      withStageStarts(byInstructions.smallest),
-      from.files,
-      attempts,
-      outOfTime,
-    );
-    const instructions = await this.withEmptyStagesFolded(reached, from.files, attempts, outOfTime);
+    // A stage the last one no longer reaches is never built; a stage left with only its FROM folds into the
+    // stages that start from it. Each goes when the candidate without it still loses.
+    const keep = (instructions: Instruction[], rewrite: StageRewrite) =>
+      this.keepIfReproduces(instructions, rewrite, from.files, attempts, outOfTime);
+    const reached = await keep(withStageStarts(byInstructions.smallest), withoutUnreachedStages);
+    const instructions = await keep(reached, foldEmptyStages);
     if (outOfTime()) return { instructions, files: from.files, proven: false };
     const byFiles =
       from.files.length > 0
@@ -244,29 +251,19 @@ class Search {
     return { instructions, files: byFiles.smallest, proven: byInstructions.proven && byFiles.proven };
   }
 
-  /** A stage the last one no longer reaches is never built: it goes when the candidate without it still loses. */
-  private async withoutUnreachedStages(
+  /** The rewrite's smaller candidate, judged as a `stages` step and kept when it still loses. */
+  private async keepIfReproduces(
     instructions: Instruction[],
+    rewrite: StageRewrite,
     files: readonly string[],
     attempts: number,
     outOfTime: () => boolean,
   ): Promise<Instruction[]> {
-    const unreached = unreachedStages(instructions);
-    if (unreached.length === 0 || outOfTime()) return instructions;
-    const without = instructions.filter((i) => !unreached.includes(i));
-    return (await this.judge('stages', without, files, attempts)) === 'reproduces' ? without : instructions;
-  }
-
-  /** A stage left with only its FROM folds into the stages that start from it, when the loss stays. */
-  private async withEmptyStagesFolded(
-    instructions: Instruction[],
-    files: readonly string[],
-    attempts: number,
-    outOfTime: () => boolean,
-  ): Promise<Instruction[]> {
-    const folded = foldEmptyStages(instructions);
-    if (!folded || outOfTime()) return instructions;
-    return (await this.judge('stages', folded, files, attempts)) === 'reproduces' ? folded : instructions;
+    const candidate = rewrite(instructions);
+    if (!candidate || outOfTime()) return instructions;
+    return (await this.judge('stages', candidate, files, attempts)) === 'reproduces'
+      ? candidate
+      : instructions;
   }
 
   private render(instructions: readonly Instruction[]): string {

@@ -62,12 +62,14 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Called once the main step has started, with its process: to signal it as a cancelled job would. */
   onMainStarted?: (child: ChildProcess) => void;
+  /** Called once the post step has started, with its process: the soak kills it as its cleanup starts. */
+  onPostStarted?: (child: ChildProcess) => void;
 }
 
 export async function runAction(
   inputs: Record<string, string>,
   dirs: RunnerDirs,
-  { actionDir = repoRoot, env: extraEnv = {}, onMainStarted }: RunOptions = {},
+  { actionDir = repoRoot, env: extraEnv = {}, onMainStarted, onPostStarted }: RunOptions = {},
 ): Promise<ActionRun> {
   const action = parseYaml(fs.readFileSync(path.join(actionDir, 'action.yml'), 'utf8')) as ActionYml;
   const files = fs.mkdtempSync(path.join(dirs.temp, 'runner-files-'));
@@ -102,7 +104,7 @@ export async function runAction(
   const postEnv = { ...env };
   for (const [name, value] of Object.entries(state)) postEnv[`STATE_${name}`] = value;
   const post = action.runs.post
-    ? await runNode(path.join(actionDir, action.runs.post), postEnv)
+    ? await runNode(path.join(actionDir, action.runs.post), postEnv, onPostStarted)
     : { exitCode: 0, stdout: '', stderr: '' };
   return {
     main,

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync } from 'node:child_process';
+import * as http from 'node:http';
 import { type Phase, phaseLine } from '../../src/log.js';
 
 /** Names of one run's running containers whose name ends so: never another run's, also when runs overlap. */
@@ -74,3 +75,46 @@ export const onAttempt2 = (then: (daemon: string, runId: string) => void) =>
     const daemon = laneDaemon(runId);
     if (daemon) then(daemon, runId);
   });
+
+/** The engine's API socket: DOCKER_HOST's when it names one, else Docker's default. */
+const dockerSocket = () =>
+  /^unix:\/\/(.+)$/.exec(process.env['DOCKER_HOST'] ?? '')?.[1] ?? '/var/run/docker.sock';
+
+function dockerApi(method: 'GET' | 'POST', apiPath: string): http.ClientRequest {
+  return http.request({ socketPath: dockerSocket(), method, path: apiPath });
+}
+
+/**
+ * Pauses the run's container whose name matches as soon as the engine says it started: through the
+ * engine's event stream and API, milliseconds after its process began, long before buildkitd can answer.
+ * Resolves with the container's name once it is paused; `stop` ends the watch.
+ */
+export function pauseOnStart(runId: string, suffix: RegExp): { paused: Promise<string>; stop: () => void } {
+  const filters = { type: ['container'], event: ['start'], label: [`dev.lost-layer.run=${runId}`] };
+  const events = dockerApi('GET', `/events?filters=${encodeURIComponent(JSON.stringify(filters))}`);
+  const paused = new Promise<string>((resolve, reject) => {
+    events.on('error', reject);
+    events.on('response', (response) => {
+      let partial = '';
+      response.on('data', (chunk: Buffer) => {
+        const lines = (partial + chunk.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines.filter((l) => l.trim() !== '')) {
+          const event = JSON.parse(line) as { id: string; Actor?: { Attributes?: { name?: string } } };
+          const name = event.Actor?.Attributes?.name ?? '';
+          if (!suffix.test(name)) continue;
+          const pause = dockerApi('POST', `/containers/${event.id}/pause`);
+          pause.on('response', (answer) =>
+            answer.statusCode === 204
+              ? resolve(name)
+              : reject(new Error(`pause ${name}: ${answer.statusCode}`)),
+          );
+          pause.on('error', reject);
+          pause.end();
+        }
+      });
+    });
+    events.end();
+  });
+  return { paused, stop: () => events.destroy() };
+}

@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import * as semver from 'semver';
 import type { AttemptRecord } from '../../src/model/attempt.js';
@@ -10,7 +7,7 @@ import { describeRecord } from '../../src/attempts/record-text.js';
 import { usableLanes } from '../../src/attempts/run-attempts.js';
 import { AZBLOB_ACCOUNT_NAME_SINCE, CACHE_BACKENDS, CACHE_TYPES } from '../../src/backends/backends.js';
 import { phaseLine } from '../../src/log.js';
-import { MainWatch, postEnd } from '../../scripts/lib/soak-faults.js';
+import { MainWatch, watchPost } from '../../scripts/lib/soak-faults.js';
 import {
   attemptEnded,
   attemptJudged,
@@ -31,7 +28,6 @@ import {
   planRound,
   type RoundPlan,
 } from '../../scripts/lib/soak-plan.js';
-import { repoRoot } from '../../scripts/lib/testbed.js';
 
 const LADDER = ['v0.9.0', 'v0.9.1', 'v0.10.6', 'v0.34.2'];
 const OPTIONS = { releases: LADDER, backends: CACHE_TYPES };
@@ -187,30 +183,32 @@ describe('soak facts from the main step lines', () => {
     assert.deepEqual([facts.timing.startedBefore, facts.timing.endedBefore], [[1, 2], [1]]);
   });
 
-  it('the post wrapper kills the real post step at its cleanup line, and says how it ended', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'soak-post-test-'));
-    const fake = path.join(dir, 'post.mjs');
+  it('the post watch kills the post step at its cleanup line, and only for sigkill-post', async () => {
     const cleanup = `::debug::${phaseLine('cleanup')}`;
-    fs.writeFileSync(fake, `console.log(${JSON.stringify(cleanup)}); setTimeout(() => {}, 20000);`);
-    const wrapper = path.join(repoRoot, 'scripts', 'lib', 'soak-post.mjs');
-    const env = { ...process.env, SOAK_POST_REAL: fake, SOAK_POST_LINE: cleanup };
-    try {
-      const killed = spawnSync(process.execPath, [wrapper], {
-        env: { ...env, SOAK_POST_KILL: 'SIGKILL' },
-        encoding: 'utf8',
+    const fakePost = (exit: string) =>
+      spawn(process.execPath, ['-e', `console.log(${JSON.stringify(cleanup)}); ${exit}`], {
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      assert.deepEqual(postEnd(killed.stdout), {
-        exitCode: -1,
-        signal: 'SIGKILL',
-        timedOut: false,
-        killed: true,
-      });
-      fs.writeFileSync(fake, `console.log(${JSON.stringify(cleanup)}); process.exitCode = 3;`);
-      const ended = spawnSync(process.execPath, [wrapper], { env, encoding: 'utf8' });
-      assert.deepEqual(postEnd(ended.stdout), { exitCode: 3, signal: null, timedOut: false, killed: false });
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const closed = (child: ChildProcess) =>
+      new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    const killing = fakePost('setTimeout(() => {}, 20000);');
+    const killed = watchPost(
+      killing,
+      plan({ fault: { kind: 'sigkill-post', at: { phase: 'cleanup' } } }),
+      30_000,
+    );
+    assert.deepEqual(await closed(killing), { code: null, signal: 'SIGKILL' });
+    assert.deepEqual(killed, { timedOut: false, killed: true });
+
+    const ending = fakePost('process.exitCode = 3;');
+    const ended = watchPost(ending, plan(), 30_000);
+    assert.deepEqual(await closed(ending), { code: 3, signal: null });
+    assert.deepEqual(ended, { timedOut: false, killed: false });
+
+    const hanging = fakePost('setTimeout(() => {}, 20000);');
+    const hung = watchPost(hanging, plan(), 300);
+    assert.deepEqual(await closed(hanging), { code: null, signal: 'SIGKILL' });
+    assert.deepEqual(hung, { timedOut: true, killed: false });
   });
 });
 
@@ -353,6 +351,20 @@ const RULES: { rule: string; bad: RoundFacts; good: RoundFacts; reason: RegExp }
     bad: facts(pausedIdleDaemon([1, 2, 3, 4, 5, 6, 7])),
     good: facts(pausedIdleDaemon([1, 2, 3, 4, 5, 6, 7, 8])),
     reason: /verdict config-differs where the run was hit/,
+  },
+  {
+    rule: '(a) a daemon silenced on one lane: a loss the other lane judged is real, an unjudged one is not',
+    bad: facts({
+      ...fault('kill-cache', { phase: 'reset', lane: 1, occurrence: 1 }, 'v0.9.0', {
+        phasesAfter: ['attempt 1'],
+        judged: [2, 4],
+      }),
+      outputs: outputs.lost(4),
+      main: error1,
+    }),
+    // The soak's round 9 (seed 1) run again: lane 1's daemon paused, lane 2 lost a layer at attempt 4.
+    good: facts({ ...pausedIdleDaemon([2, 4]), outputs: outputs.lost(4) }),
+    reason: /verdict reproduced at attempt 4 where the run was hit/,
   },
   {
     rule: '(b) no fault: what the release gives untouched',

@@ -1,0 +1,29 @@
+import * as fs from 'node:fs';
+
+/**
+ * Below this many free bytes the disk is taken as full. A build whose output met a full disk either fails
+ * ("failed to solve: EOF") or, on some releases, exits 0 with a cut-off file: either way the cause to name
+ * is the disk, and a partial output still on it keeps its free space near zero.
+ */
+export const FULL_DISK_BYTES = 1024 * 1024;
+
+/** `no space left on the disk of DIR (N KiB free)` when the disk holding `dir` is all but full. */
+export function fullDisk(dir: string, minFreeBytes = FULL_DISK_BYTES): string | undefined {
+  try {
+    const { bavail, bsize } = fs.statfsSync(dir);
+    const free = bavail * bsize;
+    return free < minFreeBytes
+      ? `no space left on the disk of ${dir} (${Math.floor(free / 1024)} KiB free)`
+      : undefined;
+  } catch {
+    // A folder that cannot be asked about says nothing about the disk.
+    return undefined;
+  }
+}
+
+/** The error with the full disk named first, when the disk holding `dir` is full; else the error as it was. */
+export function namingFullDisk<E>(error: E, dir: string): E {
+  const full = fullDisk(dir);
+  if (full && error instanceof Error) error.message = `${full}: ${error.message}`;
+  return error;
+}

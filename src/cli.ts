@@ -122,15 +122,9 @@ async function fuzzCommand(
   context: { outDir: string; log: Log; docker: Docker; summaryFile: string | undefined },
 ): Promise<number> {
   let running: { runId: string; settings: Settings } | undefined;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      context.log.warning(`${signal}: removing the case that runs`);
-      const removing = stopToolCacheWork().then(() =>
-        running ? removeRun(context.docker, running.runId, running.settings) : undefined,
-      );
-      void removing.finally(() => exitOnSignal(signal));
-    });
-  }
+  onStopSignals(context.log, 'removing the case that runs', () =>
+    running ? removeRun(context.docker, running.runId, running.settings) : Promise.resolve(),
+  );
   const { report, reportPath } = await fuzzOnEngine(settings, fuzz, {
     ...context,
     githubApiUrl: process.env['GITHUB_API_URL'] || undefined,
@@ -174,20 +168,31 @@ function cleanupOnExit(
           if (warning) log.warning(warning);
         })
       : Promise.resolve());
+  onStopSignals(log, `removing run ${runId}`, cleanUp);
+  return cleanUp;
+}
+
+/**
+ * SIGINT and SIGTERM: buildctl's tool-cache work is stopped, `cleanUp` removes what the run made, then the
+ * CLI exits as the signal asks. A second signal while that runs exits at once.
+ */
+function onStopSignals(log: Log, doing: string, cleanUp: () => Promise<unknown>): void {
+  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      log.warning(`${signal}: removing run ${runId}`);
+    process.on(signal, () => {
+      if (stopping) exitOnSignal(signal);
+      stopping = true;
+      log.warning(`${signal}: ${doing}`);
       void stopToolCacheWork()
         .then(cleanUp)
         .finally(() => exitOnSignal(signal));
     });
   }
-  return cleanUp;
 }
 
 /**
- * The end of a run a signal stopped, once its containers are removed: a tool-cache entry still being written
- * is undone in the same tick as the exit, so that nothing writes after it.
+ * The end of a run a signal stopped: a tool-cache entry still being written is undone, and the exit follows
+ * in the same tick, so that the download going on writes nothing after.
  */
 function exitOnSignal(signal: 'SIGINT' | 'SIGTERM'): never {
   undoToolCacheWorkSync();

@@ -18,8 +18,12 @@ import { hasJobSummaries } from './runner.js';
 import * as stateHelper from './state-helper.js';
 import { Docker } from './services/docker.js';
 import { cleanupWarning, removeRun } from './services/run-services.js';
-import { buildctlToolCacheWork } from './services/install-buildctl.js';
-import { stopToolCacheWork, tidyToolCacheEntry, undoToolCacheWorkSync } from './services/tool-cache-lock.js';
+import {
+  onToolCacheWork,
+  stopToolCacheWork,
+  tidyToolCacheEntry,
+  undoToolCacheWorkSync,
+} from './services/tool-cache-lock.js';
 import { removeDockerConfig } from './services/docker-config.js';
 import { configComparisonText, minimizationLine, verdictLine } from './model/wording.js';
 import { failingClasses, isDifference } from './verdict/verdict.js';
@@ -118,24 +122,28 @@ async function fuzzMain(settings: Settings, fuzz: FuzzSettings): Promise<void> {
 
 /**
  * A cancelled job's SIGINT or SIGTERM: buildctl's tool-cache entry, if it is being written, is removed and
- * its lock released, then the step dies of the signal as it would have. The run's containers are the post
- * step's to remove.
+ * its lock released, then the step dies of the signal at once (no listener left to delay it by a turn of the
+ * event loop, in which the download would write the entry again). The run's containers are the post step's.
+ * A SIGKILL leaves the lock section saved in the state, for the post step.
  */
 function undoToolCacheWorkOnSignal(): void {
+  onToolCacheWork((work) => stateHelper.saveToolCacheWork(work));
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       void stopToolCacheWork().then(() => {
         undoToolCacheWorkSync();
+        process.removeAllListeners(signal);
         process.kill(process.pid, signal);
       });
     });
   }
 }
 
-/** What a main step killed during buildctl's install left in the runner's tool cache: a lock, a part. */
-async function tidyToolCache(settings: Settings | undefined): Promise<void> {
-  if (!settings?.cacheBinary || !process.env['RUNNER_TOOL_CACHE']) return;
-  const did = await tidyToolCacheEntry(buildctlToolCacheWork(settings.buildctlVersion));
+/** What a main step killed inside buildctl's install left in the runner's tool cache: a lock, a part. */
+async function tidyToolCache(): Promise<void> {
+  const work = stateHelper.toolCacheWork;
+  if (!work) return;
+  const did = await tidyToolCacheEntry(work);
   if (did) core.info(did);
 }
 
@@ -165,8 +173,7 @@ function remoteSettings(): Settings | undefined {
 async function post(): Promise<void> {
   if (!stateHelper.runId) return;
   actionLog.phase?.('cleanup');
-  const settings = remoteSettings();
-  await tidyToolCache(settings);
+  await tidyToolCache();
   for (const file of stateHelper.daemonLogFiles.filter((f) => fs.existsSync(f))) {
     await core.group(`buildkitd logs of a failed attempt (${file})`, async () =>
       core.info(fs.readFileSync(file, 'utf8')),
@@ -180,7 +187,7 @@ async function post(): Promise<void> {
   }
   await core.group('Remove the containers, volumes and network of this run', async () => {
     removeDockerConfig(stateHelper.workDir);
-    const left = await removeRun(new Docker(), stateHelper.runId, settings);
+    const left = await removeRun(new Docker(), stateHelper.runId, remoteSettings());
     const warning = cleanupWarning(stateHelper.runId, left);
     if (warning) core.warning(warning);
     else core.info(`removed everything labelled dev.lost-layer.run=${stateHelper.runId}`);

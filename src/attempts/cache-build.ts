@@ -4,6 +4,7 @@ import { pushedImageLayers } from '../inspection/cache-config.js';
 import type { OciImage } from '../inspection/oci-image.js';
 import { type BuiltOutput, missingPaths, outputFileName, readOutput } from '../inspection/output-types.js';
 import { namingFullDisk } from '../services/disk-space.js';
+import { InspectionError } from '../inspection/tarball.js';
 import type { OutputType, Settings } from '../inputs/settings.js';
 import type { Log } from '../log.js';
 import type { BuildRequest } from '../services/buildctl.js';
@@ -81,7 +82,9 @@ export async function createCache(
     const reference = await cacheAndReferenceBuilds(daemon, plan, cache, changed, output)
       .then(() => readOutput(output, plan.outputType))
       .catch((error: unknown) => {
-        throw namingFullDisk(error, workDir);
+        throw error instanceof CacheBuildFailed || error instanceof InspectionError
+          ? namingFullDisk(error, workDir)
+          : error;
       });
     if (!changed && cache?.pushedImage && cache.location.kind === 'inline' && reference.image) {
       await assertPushedIsReference(reference.image, cache.location, cache.pushedImage);

@@ -38,17 +38,16 @@ export async function oneAttempt(
   });
   // The trace stays beside an output that differs or an error, as evidence; an intact attempt keeps nothing.
   const failed = (cause: string): AttemptOutcome => {
-    // Asked before the partial output goes: with it, a full disk still shows as full.
-    const disk = fullDisk(plan.workDir);
     fs.rmSync(output, { force: true });
-    return { kind: 'error', cause: disk ? `${disk}: ${cause}` : cause };
+    return { kind: 'error', cause };
   };
-  if (build.timedOut || build.exitCode !== 0) {
-    return failed(
-      build.timedOut
-        ? `buildctl build did not finish within ${plan.attemptTimeoutSeconds} s (attempt-timeout)`
-        : `buildctl build exited ${build.exitCode}: ${lastLines(build.stderr, 3)}`,
-    );
+  if (build.timedOut)
+    return failed(`buildctl build did not finish within ${plan.attemptTimeoutSeconds} s (attempt-timeout)`);
+  if (build.exitCode !== 0) {
+    // Asked before the partial output goes: with it there, a full disk still shows as full.
+    const disk = fullDisk(plan.workDir);
+    const exited = `buildctl build exited ${build.exitCode}: ${lastLines(build.stderr, 3)}`;
+    return failed(disk ? `${disk}: ${exited}` : exited);
   }
   const otherInputs = plan.referenceKind === 'other-inputs';
   const use = readCacheUse(traceFile, otherInputs);

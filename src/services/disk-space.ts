@@ -7,13 +7,13 @@ import * as fs from 'node:fs';
  */
 export const FULL_DISK_BYTES = 1024 * 1024;
 
-/** `no space left on the disk of DIR (N KiB free)` when the disk holding `dir` is all but full. */
+/** `the disk of DIR is full (N KiB free)` when the disk holding `dir` has less than `minFreeBytes` free. */
 export function fullDisk(dir: string, minFreeBytes = FULL_DISK_BYTES): string | undefined {
   try {
     const { bavail, bsize } = fs.statfsSync(dir);
     const free = bavail * bsize;
     return free < minFreeBytes
-      ? `no space left on the disk of ${dir} (${Math.floor(free / 1024)} KiB free)`
+      ? `the disk of ${dir} is full (${Math.floor(free / 1024)} KiB free)`
       : undefined;
   } catch {
     // A folder that cannot be asked about says nothing about the disk.
@@ -21,7 +21,10 @@ export function fullDisk(dir: string, minFreeBytes = FULL_DISK_BYTES): string | 
   }
 }
 
-/** The error with the full disk named first, when the disk holding `dir` is full; else the error as it was. */
+/**
+ * A failed write's error with the full disk named first, when the disk holding `dir` is full; else the error
+ * as it was. Only for a build or a read that failed, never a timeout: a full disk does not make one.
+ */
 export function namingFullDisk<E>(error: E, dir: string): E {
   const full = fullDisk(dir);
   if (full && error instanceof Error) error.message = `${full}: ${error.message}`;

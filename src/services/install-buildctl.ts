@@ -55,7 +55,6 @@ export async function installBuildctl(source: BuildctlSource): Promise<Installed
 export function buildctlToolCacheWork(version: string): ToolCacheWork {
   const dir = process.env['RUNNER_TOOL_CACHE'];
   if (!dir) throw new Error('RUNNER_TOOL_CACHE is not set');
-  fs.mkdirSync(dir, { recursive: true });
   const arch = releaseArch();
   return {
     lockTarget: path.join(dir, `.buildctl-${version}-${arch}`),

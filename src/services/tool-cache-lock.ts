@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import lockfile from 'proper-lockfile';
 
 // The runner's tool cache is shared by the jobs of a self-hosted runner: an entry is written under a lock, so
@@ -7,7 +8,8 @@ import lockfile from 'proper-lockfile';
 // which also holds across PID namespaces (container jobs sharing a tool cache), where a pid means nothing.
 // A cancelled step must leave neither the lock nor a half-written entry (@actions/tool-cache writes the
 // entry's `.complete` marker last): a signal handler stops the work here (stopToolCacheWork, then
-// undoToolCacheWorkSync), and the post step tidies what a SIGKILL left (tidyToolCacheEntry).
+// undoToolCacheWorkSync), and the post step tidies what a SIGKILL left (tidyToolCacheEntry), told by the
+// main step's saved state that it was killed inside the lock section (onToolCacheWork).
 
 const LOCK_WAIT_MS = 10 * 60_000;
 const LOCK_RETRY_MS = 250;
@@ -28,7 +30,18 @@ const lockOptions = (onCompromised: (error: Error) => void) => ({
 });
 
 /** This process's lock: the attempt in flight, the lock held. A signal handler reads them. */
-const current: { attempt?: Promise<unknown>; held?: ToolCacheWork; stopped: boolean } = { stopped: false };
+const current: {
+  attempt?: Promise<unknown>;
+  held?: ToolCacheWork;
+  stopped: boolean;
+  /** Told when the lock section starts (before the mkdir) and when it is over: the post step's cue. */
+  listener?: (work: ToolCacheWork | undefined) => void;
+} = { stopped: false };
+
+/** The main step saves the section for its post step: it tidies only after a main step killed inside it. */
+export function onToolCacheWork(listener: (work: ToolCacheWork | undefined) => void): void {
+  current.listener = listener;
+}
 
 /** One mkdir attempt; the lock is known held in the same step that takes it, for a signal handler to see. */
 function attemptLock(work: ToolCacheWork, onCompromised: (error: Error) => void) {
@@ -41,17 +54,17 @@ function attemptLock(work: ToolCacheWork, onCompromised: (error: Error) => void)
 }
 
 async function takeLock(work: ToolCacheWork, onCompromised: (error: Error) => void) {
+  fs.mkdirSync(path.dirname(work.lockTarget), { recursive: true });
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     if (current.stopped) throw new Error('stopped by a signal before the tool-cache lock was taken');
     try {
       return await attemptLock(work, onCompromised);
     } catch (error) {
-      const held = (error as { code?: string }).code === 'ELOCKED';
-      if (!held || Date.now() > deadline)
-        throw new Error(
-          `cannot lock ${work.lockTarget}.lock within ${LOCK_WAIT_MS / 1000} s: ${(error as Error).message}`,
-        );
+      const { code, message } = error as { code?: string; message: string };
+      if (code !== 'ELOCKED') throw new Error(`cannot lock ${work.lockTarget}.lock: ${message}`);
+      if (Date.now() > deadline)
+        throw new Error(`cannot lock ${work.lockTarget}.lock within ${LOCK_WAIT_MS / 1000} s: ${message}`);
     }
     await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
   }
@@ -63,17 +76,26 @@ async function takeLock(work: ToolCacheWork, onCompromised: (error: Error) => vo
  */
 export async function withToolCacheLock<T>(target: ToolCacheWork, work: () => Promise<T>): Promise<T> {
   // A lock that could not be kept fresh (a stalled machine) is reported, not thrown from a timer: the
-  // download it guards is checked against its digest all the same.
+  // download it guards is checked against its digest all the same. It may be another job's by then: a
+  // signal must not remove what that job writes.
   let compromised: Error | undefined;
-  const release = await takeLock(target, (error) => (compromised = error));
+  current.listener?.(target);
   try {
-    return await work();
+    const release = await takeLock(target, (error) => {
+      compromised = error;
+      current.held = undefined;
+    });
+    try {
+      return await work();
+    } finally {
+      current.held = undefined;
+      // An error of the release must not hide one of the work; a lost lock has nothing left to release.
+      await release().catch(() => undefined);
+      if (compromised)
+        process.emitWarning(`the tool-cache lock ${target.lockTarget}.lock was lost: ${compromised.message}`);
+    }
   } finally {
-    current.held = undefined;
-    // An error of the release must not hide one of the work; a lost lock has nothing left to release.
-    await release().catch(() => undefined);
-    if (compromised)
-      process.emitWarning(`the tool-cache lock ${target.lockTarget}.lock was lost: ${compromised.message}`);
+    current.listener?.(undefined);
   }
 }
 
@@ -84,9 +106,9 @@ export async function stopToolCacheWork(): Promise<void> {
 }
 
 /**
- * For a signal handler, after stopToolCacheWork and just before the process ends, in the same tick: the
- * entry being written is removed and the lock released, synchronously, so that the download still going on
- * writes nothing after.
+ * For a signal handler, after stopToolCacheWork: the entry being written is removed and the lock released,
+ * synchronously. The caller ends the process before it returns to the event loop (the download still going
+ * on would write the entry again), and without proper-lockfile's exit hook, which has nothing left to do.
  */
 export function undoToolCacheWorkSync(): void {
   const held = current.held;
@@ -101,17 +123,17 @@ export function undoToolCacheWorkSync(): void {
 }
 
 /**
- * For the post step: an entry a killed main step left half-written, and its lock, removed. Only when one of
- * them is there, and only under the lock: a live job's lock is waited for; a dead one's goes stale within
- * STALE_MS and is taken over. Returns what it did, in words, or undefined when there was nothing to do.
+ * For the post step, after a main step that was killed inside the lock section: a half-written entry
+ * removed, and the dead lock taken over once stale (within STALE_MS) and released. Only under the lock: a
+ * live job's lock is waited for and its entry never touched. Returns what it did, or undefined.
  */
 export async function tidyToolCacheEntry(
   work: ToolCacheWork,
   waitMs = STALE_MS + 15_000,
 ): Promise<string | undefined> {
   const lockDir = `${work.lockTarget}.lock`;
-  const partial = fs.existsSync(work.entry) && !fs.existsSync(`${work.entry}.complete`);
-  if (!partial && !fs.existsSync(lockDir)) return undefined;
+  const partial = () => fs.existsSync(work.entry) && !fs.existsSync(`${work.entry}.complete`);
+  if (!partial() && !fs.existsSync(lockDir)) return undefined;
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(work.lockTarget, {
@@ -122,11 +144,9 @@ export async function tidyToolCacheEntry(
     return `the tool-cache lock ${lockDir} is held by a live job: left to it (${(error as Error).message})`;
   }
   try {
-    if (fs.existsSync(work.entry) && !fs.existsSync(`${work.entry}.complete`)) {
-      fs.rmSync(work.entry, { recursive: true, force: true });
-      return `removed ${work.entry}, written in part by a step that was killed`;
-    }
-    return `released the tool-cache lock ${lockDir} that a killed step left`;
+    if (!partial()) return undefined;
+    fs.rmSync(work.entry, { recursive: true, force: true });
+    return `removed ${work.entry}, written in part by a main step that was killed`;
   } finally {
     await release().catch(() => undefined);
   }

@@ -140,10 +140,12 @@ describe('fault suite, on the test bed', () => {
     const run = await act(fixed({ retries: '8', 'attempt-timeout': '20' }), {
       // The lane's daemon (the run's second) is paused the moment it starts, before it can answer.
       onMainStarted: (child) =>
-        void runIdOf(child).then((runId) => (watch = pauseOnStart(runId, /-buildkitd-2$/))),
+        void runIdOf(child).then(
+          (runId) => (watch = pauseOnStart(runId, /-buildkitd-2$/, new Date(started))),
+        ),
     });
     watch?.stop();
-    assert.match((await watch?.paused) ?? '', /-buildkitd-2$/, 'the daemon was paused');
+    assert.match((await watch?.paused) ?? 'no watch', /-buildkitd-2$/, 'the daemon was paused as it started');
     assertError(
       run,
       /::error::.*buildkitd \S+-buildkitd-2 did not answer within 60 s/,
@@ -195,27 +197,30 @@ describe('fault suite, on the test bed', () => {
     });
   }
 
-  // The soak's finding: a signal as set-up starts, while buildctl's install holds the tool-cache lock.
-  // SIGINT and SIGTERM: the main step undoes it; SIGKILL: the post step, once the dead lock goes stale.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
-    it(`the main step sent ${signal} as it takes the tool-cache lock: no lock or partial entry left`, async () => {
-      const dirs = runnerDirs();
-      const lock = path.join(dirs.toolCache, '.buildctl-v0.9.1-amd64.lock');
-      const run = await act(
-        fixed(),
-        { onMainStarted: (child) => void signalWhen(() => fs.existsSync(lock), child, signal) },
-        dirs,
-      );
-      assert.equal(run.main.signal ?? 'exited', signal, run.main.stdout);
-      assertNothingLeft(run);
-      assert.deepEqual(toolCacheLeftovers(toolCacheEntries(dirs.toolCache)), [], 'the tool cache');
-      if (signal === 'SIGKILL')
-        assert.match(
-          run.post.stdout,
-          /(written in part|the tool-cache lock .*) by a step that was killed|that a killed step left/,
+  // The soak's finding: a signal as buildctl's install takes the tool-cache lock, or writes the entry under
+  // it. SIGINT and SIGTERM: the main step undoes it; SIGKILL: the post step, once the dead lock goes stale.
+  const toolCacheMoments = {
+    'takes the tool-cache lock': (toolCache: string) => path.join(toolCache, '.buildctl-v0.9.1-amd64.lock'),
+    'writes the tool-cache entry': (toolCache: string) => path.join(toolCache, 'buildctl', '0.9.1', 'amd64'),
+  };
+  for (const [moment, seen] of Object.entries(toolCacheMoments)) {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
+      it(`the main step sent ${signal} as buildctl's install ${moment}: no lock or partial entry left`, async () => {
+        const dirs = runnerDirs();
+        const run = await act(
+          fixed(),
+          {
+            onMainStarted: (child) =>
+              void signalWhen(() => fs.existsSync(seen(dirs.toolCache)), child, signal),
+          },
+          dirs,
         );
-      outcomes.push(`${signal} holding the tool-cache lock → no verdict, tool cache clean`);
-    });
+        assert.equal(run.main.signal ?? 'exited', signal, run.main.stdout);
+        assertNothingLeft(run);
+        assert.deepEqual(toolCacheLeftovers(toolCacheEntries(dirs.toolCache)), [], 'the tool cache');
+        outcomes.push(`${signal} as buildctl's install ${moment} → no verdict, tool cache clean`);
+      });
+    }
   }
 
   it('the CLI sent SIGINT as attempt 2 starts: it removes its run and exits 130', async () => {
@@ -275,7 +280,7 @@ describe('fault suite, on the test bed', () => {
       // buildctl fails ("failed to solve: EOF") or exits 0 with a cut-off file: either way the disk is named.
       assertError(
         run,
-        /::error::No verdict: an infrastructure step failed \(no space left on the disk of \S+ \(\d+ KiB free\): /,
+        /::error::No verdict: an infrastructure step failed \(the disk of \S+ is full \(\d+ KiB free\): /,
         'disk full at the cache build',
       );
       assert.equal(run.outputs['attempts'], '0');
@@ -290,7 +295,7 @@ describe('fault suite, on the test bed', () => {
       const run = await act(fixed({ retries: '4' }), {}, { ...suite.dirs, temp });
       assertError(
         run,
-        /::error::No verdict: an infrastructure step failed \(attempt 1: no space left on the disk of \S+ \(\d+ KiB free\): /,
+        /::error::No verdict: an infrastructure step failed \(attempt 1: the disk of \S+ is full \(\d+ KiB free\): /,
         'disk full at attempt 1',
       );
       assert.equal(run.outputs['attempts'], '1');

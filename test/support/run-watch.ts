@@ -86,35 +86,62 @@ function dockerApi(method: 'GET' | 'POST', apiPath: string): http.ClientRequest 
 
 /**
  * Pauses the run's container whose name matches as soon as the engine says it started: through the
- * engine's event stream and API, milliseconds after its process began, long before buildkitd can answer.
- * Resolves with the container's name once it is paused; `stop` ends the watch.
+ * engine's event stream (replayed from `since`, so a start before the stream opened is seen too) and API,
+ * milliseconds after its process began, long before buildkitd can answer. `paused` resolves with the
+ * container's name once it is paused (the first match only); `stop` ends the watch, and `paused` then
+ * rejects if nothing was paused.
  */
-export function pauseOnStart(runId: string, suffix: RegExp): { paused: Promise<string>; stop: () => void } {
+export function pauseOnStart(
+  runId: string,
+  suffix: RegExp,
+  since: Date,
+): { paused: Promise<string>; stop: () => void } {
   const filters = { type: ['container'], event: ['start'], label: [`dev.lost-layer.run=${runId}`] };
-  const events = dockerApi('GET', `/events?filters=${encodeURIComponent(JSON.stringify(filters))}`);
+  const query = `since=${Math.floor(since.getTime() / 1000)}&filters=${encodeURIComponent(JSON.stringify(filters))}`;
+  const events = dockerApi('GET', `/events?${query}`);
+  let fail: (error: Error) => void = () => undefined;
   const paused = new Promise<string>((resolve, reject) => {
+    fail = reject;
+    let pausing = false;
+    const pause = (id: string, name: string) => {
+      pausing = true;
+      const request = dockerApi('POST', `/containers/${id}/pause`);
+      request.on('response', (answer) => {
+        answer.resume();
+        if (answer.statusCode === 204) resolve(name);
+        else reject(new Error(`pause ${name}: HTTP ${answer.statusCode}`));
+      });
+      request.on('error', reject);
+      request.end();
+    };
     events.on('error', reject);
     events.on('response', (response) => {
+      if (response.statusCode !== 200) return reject(new Error(`docker events: HTTP ${response.statusCode}`));
+      response.setEncoding('utf8');
       let partial = '';
-      response.on('data', (chunk: Buffer) => {
-        const lines = (partial + chunk.toString()).split('\n');
+      response.on('data', (chunk: string) => {
+        const lines = (partial + chunk).split('\n');
         partial = lines.pop() ?? '';
         for (const line of lines.filter((l) => l.trim() !== '')) {
-          const event = JSON.parse(line) as { id: string; Actor?: { Attributes?: { name?: string } } };
+          let event: { id?: string; Actor?: { Attributes?: { name?: string } } };
+          try {
+            event = JSON.parse(line) as typeof event;
+          } catch {
+            return reject(new Error(`docker events: not JSON: ${line.slice(0, 80)}`));
+          }
           const name = event.Actor?.Attributes?.name ?? '';
-          if (!suffix.test(name)) continue;
-          const pause = dockerApi('POST', `/containers/${event.id}/pause`);
-          pause.on('response', (answer) =>
-            answer.statusCode === 204
-              ? resolve(name)
-              : reject(new Error(`pause ${name}: ${answer.statusCode}`)),
-          );
-          pause.on('error', reject);
-          pause.end();
+          if (!pausing && event.id && suffix.test(name)) pause(event.id, name);
         }
       });
     });
     events.end();
   });
-  return { paused, stop: () => events.destroy() };
+  return {
+    paused,
+    stop: () => {
+      events.destroy();
+      // Settles `paused` if nothing did: a resolved promise ignores it.
+      fail(new Error(`no container of run ${runId} matching ${suffix} started`));
+    },
+  };
 }

@@ -8,7 +8,7 @@ describe('a full disk named as the cause', () => {
     assert.equal(fullDisk(os.tmpdir(), 1), undefined);
     assert.match(
       fullDisk(os.tmpdir(), Number.MAX_SAFE_INTEGER) ?? '',
-      /^no space left on the disk of \S+ \(\d+ KiB free\)$/,
+      /^the disk of \S+ is full \(\d+ KiB free\)$/,
     );
     assert.equal(fullDisk('/no/such/folder', Number.MAX_SAFE_INTEGER), undefined);
   });

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
+  onToolCacheWork,
   stopToolCacheWork,
   tidyToolCacheEntry,
   type ToolCacheWork,
@@ -73,8 +74,8 @@ describe('the tool-cache lock', () => {
     const complete = workIn();
     deadLock(complete, 60_000);
     writeEntry(complete, true);
-    assert.match((await tidyToolCacheEntry(complete, 2000)) ?? '', /released the tool-cache lock/);
-    assert.deepEqual(left(complete), { lock: false, entry: true });
+    assert.equal(await tidyToolCacheEntry(complete, 2000), undefined);
+    assert.deepEqual(left(complete), { lock: false, entry: true }, 'the dead lock is gone all the same');
   });
 
   it('the post step: nothing there, nothing done; a live lock is left to its job', async () => {
@@ -90,19 +91,30 @@ describe('the tool-cache lock', () => {
     });
   });
 
-  // Last: a stopped process takes no lock again.
-  it('a signal while the entry is written: the part and the lock are removed, and no lock is taken after', async () => {
+  it('tells its listener as the section starts, before the mkdir, and as it ends', async () => {
     const work = workIn();
-    let stopped!: () => void;
+    const told: (string | undefined)[] = [];
+    onToolCacheWork((w) => told.push(w && (fs.existsSync(`${w.lockTarget}.lock`) ? 'locked' : 'entering')));
+    await withToolCacheLock(work, async () => undefined);
+    onToolCacheWork(() => undefined);
+    assert.deepEqual(told, ['entering', undefined]);
+  });
+
+  // Last: a stopped process takes no lock again.
+  it('a signal as the lock is taken: the mkdir in flight settles, then the part and the lock are removed', async () => {
+    const work = workIn();
+    let proceed!: () => void;
+    const gate = new Promise<void>((resolve) => (proceed = resolve));
     const writing = withToolCacheLock(work, async () => {
       writeEntry(work, false);
-      await new Promise<void>((resolve) => (stopped = resolve));
+      await gate;
     });
-    while (!fs.existsSync(work.entry)) await new Promise((resolve) => setTimeout(resolve, 5));
     await stopToolCacheWork();
+    assert.equal(left(work).lock, true, 'the attempt in flight took the lock');
+    writeEntry(work, false);
     undoToolCacheWorkSync();
     assert.deepEqual(left(work), { lock: false, entry: false });
-    stopped();
+    proceed();
     await writing;
     await assert.rejects(
       withToolCacheLock(workIn(), async () => undefined),

@@ -207,17 +207,23 @@ describe('fault suite, on the test bed', () => {
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
       it(`the main step sent ${signal} as buildctl's install ${moment}: no lock or partial entry left`, async () => {
         const dirs = runnerDirs();
+        const toolCacheLeft = () => toolCacheLeftovers(toolCacheEntries(dirs.toolCache));
+        let beforePost: string[] = [];
         const run = await act(
           fixed(),
           {
             onMainStarted: (child) =>
               void signalWhen(() => fs.existsSync(seen(dirs.toolCache)), child, signal),
+            onPostStarted: () => (beforePost = toolCacheLeft()),
           },
           dirs,
         );
         assert.equal(run.main.signal ?? 'exited', signal, run.main.stdout);
+        // SIGINT and SIGTERM: the main step undid its own work before it died; SIGKILL: it could not.
+        if (signal === 'SIGKILL') assert.notDeepEqual(beforePost, [], 'the killed main step left its lock');
+        else assert.deepEqual(beforePost, [], 'the tool cache as the main step died');
         assertNothingLeft(run);
-        assert.deepEqual(toolCacheLeftovers(toolCacheEntries(dirs.toolCache)), [], 'the tool cache');
+        assert.deepEqual(toolCacheLeft(), [], 'the tool cache after the post step');
         outcomes.push(`${signal} as buildctl's install ${moment} → no verdict, tool cache clean`);
       });
     }

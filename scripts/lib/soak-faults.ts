@@ -11,6 +11,16 @@ const docker = async (...args: string[]) => (await run('docker', args, { encodin
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ended = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
 
+/** Each whole line of a step's stdout, as it arrives. */
+function onLines(step: ChildProcess, each: (line: string) => void): void {
+  let partial = '';
+  step.stdout?.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) each(line);
+  });
+}
+
 /** The fault could not act (its target was gone): the round then counts as one without a fault. */
 class NotFired extends Error {}
 
@@ -101,7 +111,6 @@ type Firing = { targets: string[]; began: number; done: number } | { why: string
 export class MainWatch {
   readonly events: LineEvent[] = [];
   private runId: string | undefined;
-  private partial = '';
   private readonly seen = new Map<string, number>();
   private firing: Promise<Firing> | undefined;
   private mainExitedAt = Infinity;
@@ -113,11 +122,7 @@ export class MainWatch {
 
   attach(main: ChildProcess): void {
     main.on('exit', () => (this.mainExitedAt = performance.now()));
-    main.stdout?.on('data', (chunk: Buffer) => {
-      const lines = (this.partial + chunk.toString()).split('\n');
-      this.partial = lines.pop() ?? '';
-      for (const line of lines) this.line(line, main);
-    });
+    onLines(main, (line) => this.line(line, main));
   }
 
   private line(line: string, main: ChildProcess): void {
@@ -183,11 +188,8 @@ export function watchPost(post: ChildProcess, plan: RoundPlan, deadlineMs: numbe
     post.kill('SIGKILL');
   }, deadlineMs);
   post.on('close', () => clearTimeout(deadline));
-  let partial = '';
-  post.stdout?.on('data', (chunk: Buffer) => {
-    const lines = (partial + chunk.toString()).split('\n');
-    partial = lines.pop() ?? '';
-    if (signal && !end.killed && lines.includes(cleanup)) {
+  onLines(post, (line) => {
+    if (signal && !end.killed && line === cleanup) {
       end.killed = true;
       post.kill(signal);
     }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { type CacheUse, cacheUse, readTrace, TraceError } from '../inspection/build-trace.js';
 import type { ConfigComparison } from '../inspection/compare.js';
 import { compareOutputs, outputFileName, readOutput } from '../inspection/output-types.js';
-import { fullDisk, namingFullDisk } from '../services/disk-space.js';
+import { namingFullDisk, withFullDisk } from '../services/disk-space.js';
 import { InspectionError } from '../inspection/tarball.js';
 import type { AttemptOutcome } from '../model/attempt.js';
 import { lastLines } from '../services/command.js';
@@ -45,9 +45,9 @@ export async function oneAttempt(
     return failed(`buildctl build did not finish within ${plan.attemptTimeoutSeconds} s (attempt-timeout)`);
   if (build.exitCode !== 0) {
     // Asked before the partial output goes: with it there, a full disk still shows as full.
-    const disk = fullDisk(plan.workDir);
-    const exited = `buildctl build exited ${build.exitCode}: ${lastLines(build.stderr, 3)}`;
-    return failed(disk ? `${disk}: ${exited}` : exited);
+    return failed(
+      withFullDisk(`buildctl build exited ${build.exitCode}: ${lastLines(build.stderr, 3)}`, plan.workDir),
+    );
   }
   const otherInputs = plan.referenceKind === 'other-inputs';
   const use = readCacheUse(traceFile, otherInputs);

@@ -22,11 +22,16 @@ export function fullDisk(dir: string, minFreeBytes = FULL_DISK_BYTES): string | 
 }
 
 /**
- * A failed write's error with the full disk named first, when the disk holding `dir` is full; else the error
- * as it was. Only for a build or a read that failed, never a timeout: a full disk does not make one.
+ * A failed build's or read's cause with the full disk named first, when the disk holding `dir` is full; else
+ * the cause as it was. Never for a timeout: a full disk does not make one.
  */
-export function namingFullDisk<E>(error: E, dir: string): E {
+export function withFullDisk(cause: string, dir: string): string {
   const full = fullDisk(dir);
-  if (full && error instanceof Error) error.message = `${full}: ${error.message}`;
+  return full ? `${full}: ${cause}` : cause;
+}
+
+/** The error, its message passed through withFullDisk; its class kept. */
+export function namingFullDisk<E>(error: E, dir: string): E {
+  if (error instanceof Error) error.message = withFullDisk(error.message, dir);
   return error;
 }

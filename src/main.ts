@@ -169,9 +169,20 @@ function remoteSettings(): Settings | undefined {
   }
 }
 
+/**
+ * A job cancelled while its post step runs sends it SIGINT, then SIGTERM: Node would die at once and leave
+ * the run's containers. The post step is what removes them, and its removal is bounded: it goes on to its
+ * end, and the step then ends as it would have.
+ */
+function finishRemovalOnSignal(): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.on(signal, () => core.info(`${signal} received: the removal of this run goes on to its end`));
+}
+
 /** Runs after main, also when it failed or was cancelled: prints what failed, removes what the run made. */
 async function post(): Promise<void> {
   if (!stateHelper.runId) return;
+  finishRemovalOnSignal();
   actionLog.phase?.('cleanup');
   await tidyToolCache();
   for (const file of stateHelper.daemonLogFiles.filter((f) => fs.existsSync(f))) {

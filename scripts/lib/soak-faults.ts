@@ -1,10 +1,20 @@
 // The fault soak's hands (scripts/soak.ts): watching the main step's lines for the phase a round's fault
 // waits for, doing the fault, and watching the post step to signal it. Every docker call takes an argument array.
 import { type ChildProcess, execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { phaseLine } from '../../src/log.js';
-import { faultTiming, type FaultFacts, type LineEvent, phaseOfLine } from './soak-oracle.js';
-import { FAULTS, type FaultKind, type FaultPoint, phaseDetail, type RoundPlan } from './soak-plan.js';
+import { fillDisk } from '../../test/support/fill-disk.js';
+import { attemptEnded, faultTiming, type FaultFacts, type LineEvent, phaseOfLine } from './soak-oracle.js';
+import {
+  FAULTS,
+  type FaultKind,
+  type FaultPoint,
+  phaseDetail,
+  type PostFault,
+  type RoundPlan,
+} from './soak-plan.js';
 
 const run = promisify(execFile);
 const docker = async (...args: string[]) => (await run('docker', args, { encoding: 'utf8' })).stdout;
@@ -12,7 +22,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ended = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
 
 /** Each whole line of a step's stdout, as it arrives. */
-function onLines(step: ChildProcess, each: (line: string) => void): void {
+export function onLines(step: ChildProcess, each: (line: string) => void): void {
   let partial = '';
   step.stdout?.on('data', (chunk: Buffer) => {
     const lines = (partial + chunk.toString()).split('\n');
@@ -30,8 +40,14 @@ export interface FaultTarget {
   main: ChildProcess;
   plan: RoundPlan;
   stopBackend?: () => Promise<void>;
+  /** RUNNER_TEMP of the round: a tmpfs of its own when the fault fills it. */
+  tempDir: string;
   /** Called just before the fault breaks anything: its timing starts there, not at the phase line. */
   acting: () => void;
+  /** Called once it is broken, by a fault that then lasts a while (its timing ends there). */
+  acted: () => void;
+  /** How long a fault that passes lasts: until an attempt that started after `acted` has its result. */
+  passes: () => Promise<void>;
 }
 
 /** Does the fault; returns what it hit. */
@@ -46,13 +62,14 @@ const killContainer =
   };
 
 /**
- * The run's running daemons. As a phase that starts one begins (the cache build, a lane's first reset),
- * there may be none yet: then it waits for one. With two lanes the soak cannot tell from outside which lane
+ * The run's running daemons. As a phase that starts one begins (the cache build, a lane's first reset, the
+ * minimization's first candidate), there may be none yet: then it waits for one. With two lanes the soak cannot tell from outside which lane
  * takes the next attempt, so it acts on each lane's daemon, and the next phase surely meets one it broke.
  */
 async function runningDaemons({ runId, main, plan }: FaultTarget): Promise<string[]> {
   const at = plan.fault.at;
-  const starting = at?.phase === 'cache-build' || (at?.phase === 'reset' && at.occurrence === 1);
+  const starting =
+    at?.phase === 'cache-build' || at?.phase === 'minimize' || (at?.phase === 'reset' && at.occurrence === 1);
   const deadline = Date.now() + 60_000;
   for (;;) {
     const names = (
@@ -85,8 +102,45 @@ const signalMain =
     return [`main step (${signal})`];
   };
 
-/** Each kind's action. `none` does nothing; `sigkill-post` is done by the post step's wrapper (postAction). */
-export const FAULT_ACTIONS: Readonly<Record<Exclude<FaultKind, 'none' | 'sigkill-post'>, FaultAction>> = {
+/** The host folder of a registry container's storage (its labelled volume). */
+async function registryStorage(name: string): Promise<string> {
+  const format = '{{range .Mounts}}{{if eq .Destination "/var/lib/registry"}}{{.Source}}{{end}}{{end}}';
+  const source = (await docker('inspect', '--format', format, name)).trim();
+  if (!source) throw new NotFired(`${name} has no storage volume`);
+  return source;
+}
+
+/**
+ * A registry whose storage fails: its `docker/registry/v2` folder becomes a file, so that every read and write
+ * of a repository gets ENOTDIR, which the registry answers with 500. Returns the undoing.
+ */
+function breakStorage(root: string): () => void {
+  const v2 = path.join(root, 'docker', 'registry', 'v2');
+  const away = `${v2}.soak-away`;
+  fs.mkdirSync(path.dirname(v2), { recursive: true });
+  if (fs.existsSync(v2)) fs.renameSync(v2, away);
+  fs.writeFileSync(v2, '');
+  return () => {
+    // The post step may have removed the volume already.
+    fs.rmSync(v2, { force: true });
+    if (fs.existsSync(away)) fs.renameSync(away, v2);
+  };
+}
+
+/** Breaks something, marks it broken, waits for the fault to pass, undoes it (also when the wait fails). */
+async function forAWhile(target: FaultTarget, breakIt: () => () => void): Promise<void> {
+  target.acting();
+  const undo = breakIt();
+  target.acted();
+  try {
+    await target.passes();
+  } finally {
+    undo();
+  }
+}
+
+/** Each kind's action. `none` does nothing; the post step's signals are sent by its watch (watchPost). */
+export const FAULT_ACTIONS: Readonly<Record<Exclude<FaultKind, 'none' | PostFault>, FaultAction>> = {
   'kill-cache': killContainer('cache'),
   'kill-mirror': killContainer('mirror'),
   'kill-buildkitd': onDaemons('kill'),
@@ -95,6 +149,20 @@ export const FAULT_ACTIONS: Readonly<Record<Exclude<FaultKind, 'none' | 'sigkill
     if (!stopBackend) throw new NotFired('the backend has no server of the soak');
     await stopBackend();
     return ['the cache server'];
+  },
+  'registry-500': async (target) => {
+    const name = `lost-layer-${target.runId}-cache`;
+    const storage = await registryStorage(name);
+    await forAWhile(target, () => breakStorage(storage));
+    return [`${name} (500s)`];
+  },
+  'fill-disk': async (target) => {
+    const filler = path.join(target.tempDir, 'soak-filler');
+    await forAWhile(target, () => {
+      fillDisk(filler);
+      return () => fs.rmSync(filler, { force: true });
+    });
+    return [`${target.tempDir} (full)`];
   },
   'sigint-main': signalMain('SIGINT'),
   'sigterm-main': signalMain('SIGTERM'),
@@ -114,31 +182,71 @@ export class MainWatch {
   private readonly seen = new Map<string, number>();
   private firing: Promise<Firing> | undefined;
   private mainExitedAt = Infinity;
+  /** Each attempt's phase line, when it arrived. */
+  private readonly attemptStarts = new Map<number, number>();
+  /** Called with each attempt result line's attempt and its start; and once the main step exits. */
+  private readonly listeners = new Set<(ended?: { startedAt: number }) => void>();
 
   constructor(
     private readonly plan: RoundPlan,
     private readonly stopBackend: (() => Promise<void>) | undefined,
+    private readonly tempDir: string,
   ) {}
 
   attach(main: ChildProcess): void {
-    main.on('exit', () => (this.mainExitedAt = performance.now()));
+    main.on('exit', () => {
+      this.mainExitedAt = performance.now();
+      for (const listener of this.listeners) listener();
+    });
     onLines(main, (line) => this.line(line, main));
   }
 
+  /** Resolves once an attempt whose phase line came after `from` has its result line, or the step exits. */
+  private attemptWithin(from: number): Promise<void> {
+    if (this.mainExitedAt !== Infinity) return Promise.resolve();
+    return new Promise((resolve) => {
+      const listener = (ended?: { startedAt: number }) => {
+        if (ended && ended.startedAt < from) return;
+        this.listeners.delete(listener);
+        resolve();
+      };
+      this.listeners.add(listener);
+    });
+  }
+
   private line(line: string, main: ChildProcess): void {
-    this.events.push({ atMs: performance.now(), line });
+    const now = performance.now();
+    this.events.push({ atMs: now, line });
     this.runId ??= /^run ([0-9a-f]{8}): /.exec(line)?.[1];
+    const ended = attemptEnded(line);
+    const startedAt = ended === undefined ? undefined : this.attemptStarts.get(ended);
+    if (startedAt !== undefined) for (const listener of [...this.listeners]) listener({ startedAt });
     const phase = phaseOfLine(line);
+    const attempt = /^attempt (\d+)$/.exec(phase ?? '')?.[1];
+    if (attempt !== undefined) this.attemptStarts.set(Number(attempt), now);
     const { kind, at } = this.plan.fault;
-    if (!phase || !at || kind === 'none' || kind === 'sigkill-post') return;
+    if (!phase || !at || kind === 'none' || FAULTS[kind].reaches === 'post-process') return;
     const count = (this.seen.get(phase) ?? 0) + 1;
     this.seen.set(phase, count);
     if (phase !== wantedPhase(at) || count !== occurrenceOf(at) || this.firing) return;
+    this.fire(kind as Exclude<FaultKind, 'none' | PostFault>, main);
+  }
+
+  private fire(kind: Exclude<FaultKind, 'none' | PostFault>, main: ChildProcess): void {
     let began = performance.now();
-    const acting = () => (began = performance.now());
-    const target = { runId: this.runId ?? '', main, plan: this.plan, stopBackend: this.stopBackend, acting };
+    let done: number | undefined;
+    const target: FaultTarget = {
+      runId: this.runId ?? '',
+      main,
+      plan: this.plan,
+      tempDir: this.tempDir,
+      ...(this.stopBackend ? { stopBackend: this.stopBackend } : {}),
+      acting: () => (began = performance.now()),
+      acted: () => (done = performance.now()),
+      passes: () => this.attemptWithin(done ?? performance.now()),
+    };
     this.firing = FAULT_ACTIONS[kind](target).then(
-      (targets) => ({ targets, began, done: performance.now() }),
+      (targets) => ({ targets, began, done: done ?? performance.now() }),
       (error: unknown) => ({ why: (error as Error).message.split('\n')[0] ?? '' }),
     );
   }
@@ -147,7 +255,8 @@ export class MainWatch {
   async facts(): Promise<FaultFacts> {
     const { kind, at } = this.plan.fault;
     if (kind === 'none' || !at) return { fired: false, why: 'a control round' };
-    if (kind === 'sigkill-post') return { fired: false, why: 'the post step never said its cleanup starts' };
+    if (FAULTS[kind].reaches === 'post-process')
+      return { fired: false, why: 'the post step never said its cleanup starts' };
     if (!this.firing) return { fired: false, why: `no phase line "${wantedPhase(at)}" #${occurrenceOf(at)}` };
     const firing = await this.firing;
     if ('why' in firing) return { fired: false, why: firing.why };
@@ -168,20 +277,21 @@ function wantedPhase(at: FaultPoint): string {
 
 const occurrenceOf = (at: FaultPoint) => (at.phase === 'reset' ? at.occurrence : 1);
 
-/** How the post step ended, besides its exit code and signal: cut at the deadline, or killed by the soak. */
+/** How the post step ended, besides its exit code and signal: cut at the deadline, or signalled by the soak. */
 export interface PostEnd {
   timedOut: boolean;
-  /** The soak sent its signal at the cleanup line (sigkill-post). */
+  /** The soak sent its signal at the cleanup line (a post-process fault). */
   killed: boolean;
 }
 
 /**
- * Watches the real post step (runAction's onPostStarted): sends it the sigkill-post fault's signal as its
- * cleanup phase line arrives, and SIGKILL at the soak's deadline.
+ * Watches the real post step (runAction's onPostStarted): sends it a post fault's signal as its cleanup
+ * phase line arrives, and SIGKILL at the soak's deadline.
  */
 export function watchPost(post: ChildProcess, plan: RoundPlan, deadlineMs: number): PostEnd {
   const end: PostEnd = { timedOut: false, killed: false };
-  const signal = plan.fault.kind === 'sigkill-post' ? FAULTS['sigkill-post'].signal : undefined;
+  const spec = FAULTS[plan.fault.kind];
+  const signal = spec.reaches === 'post-process' ? spec.signal : undefined;
   const cleanup = `::debug::${phaseLine('cleanup')}`;
   const deadline = setTimeout(() => {
     end.timedOut = true;

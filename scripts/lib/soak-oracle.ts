@@ -1,9 +1,8 @@
 // Judges one round of the fault soak from what was seen from outside the product: the plan, when the fault
 // fired against the main step's phase and result lines, how each step ended, its outputs, what was left. The
 // product's own account of the fault (its error text, its report) is never asked. Pure: no Docker here.
-import * as semver from 'semver';
 import { verdictWithoutLoss } from '../../test/support/ladder.js';
-import { FAULTS, type RoundPlan } from './soak-plan.js';
+import { FAULTS, losesLayers, type RoundPlan } from './soak-plan.js';
 
 /** One line of the main step's stdout and when the soak read it (ms on its own clock). */
 export interface LineEvent {
@@ -62,7 +61,7 @@ export interface Judgement {
   /** Not a wrong verdict, but not right either: a step that hung, a post step that failed. */
   problems: string[];
   leftovers: string[];
-  /** The soak killed the post step: nothing could have removed what the run made. */
+  /** The soak SIGKILLed the post step: nothing could have removed what the run made. */
   leftoversExpected: boolean;
 }
 
@@ -125,12 +124,9 @@ export function hitAttempt(plan: RoundPlan, timing: FaultTiming): number {
   const at = plan.fault.at;
   if (at?.phase === 'attempt') return at.attempt;
   if (at?.phase === 'reset') return Math.max(0, ...timing.startedBefore) + 1;
+  // Minimization starts once the attempts are over: every one of them came before the fault.
+  if (at?.phase === 'minimize') return plan.retries + 1;
   return 1;
-}
-
-/** Releases with moby/buildkit#2198: they drop empty layers on export (v0.8.0) and import wrongly (to v0.9.1). */
-export function losesLayers(release: string): boolean {
-  return semver.gte(release, '0.8.0') && semver.lt(release, '0.9.1');
 }
 
 interface Expectation {
@@ -269,7 +265,8 @@ export function judgeRound(facts: RoundFacts): Judgement {
     wrong: [...verdictRule(facts, effect), ...exitRule(facts), ...signalRule(facts), ...outputsRule(facts)],
     problems: problemsOf(facts),
     leftovers: facts.leftovers,
-    leftoversExpected: facts.post.killedBySoak,
+    // A SIGINT or SIGTERM lets the post step finish its removal: only a SIGKILL excuses what is left.
+    leftoversExpected: facts.post.killedBySoak && FAULTS[facts.plan.fault.kind].signal === 'SIGKILL',
   };
 }
 

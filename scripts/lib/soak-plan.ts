@@ -6,14 +6,23 @@ import { hashString } from '../../src/fuzz/random.js';
 import type { Phase } from '../../src/log.js';
 import { seededRandom } from './seeded-random.js';
 
-/** The phases a fault can wait for: every phase line a run writes but minimize, which the soak leaves off. */
-export type FaultPhase = Exclude<Phase, 'minimize'>;
+/** The phases a fault can wait for: every phase line a run writes. */
+export type FaultPhase = Phase;
 
-/** Faults that break something the run uses (a container, a server) while its main step goes on. */
-export type RunFault = 'kill-cache' | 'kill-mirror' | 'kill-buildkitd' | 'pause-buildkitd' | 'stop-backend';
+/** Faults that break something the run uses (a container, a server, its disk) while its main step goes on. */
+export type RunFault =
+  | 'kill-cache'
+  | 'kill-mirror'
+  | 'kill-buildkitd'
+  | 'pause-buildkitd'
+  | 'stop-backend'
+  | 'registry-500'
+  | 'fill-disk';
 /** Faults that end the main step itself, as a cancelled job does. */
 export type SignalFault = 'sigint-main' | 'sigterm-main' | 'sigkill-main';
-export type FaultKind = 'none' | RunFault | SignalFault | 'sigkill-post';
+/** Faults that signal the post step as its cleanup starts, as a job cancelled then does. */
+export type PostFault = 'sigint-post' | 'sigterm-post' | 'sigkill-post';
+export type FaultKind = 'none' | RunFault | SignalFault | PostFault;
 
 export interface FaultSpec {
   /** What the soak does, in words (scripts/lib/soak-run.ts does it). */
@@ -28,9 +37,15 @@ export interface FaultSpec {
   signal?: NodeJS.Signals;
   /** It kills or pauses a buildkitd: that daemon can judge no image after it. */
   silencesDaemon?: true;
+  /**
+   * It lasts a while, then is undone: until an attempt that started after it has its result (so that one
+   * attempt lived wholly inside it), or the main step ends.
+   */
+  passes?: true;
 }
 
-const DURING_RUN: readonly FaultPhase[] = ['cache-build', 'reset', 'attempt'];
+// Minimization comes only after a lost layer: a round that waits for it runs a release that loses layers.
+const DURING_RUN: readonly FaultPhase[] = ['cache-build', 'reset', 'attempt', 'minimize'];
 const WHOLE_MAIN: readonly FaultPhase[] = ['set-up', ...DURING_RUN];
 
 /** Every fault kind and what it does; a kind added to FaultKind must be described here (and acted in soak-run). */
@@ -64,6 +79,19 @@ export const FAULTS: Readonly<Record<FaultKind, FaultSpec>> = {
     phases: DURING_RUN,
     backends: ['s3', 'azblob', 'gha'],
   },
+  'registry-500': {
+    does: "turn the cache registry's storage into a file: it answers 500 to every read and write, for a while",
+    reaches: 'run',
+    phases: DURING_RUN,
+    backends: ['registry', 'inline'],
+    passes: true,
+  },
+  'fill-disk': {
+    does: "fill the run's disk (RUNNER_TEMP, a tmpfs of the round) to the last byte, for a while",
+    reaches: 'run',
+    phases: DURING_RUN,
+    passes: true,
+  },
   'sigint-main': {
     does: 'SIGINT to the main step',
     reaches: 'main-process',
@@ -82,6 +110,18 @@ export const FAULTS: Readonly<Record<FaultKind, FaultSpec>> = {
     phases: WHOLE_MAIN,
     signal: 'SIGKILL',
   },
+  'sigint-post': {
+    does: 'SIGINT to the post step as its cleanup starts',
+    reaches: 'post-process',
+    phases: ['cleanup'],
+    signal: 'SIGINT',
+  },
+  'sigterm-post': {
+    does: 'SIGTERM to the post step as its cleanup starts',
+    reaches: 'post-process',
+    phases: ['cleanup'],
+    signal: 'SIGTERM',
+  },
   'sigkill-post': {
     does: 'SIGKILL to the post step as its cleanup starts',
     reaches: 'post-process',
@@ -94,7 +134,7 @@ export const FAULT_KINDS = Object.keys(FAULTS) as readonly FaultKind[];
 
 /** Where a fault fires: a phase line, and for a reset which lane's and which of its resets. */
 export type FaultPoint =
-  | { phase: 'set-up' | 'cache-build' | 'cleanup' }
+  | { phase: 'set-up' | 'cache-build' | 'minimize' | 'cleanup' }
   | { phase: 'reset'; lane: number; occurrence: number }
   | { phase: 'attempt'; attempt: number };
 
@@ -113,8 +153,17 @@ export interface RoundPlan {
   parallel: 1 | 2;
   retries: number;
   resetFrequency: number;
+  /** The run minimizes the Dockerfile after a lost layer: its fault waits for that phase. */
+  minimize: boolean;
   fault: FaultPlan;
 }
+
+/** The inputs of a round that minimizes: bounded, so that a round stays a few minutes. */
+export const MINIMIZE_INPUTS: Readonly<Record<string, string>> = {
+  minimize: 'true',
+  'minimize-timeout': '60',
+  'minimize-confidence': '0.9',
+};
 
 export interface PlanOptions {
   /** The test bed's releases (testBed().versions). */
@@ -186,28 +235,37 @@ export function planRound(seed: number, round: number, options: PlanOptions): Ro
     ? 'none'
     : pick(FAULT_KINDS.filter((k) => k !== 'none' && backendsFor(k, usable).length > 0));
   const backend = pick(backendsFor(kind, usable));
+  const releases = releasesWith(backend, options.releases);
+  // Minimization starts only after a lost layer: only a release that loses layers ever gets there.
+  const phases = FAULTS[kind].phases.filter((p) => p !== 'minimize' || releases.some(losesLayers));
+  const phase = kind === 'none' ? undefined : pick(phases);
+  const minimize = phase === 'minimize';
   const shape = {
-    release: pick(releasesWith(backend, options.releases)),
+    release: pick(minimize ? releases.filter(losesLayers) : releases),
     variant: pick(['rootful', 'rootless'] as const),
     parallel: pick([1, 2] as const),
     retries: options.retries ?? 8,
     resetFrequency: options.resetFrequency ?? 4,
   };
-  const fault: FaultPlan = kind === 'none' ? { kind } : { kind, at: pointFor(kind, shape, pick) };
-  return { seed, round, backend, ...shape, fault };
+  const fault: FaultPlan = phase === undefined ? { kind } : { kind, at: pointAt(phase, shape, pick) };
+  return { seed, round, backend, ...shape, minimize, fault };
 }
 
-function pointFor(
-  kind: FaultKind,
+function pointAt(
+  phase: FaultPhase,
   shape: Pick<RoundPlan, 'parallel' | 'retries' | 'resetFrequency'>,
   pick: <T>(items: readonly T[]) => T,
 ): FaultPoint {
-  const phase = pick(FAULTS[kind].phases);
   const upTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
   if (phase === 'reset')
     return { phase, lane: pick(upTo(lanesOf(shape))), occurrence: pick(upTo(resetsPerLane(shape))) };
   if (phase === 'attempt') return { phase, attempt: pick(upTo(shape.retries)) };
   return { phase };
+}
+
+/** Releases with moby/buildkit#2198: they drop empty layers on export (v0.8.0) and import wrongly (to v0.9.1). */
+export function losesLayers(release: string): boolean {
+  return semver.gte(release, '0.8.0') && semver.lt(release, '0.9.1');
 }
 
 /** The detail of the phase line the fault waits for (phaseLine's second argument). */
@@ -236,7 +294,7 @@ export function planText(plan: RoundPlan): string {
     `${plan.release} ${plan.variant}`,
     plan.backend,
     `parallel ${plan.parallel}`,
-    `retries ${plan.retries}`,
+    `retries ${plan.retries}${plan.minimize ? ', minimize' : ''}`,
     faultText(plan.fault),
   ].join(' | ');
 }

@@ -7,7 +7,15 @@ import { FAULT_KINDS, type FaultPhase, FAULTS, faultText, type RoundPlan } from 
 export type RoundRecord =
   { plan: RoundPlan; facts: RoundFacts; judgement: Judgement } | { plan: RoundPlan; harnessError: string };
 
-const PHASES: readonly FaultPhase[] = ['set-up', 'cache-build', 'reset', 'attempt', 'cleanup'];
+/** The columns of the figures: every phase a fault can wait for (test/unit/soak.test.ts holds it to FAULTS). */
+export const PHASES: readonly FaultPhase[] = [
+  'set-up',
+  'cache-build',
+  'reset',
+  'attempt',
+  'minimize',
+  'cleanup',
+];
 
 /** `round 7 | v0.9.0 rootless | gha | p2 | kill-mirror@attempt 3 | hit | error | exit 1 | OK`. */
 export function roundLine(record: RoundRecord): string {

@@ -1,9 +1,10 @@
 // One round of the fault soak (scripts/soak.ts) on the test bed: the backend's server, the bundled action
 // run as the runner runs it with the round's fault, the facts the oracle judges, and then the round's
 // traces removed, so that the next round starts from nothing of this one.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type ActionRun, runAction, runnerDirs } from '../../test/support/action-runner.js';
+import { type ActionRun, runAction, type RunnerDirs, runnerDirs } from '../../test/support/action-runner.js';
 import { leftovers, mirrorTags } from '../../test/support/leftovers.js';
 import { Docker } from '../../src/services/docker.js';
 import { removeRun } from '../../src/services/run-services.js';
@@ -13,7 +14,7 @@ import type { ReleaseServer } from './release-server.js';
 import { S3Server } from './s3-server.js';
 import { MainWatch, type PostEnd, watchPost } from './soak-faults.js';
 import { type RoundFacts, toolCacheLeftovers } from './soak-oracle.js';
-import { FAULTS, type RoundPlan } from './soak-plan.js';
+import { FAULTS, MINIMIZE_INPUTS, type RoundPlan } from './soak-plan.js';
 import { bedInputs, type TestBedFacts } from './testbed.js';
 
 /** What a round's run needs of its backend's server, and what the run left there. */
@@ -126,15 +127,29 @@ export interface RoundRun {
  * downloads and verifies buildctl from the local release server (a set-up fault meets that too).
  */
 export async function runRound(plan: RoundPlan, bed: SoakBed): Promise<RoundRun> {
-  const backend = await bed.servers.forRound(plan);
   const dirs = runnerDirs();
+  // A disk the fault can fill without filling the machine's: RUNNER_TEMP on a tmpfs of the round.
+  const ownDisk = plan.fault.kind === 'fill-disk';
+  if (ownDisk) execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256m', 'tmpfs', dirs.temp]);
+  try {
+    return await runOn(plan, bed, dirs);
+  } finally {
+    if (ownDisk) execFileSync('umount', ['--lazy', dirs.temp]);
+    fs.rmSync(path.dirname(dirs.temp), { recursive: true, force: true });
+  }
+}
+
+async function runOn(plan: RoundPlan, bed: SoakBed, dirs: RunnerDirs): Promise<RoundRun> {
+  const backend = await bed.servers.forRound(plan);
   const tagsBefore = new Set(mirrorTags());
   const startedAt = new Date();
-  const watch = new MainWatch(plan, backend.stop);
+  const watch = new MainWatch(plan, backend.stop, dirs.temp);
   let timedOut = false;
   let post: PostEnd = { timedOut: false, killed: false };
   const run = await runAction(roundInputs(plan, bed, backend), dirs, {
     env: { GITHUB_API_URL: bed.releases.origin, ...backend.env },
+    // The runner's own files stay off the disk a fault fills: it is the run's disk that is full.
+    filesDir: path.dirname(dirs.temp),
     onPostStarted: (child) => (post = watchPost(child, plan, bed.deadlineMs)),
     onMainStarted: (main) => {
       watch.attach(main);
@@ -159,10 +174,10 @@ export async function runRound(plan: RoundPlan, bed: SoakBed): Promise<RoundRun>
     ...toolCacheLeftovers(toolCacheEntries(dirs.toolCache)),
     ...(runId ? await backend.left(runId).catch((e: unknown) => [`remote: ${(e as Error).message}`]) : []),
   ];
-  await clearRound(runId, tagsBefore, backend, dirs.toolCache);
+  await clearRound(runId, tagsBefore, backend);
   const facts: RoundFacts = {
     plan,
-    fault: plan.fault.kind === 'sigkill-post' && post.killed ? postFault() : fault,
+    fault: post.killed ? postFault(plan) : fault,
     main: { exitCode: run.main.exitCode, signal: run.main.signal ?? null, timedOut },
     outputs: pickOutputs(run.outputs),
     post: {
@@ -184,13 +199,14 @@ function roundInputs(plan: RoundPlan, bed: SoakBed, backend: RoundBackend): Reco
     retries: String(plan.retries),
     'cache-reset-frequency': String(plan.resetFrequency),
     ...backend.inputs,
+    ...(plan.minimize ? MINIMIZE_INPUTS : {}),
     ...FAULTS[plan.fault.kind].inputs,
   };
 }
 
-const postFault = (): RoundFacts['fault'] => ({
+const postFault = (plan: RoundPlan): RoundFacts['fault'] => ({
   fired: true,
-  targets: ['post step (SIGKILL)'],
+  targets: [`post step (${FAULTS[plan.fault.kind].signal})`],
   timing: { startedBefore: [], startedBy: [], endedBefore: [], phasesAfter: [], judged: [] },
 });
 
@@ -211,17 +227,15 @@ export function toolCacheEntries(root: string, below = ''): { path: string; dir:
   });
 }
 
-/** What the round left, removed after it was counted (a paused daemon too), and its runner folders. */
+/** What the round left, removed after it was counted (a paused daemon too). */
 async function clearRound(
   runId: string | undefined,
   tagsBefore: Set<string>,
   backend: RoundBackend,
-  toolCache: string,
 ): Promise<void> {
   const docker = new Docker();
   if (runId) await removeRun(docker, runId).catch(() => undefined);
   for (const tag of mirrorTags().filter((t) => !tagsBefore.has(t)))
     await docker.untag(tag).catch(() => undefined);
   await backend.done();
-  fs.rmSync(path.dirname(toolCache), { recursive: true, force: true });
 }

@@ -3,7 +3,7 @@ import { cacheBackend, type CacheLocation, type CacheSpecs, releaseProblem } fro
 import { pushedImageLayers } from '../inspection/cache-config.js';
 import type { OciImage } from '../inspection/oci-image.js';
 import { type BuiltOutput, missingPaths, outputFileName, readOutput } from '../inspection/output-types.js';
-import { namingFullDisk } from '../services/disk-space.js';
+import { fullDiskWatch, namingFullDisk } from '../services/disk-space.js';
 import { InspectionError } from '../inspection/tarball.js';
 import type { OutputType, Settings } from '../inputs/settings.js';
 import type { Log } from '../log.js';
@@ -117,14 +117,16 @@ async function cacheAndReferenceBuilds(
   changed: Pick<Settings, 'context' | 'dockerfile'> | undefined,
   output: string,
 ): Promise<void> {
-  const build = (what: string, request: Omit<BuildRequest, 'context' | 'dockerfile' | 'timeoutMs'>) =>
-    buildOnce(daemon, plan, what, request);
+  type Request = Omit<BuildRequest, 'context' | 'dockerfile' | 'timeoutMs' | 'stopWhen'>;
+  // The reference's output and a local cache are written beside it: that disk filling stops a build.
+  const disk = path.dirname(output);
+  const build = (what: string, request: Request) => buildOnce(daemon, plan, disk, what, request);
   const referenceBuild = { output: `type=${plan.outputType},dest=${output}` };
   const push = cache?.pushedImage ? { output: `type=image,name=${cache.pushedImage},push=true` } : {};
   if (!cache) await build('the reference build (no cache)', referenceBuild);
   else if (changed) {
     const what = 'the build that creates the cache (cache-dockerfile, cache-context)';
-    await buildOnce(daemon, { ...plan, ...changed }, what, { exportCache: cache.export, ...push });
+    await buildOnce(daemon, { ...plan, ...changed }, disk, what, { exportCache: cache.export, ...push });
     await build('the reference build (the current inputs, no cache)', { ...referenceBuild, noCache: true });
   } else if (!cache.pushedImage) {
     await build('the build that creates the cache', { ...referenceBuild, exportCache: cache.export });
@@ -152,22 +154,26 @@ async function assertPushedIsReference(
   }
 }
 
-/** One build of the plan's Dockerfile; a timeout or a failure throws, naming the build. */
+/** One build of the plan's Dockerfile writing to `disk`; a timeout, a full disk or a failure throws, naming it. */
 async function buildOnce(
   daemon: Buildkitd,
   plan: CacheBuildPlan,
+  disk: string,
   what: string,
-  request: Omit<BuildRequest, 'context' | 'dockerfile' | 'timeoutMs'>,
+  request: Omit<BuildRequest, 'context' | 'dockerfile' | 'timeoutMs' | 'stopWhen'>,
 ): Promise<void> {
   const build = await daemon.buildctl.build({
     ...request,
     context: plan.context,
     dockerfile: plan.dockerfile,
     timeoutMs: plan.attemptTimeoutSeconds * 1000,
+    stopWhen: fullDiskWatch(disk),
   });
   if (build.timedOut) {
     throw new InfrastructureError(`${what} did not finish within ${plan.attemptTimeoutSeconds} s`);
   }
+  if (build.stoppedBecause)
+    throw new InfrastructureError(`${build.stoppedBecause}: ${what} stopped, its output's disk full`);
   if (build.exitCode !== 0) throw new CacheBuildFailed(`${what} failed:\n${lastLines(build.stderr, 15)}`);
 }
 

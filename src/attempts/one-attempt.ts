@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { type CacheUse, cacheUse, readTrace, TraceError } from '../inspection/build-trace.js';
 import type { ConfigComparison } from '../inspection/compare.js';
 import { compareOutputs, outputFileName, readOutput } from '../inspection/output-types.js';
-import { namingFullDisk, withFullDisk } from '../services/disk-space.js';
+import { fullDiskWatch, namingFullDisk, withFullDisk } from '../services/disk-space.js';
 import { InspectionError } from '../inspection/tarball.js';
 import type { AttemptOutcome } from '../model/attempt.js';
 import { lastLines } from '../services/command.js';
@@ -34,6 +34,7 @@ export async function oneAttempt(
     importCache: plan.importCache,
     output: `type=${plan.outputType},dest=${output}`,
     timeoutMs: plan.attemptTimeoutSeconds * 1000,
+    stopWhen: fullDiskWatch(plan.workDir),
     traceFile,
   });
   // The trace stays beside an output that differs or an error, as evidence; an intact attempt keeps nothing.
@@ -43,6 +44,8 @@ export async function oneAttempt(
   };
   if (build.timedOut)
     return failed(`buildctl build did not finish within ${plan.attemptTimeoutSeconds} s (attempt-timeout)`);
+  if (build.stoppedBecause)
+    return failed(`${build.stoppedBecause}: buildctl build stopped, its output's disk full`);
   if (build.exitCode !== 0) {
     // Asked before the partial output goes: with it there, a full disk still shows as full.
     return failed(

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type CommandResult, runCommand } from './command.js';
+import { type CommandResult, type CommandWatch, runCommand } from './command.js';
 import { redact } from '../model/secrets.js';
 
 export interface BuildRequest {
@@ -14,6 +14,8 @@ export interface BuildRequest {
   output?: string;
   /** Kill buildctl after this long: a build that hangs is an error, not a wait without end. */
   timeoutMs?: number;
+  /** Stops the build before its time limit, when it cannot go on (its output's disk full). */
+  stopWhen?: CommandWatch;
   /** Build every step, using no cache at all (`--no-cache`): a reference of inputs the cache was not made from. */
   noCache?: boolean;
   /** Where buildctl writes every status message of the build (`--trace`, JSON lines): see build-trace.ts. */
@@ -78,6 +80,7 @@ export class Buildctl {
     const result = await runCommand(this.binary, args, {
       allowFailure: true,
       timeoutMs: request.timeoutMs,
+      ...(request.stopWhen ? { stopWhen: request.stopWhen } : {}),
       ...(this.env ? { env: this.env } : {}),
     });
     // `--trace` makes buildctl log where it writes: noise in the lines an error quotes. What it prints is

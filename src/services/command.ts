@@ -7,6 +7,14 @@ export interface CommandResult {
   stderr: string;
   /** Killed because it ran past its time limit. */
   timedOut: boolean;
+  /** Killed because its watch (CommandOptions.stopWhen) gave this reason. */
+  stoppedBecause?: string;
+}
+
+/** A condition asked while a command runs: the reason it gives stops the command, which cannot go on. */
+export interface CommandWatch {
+  everyMs: number;
+  reason(): string | undefined;
 }
 
 /** A command that exited non-zero: it names the command and the end of what it printed. */
@@ -15,7 +23,7 @@ export class CommandError extends Error {
     readonly argv: readonly string[],
     readonly result: CommandResult,
   ) {
-    const why = result.timedOut ? 'timed out' : `exited ${result.exitCode}`;
+    const why = result.timedOut ? 'timed out' : (result.stoppedBecause ?? `exited ${result.exitCode}`);
     super(redact(`\`${argv.join(' ')}\` ${why}: ${lastLines(result.stderr || result.stdout, 5)}`));
     this.name = 'CommandError';
   }
@@ -32,6 +40,8 @@ export interface CommandOptions {
   timeoutMs?: number;
   /** Variables added to the command's environment (secrets it passes on by name, never in its arguments). */
   env?: Record<string, string>;
+  /** Kill the command (SIGKILL) once this watch gives a reason. */
+  stopWhen?: CommandWatch;
 }
 
 /**
@@ -51,6 +61,7 @@ export function runCommand(
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let timedOut = false;
+    let stoppedBecause: string | undefined;
     const timer =
       options.timeoutMs === undefined
         ? undefined
@@ -58,19 +69,31 @@ export function runCommand(
             timedOut = true;
             child.kill('SIGKILL');
           }, options.timeoutMs);
+    const watch = options.stopWhen;
+    const watcher = watch
+      ? setInterval(() => {
+          stoppedBecause ??= watch.reason();
+          if (stoppedBecause !== undefined) child.kill('SIGKILL');
+        }, watch.everyMs)
+      : undefined;
+    const stopTimers = () => {
+      clearTimeout(timer);
+      clearInterval(watcher);
+    };
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (error) => {
-      clearTimeout(timer);
+      stopTimers();
       reject(new Error(`cannot run ${file}: ${error.message}`));
     });
     child.on('close', (code) => {
-      clearTimeout(timer);
+      stopTimers();
       const result = {
         exitCode: code ?? -1,
         stdout: Buffer.concat(stdout).toString('utf8'),
         stderr: Buffer.concat(stderr).toString('utf8'),
         timedOut,
+        ...(stoppedBecause === undefined ? {} : { stoppedBecause }),
       };
       if (result.exitCode !== 0 && !options.allowFailure) reject(new CommandError([file, ...args], result));
       else resolve(result);

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import type { CommandWatch } from './command.js';
 
 /**
  * Below this many free bytes the disk is taken as full. A build whose output met a full disk either fails
@@ -34,4 +35,21 @@ export function withFullDisk(cause: string, dir: string): string {
 export function namingFullDisk<E>(error: E, dir: string): E {
   if (error instanceof Error) error.message = withFullDisk(error.message, dir);
   return error;
+}
+
+/**
+ * A watch for a build that writes to `dir`: the disk full at `checks` looks in a row stops it. Some releases'
+ * buildctl never ends once a write of its output failed (v0.9.1 waits without end); on every release nothing
+ * more can be written, so the build cannot succeed.
+ */
+export function fullDiskWatch(dir: string, everyMs = 2000, checks = 2): CommandWatch {
+  let inARow = 0;
+  return {
+    everyMs,
+    reason: () => {
+      const full = fullDisk(dir);
+      inARow = full === undefined ? 0 : inARow + 1;
+      return inARow >= checks ? full : undefined;
+    },
+  };
 }

@@ -8,6 +8,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { type ActionRun, runAction, runnerDirs } from '../support/action-runner.js';
 import { BedSuite } from '../support/bed-suite.js';
 import { verdictWithoutLoss } from '../support/ladder.js';
+import { fillDisk } from '../support/fill-disk.js';
 import { leftovers, mirrorTags } from '../support/leftovers.js';
 import { ATTEMPTS_TO_A_LOSS } from '../support/loss-odds.js';
 import {
@@ -20,6 +21,7 @@ import {
   runningContainers,
   waitForContainer,
 } from '../support/run-watch.js';
+import { onLines } from '../../scripts/lib/soak-faults.js';
 import { toolCacheLeftovers } from '../../scripts/lib/soak-oracle.js';
 import { toolCacheEntries } from '../../scripts/lib/soak-run.js';
 import { repoRoot, testBed } from '../../scripts/lib/testbed.js';
@@ -308,6 +310,65 @@ describe('fault suite, on the test bed', () => {
       assertNothingLeft(run);
     });
   });
+
+  // Found by the soak: v0.9.1's buildctl never ends once a write of its output failed, so a disk that filled
+  // as an attempt started held the run until attempt-timeout (600 s by default).
+  it('the disk filled to its last byte as attempt 2 starts, on v0.9.1: the build stopped within seconds, an error naming the disk', async (t) => {
+    await onTinyDisk(t, '64m', async (temp) => {
+      const filler = path.join(temp, 'filler');
+      let filledAt = 0;
+      let endedAt = 0;
+      const run = await act(
+        fixed({ retries: '8' }),
+        {
+          // The runner's own files stay off the disk that fills: it is the run's disk that is full.
+          filesDir: suite.dirs.workspace,
+          onMainStarted: (child) => {
+            child.on('exit', () => (endedAt = Date.now()));
+            onPhase('attempt', '2', () => {
+              fillDisk(filler);
+              filledAt = Date.now();
+            })(child);
+          },
+        },
+        { ...suite.dirs, temp },
+      );
+      assert.ok(filledAt > 0, 'the disk was filled');
+      assertError(
+        run,
+        /::error::No verdict: an infrastructure step failed \(attempt 2: the disk of \S+ is full \(\d+ KiB free\): buildctl build stopped, its output's disk full\)/,
+        'disk filled as attempt 2 starts',
+      );
+      assert.equal(run.outputs['attempts'], '2');
+      assert.ok(endedAt - filledAt < 60_000, `ended ${endedAt - filledAt} ms after the disk filled`);
+      // The post step works on the disk still full.
+      assertNothingLeft(run);
+    });
+  });
+
+  // Found by the soak: a job cancelled while its post step removed the run killed the step (Node's default
+  // for SIGINT and SIGTERM) and left the run's containers, volumes and network.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`the post step sent ${signal} as its cleanup starts: it removes everything all the same`, async () => {
+      let sent = false;
+      const run = await act(fixed({ retries: '4' }), {
+        onPostStarted: (child) =>
+          onLines(child, (line) => {
+            if (!sent && phaseStart('cleanup').test(line)) {
+              sent = true;
+              child.kill(signal);
+            }
+          }),
+      });
+      assert.ok(sent, `the signal was sent at the cleanup line: ${run.post.stdout}`);
+      assertNothingLeft(run);
+      assert.match(
+        run.post.stdout,
+        new RegExp(`^${signal} received: the removal of this run goes on to its end$`, 'm'),
+      );
+      outcomes.push(`${signal} to the post step at its cleanup → everything removed`);
+    });
+  }
 
   it('two runs at once on one Docker host, same inputs: both reproduce, nothing collides, each cleans its own', async () => {
     const inputs = suite.inputs('v0.9.0', 'rootful', { retries: String(ATTEMPTS_TO_A_LOSS) });

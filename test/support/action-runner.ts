@@ -64,15 +64,17 @@ export interface RunOptions {
   onMainStarted?: (child: ChildProcess) => void;
   /** Called once the post step has started, with its process: the soak kills it as its cleanup starts. */
   onPostStarted?: (child: ChildProcess) => void;
+  /** Where the runner's files (outputs, state, summary) go: RUNNER_TEMP unless the caller fills that disk. */
+  filesDir?: string;
 }
 
 export async function runAction(
   inputs: Record<string, string>,
   dirs: RunnerDirs,
-  { actionDir = repoRoot, env: extraEnv = {}, onMainStarted, onPostStarted }: RunOptions = {},
+  { actionDir = repoRoot, env: extraEnv = {}, onMainStarted, onPostStarted, filesDir }: RunOptions = {},
 ): Promise<ActionRun> {
   const action = parseYaml(fs.readFileSync(path.join(actionDir, 'action.yml'), 'utf8')) as ActionYml;
-  const files = fs.mkdtempSync(path.join(dirs.temp, 'runner-files-'));
+  const files = fs.mkdtempSync(path.join(filesDir ?? dirs.temp, 'runner-files-'));
   const outputFile = path.join(files, 'output');
   const stateFile = path.join(files, 'state');
   const summaryFile = path.join(files, 'summary');

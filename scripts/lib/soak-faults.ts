@@ -173,6 +173,44 @@ export const FAULT_ACTIONS: Readonly<Record<Exclude<FaultKind, 'none' | PostFaul
 type Firing = { targets: string[]; began: number; done: number } | { why: string };
 
 /**
+ * When each attempt of the main step started and ended, from its lines: how long a fault that passes lasts
+ * (until one attempt lived wholly inside it).
+ */
+export class AttemptClock {
+  private ended = false;
+  /** Each attempt's phase line, when it arrived. */
+  private readonly starts = new Map<number, number>();
+  /** Called with the start of each attempt that has its result line, and once the step has ended. */
+  private readonly listeners = new Set<(startedAt?: number) => void>();
+
+  line(line: string, atMs: number): void {
+    const started = /^attempt (\d+)$/.exec(phaseOfLine(line) ?? '')?.[1];
+    if (started !== undefined) this.starts.set(Number(started), atMs);
+    const ended = attemptEnded(line);
+    const startedAt = ended === undefined ? undefined : this.starts.get(ended);
+    if (startedAt !== undefined) for (const listener of [...this.listeners]) listener(startedAt);
+  }
+
+  stepEnded(): void {
+    this.ended = true;
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  /** Resolves once an attempt whose phase line came at `fromMs` or later has its result, or the step ends. */
+  attemptWithin(fromMs: number): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    return new Promise((resolve) => {
+      const listener = (startedAt?: number) => {
+        if (startedAt !== undefined && startedAt < fromMs) return;
+        this.listeners.delete(listener);
+        resolve();
+      };
+      this.listeners.add(listener);
+    });
+  }
+}
+
+/**
  * Reads the main step's stdout line by line, each line timed on arrival, and fires the round's fault once
  * at its phase line (for a reset, at that lane's nth). `facts` waits for the fault to finish.
  */
@@ -182,10 +220,7 @@ export class MainWatch {
   private readonly seen = new Map<string, number>();
   private firing: Promise<Firing> | undefined;
   private mainExitedAt = Infinity;
-  /** Each attempt's phase line, when it arrived. */
-  private readonly attemptStarts = new Map<number, number>();
-  /** Called with each attempt result line's attempt and its start; and once the main step exits. */
-  private readonly listeners = new Set<(ended?: { startedAt: number }) => void>();
+  private readonly clock = new AttemptClock();
 
   constructor(
     private readonly plan: RoundPlan,
@@ -196,34 +231,17 @@ export class MainWatch {
   attach(main: ChildProcess): void {
     main.on('exit', () => {
       this.mainExitedAt = performance.now();
-      for (const listener of this.listeners) listener();
+      this.clock.stepEnded();
     });
     onLines(main, (line) => this.line(line, main));
-  }
-
-  /** Resolves once an attempt whose phase line came after `from` has its result line, or the step exits. */
-  private attemptWithin(from: number): Promise<void> {
-    if (this.mainExitedAt !== Infinity) return Promise.resolve();
-    return new Promise((resolve) => {
-      const listener = (ended?: { startedAt: number }) => {
-        if (ended && ended.startedAt < from) return;
-        this.listeners.delete(listener);
-        resolve();
-      };
-      this.listeners.add(listener);
-    });
   }
 
   private line(line: string, main: ChildProcess): void {
     const now = performance.now();
     this.events.push({ atMs: now, line });
+    this.clock.line(line, now);
     this.runId ??= /^run ([0-9a-f]{8}): /.exec(line)?.[1];
-    const ended = attemptEnded(line);
-    const startedAt = ended === undefined ? undefined : this.attemptStarts.get(ended);
-    if (startedAt !== undefined) for (const listener of [...this.listeners]) listener({ startedAt });
     const phase = phaseOfLine(line);
-    const attempt = /^attempt (\d+)$/.exec(phase ?? '')?.[1];
-    if (attempt !== undefined) this.attemptStarts.set(Number(attempt), now);
     const { kind, at } = this.plan.fault;
     if (!phase || !at || kind === 'none' || FAULTS[kind].reaches === 'post-process') return;
     const count = (this.seen.get(phase) ?? 0) + 1;
@@ -243,7 +261,7 @@ export class MainWatch {
       ...(this.stopBackend ? { stopBackend: this.stopBackend } : {}),
       acting: () => (began = performance.now()),
       acted: () => (done = performance.now()),
-      passes: () => this.attemptWithin(done ?? performance.now()),
+      passes: () => this.clock.attemptWithin(done ?? performance.now()),
     };
     this.firing = FAULT_ACTIONS[kind](target).then(
       (targets) => ({ targets, began, done: done ?? performance.now() }),

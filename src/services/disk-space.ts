@@ -42,12 +42,15 @@ export function namingFullDisk<E>(error: E, dir: string): E {
  * buildctl never ends once a write of its output failed (v0.9.1 waits without end); on every release nothing
  * more can be written, so the build cannot succeed.
  */
-export function fullDiskWatch(dir: string, everyMs = 2000, checks = 2): CommandWatch {
+export function fullDiskWatch(
+  dir: string,
+  { everyMs = 2000, checks = 2, minFreeBytes = FULL_DISK_BYTES } = {},
+): CommandWatch {
   let inARow = 0;
   return {
     everyMs,
     reason: () => {
-      const full = fullDisk(dir);
+      const full = fullDisk(dir, minFreeBytes);
       inARow = full === undefined ? 0 : inARow + 1;
       return inARow >= checks ? full : undefined;
     },

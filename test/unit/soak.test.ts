@@ -8,7 +8,8 @@ import { describeRecord } from '../../src/attempts/record-text.js';
 import { usableLanes } from '../../src/attempts/run-attempts.js';
 import { AZBLOB_ACCOUNT_NAME_SINCE, CACHE_BACKENDS, CACHE_TYPES } from '../../src/backends/backends.js';
 import { phaseLine } from '../../src/log.js';
-import { MainWatch, watchPost } from '../../scripts/lib/soak-faults.js';
+import { AttemptClock, MainWatch, watchPost } from '../../scripts/lib/soak-faults.js';
+import { PHASES } from '../../scripts/lib/soak-report.js';
 import {
   attemptEnded,
   attemptJudged,
@@ -26,7 +27,9 @@ import {
   type FaultPlan,
   FAULTS,
   lanesOf,
+  losesLayers,
   planRound,
+  planText,
   type RoundPlan,
 } from '../../scripts/lib/soak-plan.js';
 
@@ -94,6 +97,28 @@ describe('soak plan', () => {
     assert.deepEqual(on('kill-cache'), new Set(['registry', 'inline']));
     assert.deepEqual(on('stop-backend'), new Set(['s3', 'azblob', 'gha']));
     assert.deepEqual(on('kill-mirror'), new Set(CACHE_TYPES));
+    assert.deepEqual(on('registry-500'), new Set(['registry', 'inline']));
+    assert.equal(FAULTS['fill-disk'].backends, undefined, 'every backend writes its outputs to the disk');
+  });
+
+  it('minimizes exactly in the rounds whose fault waits for minimization, each on a release that loses layers', () => {
+    const minimizing = PLANS.filter((p) => p.minimize);
+    assert.ok(minimizing.length >= 10, `${minimizing.length} rounds minimize`);
+    for (const p of PLANS) {
+      assert.equal(p.minimize, p.fault.at?.phase === 'minimize', planText(p));
+      if (p.minimize) assert.ok(losesLayers(p.release), planText(p));
+    }
+    // Without such a release no round waits for a minimization that never comes.
+    const fixedOnly = Array.from({ length: 300 }, (_, i) =>
+      planRound(1, i + 1, { releases: ['v0.9.1', 'v0.34.2'], backends: CACHE_TYPES }),
+    );
+    assert.equal(fixedOnly.filter((p) => p.minimize || p.fault.at?.phase === 'minimize').length, 0);
+  });
+
+  it('has a column in the figures for every phase a fault waits for', () => {
+    for (const kind of FAULT_KINDS) {
+      for (const phase of FAULTS[kind].phases) assert.ok(PHASES.includes(phase), `${kind} at ${phase}`);
+    }
   });
 
   it('keeps to the backends a caller narrows it to, and refuses a list no release carries', () => {
@@ -185,10 +210,31 @@ describe('soak facts from the main step lines', () => {
     assert.deepEqual([facts.timing.startedBefore, facts.timing.endedBefore], [[1, 2], [1]]);
   });
 
-  it('the post watch kills the post step at its cleanup line, and only for sigkill-post', async () => {
+  it('times a fault that passes: until an attempt that started after it has its result, or the step ends', async () => {
+    const clock = new AttemptClock();
+    const phase = (n: number) => `::debug::${phaseLine('attempt', String(n))}`;
+    clock.line(phase(1), 0);
+    clock.line(phase(2), 10);
+    let passed = false;
+    const window = clock.attemptWithin(5).then(() => (passed = true));
+    clock.line('attempt 1 (fresh buildkitd state): intact, 0.30 s', 20);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(passed, false, 'attempt 1 began before the fault: the fault goes on');
+    clock.line('attempt 2: ERROR — the cache import failed', 30);
+    await window;
+    let ended = false;
+    const untilEnd = clock.attemptWithin(100).then(() => (ended = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(ended, false);
+    clock.stepEnded();
+    await untilEnd;
+    await clock.attemptWithin(1000);
+  });
+
+  it('the post watch signals the post step at its cleanup line with the fault signal, only for post faults', async () => {
     const cleanup = `::debug::${phaseLine('cleanup')}`;
-    const fakePost = (exit: string) =>
-      spawn(process.execPath, ['-e', `console.log(${JSON.stringify(cleanup)}); ${exit}`], {
+    const fakePost = (exit: string, setUp = '') =>
+      spawn(process.execPath, ['-e', `${setUp} console.log(${JSON.stringify(cleanup)}); ${exit}`], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
     const closed = (child: ChildProcess) =>
@@ -201,6 +247,22 @@ describe('soak facts from the main step lines', () => {
     );
     assert.deepEqual(await closed(killing), { code: null, signal: 'SIGKILL' });
     assert.deepEqual(killed, { timedOut: false, killed: true });
+
+    // A post step that finishes its removal on SIGINT: the watch sent it, the step ended by itself.
+    const finishing = fakePost(
+      '',
+      "const hold = setTimeout(() => {}, 20000); process.on('SIGINT', () => { console.log('SIGINT received'); clearTimeout(hold); });",
+    );
+    const interrupted = watchPost(
+      finishing,
+      plan({ fault: { kind: 'sigint-post', at: { phase: 'cleanup' } } }),
+      30_000,
+    );
+    let said = '';
+    finishing.stdout?.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    assert.deepEqual(await closed(finishing), { code: 0, signal: null });
+    assert.deepEqual(interrupted, { timedOut: false, killed: true });
+    assert.match(said, /SIGINT received/);
 
     const ending = fakePost('process.exitCode = 3;');
     const ended = watchPost(ending, plan(), 30_000);
@@ -511,6 +573,26 @@ describe('soak oracle', () => {
     assert.equal(of(fault('kill-buildkitd', { phase: 'cache-build' }, 'v0.10.6', judgedAll)), 'untouched');
     assert.equal(of(sigint), 'signal');
     assert.equal(of(fault('sigkill-post', { phase: 'cleanup' })), 'post');
+    assert.equal(of(fault('sigterm-post', { phase: 'cleanup' })), 'post');
+  });
+
+  it('a fault in the minimization comes after every attempt: a loss before it stands, a clean run is wrong', () => {
+    const atMinimize = (verdict: 'reproduced' | 'error' | 'clean', release = 'v0.9.0') =>
+      judgeRound(
+        facts({
+          ...fault('kill-buildkitd', { phase: 'minimize' }, release, { phasesAfter: [] }),
+          outputs:
+            verdict === 'reproduced'
+              ? { verdict, reproduced: 'true', 'failed-attempt': '8', attempts: '8' }
+              : verdict === 'error'
+                ? { verdict, reproduced: 'false', 'failed-attempt': '', attempts: '8' }
+                : outputs.clean,
+          main: verdict === 'clean' ? { exitCode: 0, signal: null, timedOut: false } : error1,
+        }),
+      ).wrong;
+    assert.deepEqual(atMinimize('reproduced'), []);
+    assert.deepEqual(atMinimize('error'), []);
+    assert.match(atMinimize('clean').join(), /verdict clean where the run was hit/);
   });
 
   it('reports a hang, a failed post step, a signal nobody sent as problems, not wrong verdicts', () => {

@@ -2,9 +2,9 @@
 // bed, each with one fault drawn from (seed, round) — a registry, buildkitd or the cache's server killed or
 // paused, the cache registry answering 500 or the run's disk full for a while, the main or post step sent
 // SIGINT, SIGTERM or SIGKILL, or nothing (control rounds) — fired as the run's phase line says the phase
-// starts (minimization's too, in rounds that run a release that loses layers with `minimize`); each round judged from what was seen from outside (scripts/lib/soak-oracle.ts). A line
-// per round, then the figures: faults planned and fired by kind and phase, wrong verdicts and rounds with
-// leftovers (the goal of both: 0). Every round's facts go to OUT/soak.json, the logs of a flagged round to
+// starts (minimization's too, in rounds that run a release that loses layers with `minimize`); each round
+// judged from what was seen from outside (scripts/lib/soak-oracle.ts). A line per round, then the figures:
+// faults planned and fired by kind and phase, wrong verdicts and rounds with leftovers (the goal of both: 0). Every round's facts go to OUT/soak.json, the logs of a flagged round to
 // OUT/round-N/. Ctrl-C ends the soak after the round in flight (which the interrupt reaches too).
 // Usage: node --import tsx scripts/soak.ts [--rounds 300] [--seed 1]
 //          [--backends registry,local,inline,s3,azblob,gha] [--out /tmp/soak] [--dry-run]

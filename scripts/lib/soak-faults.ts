@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { phaseLine } from '../../src/log.js';
-import { fillDisk } from '../../test/support/fill-disk.js';
+import { fillDisk, onLines } from '../../test/support/run-watch.js';
 import { attemptEnded, faultTiming, type FaultFacts, type LineEvent, phaseOfLine } from './soak-oracle.js';
 import {
   FAULTS,
@@ -20,16 +20,6 @@ const run = promisify(execFile);
 const docker = async (...args: string[]) => (await run('docker', args, { encoding: 'utf8' })).stdout;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ended = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
-
-/** Each whole line of a step's stdout, as it arrives. */
-export function onLines(step: ChildProcess, each: (line: string) => void): void {
-  let partial = '';
-  step.stdout?.on('data', (chunk: Buffer) => {
-    const lines = (partial + chunk.toString()).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) each(line);
-  });
-}
 
 /** The fault could not act (its target was gone): the round then counts as one without a fault. */
 class NotFired extends Error {}
@@ -63,8 +53,9 @@ const killContainer =
 
 /**
  * The run's running daemons. As a phase that starts one begins (the cache build, a lane's first reset, the
- * minimization's first candidate), there may be none yet: then it waits for one. With two lanes the soak cannot tell from outside which lane
- * takes the next attempt, so it acts on each lane's daemon, and the next phase surely meets one it broke.
+ * minimization's first candidate), there may be none yet: then it waits for one. With two lanes the soak
+ * cannot tell from outside which lane takes the next attempt, so it acts on each lane's daemon, and the next
+ * phase surely meets one it broke.
  */
 async function runningDaemons({ runId, main, plan }: FaultTarget): Promise<string[]> {
   const at = plan.fault.at;
@@ -115,16 +106,24 @@ async function registryStorage(name: string): Promise<string> {
  * of a repository gets ENOTDIR, which the registry answers with 500. Returns the undoing.
  */
 function breakStorage(root: string): () => void {
+  // A volume gone (the run ended while the soak asked for it) must not be made again by the soak.
+  if (!fs.existsSync(root)) throw new NotFired(`${root} is gone`);
   const v2 = path.join(root, 'docker', 'registry', 'v2');
   const away = `${v2}.soak-away`;
-  fs.mkdirSync(path.dirname(v2), { recursive: true });
-  if (fs.existsSync(v2)) fs.renameSync(v2, away);
-  fs.writeFileSync(v2, '');
-  return () => {
+  const undo = () => {
     // The post step may have removed the volume already.
     fs.rmSync(v2, { force: true });
     if (fs.existsSync(away)) fs.renameSync(away, v2);
   };
+  try {
+    fs.mkdirSync(path.dirname(v2), { recursive: true });
+    if (fs.existsSync(v2)) fs.renameSync(v2, away);
+    fs.writeFileSync(v2, '');
+  } catch (error) {
+    undo();
+    throw error;
+  }
+  return undo;
 }
 
 /** Breaks something, marks it broken, waits for the fault to pass, undoes it (also when the wait fails). */
@@ -139,8 +138,13 @@ async function forAWhile(target: FaultTarget, breakIt: () => () => void): Promis
   }
 }
 
+/** The faults the main step's watch fires; `none` does nothing, the post step's watch sends the others. */
+type MainFault = Exclude<FaultKind, 'none' | PostFault>;
+const isMainFault = (kind: FaultKind): kind is MainFault =>
+  kind !== 'none' && FAULTS[kind].reaches !== 'post-process';
+
 /** Each kind's action. `none` does nothing; the post step's signals are sent by its watch (watchPost). */
-export const FAULT_ACTIONS: Readonly<Record<Exclude<FaultKind, 'none' | PostFault>, FaultAction>> = {
+export const FAULT_ACTIONS: Readonly<Record<MainFault, FaultAction>> = {
   'kill-cache': killContainer('cache'),
   'kill-mirror': killContainer('mirror'),
   'kill-buildkitd': onDaemons('kill'),
@@ -158,9 +162,15 @@ export const FAULT_ACTIONS: Readonly<Record<Exclude<FaultKind, 'none' | PostFaul
   },
   'fill-disk': async (target) => {
     const filler = path.join(target.tempDir, 'soak-filler');
+    const undo = () => fs.rmSync(filler, { force: true });
     await forAWhile(target, () => {
-      fillDisk(filler);
-      return () => fs.rmSync(filler, { force: true });
+      try {
+        fillDisk(filler);
+      } catch (error) {
+        undo();
+        throw error;
+      }
+      return undo;
     });
     return [`${target.tempDir} (full)`];
   },
@@ -243,14 +253,14 @@ export class MainWatch {
     this.runId ??= /^run ([0-9a-f]{8}): /.exec(line)?.[1];
     const phase = phaseOfLine(line);
     const { kind, at } = this.plan.fault;
-    if (!phase || !at || kind === 'none' || FAULTS[kind].reaches === 'post-process') return;
+    if (!phase || !at || !isMainFault(kind)) return;
     const count = (this.seen.get(phase) ?? 0) + 1;
     this.seen.set(phase, count);
     if (phase !== wantedPhase(at) || count !== occurrenceOf(at) || this.firing) return;
-    this.fire(kind as Exclude<FaultKind, 'none' | PostFault>, main);
+    this.fire(kind, main);
   }
 
-  private fire(kind: Exclude<FaultKind, 'none' | PostFault>, main: ChildProcess): void {
+  private fire(kind: MainFault, main: ChildProcess): void {
     let began = performance.now();
     let done: number | undefined;
     const target: FaultTarget = {
@@ -265,7 +275,13 @@ export class MainWatch {
     };
     this.firing = FAULT_ACTIONS[kind](target).then(
       (targets) => ({ targets, began, done: done ?? performance.now() }),
-      (error: unknown) => ({ why: (error as Error).message.split('\n')[0] ?? '' }),
+      (error: unknown) => {
+        const why = (error as Error).message.split('\n')[0] ?? '';
+        // A fault that broke something fired, even when its undoing then failed: the round was hit.
+        return done === undefined
+          ? { why }
+          : { targets: [`${kind} (its undoing failed: ${why})`], began, done };
+      },
     );
   }
 

@@ -246,7 +246,9 @@ function problemsOf(facts: RoundFacts): string[] {
   if (post.timedOut) problems.push("the post step did not end by the soak's deadline");
   if (main.signal && !main.timedOut && main.signal !== signalSent(facts))
     problems.push(`the main step died of ${main.signal}, which the soak did not send`);
-  if (post.exitCode !== 0 && !post.killedBySoak && !post.timedOut)
+  // A post step sent SIGINT or SIGTERM finishes its removal and ends by itself: only SIGKILL excuses it.
+  const postKilled = post.killedBySoak && FAULTS[facts.plan.fault.kind].signal === 'SIGKILL';
+  if (post.exitCode !== 0 && !postKilled && !post.timedOut)
     problems.push(`the post step exited ${post.exitCode}${post.signal ? ` (${post.signal})` : ''}`);
   return problems;
 }

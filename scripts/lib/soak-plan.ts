@@ -91,6 +91,9 @@ export const FAULTS: Readonly<Record<FaultKind, FaultSpec>> = {
     reaches: 'run',
     phases: DURING_RUN,
     passes: true,
+    // A build whose write failed while the disk was full may wait without end once it has room again
+    // (buildctl v0.9.1 and v0.34.2 seen): only attempt-timeout ends it, 600 s by default.
+    inputs: { 'attempt-timeout': '60' },
   },
   'sigint-main': {
     does: 'SIGINT to the main step',

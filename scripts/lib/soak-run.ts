@@ -131,11 +131,26 @@ export async function runRound(plan: RoundPlan, bed: SoakBed): Promise<RoundRun>
   // A disk the fault can fill without filling the machine's: RUNNER_TEMP on a tmpfs of the round.
   const ownDisk = plan.fault.kind === 'fill-disk';
   if (ownDisk) execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256m', 'tmpfs', dirs.temp]);
+  let round: RoundRun | undefined;
   try {
-    return await runOn(plan, bed, dirs);
+    round = await runOn(plan, bed, dirs);
+    return round;
   } finally {
-    if (ownDisk) execFileSync('umount', ['--lazy', dirs.temp]);
+    const busy = ownDisk ? unmount(dirs.temp) : undefined;
+    // A process of the run that still holds its disk after the post step is a leftover of the run.
+    if (busy && round) round.facts.leftovers.push(busy);
     fs.rmSync(path.dirname(dirs.temp), { recursive: true, force: true });
+  }
+}
+
+/** Unmounts the round's disk; when something still holds it, says so and detaches it all the same. */
+function unmount(dir: string): string | undefined {
+  try {
+    execFileSync('umount', [dir], { stdio: 'pipe' });
+    return undefined;
+  } catch (error) {
+    execFileSync('umount', ['--lazy', dir], { stdio: 'pipe' });
+    return `the run's disk ${dir} still in use after post (${(error as Error).message.split('\n')[0]})`;
   }
 }
 

@@ -106,6 +106,9 @@ export async function createCache(
   }
 }
 
+/** A build's request without what the plan gives every build (its inputs, time limit and disk watch). */
+type PlanBuild = Omit<BuildRequest, 'context' | 'dockerfile' | 'timeoutMs' | 'stopWhen'>;
+
 /**
  * The builds that make the cache and the reference: one build that does both, or, when the cache travels
  * in a pushed image or is made from other inputs, the cache's build and then the reference's.
@@ -117,10 +120,9 @@ async function cacheAndReferenceBuilds(
   changed: Pick<Settings, 'context' | 'dockerfile'> | undefined,
   output: string,
 ): Promise<void> {
-  type Request = Omit<BuildRequest, 'context' | 'dockerfile' | 'timeoutMs' | 'stopWhen'>;
   // The reference's output and a local cache are written beside it: that disk filling stops a build.
   const disk = path.dirname(output);
-  const build = (what: string, request: Request) => buildOnce(daemon, plan, disk, what, request);
+  const build = (what: string, request: PlanBuild) => buildOnce(daemon, plan, disk, what, request);
   const referenceBuild = { output: `type=${plan.outputType},dest=${output}` };
   const push = cache?.pushedImage ? { output: `type=image,name=${cache.pushedImage},push=true` } : {};
   if (!cache) await build('the reference build (no cache)', referenceBuild);
@@ -160,7 +162,7 @@ async function buildOnce(
   plan: CacheBuildPlan,
   disk: string,
   what: string,
-  request: Omit<BuildRequest, 'context' | 'dockerfile' | 'timeoutMs' | 'stopWhen'>,
+  request: PlanBuild,
 ): Promise<void> {
   const build = await daemon.buildctl.build({
     ...request,
@@ -172,8 +174,7 @@ async function buildOnce(
   if (build.timedOut) {
     throw new InfrastructureError(`${what} did not finish within ${plan.attemptTimeoutSeconds} s`);
   }
-  if (build.stoppedBecause)
-    throw new InfrastructureError(`${build.stoppedBecause}: ${what} stopped, its output's disk full`);
+  if (build.stoppedBecause) throw new InfrastructureError(`${build.stoppedBecause}: ${what} stopped`);
   if (build.exitCode !== 0) throw new CacheBuildFailed(`${what} failed:\n${lastLines(build.stderr, 15)}`);
 }
 

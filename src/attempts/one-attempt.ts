@@ -44,8 +44,7 @@ export async function oneAttempt(
   };
   if (build.timedOut)
     return failed(`buildctl build did not finish within ${plan.attemptTimeoutSeconds} s (attempt-timeout)`);
-  if (build.stoppedBecause)
-    return failed(`${build.stoppedBecause}: buildctl build stopped, its output's disk full`);
+  if (build.stoppedBecause) return failed(`${build.stoppedBecause}: buildctl build stopped`);
   if (build.exitCode !== 0) {
     // Asked before the partial output goes: with it there, a full disk still shows as full.
     return failed(

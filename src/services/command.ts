@@ -70,8 +70,11 @@ export function runCommand(
             child.kill('SIGKILL');
           }, options.timeoutMs);
     const watch = options.stopWhen;
+    const running = () => child.exitCode === null && child.signalCode === null;
     const watcher = watch
       ? setInterval(() => {
+          // Only a command still running is stopped: one that exited keeps its own result.
+          if (!running()) return;
           stoppedBecause ??= watch.reason();
           if (stoppedBecause !== undefined) child.kill('SIGKILL');
         }, watch.everyMs)
@@ -80,6 +83,7 @@ export function runCommand(
       clearTimeout(timer);
       clearInterval(watcher);
     };
+    child.on('exit', () => clearInterval(watcher));
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (error) => {

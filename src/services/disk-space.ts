@@ -38,13 +38,19 @@ export function namingFullDisk<E>(error: E, dir: string): E {
 }
 
 /**
- * A watch for a build that writes to `dir`: the disk full at `checks` looks in a row stops it. Some releases'
- * buildctl never ends once a write of its output failed (v0.9.1 waits without end); on every release nothing
- * more can be written, so the build cannot succeed.
+ * Below this many free bytes a build writing to the disk is stopped (fullDiskWatch): a write that failed
+ * leaves about nothing free, while an output that still fits leaves more than this (no image is this small).
+ */
+export const STOP_BUILD_BYTES = 64 * 1024;
+
+/**
+ * A watch for a build that writes to `dir`: the disk found full at `checks` looks in a row stops it. Some
+ * releases' buildctl never ends once a write of its output failed (v0.9.1 waits without end); on every
+ * release nothing more can be written, so the build cannot succeed.
  */
 export function fullDiskWatch(
   dir: string,
-  { everyMs = 2000, checks = 2, minFreeBytes = FULL_DISK_BYTES } = {},
+  { everyMs = 2000, checks = 2, minFreeBytes = STOP_BUILD_BYTES } = {},
 ): CommandWatch {
   let inARow = 0;
   return {

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { type Phase, phaseLine } from '../../src/log.js';
 
@@ -144,4 +145,32 @@ export function pauseOnStart(
       fail(new Error(`no container of run ${runId} matching ${suffix} started`));
     },
   };
+}
+
+/** Each whole line of a step's stdout, as it arrives. */
+export function onLines(step: ChildProcess, each: (line: string) => void): void {
+  let partial = '';
+  step.stdout?.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) each(line);
+  });
+}
+
+/** Writes `file` until its disk has no byte left (ENOSPC): a full disk, as a fault of the test bed. */
+export function fillDisk(file: string): void {
+  const fd = fs.openSync(file, 'w');
+  try {
+    // Big writes first, then smaller ones for the last free blocks.
+    for (const size of [1 << 20, 4096, 1]) {
+      const chunk = Buffer.alloc(size);
+      try {
+        for (;;) fs.writeSync(fd, chunk);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }

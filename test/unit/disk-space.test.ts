@@ -34,7 +34,8 @@ describe('a full disk named as the cause', () => {
     fs.mkdirSync(dir);
     assert.equal(watch.reason(), undefined, 'the first look again');
     assert.match(watch.reason() ?? '', /^the disk of \S+ is full \(\d+ KiB free\)$/);
-    assert.equal(fullDiskWatch(dir, { minFreeBytes: 1 }).reason(), undefined);
+    const roomy = fullDiskWatch(dir, { minFreeBytes: 1 });
+    assert.deepEqual([roomy.reason(), roomy.reason(), roomy.reason()], [undefined, undefined, undefined]);
     fs.rmSync(dir, { recursive: true });
   });
 

@@ -90,6 +90,7 @@ describe('soak plan', () => {
     );
     assert.ok(PLANS.filter((p) => p.fault.kind === 'pause-buildkitd').length > 0);
     assert.equal(FAULTS['pause-buildkitd'].inputs?.['attempt-timeout'], '20');
+    assert.equal(FAULTS['fill-disk'].inputs?.['attempt-timeout'], '60');
   });
 
   it('kills the cache registry only where the cache is kept in it, stops only a server the soak runs', () => {
@@ -613,10 +614,16 @@ describe('soak oracle', () => {
       problems(facts({ ...sigint, outputs: {}, main: { exitCode: -1, signal: 'SIGINT', timedOut: false } })),
       '',
     );
-    assert.equal(
-      problems(facts({ post: { exitCode: -1, signal: 'SIGKILL', timedOut: false, killedBySoak: true } })),
-      '',
-    );
+    const postSignalled = (kind: 'sigkill-post' | 'sigint-post', signal: string) =>
+      problems(
+        facts({
+          plan: plan({ fault: { kind, at: { phase: 'cleanup' } } }),
+          post: { exitCode: -1, signal, timedOut: false, killedBySoak: true },
+        }),
+      );
+    assert.equal(postSignalled('sigkill-post', 'SIGKILL'), '');
+    // SIGINT leaves the post step its removal: it must end by itself, with 0.
+    assert.match(postSignalled('sigint-post', 'SIGINT'), /post step exited -1 \(SIGINT\)/);
   });
 
   it('keeps leftovers apart, expected only after a post step the soak SIGKILLed', () => {

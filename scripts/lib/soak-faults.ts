@@ -103,35 +103,39 @@ async function registryStorage(name: string): Promise<string> {
 
 /**
  * A registry whose storage fails: its `docker/registry/v2` folder becomes a file, so that every read and write
- * of a repository gets ENOTDIR, which the registry answers with 500. Returns the undoing.
+ * of a repository gets ENOTDIR, which the registry answers with 500.
  */
-function breakStorage(root: string): () => void {
-  // A volume gone (the run ended while the soak asked for it) must not be made again by the soak.
-  if (!fs.existsSync(root)) throw new NotFired(`${root} is gone`);
+function storageFailure(root: string): Breakage {
   const v2 = path.join(root, 'docker', 'registry', 'v2');
   const away = `${v2}.soak-away`;
-  const undo = () => {
-    // The post step may have removed the volume already.
-    fs.rmSync(v2, { force: true });
-    if (fs.existsSync(away)) fs.renameSync(away, v2);
+  return {
+    breakIt: () => {
+      // A volume gone (the run ended while the soak asked for it) must not be made again by the soak.
+      if (!fs.existsSync(root)) throw new NotFired(`${root} is gone`);
+      fs.mkdirSync(path.dirname(v2), { recursive: true });
+      if (fs.existsSync(v2)) fs.renameSync(v2, away);
+      fs.writeFileSync(v2, '');
+    },
+    undo: () => {
+      // The post step may have removed the volume already.
+      fs.rmSync(v2, { force: true });
+      if (fs.existsSync(away)) fs.renameSync(away, v2);
+    },
   };
-  try {
-    fs.mkdirSync(path.dirname(v2), { recursive: true });
-    if (fs.existsSync(v2)) fs.renameSync(v2, away);
-    fs.writeFileSync(v2, '');
-  } catch (error) {
-    undo();
-    throw error;
-  }
-  return undo;
 }
 
-/** Breaks something, marks it broken, waits for the fault to pass, undoes it (also when the wait fails). */
-async function forAWhile(target: FaultTarget, breakIt: () => () => void): Promise<void> {
+/** Something a fault breaks for a while, and how it is mended (also after a break that failed halfway). */
+interface Breakage {
+  breakIt(): void;
+  undo(): void;
+}
+
+/** Breaks something, marks it broken, waits for the fault to pass, undoes it (also when anything fails). */
+async function forAWhile(target: FaultTarget, { breakIt, undo }: Breakage): Promise<void> {
   target.acting();
-  const undo = breakIt();
-  target.acted();
   try {
+    breakIt();
+    target.acted();
     await target.passes();
   } finally {
     undo();
@@ -156,21 +160,14 @@ export const FAULT_ACTIONS: Readonly<Record<MainFault, FaultAction>> = {
   },
   'registry-500': async (target) => {
     const name = `lost-layer-${target.runId}-cache`;
-    const storage = await registryStorage(name);
-    await forAWhile(target, () => breakStorage(storage));
+    await forAWhile(target, storageFailure(await registryStorage(name)));
     return [`${name} (500s)`];
   },
   'fill-disk': async (target) => {
     const filler = path.join(target.tempDir, 'soak-filler');
-    const undo = () => fs.rmSync(filler, { force: true });
-    await forAWhile(target, () => {
-      try {
-        fillDisk(filler);
-      } catch (error) {
-        undo();
-        throw error;
-      }
-      return undo;
+    await forAWhile(target, {
+      breakIt: () => fillDisk(filler),
+      undo: () => fs.rmSync(filler, { force: true }),
     });
     return [`${target.tempDir} (full)`];
   },

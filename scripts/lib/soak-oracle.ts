@@ -162,9 +162,10 @@ function expectationFor(facts: RoundFacts, effect: FaultEffect): Expectation | u
   if (effect !== 'hit' && effect !== 'raced') return untouched;
   const judged = fault.fired && FAULTS[plan.fault.kind].silencesDaemon ? fault.timing.judged : undefined;
   const hit = hitExpectation(plan.release, fault.fired ? hitAttempt(plan, fault.timing) : 1, judged);
-  if (effect === 'hit') return hit;
+  if (effect === 'hit' && !FAULTS[plan.fault.kind].outlivable) return hit;
+  const why = effect === 'hit' ? 'the run having made room for itself' : 'the fault having come too late';
   return {
-    words: `${hit.words}; or, the fault having come too late, ${untouched.words}`,
+    words: `${hit.words}; or, ${why}, ${untouched.words}`,
     accepts: (v, failed) => hit.accepts(v, failed) || untouched.accepts(v, failed),
   };
 }

@@ -37,11 +37,13 @@ export interface FaultSpec {
   signal?: NodeJS.Signals;
   /** It kills or pauses a buildkitd: that daemon can judge no image after it. */
   silencesDaemon?: true;
+  /** It fills the run's disk: the round's RUNNER_TEMP is a tmpfs of its own, not the machine's disk. */
+  ownDisk?: true;
   /**
-   * It lasts a while, then is undone: until an attempt that started after it has its result (so that one
-   * attempt lived wholly inside it), or the main step ends.
+   * A run can get through it unharmed: an attempt judged intact frees its output, and the next attempt then
+   * has room on a full disk. A hit allows the untouched verdict too (each image read is checked whole).
    */
-  passes?: true;
+  outlivable?: true;
 }
 
 // Minimization comes only after a lost layer: a round that waits for it runs a release that loses layers.
@@ -84,13 +86,13 @@ export const FAULTS: Readonly<Record<FaultKind, FaultSpec>> = {
     reaches: 'run',
     phases: DURING_RUN,
     backends: ['registry', 'inline'],
-    passes: true,
   },
   'fill-disk': {
     does: "fill the run's disk (RUNNER_TEMP, a tmpfs of the round) to the last byte, for a while",
     reaches: 'run',
     phases: DURING_RUN,
-    passes: true,
+    ownDisk: true,
+    outlivable: true,
     // A build whose write failed while the disk was full may wait without end once it has room again
     // (buildctl v0.9.1 and v0.34.2 seen): only attempt-timeout ends it, 600 s by default.
     inputs: { 'attempt-timeout': '60' },

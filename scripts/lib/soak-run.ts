@@ -129,7 +129,7 @@ export interface RoundRun {
 export async function runRound(plan: RoundPlan, bed: SoakBed): Promise<RoundRun> {
   const dirs = runnerDirs();
   // A disk the fault can fill without filling the machine's: RUNNER_TEMP on a tmpfs of the round.
-  const ownDisk = plan.fault.kind === 'fill-disk';
+  const ownDisk = FAULTS[plan.fault.kind].ownDisk === true;
   if (ownDisk) execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256m', 'tmpfs', dirs.temp]);
   let round: RoundRun | undefined;
   try {

@@ -577,6 +577,25 @@ describe('soak oracle', () => {
     assert.equal(of(fault('sigterm-post', { phase: 'cleanup' })), 'post');
   });
 
+  it('a disk filled as an attempt starts may be outlived: the run frees what each next attempt writes', () => {
+    // Measured on v0.10.6: attempts 3–8 began on the full disk, each in the room the one before it freed.
+    const filled = (kind: 'fill-disk' | 'kill-cache') =>
+      judgeRound(
+        facts(
+          fault(kind, { phase: 'attempt', attempt: 2 }, 'v0.10.6', {
+            startedBefore: [1, 2],
+            startedBy: [1, 2],
+            endedBefore: [1],
+            phasesAfter: ['attempt 3'],
+            judged: [1, 2, 3, 4, 5, 6, 7, 8],
+          }),
+        ),
+      );
+    assert.deepEqual(filled('fill-disk').wrong, []);
+    assert.equal(filled('fill-disk').effect, 'hit');
+    assert.match(filled('kill-cache').wrong.join(), /verdict clean where the run was hit/);
+  });
+
   it('a fault in the minimization comes after every attempt: a loss before it stands, a clean run is wrong', () => {
     const atMinimize = (verdict: 'reproduced' | 'error' | 'clean', release = 'v0.9.0') =>
       judgeRound(

@@ -4,11 +4,12 @@
 // SIGINT, SIGTERM or SIGKILL, or nothing (control rounds) — fired as the run's phase line says the phase
 // starts (minimization's too, in rounds that run a release that loses layers with `minimize`); each round
 // judged from what was seen from outside (scripts/lib/soak-oracle.ts). A line per round, then the figures:
-// faults planned and fired by kind and phase, wrong verdicts and rounds with leftovers (the goal of both: 0). Every round's facts go to OUT/soak.json, the logs of a flagged round to
-// OUT/round-N/. Ctrl-C ends the soak after the round in flight (which the interrupt reaches too).
+// faults planned and fired by kind and phase, wrong verdicts and rounds with leftovers (the goal of both: 0).
+// Every round's facts go to OUT/soak.json, the logs of a flagged round to OUT/round-N/. Ctrl-C ends the soak
+// after the round in flight (which the interrupt reaches too).
 // Usage: node --import tsx scripts/soak.ts [--rounds 300] [--seed 1]
-//          [--backends registry,local,inline,s3,azblob,gha] [--out /tmp/soak] [--dry-run]
-//          [--releases v0.9.0,v0.9.1,...] [--deadline 600]
+//          [--backends registry,local,inline,s3,azblob,gha] [--kinds pause-cache,pause-mirror,...]
+//          [--out /tmp/soak] [--dry-run] [--releases v0.9.0,v0.9.1,...] [--deadline 600]
 //        --dry-run prints the schedule only and touches no Docker; without --releases it reads the bed's
 //        release list as `scripts/testbed.sh env` would, without running it.
 //        node --import tsx scripts/soak.ts --rejudge OUT/soak.json: the saved facts judged again, nothing run.
@@ -19,7 +20,7 @@ import { quote } from 'shell-quote';
 import { CACHE_TYPES, type CacheType } from '../src/backends/backends.js';
 import { serveReleases } from './lib/release-server.js';
 import { judgeRound } from './lib/soak-oracle.js';
-import { planRound, planText, type RoundPlan } from './lib/soak-plan.js';
+import { FAULT_KINDS, type FaultKind, planRound, planText, type RoundPlan } from './lib/soak-plan.js';
 import { roundLine, type RoundRecord, scheduleTable, summaryMarkdown } from './lib/soak-report.js';
 import { BackendServers, type RoundRun, runRound, type SoakBed } from './lib/soak-run.js';
 import { repoRoot, testBed } from './lib/testbed.js';
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '300' },
     seed: { type: 'string', default: '1' },
     backends: { type: 'string', default: CACHE_TYPES.join(',') },
+    kinds: { type: 'string' },
     out: { type: 'string', default: '/tmp/soak' },
     'dry-run': { type: 'boolean', default: false },
     releases: { type: 'string' },
@@ -43,6 +45,14 @@ const command = quote([
   path.relative(process.cwd(), process.argv[1] ?? 'scripts/soak.ts'),
   ...process.argv.slice(2),
 ]);
+
+function kindsOf(list: string): FaultKind[] {
+  const words = list.split(',').map((w) => w.trim());
+  const unknown = words.filter((w) => !(FAULT_KINDS as readonly string[]).includes(w));
+  if (unknown.length > 0)
+    throw new Error(`--kinds: ${unknown.join(', ')} (known: ${FAULT_KINDS.join(', ')})`);
+  return words as FaultKind[];
+}
 
 function backendsOf(list: string): CacheType[] {
   const words = list.split(',').map((w) => w.trim());
@@ -153,7 +163,10 @@ async function main(): Promise<void> {
   const dryRun = values['dry-run'];
   const releases = values.releases?.split(',') ?? (dryRun ? bedReleasesUnasked() : testBed().versions);
   const backends = backendsOf(values.backends);
-  const plans = Array.from({ length: rounds }, (_, i) => planRound(seed, i + 1, { releases, backends }));
+  const kinds = values.kinds === undefined ? undefined : kindsOf(values.kinds);
+  const plans = Array.from({ length: rounds }, (_, i) =>
+    planRound(seed, i + 1, { releases, backends, kinds }),
+  );
   // Without them no fault fires, and every round would pass for a control round.
   const stale = bundleHasPhaseLines()
     ? ''

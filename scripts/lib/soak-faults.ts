@@ -43,11 +43,11 @@ export interface FaultTarget {
 /** Does the fault; returns what it hit. */
 type FaultAction = (target: FaultTarget) => Promise<string[]>;
 
-const killContainer =
-  (part: 'cache' | 'mirror'): FaultAction =>
+const onRegistry =
+  (verb: 'kill' | 'pause', part: 'cache' | 'mirror'): FaultAction =>
   async ({ runId }) => {
     const name = `lost-layer-${runId}-${part}`;
-    await docker('kill', name);
+    await docker(verb, name);
     return [name];
   };
 
@@ -149,10 +149,12 @@ const isMainFault = (kind: FaultKind): kind is MainFault =>
 
 /** Each kind's action. `none` does nothing; the post step's signals are sent by its watch (watchPost). */
 export const FAULT_ACTIONS: Readonly<Record<MainFault, FaultAction>> = {
-  'kill-cache': killContainer('cache'),
-  'kill-mirror': killContainer('mirror'),
+  'kill-cache': onRegistry('kill', 'cache'),
+  'kill-mirror': onRegistry('kill', 'mirror'),
   'kill-buildkitd': onDaemons('kill'),
   'pause-buildkitd': onDaemons('pause'),
+  'pause-cache': onRegistry('pause', 'cache'),
+  'pause-mirror': onRegistry('pause', 'mirror'),
   'stop-backend': async ({ stopBackend }) => {
     if (!stopBackend) throw new NotFired('the backend has no server of the soak');
     await stopBackend();

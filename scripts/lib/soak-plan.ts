@@ -15,6 +15,8 @@ export type RunFault =
   | 'kill-mirror'
   | 'kill-buildkitd'
   | 'pause-buildkitd'
+  | 'pause-cache'
+  | 'pause-mirror'
   | 'stop-backend'
   | 'registry-500'
   | 'fill-disk';
@@ -73,6 +75,20 @@ export const FAULTS: Readonly<Record<FaultKind, FaultSpec>> = {
     silencesDaemon: true,
     phases: DURING_RUN,
     // A paused daemon never answers: the run ends only through attempt-timeout.
+    inputs: { 'attempt-timeout': '20' },
+  },
+  // A paused registry accepts connections and never answers them: the run ends only through attempt-timeout.
+  'pause-cache': {
+    does: 'docker pause lost-layer-<run>-cache',
+    reaches: 'run',
+    phases: DURING_RUN,
+    backends: ['registry', 'inline'],
+    inputs: { 'attempt-timeout': '20' },
+  },
+  'pause-mirror': {
+    does: 'docker pause lost-layer-<run>-mirror',
+    reaches: 'run',
+    phases: DURING_RUN,
     inputs: { 'attempt-timeout': '20' },
   },
   'stop-backend': {
@@ -179,6 +195,8 @@ export interface PlanOptions {
   resetFrequency?: number;
   /** The share of control rounds, with no fault. */
   controlShare?: number;
+  /** Only these fault kinds (control rounds still come): to soak a few faults harder. */
+  kinds?: readonly FaultKind[];
 }
 
 /**
@@ -235,10 +253,13 @@ export function planRound(seed: number, round: number, options: PlanOptions): Ro
       `no release of ${options.releases.join(', ')} carries any of ${options.backends.join(', ')}`,
     );
   }
+  const faults = FAULT_KINDS.filter(
+    (k) => k !== 'none' && (options.kinds ?? [k]).includes(k) && backendsFor(k, usable).length > 0,
+  );
+  if (faults.length === 0)
+    throw new Error(`no fault of ${options.kinds?.join(', ')} touches any of ${usable.join(', ')}`);
   const control = random() < (options.controlShare ?? 0.1);
-  const kind = control
-    ? 'none'
-    : pick(FAULT_KINDS.filter((k) => k !== 'none' && backendsFor(k, usable).length > 0));
+  const kind = control ? 'none' : pick(faults);
   const backend = pick(backendsFor(kind, usable));
   const releases = releasesWith(backend, options.releases);
   // Minimization starts only after a lost layer: only a release that loses layers ever gets there.

@@ -89,15 +89,23 @@ describe('soak plan', () => {
       PLANS.filter((p) => p.backend === 's3' || p.backend === 'azblob').every((p) => p.release === 'v0.34.2'),
     );
     assert.ok(PLANS.filter((p) => p.fault.kind === 'pause-buildkitd').length > 0);
-    assert.equal(FAULTS['pause-buildkitd'].inputs?.['attempt-timeout'], '20');
+    for (const kind of ['pause-buildkitd', 'pause-cache', 'pause-mirror'] as const) {
+      assert.ok(PLANS.filter((p) => p.fault.kind === kind).length > 0, kind);
+      // Nothing answers from a paused container: only attempt-timeout ends the run, and soon.
+      assert.equal(FAULTS[kind].inputs?.['attempt-timeout'], '20', kind);
+    }
     assert.equal(FAULTS['fill-disk'].inputs?.['attempt-timeout'], '60');
   });
 
   it('kills the cache registry only where the cache is kept in it, stops only a server the soak runs', () => {
-    const on = (kind: string) => new Set(PLANS.filter((p) => p.fault.kind === kind).map((p) => p.backend));
+    // More rounds than a soak: each (kind, backend) pair comes in a few per cent of them.
+    const plans = Array.from({ length: 1000 }, (_, i) => planRound(1, i + 1, OPTIONS));
+    const on = (kind: string) => new Set(plans.filter((p) => p.fault.kind === kind).map((p) => p.backend));
     assert.deepEqual(on('kill-cache'), new Set(['registry', 'inline']));
     assert.deepEqual(on('stop-backend'), new Set(['s3', 'azblob', 'gha']));
+    assert.deepEqual(on('pause-cache'), new Set(['registry', 'inline']));
     assert.deepEqual(on('kill-mirror'), new Set(CACHE_TYPES));
+    assert.deepEqual(on('pause-mirror'), new Set(CACHE_TYPES));
     assert.deepEqual(on('registry-500'), new Set(['registry', 'inline']));
     assert.equal(FAULTS['fill-disk'].backends, undefined, 'every backend writes its outputs to the disk');
   });
@@ -129,6 +137,20 @@ describe('soak plan', () => {
     assert.ok(local.every((p) => p.backend === 'local'));
     assert.ok(local.every((p) => p.fault.kind !== 'kill-cache' && p.fault.kind !== 'stop-backend'));
     assert.throws(() => planRound(1, 1, { releases: ['v0.9.0'], backends: ['s3'] }), /no release/);
+  });
+
+  it('keeps to the fault kinds a caller narrows it to, with its control rounds, and refuses kinds no backend has', () => {
+    const paused = Array.from({ length: 100 }, (_, i) =>
+      planRound(1, i + 1, { ...OPTIONS, kinds: ['pause-cache', 'pause-mirror'] }),
+    );
+    assert.deepEqual(
+      new Set(paused.map((p) => p.fault.kind)),
+      new Set(['none', 'pause-cache', 'pause-mirror']),
+    );
+    assert.throws(
+      () => planRound(1, 1, { releases: LADDER, backends: ['local'], kinds: ['pause-cache'] }),
+      /no fault of pause-cache touches any of local/,
+    );
   });
 
   it("holds its backend table to the product's, and its lanes to usableLanes", () => {
@@ -366,6 +388,13 @@ const pausedIdleDaemon = (judged: number[]) => ({
   main: error1,
 });
 const sigint = fault('sigint-main', { phase: 'attempt', attempt: 2 });
+const pausedCache = fault('pause-cache', { phase: 'attempt', attempt: 4 }, 'v0.10.6', {
+  startedBefore: [1, 2, 3],
+  startedBy: [1, 2, 3],
+  endedBefore: [1, 2, 3],
+  phasesAfter: ['attempt 4'],
+  judged: [1, 2, 3, 4, 5, 6, 7, 8],
+});
 
 /** Each rule: a case it must flag (matching `reason`) and the case next to it that is right. */
 const RULES: { rule: string; bad: RoundFacts; good: RoundFacts; reason: RegExp }[] = [
@@ -411,6 +440,13 @@ const RULES: { rule: string; bad: RoundFacts; good: RoundFacts; reason: RegExp }
     bad: facts({ ...racedAt8, outputs: { ...outputs.config }, main: error1 }),
     good: facts(racedAt8),
     reason: /verdict config-differs where the run was raced/,
+  },
+  {
+    // Unlike a paused daemon, a paused cache registry silences no daemon: judged attempts do not clear it.
+    rule: '(a) a paused cache registry before attempt 4, every attempt judged, yet clean',
+    bad: facts(pausedCache),
+    good: facts({ ...pausedCache, outputs: outputs.error(4), main: error1 }),
+    reason: /verdict clean where the run was hit \(pause-cache fired/,
   },
   {
     rule: '(b) a paused daemon that took no attempt: every attempt judged, the untouched verdict stands',

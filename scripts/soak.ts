@@ -8,7 +8,7 @@
 // Every round's facts go to OUT/soak.json, the logs of a flagged round to OUT/round-N/. Ctrl-C ends the soak
 // after the round in flight (which the interrupt reaches too).
 // Usage: node --import tsx scripts/soak.ts [--rounds 300] [--seed 1]
-//          [--backends registry,local,inline,s3,azblob,gha] [--kinds pause-cache,pause-mirror,...]
+//          [--backends registry,local,inline,s3,azblob,gha] [--kinds pause-cache,pause-mirror,...] [--entries cli]
 //          [--out /tmp/soak] [--dry-run] [--releases v0.9.0,v0.9.1,...] [--deadline 600]
 //        --dry-run prints the schedule only and touches no Docker; without --releases it reads the bed's
 //        release list as `scripts/testbed.sh env` would, without running it.
@@ -17,10 +17,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { quote } from 'shell-quote';
-import { CACHE_TYPES, type CacheType } from '../src/backends/backends.js';
+import { CACHE_TYPES } from '../src/backends/backends.js';
 import { serveReleases } from './lib/release-server.js';
 import { judgeRound } from './lib/soak-oracle.js';
-import { FAULT_KINDS, type FaultKind, planRound, planText, type RoundPlan } from './lib/soak-plan.js';
+import { ENTRIES, FAULT_KINDS, planRound, planText, type RoundPlan } from './lib/soak-plan.js';
 import { roundLine, type RoundRecord, scheduleTable, summaryMarkdown } from './lib/soak-report.js';
 import { BackendServers, type RoundRun, runRound, type SoakBed } from './lib/soak-run.js';
 import { repoRoot, testBed } from './lib/testbed.js';
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     backends: { type: 'string', default: CACHE_TYPES.join(',') },
     kinds: { type: 'string' },
+    entries: { type: 'string' },
     out: { type: 'string', default: '/tmp/soak' },
     'dry-run': { type: 'boolean', default: false },
     releases: { type: 'string' },
@@ -46,20 +47,12 @@ const command = quote([
   ...process.argv.slice(2),
 ]);
 
-function kindsOf(list: string): FaultKind[] {
+/** A comma-separated flag's words, each one of `known`. */
+function wordsOf<T extends string>(flag: string, list: string, known: readonly T[]): T[] {
   const words = list.split(',').map((w) => w.trim());
-  const unknown = words.filter((w) => !(FAULT_KINDS as readonly string[]).includes(w));
-  if (unknown.length > 0)
-    throw new Error(`--kinds: ${unknown.join(', ')} (known: ${FAULT_KINDS.join(', ')})`);
-  return words as FaultKind[];
-}
-
-function backendsOf(list: string): CacheType[] {
-  const words = list.split(',').map((w) => w.trim());
-  const unknown = words.filter((w) => !(CACHE_TYPES as readonly string[]).includes(w));
-  if (unknown.length > 0)
-    throw new Error(`--backends: ${unknown.join(', ')} (known: ${CACHE_TYPES.join(', ')})`);
-  return words as CacheType[];
+  const unknown = words.filter((w) => !(known as readonly string[]).includes(w));
+  if (unknown.length > 0) throw new Error(`--${flag}: ${unknown.join(', ')} (known: ${known.join(', ')})`);
+  return words as T[];
 }
 
 /**
@@ -95,10 +88,10 @@ async function oneRound(plan: RoundPlan, bed: SoakBed, out: string): Promise<Rou
     // The logs and the report of a flagged round, to check the oracle against what the run said.
     const dir = path.join(out, `round-${plan.round}`);
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'main.stdout'), done.run.main.stdout);
-    fs.writeFileSync(path.join(dir, 'main.stderr'), done.run.main.stderr);
-    fs.writeFileSync(path.join(dir, 'post.stdout'), done.run.post.stdout);
-    fs.writeFileSync(path.join(dir, 'outputs.json'), JSON.stringify(done.run.outputs, null, 2));
+    fs.writeFileSync(path.join(dir, 'main.stdout'), done.logs.main.stdout);
+    fs.writeFileSync(path.join(dir, 'main.stderr'), done.logs.main.stderr);
+    if (done.logs.post) fs.writeFileSync(path.join(dir, 'post.stdout'), done.logs.post.stdout);
+    fs.writeFileSync(path.join(dir, 'outputs.json'), JSON.stringify(done.logs.outputs, null, 2));
   }
   return { plan, facts: done.facts, judgement };
 }
@@ -162,11 +155,13 @@ async function main(): Promise<void> {
     throw new Error('--seed and --rounds take whole numbers, --rounds at least 1');
   const dryRun = values['dry-run'];
   const releases = values.releases?.split(',') ?? (dryRun ? bedReleasesUnasked() : testBed().versions);
-  const backends = backendsOf(values.backends);
-  const kinds = values.kinds === undefined ? undefined : kindsOf(values.kinds);
-  const plans = Array.from({ length: rounds }, (_, i) =>
-    planRound(seed, i + 1, { releases, backends, kinds }),
-  );
+  const options = {
+    releases,
+    backends: wordsOf('backends', values.backends, CACHE_TYPES),
+    kinds: values.kinds === undefined ? undefined : wordsOf('kinds', values.kinds, FAULT_KINDS),
+    entries: values.entries === undefined ? undefined : wordsOf('entries', values.entries, ENTRIES),
+  };
+  const plans = Array.from({ length: rounds }, (_, i) => planRound(seed, i + 1, options));
   // Without them no fault fires, and every round would pass for a control round.
   const stale = bundleHasPhaseLines()
     ? ''

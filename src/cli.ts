@@ -11,7 +11,6 @@ import { readFuzzReports } from './fuzz/fuzz-report-files.js';
 import { renderFuzzSummary } from './fuzz/fuzz-summary.js';
 import { type FuzzSettings, parseSettings, type Settings } from './inputs/settings.js';
 import { consoleLog, type Log, quietRunnerCommands } from './log.js';
-
 import { bundledRepro, newRunId, runWorkDir } from './paths.js';
 import { buildMatrix, renderMatrix } from './report/matrix.js';
 import { list } from './inputs/validators.js';
@@ -20,13 +19,22 @@ import { readReports } from './report/read-reports.js';
 import { renderSummary } from './report/summary.js';
 import { Docker } from './services/docker.js';
 import { stopToolCacheWork, undoToolCacheWorkSync } from './services/tool-cache-lock.js';
-import { cleanupWarning, removeRun } from './services/run-services.js';
+import { cleanupWarning, removeRun, runLabelLine } from './services/run-services.js';
 import { removeDockerConfig } from './services/docker-config.js';
 import { configComparisonText, minimizationLine, verdictLine } from './model/wording.js';
 import { failingClasses } from './verdict/verdict.js';
 
 /** 1: an image was not the reference, in a class fail-on names; 2: no verdict (or a failed minimization). */
 const EXIT = { clean: 0, differs: 1, error: 2 } as const;
+/** A run stopped by a signal exits as the shell's convention says: 128 + the signal's number. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+type StopSignal = keyof typeof SIGNAL_EXIT;
+
+/**
+ * The signal that stopped the run, once one came: what the run does after it fails because its own removal
+ * began, and no verdict, line or report may come of that.
+ */
+let stoppedBy: StopSignal | undefined;
 
 /** `lost-layer-check table [--versions v0.9.0,v0.9.1] REPORT_OR_FOLDER...`: the bisect table of many runs. */
 function table(argv: string[]): number {
@@ -86,6 +94,7 @@ async function cli(): Promise<number> {
     return fuzzCommand(settings, settings.fuzz, { outDir, log, docker, summaryFile });
   }
   const cleanUp = cleanupOnExit(docker, { runId, workDir }, settings, log);
+  log.info(runLabelLine(runId));
 
   try {
     const result = await runCheck(settings, {
@@ -95,6 +104,7 @@ async function cli(): Promise<number> {
       docker,
       githubApiUrl: process.env['GITHUB_API_URL'] || undefined,
     });
+    if (stoppedBy) return SIGNAL_EXIT[stoppedBy];
     const reportPath = writeReportFile(result, settings, workDir);
     if (summaryFile) fs.writeFileSync(summaryFile, renderSummary(result, settings));
     for (const file of result.daemonLogFiles) log.info(`buildkitd logs of the failed attempt: ${file}`);
@@ -130,6 +140,7 @@ async function fuzzCommand(
     githubApiUrl: process.env['GITHUB_API_URL'] || undefined,
     onRunStarted: (run) => (running = run),
   });
+  if (stoppedBy) return SIGNAL_EXIT[stoppedBy];
   if (context.summaryFile) fs.writeFileSync(context.summaryFile, renderFuzzSummary(report));
   const count = (outcome: string) => report.cases.filter((c) => c.outcome === outcome).length;
   process.stdout.write(
@@ -177,11 +188,10 @@ function cleanupOnExit(
  * CLI exits as the signal asks. A second signal while that runs exits at once.
  */
 function onStopSignals(log: Log, doing: string, cleanUp: () => Promise<unknown>): void {
-  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      if (stopping) exitOnSignal(signal);
-      stopping = true;
+      if (stoppedBy) exitOnSignal(signal);
+      stoppedBy = signal;
       log.warning(`${signal}: ${doing}`);
       void stopToolCacheWork()
         .then(cleanUp)
@@ -194,12 +204,14 @@ function onStopSignals(log: Log, doing: string, cleanUp: () => Promise<unknown>)
  * The end of a run a signal stopped: a tool-cache entry still being written is undone, and the exit follows
  * in the same tick, so that the download going on writes nothing after.
  */
-function exitOnSignal(signal: 'SIGINT' | 'SIGTERM'): never {
+function exitOnSignal(signal: StopSignal): never {
   undoToolCacheWorkSync();
-  process.exit(signal === 'SIGINT' ? 130 : 143);
+  process.exit(SIGNAL_EXIT[signal]);
 }
 
 process.exitCode = await cli().catch((error: unknown) => {
+  // A failure after a stop signal is the removal's own doing, not news.
+  if (stoppedBy) return SIGNAL_EXIT[stoppedBy];
   process.stderr.write(`lost-layer-check: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
   return EXIT.error;
 });

@@ -17,7 +17,7 @@ import { renderSummary } from './report/summary.js';
 import { hasJobSummaries } from './runner.js';
 import * as stateHelper from './state-helper.js';
 import { Docker } from './services/docker.js';
-import { cleanupWarning, removeRun } from './services/run-services.js';
+import { cleanupWarning, removeRun, runLabelLine } from './services/run-services.js';
 import {
   onToolCacheWork,
   stopToolCacheWork,
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const runId = newRunId();
   const workDir = runWorkDir(process.env['RUNNER_TEMP'] || os.tmpdir(), runId);
   stateHelper.saveRun({ runId, workDir, cleanup: settings.cleanup });
-  core.info(`run ${runId}: containers, volumes and network are labelled dev.lost-layer.run=${runId}`);
+  core.info(runLabelLine(runId));
 
   const daemonLogs: string[] = [];
   const result = await runCheck(settings, {

@@ -220,7 +220,7 @@ export class AttemptClock {
 }
 
 /**
- * Reads the main step's stdout line by line, each line timed on arrival, and fires the round's fault once
+ * Reads the main step's log line by line, each line timed on arrival, and fires the round's fault once
  * at its phase line (for a reset, at that lane's nth). `facts` waits for the fault to finish.
  */
 export class MainWatch {
@@ -237,12 +237,13 @@ export class MainWatch {
     private readonly tempDir: string,
   ) {}
 
-  attach(main: ChildProcess): void {
+  /** `stream`: where the step logs; the action logs on stdout, the CLI on stderr. */
+  attach(main: ChildProcess, stream: 'stdout' | 'stderr' = 'stdout'): void {
     main.on('exit', () => {
       this.mainExitedAt = performance.now();
       this.clock.stepEnded();
     });
-    onLines(main, (line) => this.line(line, main));
+    onLines(main, (line) => this.line(line, main), stream);
   }
 
   private line(line: string, main: ChildProcess): void {

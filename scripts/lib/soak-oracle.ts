@@ -38,8 +38,15 @@ export interface RoundFacts {
   plan: RoundPlan;
   fault: FaultFacts;
   main: StepFacts;
-  outputs: Partial<Record<'verdict' | 'reproduced' | 'failed-attempt' | 'attempts', string>>;
-  post: StepFacts & { killedBySoak: boolean };
+  /**
+   * The action's outputs; in a CLI round, its report's (verdict, failed-attempt, attempts, minimization) and
+   * `said`, the verdict of the line it printed.
+   */
+  outputs: Partial<
+    Record<'verdict' | 'reproduced' | 'failed-attempt' | 'attempts' | 'minimization' | 'said', string>
+  >;
+  /** Absent in a CLI round: the CLI has no post step, it removes what it made itself. */
+  post?: StepFacts & { killedBySoak: boolean };
   /** Containers, volumes, networks, mirror tags, tool-cache locks or partial entries, remote keys. */
   leftovers: string[];
 }
@@ -61,7 +68,7 @@ export interface Judgement {
   /** Not a wrong verdict, but not right either: a step that hung, a post step that failed. */
   problems: string[];
   leftovers: string[];
-  /** The soak SIGKILLed the post step: nothing could have removed what the run made. */
+  /** The soak SIGKILLed the post step, or the CLI: nothing could have removed what the run made. */
   leftoversExpected: boolean;
 }
 
@@ -170,9 +177,13 @@ function expectationFor(facts: RoundFacts, effect: FaultEffect): Expectation | u
   };
 }
 
-/** What the action's exit code must be for a verdict with the default fail-on (src/main.ts). */
-function exitAgrees(verdict: string, exitCode: number): boolean | undefined {
+/**
+ * What the exit code must be for a verdict with the default fail-on (src/main.ts, src/cli.ts). The CLI exits
+ * 2 for a minimization that failed, whatever the verdict.
+ */
+function exitAgrees({ plan, outputs }: RoundFacts, verdict: string, exitCode: number): boolean | undefined {
   if (verdict === 'error') return exitCode !== 0;
+  if (plan.entry === 'cli' && outputs.minimization === 'error') return exitCode === 2;
   if (verdict === 'clean' || verdict === 'not-run') return exitCode === 0;
   // fail-on's default names every class: any image that is not the reference fails the step.
   if (['reproduced', 'content-differs', 'config-differs'].includes(verdict)) return exitCode === 1;
@@ -210,7 +221,7 @@ export function exitRule(facts: RoundFacts): string[] {
   const { verdict } = outputs;
   if (verdict === undefined)
     return [`the main step exited ${main.exitCode} by itself without a verdict output`];
-  const agrees = exitAgrees(verdict, main.exitCode);
+  const agrees = exitAgrees(facts, verdict, main.exitCode);
   if (agrees === undefined) return [`verdict ${verdict} is none the action gives`];
   return agrees ? [] : [`verdict ${verdict} with exit code ${main.exitCode}`];
 }
@@ -224,18 +235,26 @@ export function signalRule(facts: RoundFacts): string[] {
     : [];
 }
 
-/** The outputs agree with each other: `clean` and `config-differs` only after every planned attempt. */
+/**
+ * The outputs agree with each other: `clean` and `config-differs` only after every planned attempt; the CLI's
+ * line says its report's verdict (a CLI that could not write its report still says its verdict).
+ */
 export function outputsRule({ plan, outputs }: RoundFacts): string[] {
   const { verdict } = outputs;
   if (verdict === undefined) return [];
   const wrong: string[] = [];
   const attempts = Number(outputs.attempts ?? NaN);
-  if (outputs.reproduced !== String(verdict === 'reproduced'))
+  if (plan.entry === 'cli' && outputs.said !== verdict)
+    wrong.push(`the CLI's report says ${verdict}, its verdict line ${outputs.said ?? 'nothing'}`);
+  if (plan.entry !== 'cli' && outputs.reproduced !== String(verdict === 'reproduced'))
     wrong.push(`verdict ${verdict} with reproduced=${outputs.reproduced}`);
   if ((verdict === 'reproduced') !== ((outputs['failed-attempt'] ?? '') !== ''))
     wrong.push(`verdict ${verdict} with failed-attempt "${outputs['failed-attempt'] ?? ''}"`);
-  if (!(attempts <= plan.retries)) wrong.push(`attempts=${outputs.attempts} of ${plan.retries} planned`);
-  if ((verdict === 'clean' || verdict === 'config-differs') && attempts !== plan.retries)
+  // Without its report, the CLI's line does not always say how many attempts ran.
+  const counted = plan.entry !== 'cli' || outputs.attempts !== undefined;
+  if (counted && !(attempts <= plan.retries))
+    wrong.push(`attempts=${outputs.attempts} of ${plan.retries} planned`);
+  if (counted && (verdict === 'clean' || verdict === 'config-differs') && attempts !== plan.retries)
     wrong.push(`verdict ${verdict} after ${outputs.attempts} of ${plan.retries} planned attempts`);
   return wrong;
 }
@@ -244,14 +263,22 @@ function problemsOf(facts: RoundFacts): string[] {
   const { main, post } = facts;
   const problems: string[] = [];
   if (main.timedOut) problems.push("the main step did not end by the soak's deadline");
-  if (post.timedOut) problems.push("the post step did not end by the soak's deadline");
+  if (post?.timedOut) problems.push("the post step did not end by the soak's deadline");
   if (main.signal && !main.timedOut && main.signal !== signalSent(facts))
     problems.push(`the main step died of ${main.signal}, which the soak did not send`);
   // A post step sent SIGINT or SIGTERM finishes its removal and ends by itself: only SIGKILL excuses it.
-  const postKilled = post.killedBySoak && FAULTS[facts.plan.fault.kind].signal === 'SIGKILL';
-  if (post.exitCode !== 0 && !postKilled && !post.timedOut)
+  if (post && post.exitCode !== 0 && !killedBySoak(facts) && !post.timedOut)
     problems.push(`the post step exited ${post.exitCode}${post.signal ? ` (${post.signal})` : ''}`);
   return problems;
+}
+
+/**
+ * The soak SIGKILLed the step that removes what the run made: the post step, or the CLI (which has none).
+ * A SIGINT or SIGTERM lets either finish its removal: only a SIGKILL excuses what is left.
+ */
+function killedBySoak(facts: RoundFacts): boolean {
+  if (FAULTS[facts.plan.fault.kind].signal !== 'SIGKILL') return false;
+  return facts.post ? facts.post.killedBySoak : signalSent(facts) === 'SIGKILL';
 }
 
 function faultWords({ plan, fault }: RoundFacts): string {
@@ -268,8 +295,7 @@ export function judgeRound(facts: RoundFacts): Judgement {
     wrong: [...verdictRule(facts, effect), ...exitRule(facts), ...signalRule(facts), ...outputsRule(facts)],
     problems: problemsOf(facts),
     leftovers: facts.leftovers,
-    // A SIGINT or SIGTERM lets the post step finish its removal: only a SIGKILL excuses what is left.
-    leftoversExpected: facts.post.killedBySoak && FAULTS[facts.plan.fault.kind].signal === 'SIGKILL',
+    leftoversExpected: killedBySoak(facts),
   };
 }
 

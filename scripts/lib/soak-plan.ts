@@ -20,7 +20,7 @@ export type RunFault =
   | 'stop-backend'
   | 'registry-500'
   | 'fill-disk';
-/** Faults that end the main step itself, as a cancelled job does. */
+/** Faults that end the main step itself, as a cancelled job does (in a CLI round, the CLI: Ctrl-C, a kill). */
 export type SignalFault = 'sigint-main' | 'sigterm-main' | 'sigkill-main';
 /** Faults that signal the post step as its cleanup starts, as a job cancelled then does. */
 export type PostFault = 'sigint-post' | 'sigterm-post' | 'sigkill-post';
@@ -165,9 +165,15 @@ export interface FaultPlan {
   at?: FaultPoint;
 }
 
+/** How the round runs the product: the bundled action (main, then post, as a runner does) or the CLI. */
+export const ENTRIES = ['action', 'cli'] as const;
+export type Entry = (typeof ENTRIES)[number];
+
 export interface RoundPlan {
   seed: number;
   round: number;
+  /** Absent in the facts of a soak from before the CLI had rounds: those ran the action. */
+  entry?: Entry;
   release: string;
   variant: 'rootful' | 'rootless';
   backend: CacheType;
@@ -197,6 +203,8 @@ export interface PlanOptions {
   controlShare?: number;
   /** Only these fault kinds (control rounds still come): to soak a few faults harder. */
   kinds?: readonly FaultKind[];
+  /** Only these entries (default both: a third of the rounds that can run the CLI do). */
+  entries?: readonly Entry[];
 }
 
 /**
@@ -253,11 +261,19 @@ export function planRound(seed: number, round: number, options: PlanOptions): Ro
       `no release of ${options.releases.join(', ')} carries any of ${options.backends.join(', ')}`,
     );
   }
+  const entries = options.entries ?? ENTRIES;
   const faults = FAULT_KINDS.filter(
-    (k) => k !== 'none' && (options.kinds ?? [k]).includes(k) && backendsFor(k, usable).length > 0,
+    (k) =>
+      k !== 'none' &&
+      (options.kinds ?? [k]).includes(k) &&
+      backendsFor(k, usable).length > 0 &&
+      // Only the action has a post step.
+      (FAULTS[k].reaches !== 'post-process' || entries.includes('action')),
   );
-  if (faults.length === 0)
-    throw new Error(`no fault of ${options.kinds?.join(', ')} touches any of ${usable.join(', ')}`);
+  if (faults.length === 0) {
+    const asked = options.kinds?.join(', ') ?? 'any kind';
+    throw new Error(`no fault of ${asked} touches any of ${usable.join(', ')} through ${entries.join(', ')}`);
+  }
   const control = random() < (options.controlShare ?? 0.1);
   const kind = control ? 'none' : pick(faults);
   const backend = pick(backendsFor(kind, usable));
@@ -274,7 +290,13 @@ export function planRound(seed: number, round: number, options: PlanOptions): Ro
     resetFrequency: options.resetFrequency ?? 4,
   };
   const fault: FaultPlan = phase === undefined ? { kind } : { kind, at: pointAt(phase, shape, pick) };
-  return { seed, round, backend, ...shape, minimize, fault };
+  // A third of the rounds run the CLI, the same engine; only the action has a post step to signal.
+  const entry = pick(
+    (['action', 'action', 'cli'] as const).filter(
+      (e) => entries.includes(e) && (e === 'action' || FAULTS[kind].reaches !== 'post-process'),
+    ),
+  );
+  return { seed, round, entry, backend, ...shape, minimize, fault };
 }
 
 function pointAt(
@@ -317,6 +339,7 @@ export function pointText(point: FaultPoint): string {
 export function planText(plan: RoundPlan): string {
   return [
     `round ${plan.round}`,
+    entryText(plan),
     `${plan.release} ${plan.variant}`,
     plan.backend,
     `parallel ${plan.parallel}`,
@@ -324,3 +347,6 @@ export function planText(plan: RoundPlan): string {
     faultText(plan.fault),
   ].join(' | ');
 }
+
+/** `action` or `cli`; a plan saved before the CLI had rounds ran the action. */
+export const entryText = (plan: Pick<RoundPlan, 'entry'>): Entry => plan.entry ?? 'action';

@@ -1,7 +1,7 @@
 // What the fault soak prints (scripts/soak.ts): a line per round as it ends, and the figures at the end as
 // Markdown. Pure.
 import type { FaultEffect, Judgement, RoundFacts } from './soak-oracle.js';
-import { FAULT_KINDS, type FaultPhase, FAULTS, faultText, type RoundPlan } from './soak-plan.js';
+import { entryText, FAULT_KINDS, type FaultPhase, FAULTS, faultText, type RoundPlan } from './soak-plan.js';
 
 /** A judged round, or one the soak itself could not run (a server that did not start): not judged. */
 export type RoundRecord =
@@ -17,11 +17,12 @@ export const PHASES: readonly FaultPhase[] = [
   'cleanup',
 ];
 
-/** `round 7 | v0.9.0 rootless | gha | p2 | kill-mirror@attempt 3 | hit | error | exit 1 | OK`. */
+/** `round 7 | cli | v0.9.0 rootless | gha | p2 | kill-mirror@attempt 3 | hit | error | exit 1 | OK`. */
 export function roundLine(record: RoundRecord): string {
   const { plan } = record;
   const head = [
     `round ${plan.round}`,
+    entryText(plan),
     `${plan.release} ${plan.variant}`,
     plan.backend,
     `p${plan.parallel}`,
@@ -35,7 +36,7 @@ export function roundLine(record: RoundRecord): string {
     ...judgement.wrong.map((w) => `WRONG: ${w}`),
     ...judgement.problems.map((p) => `PROBLEM: ${p}`),
     ...(judgement.leftovers.length > 0
-      ? [`LEFTOVERS${judgement.leftoversExpected ? ' (post killed)' : ''}: ${judgement.leftovers.join(', ')}`]
+      ? [`LEFTOVERS${judgement.leftoversExpected ? ' (SIGKILLed)' : ''}: ${judgement.leftovers.join(', ')}`]
       : []),
   ];
   return [...head, fired, `verdict ${facts.outputs.verdict ?? '-'}`, exit, marks.join('; ') || 'OK'].join(
@@ -54,6 +55,12 @@ export function summaryMarkdown(records: readonly RoundRecord[], command: string
   const effects: FaultEffect[] = ['none', 'untouched', 'hit', 'raced', 'signal', 'post'];
   const rows = [
     ['rounds', `${records.length} (${judged.length} judged, ${records.length - judged.length} not run)`],
+    [
+      'rounds by entry',
+      (['action', 'cli'] as const)
+        .map((entry) => `${entry} ${records.filter((r) => entryText(r.plan) === entry).length}`)
+        .join(', '),
+    ],
     ['control rounds (no fault)', String(count((r) => r.plan.fault.kind === 'none'))],
     [
       'faults fired / planned',
@@ -66,7 +73,7 @@ export function summaryMarkdown(records: readonly RoundRecord[], command: string
       String(count((r) => r.judgement.problems.length > 0)),
     ],
     ['**rounds with leftovers (goal 0)**', String(leftOver(false))],
-    ['rounds with leftovers after a post step the soak killed', String(leftOver(true))],
+    ['rounds with leftovers after the soak SIGKILLed the post step or the CLI', String(leftOver(true))],
     ['command', `\`${command}\``],
   ];
   return [

@@ -1,10 +1,10 @@
 // One round of the fault soak (scripts/soak.ts) on the test bed: the backend's server, the bundled action
 // run as the runner runs it with the round's fault, the facts the oracle judges, and then the round's
 // traces removed, so that the next round starts from nothing of this one.
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type ActionRun, runAction, type RunnerDirs, runnerDirs } from '../../test/support/action-runner.js';
+import { runAction, type RunnerDirs, runnerDirs, type StepResult } from '../../test/support/action-runner.js';
 import { leftovers, mirrorTags } from '../../test/support/leftovers.js';
 import { Docker } from '../../src/services/docker.js';
 import { removeRun } from '../../src/services/run-services.js';
@@ -12,6 +12,7 @@ import { AzuriteServer } from './azurite-server.js';
 import { ghaEnvironment, GhaCacheServer } from './gha-cache-server.js';
 import type { ReleaseServer } from './release-server.js';
 import { S3Server } from './s3-server.js';
+import { runCli } from './soak-cli.js';
 import { MainWatch, type PostEnd, watchPost } from './soak-faults.js';
 import { type RoundFacts, toolCacheLeftovers } from './soak-oracle.js';
 import { FAULTS, MINIMIZE_INPUTS, type RoundPlan } from './soak-plan.js';
@@ -116,9 +117,10 @@ export interface SoakBed {
   deadlineMs: number;
 }
 
+/** What a round ran: its facts, and the steps' logs (a CLI round has a main step only). */
 export interface RoundRun {
   facts: RoundFacts;
-  run: ActionRun;
+  logs: { main: StepResult; post?: StepResult; outputs: Record<string, string> };
 }
 
 /**
@@ -160,27 +162,28 @@ async function runOn(plan: RoundPlan, bed: SoakBed, dirs: RunnerDirs): Promise<R
   const startedAt = new Date();
   const watch = new MainWatch(plan, backend.stop, dirs.temp);
   let timedOut = false;
-  let post: PostEnd = { timedOut: false, killed: false };
-  const run = await runAction(roundInputs(plan, bed, backend), dirs, {
-    env: { GITHUB_API_URL: bed.releases.origin, ...backend.env },
-    // The runner's own files stay off the disk a fault fills: it is the run's disk that is full.
-    filesDir: path.dirname(dirs.temp),
-    onPostStarted: (child) => (post = watchPost(child, plan, bed.deadlineMs)),
-    onMainStarted: (main) => {
-      watch.attach(main);
-      const deadline = setTimeout(() => {
-        timedOut = true;
-        main.kill('SIGKILL');
-      }, bed.deadlineMs);
-      main.on('close', () => clearTimeout(deadline));
-    },
-  }).catch(async (error: unknown) => {
-    // The soak could not run the action at all: a server of the round's own must not outlive it.
+  const onMainStarted = (main: ChildProcess) => {
+    // The action logs on stdout, the CLI on stderr.
+    watch.attach(main, plan.entry === 'cli' ? 'stderr' : 'stdout');
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      main.kill('SIGKILL');
+    }, bed.deadlineMs);
+    main.on('close', () => clearTimeout(deadline));
+  };
+  const env = { GITHUB_API_URL: bed.releases.origin, ...backend.env };
+  const inputs = roundInputs(plan, bed, backend);
+  const ran = await (
+    plan.entry === 'cli'
+      ? runCli(inputs, dirs, { env, onStarted: onMainStarted }).then((cli) => ({ ...cli, post: undefined }))
+      : runActionSteps(plan, bed, dirs, inputs, env, onMainStarted)
+  ).catch(async (error: unknown) => {
+    // The soak could not run the product at all: a server of the round's own must not outlive it.
     await backend.done();
     throw error;
   });
   const fault = await watch.facts();
-  const runId = run.state['runId'] ?? /^run ([0-9a-f]{8}): /m.exec(run.main.stdout)?.[1];
+  const runId = ran.runId;
   const left = [
     ...(runId ? leftovers(`dev.lost-layer.run=${runId}`) : leftovers('dev.lost-layer', startedAt)),
     ...mirrorTags()
@@ -192,18 +195,46 @@ async function runOn(plan: RoundPlan, bed: SoakBed, dirs: RunnerDirs): Promise<R
   await clearRound(runId, tagsBefore, backend);
   const facts: RoundFacts = {
     plan,
-    fault: post.killed ? postFault(plan) : fault,
-    main: { exitCode: run.main.exitCode, signal: run.main.signal ?? null, timedOut },
-    outputs: pickOutputs(run.outputs),
-    post: {
-      exitCode: run.post.exitCode,
-      signal: run.post.signal ?? null,
-      timedOut: post.timedOut,
-      killedBySoak: post.killed,
-    },
+    fault: ran.post?.end.killed ? postFault(plan) : fault,
+    main: { exitCode: ran.main.exitCode, signal: ran.main.signal ?? null, timedOut },
+    outputs: ran.outputs,
+    ...(ran.post && {
+      post: {
+        exitCode: ran.post.step.exitCode,
+        signal: ran.post.step.signal ?? null,
+        timedOut: ran.post.end.timedOut,
+        killedBySoak: ran.post.end.killed,
+      },
+    }),
     leftovers: left,
   };
-  return { facts, run };
+  const logs = { main: ran.main, post: ran.post?.step, outputs: ran.outputs as Record<string, string> };
+  return { facts, logs };
+}
+
+/** The action's main step, then its post step watched for a post fault, as a runner runs them. */
+async function runActionSteps(
+  plan: RoundPlan,
+  bed: SoakBed,
+  dirs: RunnerDirs,
+  inputs: Record<string, string>,
+  env: Record<string, string>,
+  onMainStarted: (main: ChildProcess) => void,
+) {
+  let end: PostEnd = { timedOut: false, killed: false };
+  const run = await runAction(inputs, dirs, {
+    env,
+    // The runner's own files stay off the disk a fault fills: it is the run's disk that is full.
+    filesDir: path.dirname(dirs.temp),
+    onPostStarted: (child) => (end = watchPost(child, plan, bed.deadlineMs)),
+    onMainStarted,
+  });
+  return {
+    main: run.main,
+    outputs: pickOutputs(run.outputs),
+    runId: run.state['runId'] ?? /^run ([0-9a-f]{8}): /m.exec(run.main.stdout)?.[1],
+    post: { step: run.post, end },
+  };
 }
 
 /** The bed's inputs for the release, the round's shape, its backend's and what its fault needs. */

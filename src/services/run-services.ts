@@ -13,6 +13,11 @@ import {
   runPrefix,
 } from './registries.js';
 
+/** The run's first line: what it labels, so that whatever a killed run left can be found and removed. */
+export function runLabelLine(runId: string): string {
+  return `run ${runId}: containers, volumes and network are labelled ${RUN_LABEL}=${runId}`;
+}
+
 export { DaemonStartError, InfrastructureError } from './readiness.js';
 
 const BUILDKITD_PORT = 1234;

@@ -231,30 +231,46 @@ describe('fault suite, on the test bed', () => {
     }
   }
 
-  it('the CLI sent SIGINT as attempt 2 starts: it removes its run and exits 130', async () => {
-    const child = spawn(
-      process.execPath,
-      [path.join(repoRoot, 'dist', 'cli', 'index.js'), ...flags(fixed({ retries: '400' }))],
-      {
-        env: {
-          ...process.env,
-          GITHUB_API_URL: suite.releases.origin,
-          RUNNER_TOOL_CACHE: suite.dirs.toolCache,
-          RUNNER_TEMP: suite.dirs.temp,
-          // The CLI writes its phase lines only when asked for the runner's debug lines.
-          RUNNER_DEBUG: '1',
+  // Found by the soak: the CLI stopped mid-reset went on to print "No verdict: an infrastructure step failed"
+  // and write a report, its own removal taken for a failure.
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`the CLI sent ${signal} as its first reset starts: it removes its run, exits ${code}, says no verdict`, async () => {
+      const child = spawn(
+        process.execPath,
+        [path.join(repoRoot, 'dist', 'cli', 'index.js'), ...flags(fixed({ retries: '400' }))],
+        {
+          env: {
+            ...process.env,
+            GITHUB_API_URL: suite.releases.origin,
+            RUNNER_TOOL_CACHE: suite.dirs.toolCache,
+            RUNNER_TEMP: suite.dirs.temp,
+            // The CLI writes its phase lines only when asked for the runner's debug lines.
+            RUNNER_DEBUG: '1',
+          },
         },
-      },
-    );
-    let output = '';
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const runId = await runIdOf(child, phaseStart('attempt', '2'));
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    assert.equal(code, 130, output);
-    assert.deepEqual(leftovers(`dev.lost-layer.run=${runId}`), []);
-    outcomes.push('CLI SIGINT mid-run → exit 130, cleaned up');
-  });
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const runId = await runIdOf(child, phaseStart('reset', 'lane 1'));
+      child.kill(signal);
+      const exit = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.equal(exit, code, stderr);
+      assert.match(stderr, new RegExp(`^warning: ${signal}: removing run ${runId}$`, 'm'));
+      assert.doesNotMatch(
+        stdout,
+        /^(No verdict|Layer lost|No difference|Config differs|Content differs|report: )/m,
+        'a stopped run says no verdict',
+      );
+      assert.equal(fs.existsSync(path.join(suite.dirs.temp, `lost-layer-${runId}`, 'report.json')), false);
+      assert.deepEqual(leftovers(`dev.lost-layer.run=${runId}`), []);
+      outcomes.push(`CLI ${signal} as a reset starts → exit ${code}, no verdict, cleaned up`);
+    });
+  }
 
   /** Sends `signal` to the main step as soon as `seen()` holds (polled every few ms), or when it ends. */
   async function signalWhen(seen: () => boolean, child: ChildProcess, signal: NodeJS.Signals) {

@@ -147,10 +147,14 @@ export function pauseOnStart(
   };
 }
 
-/** Each whole line of a step's stdout, as it arrives. */
-export function onLines(step: ChildProcess, each: (line: string) => void): void {
+/** Each whole line of a step's stdout (or stderr, where the CLI logs), as it arrives. */
+export function onLines(
+  step: ChildProcess,
+  each: (line: string) => void,
+  stream: 'stdout' | 'stderr' = 'stdout',
+): void {
   let partial = '';
-  step.stdout?.on('data', (chunk: Buffer) => {
+  step[stream]?.on('data', (chunk: Buffer) => {
     const lines = (partial + chunk.toString()).split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) each(line);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import * as semver from 'semver';
 import type { AttemptRecord } from '../../src/model/attempt.js';
@@ -8,6 +10,8 @@ import { describeRecord } from '../../src/attempts/record-text.js';
 import { usableLanes } from '../../src/attempts/run-attempts.js';
 import { AZBLOB_ACCOUNT_NAME_SINCE, CACHE_BACKENDS, CACHE_TYPES } from '../../src/backends/backends.js';
 import { phaseLine } from '../../src/log.js';
+import { verdictLine } from '../../src/model/wording.js';
+import { cliOutputs } from '../../scripts/lib/soak-cli.js';
 import { AttemptClock, MainWatch, watchPost } from '../../scripts/lib/soak-faults.js';
 import { PHASES } from '../../scripts/lib/soak-report.js';
 import {
@@ -153,6 +157,27 @@ describe('soak plan', () => {
     );
   });
 
+  it('runs a third of the rounds through the CLI, never a post fault, every main fault on it, both when asked', () => {
+    const cli = PLANS.filter((p) => p.entry === 'cli');
+    const canRunCli = PLANS.filter((p) => FAULTS[p.fault.kind].reaches !== 'post-process');
+    assert.ok(Math.abs(cli.length / canRunCli.length - 1 / 3) < 0.08, `${cli.length} of ${canRunCli.length}`);
+    assert.ok(PLANS.every((p) => p.entry === 'action' || p.entry === 'cli'));
+    assert.ok(cli.every((p) => FAULTS[p.fault.kind].reaches !== 'post-process'));
+    for (const kind of FAULT_KINDS.filter((k) => FAULTS[k].reaches !== 'post-process'))
+      assert.ok(
+        cli.some((p) => p.fault.kind === kind),
+        kind,
+      );
+    const cliOnly = Array.from({ length: 100 }, (_, i) =>
+      planRound(1, i + 1, { ...OPTIONS, entries: ['cli'] }),
+    );
+    assert.ok(cliOnly.every((p) => p.entry === 'cli'));
+    assert.throws(
+      () => planRound(1, 1, { ...OPTIONS, entries: ['cli'], kinds: ['sigkill-post'] }),
+      /no fault of sigkill-post touches .* through cli/,
+    );
+  });
+
   it("holds its backend table to the product's, and its lanes to usableLanes", () => {
     for (const type of CACHE_TYPES) {
       const since = type === 'azblob' ? AZBLOB_ACCOUNT_NAME_SINCE : CACHE_BACKENDS[type].since;
@@ -188,6 +213,60 @@ describe('soak facts from the main step lines', () => {
       judged({ kind: 'error', cause: 'CONFIG-DIFFERS — a cause that reads like a class' }),
       undefined,
     );
+  });
+
+  it("reads a CLI round's verdict from its report, its line from the product's own wording, and the line alone without a report", () => {
+    const classes = { 'lost-layer': 1, 'content-differs': 0, 'config-differs': 0, intact: 2 };
+    const lost = verdictLine({
+      kind: 'reproduced',
+      failedAttempt: 3,
+      missingPaths: ['repro.txt'],
+      lostLayers: [],
+      lostCount: 1,
+      attemptsRun: 3,
+      classes,
+    });
+    const clean = verdictLine({ kind: 'clean', attemptsRun: 8, classes: { ...classes, 'lost-layer': 0 } });
+    const error = verdictLine({ kind: 'error', cause: 'attempt 2: x', attemptsRun: 2, classes });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'soak-cli-'));
+    const report = path.join(dir, 'report.json');
+    fs.writeFileSync(
+      report,
+      JSON.stringify({
+        verdict: { kind: 'reproduced', failedAttempt: 3 },
+        attempts: [{}, {}, {}],
+        minimization: { kind: 'error' },
+      }),
+    );
+    assert.deepEqual(cliOutputs(`${lost}\nreport: ${report}\n`), {
+      verdict: 'reproduced',
+      'failed-attempt': '3',
+      attempts: '3',
+      minimization: 'error',
+      said: 'reproduced',
+    });
+    assert.deepEqual(cliOutputs(`${lost}\n`), {
+      verdict: 'reproduced',
+      'failed-attempt': '3',
+      attempts: '3',
+      said: 'reproduced',
+    });
+    assert.deepEqual(cliOutputs(`${clean}\nreport: ${path.join(dir, 'gone.json')}\n`), {
+      verdict: 'clean',
+      'failed-attempt': '',
+      attempts: '8',
+      said: 'clean',
+    });
+    // An error's line has no count: the oracle then holds no count against the plan.
+    assert.deepEqual(cliOutputs(`${error}\n`), { verdict: 'error', 'failed-attempt': '', said: 'error' });
+    assert.deepEqual(cliOutputs(`report: ${report}\n`), {
+      verdict: 'reproduced',
+      'failed-attempt': '3',
+      attempts: '3',
+      minimization: 'error',
+    });
+    assert.deepEqual(cliOutputs('lost-layer-check: unexpected error: ENOSPC\n'), {});
+    fs.rmSync(dir, { recursive: true });
   });
 
   it('times a fault against the lines: started before, by its end, ended before, phases after', () => {
@@ -340,6 +419,13 @@ const outputs = {
     attempts: String(n),
   }),
 };
+
+/** A CLI round's facts: the CLI has no post step. */
+function withoutPost(over: Partial<RoundFacts>): RoundFacts {
+  const round = facts(over);
+  delete round.post;
+  return round;
+}
 
 /** A round: by default a control round on v0.10.6 that ended clean, exit 0, nothing left. */
 function facts(over: Partial<RoundFacts> = {}): RoundFacts {
@@ -696,6 +782,59 @@ describe('soak oracle', () => {
     // A SIGINT or SIGTERM leaves the post step its removal: what is left then is a leftover.
     assert.equal(signalled('sigint-post', 'SIGINT'), false);
     assert.equal(signalled('sigterm-post', 'SIGTERM'), false);
+  });
+
+  it('a CLI round: SIGKILL excuses leftovers (no post step), SIGINT does not; its line must say its report', () => {
+    const cliFault = (kind: 'sigkill-main' | 'sigint-main') => ({
+      ...fault(kind, { phase: 'attempt', attempt: 2 }),
+      plan: plan({ entry: 'cli', fault: { kind, at: { phase: 'attempt', attempt: 2 } } }),
+    });
+    const killed = (kind: 'sigkill-main' | 'sigint-main', exitCode: number, signal: string | null) => {
+      return judgeRound(
+        withoutPost({
+          ...cliFault(kind),
+          outputs: {},
+          main: { exitCode, signal, timedOut: false },
+          leftovers: ['network n'],
+        }),
+      );
+    };
+    assert.equal(killed('sigkill-main', -1, 'SIGKILL').leftoversExpected, true);
+    assert.deepEqual(killed('sigkill-main', -1, 'SIGKILL').problems, []);
+    // Ctrl-C: the CLI removes what it made, then exits 130.
+    assert.equal(killed('sigint-main', 130, null).leftoversExpected, false);
+    assert.deepEqual(killed('sigint-main', 130, null).wrong, []);
+
+    const cli = (out: RoundFacts['outputs'], exitCode: number, round: Partial<RoundFacts> = {}) => {
+      const judged = withoutPost({
+        ...round,
+        plan: plan({ ...round.plan, entry: 'cli' }),
+        outputs: out,
+        main: { exitCode, signal: null, timedOut: false },
+      });
+      return judgeRound(judged).wrong.join('; ');
+    };
+    const clean = { verdict: 'clean', 'failed-attempt': '', attempts: '8', said: 'clean' };
+    assert.equal(cli(clean, 0), '');
+    assert.match(cli({ ...clean, said: 'error' }, 0), /report says clean, its verdict line error/);
+    assert.match(cli({ ...clean, said: undefined }, 0), /its verdict line nothing/);
+    // No report (a full disk): the line's verdict, and no attempt count to hold it to.
+    assert.equal(cli({ verdict: 'error', 'failed-attempt': '', said: 'error' }, 2, hit()), '');
+    assert.match(cli({ ...clean, attempts: '7' }, 0), /verdict clean after 7 of 8 planned attempts/);
+    // Exit 2 for a minimization that failed, 1 for a loss otherwise.
+    const lost = { verdict: 'reproduced', 'failed-attempt': '3', attempts: '3', said: 'reproduced' };
+    const v090 = (out: RoundFacts['outputs'], exitCode: number) => {
+      const round = withoutPost({
+        plan: plan({ entry: 'cli', release: 'v0.9.0' }),
+        outputs: out,
+        main: { exitCode, signal: null, timedOut: false },
+      });
+      return judgeRound(round).wrong.join('; ');
+    };
+    assert.equal(v090(lost, 1), '');
+    assert.equal(v090({ ...lost, minimization: 'error' }, 2), '');
+    assert.match(v090(lost, 2), /verdict reproduced with exit code 2/);
+    assert.match(v090({ ...lost, minimization: 'error' }, 1), /verdict reproduced with exit code 1/);
   });
 
   it('finds a tool-cache lock and an entry without its .complete marker, not a finished one', () => {

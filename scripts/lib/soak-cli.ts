@@ -1,0 +1,106 @@
+// A CLI round of the fault soak (scripts/soak.ts): dist/cli/index.js run as a user runs it, the round's inputs
+// as flags, with runner folders of the round's own; its outputs read from outside: the verdict line it prints
+// and the report it names.
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RunnerDirs, StepResult } from '../../test/support/action-runner.js';
+import type { RoundFacts } from './soak-oracle.js';
+import { repoRoot } from './testbed.js';
+
+export interface CliRun {
+  main: StepResult;
+  outputs: RoundFacts['outputs'];
+  runId: string | undefined;
+}
+
+/** Runs the CLI to its end; `onStarted` gets its process (the fault watch reads its log, on stderr). */
+export function runCli(
+  inputs: Record<string, string>,
+  dirs: RunnerDirs,
+  { env, onStarted }: { env: Record<string, string>; onStarted: (child: ChildProcess) => void },
+): Promise<CliRun> {
+  const flags = Object.entries(inputs).map(([name, value]) => `--${name}=${value}`);
+  const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'cli', 'index.js'), ...flags], {
+    cwd: dirs.workspace,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? dirs.workspace,
+      RUNNER_TOOL_CACHE: dirs.toolCache,
+      RUNNER_TEMP: dirs.temp,
+      // The phase lines the faults wait for are debug lines.
+      RUNNER_DEBUG: '1',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  onStarted(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({
+        main: { exitCode: code ?? -1, signal, stdout, stderr },
+        outputs: cliOutputs(stdout),
+        runId: /^run ([0-9a-f]{8}): /m.exec(stderr)?.[1],
+      }),
+    );
+  });
+}
+
+/** The verdict each of the CLI's verdict lines says (src/model/wording.ts verdictLine, its interface). */
+const VERDICT_LINES: readonly [RegExp, string][] = [
+  [/^Layer lost: attempt (\d+): /, 'reproduced'],
+  [/^Content differs from the reference: attempt \d+: /, 'content-differs'],
+  [/^Config differs from the reference: attempt \d+: /, 'config-differs'],
+  [/^No difference in \d+ attempts: /, 'clean'],
+  [/^No verdict: /, 'error'],
+  [/^Cache created; no attempts were run/, 'not-run'],
+];
+
+interface CliReport {
+  verdict?: { kind?: string; failedAttempt?: number };
+  attempts?: unknown[];
+  minimization?: { kind?: string };
+}
+
+/**
+ * What the CLI said: `said`, the verdict of its line on stdout; the verdict, failed attempt, attempt count and
+ * minimization of the report it names. Without a report (a full disk), what its line says of them.
+ */
+export function cliOutputs(stdout: string): RoundFacts['outputs'] {
+  const lines = stdout.split('\n');
+  const said = lines.flatMap((line) =>
+    VERDICT_LINES.flatMap(([pattern, verdict]) => {
+      const match = pattern.exec(line);
+      // "No difference in 8 attempts", "… (of 8 attempts: …)"; one attempt has no count.
+      const attempts = /^No difference in (\d+) attempts|\(of (\d+) attempts: [^)]*\)$/.exec(line);
+      const count = attempts?.[1] ?? attempts?.[2];
+      return match ? [{ verdict, failed: match[1] ?? '', ...(count ? { attempts: count } : {}) }] : [];
+    }),
+  )[0];
+  const reportFile = /^report: (.+)$/m.exec(stdout)?.[1];
+  let report: CliReport | undefined;
+  try {
+    report = reportFile ? (JSON.parse(fs.readFileSync(reportFile, 'utf8')) as CliReport) : undefined;
+  } catch {
+    report = undefined;
+  }
+  const fromReport = report?.verdict?.kind
+    ? {
+        verdict: report.verdict.kind,
+        'failed-attempt':
+          report.verdict.failedAttempt === undefined ? '' : String(report.verdict.failedAttempt),
+        attempts: String(report.attempts?.length ?? ''),
+        ...(report.minimization?.kind ? { minimization: report.minimization.kind } : {}),
+      }
+    : said && {
+        verdict: said.verdict,
+        'failed-attempt': said.failed,
+        ...(said.attempts ? { attempts: said.attempts } : {}),
+      };
+  return { ...fromReport, ...(said ? { said: said.verdict } : {}) };
+}

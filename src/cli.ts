@@ -14,10 +14,11 @@ import { consoleLog, type Log, quietRunnerCommands } from './log.js';
 import { bundledRepro, newRunId, runWorkDir } from './paths.js';
 import { buildMatrix, renderMatrix } from './report/matrix.js';
 import { list } from './inputs/validators.js';
-import { writeReportFile } from './report/publish.js';
+import { writeReportOrWarn } from './report/publish.js';
 import { readReports } from './report/read-reports.js';
 import { renderSummary } from './report/summary.js';
 import { Docker } from './services/docker.js';
+import type { RunResult } from './model/run-result.js';
 import { stopToolCacheWork, undoToolCacheWorkSync } from './services/tool-cache-lock.js';
 import { cleanupWarning, removeRun, runLabelLine } from './services/run-services.js';
 import { removeDockerConfig } from './services/docker-config.js';
@@ -31,10 +32,13 @@ const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 type StopSignal = keyof typeof SIGNAL_EXIT;
 
 /**
- * The signal that stopped the run, once one came: what the run does after it fails because its own removal
- * began, and no verdict, line or report may come of that.
+ * Set by the first SIGINT or SIGTERM. After it, what the run does fails because its own removal began: no
+ * verdict line, report or summary is written. (One that comes after they were written only cuts the
+ * removal short of nothing: the exit code then says the signal.)
  */
 let stoppedBy: StopSignal | undefined;
+/** How long a stopped run may take to end what it was doing, after its removal, before the CLI exits. */
+const SETTLE_MS = 30_000;
 
 /** `lost-layer-check table [--versions v0.9.0,v0.9.1] REPORT_OR_FOLDER...`: the bisect table of many runs. */
 function table(argv: string[]): number {
@@ -93,33 +97,45 @@ async function cli(): Promise<number> {
     const outDir = path.resolve(fuzzing?.outDir ?? path.join(process.cwd(), `lost-layer-fuzz-${runId}`));
     return fuzzCommand(settings, settings.fuzz, { outDir, log, docker, summaryFile });
   }
-  const cleanUp = cleanupOnExit(docker, { runId, workDir }, settings, log);
+  let checking: Promise<unknown> = Promise.resolve();
+  const cleanUp = cleanupOnExit(docker, { runId, workDir }, settings, log, () => checking);
   log.info(runLabelLine(runId));
 
   try {
-    const result = await runCheck(settings, {
+    const check = runCheck(settings, {
       runId,
       workDir,
       log,
       docker,
       githubApiUrl: process.env['GITHUB_API_URL'] || undefined,
     });
-    if (stoppedBy) return SIGNAL_EXIT[stoppedBy];
-    const reportPath = writeReportFile(result, settings, workDir);
-    if (summaryFile) fs.writeFileSync(summaryFile, renderSummary(result, settings));
-    for (const file of result.daemonLogFiles) log.info(`buildkitd logs of the failed attempt: ${file}`);
-    process.stdout.write(`${verdictLine(result.verdict)}\n`);
-    if (result.configComparison?.compared === false)
-      process.stdout.write(`${configComparisonText(result.configComparison)}\n`);
-    if (result.minimization) process.stdout.write(`${minimizationLine(result.minimization)}\n`);
-    process.stdout.write(`report: ${reportPath}\n`);
-    if (result.verdict.kind === 'error' || result.minimization?.kind === 'error') return EXIT.error;
-    return failingClasses(result.verdict, settings.failOn).length > 0 ? EXIT.differs : EXIT.clean;
+    checking = check;
+    const result = await check;
+    return stoppedBy ? SIGNAL_EXIT[stoppedBy] : sayResult(result, settings, { workDir, log, summaryFile });
   } finally {
     await cleanUp();
     if (!settings.cleanup)
       log.info(`cleanup: false — run ${runId} is kept (label dev.lost-layer.run=${runId})`);
   }
+}
+
+/** The check's verdict line, report and summary; its exit code. */
+function sayResult(
+  result: RunResult,
+  settings: Settings,
+  { workDir, log, summaryFile }: { workDir: string; log: Log; summaryFile: string | undefined },
+): number {
+  // A full disk must not hide the verdict: the line and the exit code still say it.
+  const reportPath = writeReportOrWarn(result, settings, workDir, log);
+  if (summaryFile) fs.writeFileSync(summaryFile, renderSummary(result, settings));
+  for (const file of result.daemonLogFiles) log.info(`buildkitd logs of the failed attempt: ${file}`);
+  process.stdout.write(`${verdictLine(result.verdict)}\n`);
+  if (result.configComparison?.compared === false)
+    process.stdout.write(`${configComparisonText(result.configComparison)}\n`);
+  if (result.minimization) process.stdout.write(`${minimizationLine(result.minimization)}\n`);
+  if (reportPath) process.stdout.write(`report: ${reportPath}\n`);
+  if (result.verdict.kind === 'error' || result.minimization?.kind === 'error') return EXIT.error;
+  return failingClasses(result.verdict, settings.failOn).length > 0 ? EXIT.differs : EXIT.clean;
 }
 
 /**
@@ -132,14 +148,23 @@ async function fuzzCommand(
   context: { outDir: string; log: Log; docker: Docker; summaryFile: string | undefined },
 ): Promise<number> {
   let running: { runId: string; settings: Settings } | undefined;
-  onStopSignals(context.log, 'removing the case that runs', () =>
-    running ? removeRun(context.docker, running.runId, running.settings) : Promise.resolve(),
-  );
-  const { report, reportPath } = await fuzzOnEngine(settings, fuzz, {
+  let fuzzing: Promise<unknown> = Promise.resolve();
+  const removeCase = () =>
+    running ? removeRun(context.docker, running.runId, running.settings) : Promise.resolve();
+  onStopSignals(context.log, 'removing the case that runs', async () => {
+    await removeCase();
+    // No case starts after the stop (`stopped`); the one that ran ends, and anything it started goes.
+    await settledWithin(fuzzing, SETTLE_MS);
+    await removeCase();
+  });
+  const run = fuzzOnEngine(settings, fuzz, {
     ...context,
     githubApiUrl: process.env['GITHUB_API_URL'] || undefined,
-    onRunStarted: (run) => (running = run),
+    onRunStarted: (started) => (running = started),
+    stopped: () => stoppedBy !== undefined,
   });
+  fuzzing = run;
+  const { report, reportPath } = await run;
   if (stoppedBy) return SIGNAL_EXIT[stoppedBy];
   if (context.summaryFile) fs.writeFileSync(context.summaryFile, renderFuzzSummary(report));
   const count = (outcome: string) => report.cases.filter((c) => c.outcome === outcome).length;
@@ -160,27 +185,44 @@ async function fuzzCommand(
 }
 
 /**
- * The run's cleanup, once, also when Ctrl-C or a kill ends the CLI: it removes what the run made, then
- * stops as the signal asks.
+ * The run's cleanup, once, also when Ctrl-C or a kill ends the CLI. On a signal it removes the run at once
+ * (which also ends a step that waits on the run's containers), lets `working` end what it was doing, then
+ * removes what that started meanwhile (a lane's fresh daemon), and the CLI exits as the signal asks.
  */
 function cleanupOnExit(
   docker: Docker,
   { runId, workDir }: { runId: string; workDir: string },
   settings: Settings,
   log: Log,
+  working: () => Promise<unknown>,
 ): () => Promise<void> {
+  const remove = () =>
+    removeRun(docker, runId, settings).then((left) => {
+      // A registry login of the run's, left by a run cut short.
+      removeDockerConfig(workDir);
+      const warning = cleanupWarning(runId, left);
+      if (warning) log.warning(warning);
+    });
   let cleaning: Promise<void> | undefined;
-  const cleanUp = () =>
-    (cleaning ??= settings.cleanup
-      ? removeRun(docker, runId, settings).then((left) => {
-          // A registry login of the run's, left by a run cut short.
-          removeDockerConfig(workDir);
-          const warning = cleanupWarning(runId, left);
-          if (warning) log.warning(warning);
-        })
-      : Promise.resolve());
-  onStopSignals(log, `removing run ${runId}`, cleanUp);
+  const cleanUp = () => (cleaning ??= settings.cleanup ? remove() : Promise.resolve());
+  onStopSignals(log, `removing run ${runId}`, async () => {
+    await cleanUp();
+    await settledWithin(working(), SETTLE_MS);
+    if (settings.cleanup) await remove();
+  });
   return cleanUp;
+}
+
+/** Resolves once `work` settles, or after `ms`, whichever comes first; never rejects. */
+function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    work.then(done, done);
+  });
 }
 
 /**

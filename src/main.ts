@@ -12,7 +12,7 @@ import { type FuzzSettings, parseSettings, type Settings } from './inputs/settin
 import { actionLog } from './log.js';
 import { bundledRepro, newRunId, runWorkDir } from './paths.js';
 import { outputsOf } from './report/json-report.js';
-import { writeReportFile } from './report/publish.js';
+import { writeReportOrWarn } from './report/publish.js';
 import { renderSummary } from './report/summary.js';
 import { hasJobSummaries } from './runner.js';
 import * as stateHelper from './state-helper.js';
@@ -66,13 +66,8 @@ async function main(): Promise<void> {
       stateHelper.saveDaemonLogs(daemonLogs);
     },
   });
-  let reportPath = '';
-  try {
-    reportPath = writeReportFile(result, settings, workDir);
-  } catch (error) {
-    // A full disk must not hide the verdict: the outputs and the summary still say it.
-    core.warning(`the report could not be written: ${(error as Error).message}`);
-  }
+  // A full disk must not hide the verdict: the outputs and the summary still say it.
+  const reportPath = writeReportOrWarn(result, settings, workDir, actionLog);
   for (const [name, value] of Object.entries(outputsOf(result, reportPath))) core.setOutput(name, value);
   if (!hasJobSummaries(process.env['GITHUB_SERVER_URL'])) {
     core.info('job summary skipped: GitHub Enterprise Server does not show one');

@@ -1,10 +1,10 @@
 // A CLI round of the fault soak (scripts/soak.ts): dist/cli/index.js run as a user runs it, the round's inputs
 // as flags, with runner folders of the round's own; its outputs read from outside: the verdict line it prints
 // and the report it names.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunnerDirs, StepResult } from '../../test/support/action-runner.js';
+import { cliFlags, type RunnerDirs, runNode, type StepResult } from '../../test/support/action-runner.js';
 import type { RoundFacts } from './soak-oracle.js';
 import { repoRoot } from './testbed.js';
 
@@ -14,41 +14,29 @@ export interface CliRun {
   runId: string | undefined;
 }
 
+/** The run id in the line each run starts with (runLabelLine): the action's on stdout, the CLI's on stderr. */
+export const runIdIn = (log: string): string | undefined => /^run ([0-9a-f]{8}): /m.exec(log)?.[1];
+
 /** Runs the CLI to its end; `onStarted` gets its process (the fault watch reads its log, on stderr). */
-export function runCli(
+export async function runCli(
   inputs: Record<string, string>,
   dirs: RunnerDirs,
   { env, onStarted }: { env: Record<string, string>; onStarted: (child: ChildProcess) => void },
 ): Promise<CliRun> {
-  const flags = Object.entries(inputs).map(([name, value]) => `--${name}=${value}`);
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'cli', 'index.js'), ...flags], {
+  const environment = {
+    PATH: process.env['PATH'] ?? '',
+    HOME: process.env['HOME'] ?? dirs.workspace,
+    RUNNER_TOOL_CACHE: dirs.toolCache,
+    RUNNER_TEMP: dirs.temp,
+    // The phase lines the faults wait for are debug lines.
+    RUNNER_DEBUG: '1',
+    ...env,
+  };
+  const main = await runNode(path.join(repoRoot, 'dist', 'cli', 'index.js'), environment, onStarted, {
+    args: cliFlags(inputs),
     cwd: dirs.workspace,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOME: process.env['HOME'] ?? dirs.workspace,
-      RUNNER_TOOL_CACHE: dirs.toolCache,
-      RUNNER_TEMP: dirs.temp,
-      // The phase lines the faults wait for are debug lines.
-      RUNNER_DEBUG: '1',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  onStarted(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({
-        main: { exitCode: code ?? -1, signal, stdout, stderr },
-        outputs: cliOutputs(stdout),
-        runId: /^run ([0-9a-f]{8}): /m.exec(stderr)?.[1],
-      }),
-    );
-  });
+  return { main, outputs: cliOutputs(main.stdout), runId: runIdIn(main.stderr) };
 }
 
 /** The verdict each of the CLI's verdict lines says (src/model/wording.ts verdictLine, its interface). */

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { phaseLine } from '../../src/log.js';
 import { fillDisk, onLines } from '../../test/support/run-watch.js';
+import { runIdIn } from './soak-cli.js';
 import { attemptEnded, faultTiming, type FaultFacts, type LineEvent, phaseOfLine } from './soak-oracle.js';
 import {
   FAULTS,
@@ -250,7 +251,7 @@ export class MainWatch {
     const now = performance.now();
     this.events.push({ atMs: now, line });
     this.clock.line(line, now);
-    this.runId ??= /^run ([0-9a-f]{8}): /.exec(line)?.[1];
+    this.runId ??= runIdIn(line);
     const phase = phaseOfLine(line);
     const { kind, at } = this.plan.fault;
     if (!phase || !at || !isMainFault(kind)) return;

@@ -4,7 +4,7 @@
 import { verdictWithoutLoss } from '../../test/support/ladder.js';
 import { FAULTS, losesLayers, type RoundPlan } from './soak-plan.js';
 
-/** One line of the main step's stdout and when the soak read it (ms on its own clock). */
+/** One line of the main step's log (the action's stdout, the CLI's stderr) and when the soak read it (ms). */
 export interface LineEvent {
   atMs: number;
   line: string;
@@ -213,9 +213,13 @@ export function verdictRule(facts: RoundFacts, effect: FaultEffect): string[] {
 export function exitRule(facts: RoundFacts): string[] {
   const { main, outputs } = facts;
   if (main.timedOut || main.signal) return [];
-  if (signalSent(facts)) {
-    return main.exitCode === 0
-      ? [`the main step exited 0 after ${signalSent(facts)}: a cancelled step passed`]
+  const sent = signalSent(facts);
+  if (sent) {
+    if (main.exitCode === 0) return [`the main step exited 0 after ${sent}: a cancelled step passed`];
+    // The CLI removes its run, then exits as the shell's convention says: 128 + the signal's number.
+    const conventional = sent === 'SIGINT' ? 130 : 143;
+    return facts.plan.entry === 'cli' && main.exitCode !== conventional
+      ? [`the CLI exited ${main.exitCode} after ${sent}, not ${conventional}`]
       : [];
   }
   const { verdict } = outputs;
@@ -273,10 +277,13 @@ function problemsOf(facts: RoundFacts): string[] {
 }
 
 /**
- * The soak SIGKILLed the step that removes what the run made: the post step, or the CLI (which has none).
- * A SIGINT or SIGTERM lets either finish its removal: only a SIGKILL excuses what is left.
+ * The soak SIGKILLed the step that removes what the run made: the post step, or the CLI (which has none),
+ * by its fault or at its deadline. A SIGINT or SIGTERM lets either finish its removal: only a SIGKILL
+ * excuses what is left.
  */
 function killedBySoak(facts: RoundFacts): boolean {
+  // A CLI the soak killed at its deadline had no post step after it either (the hang is a problem of its own).
+  if (!facts.post && facts.main.timedOut) return true;
   if (FAULTS[facts.plan.fault.kind].signal !== 'SIGKILL') return false;
   return facts.post ? facts.post.killedBySoak : signalSent(facts) === 'SIGKILL';
 }

@@ -12,7 +12,7 @@ import { AzuriteServer } from './azurite-server.js';
 import { ghaEnvironment, GhaCacheServer } from './gha-cache-server.js';
 import type { ReleaseServer } from './release-server.js';
 import { S3Server } from './s3-server.js';
-import { runCli } from './soak-cli.js';
+import { runCli, runIdIn } from './soak-cli.js';
 import { MainWatch, type PostEnd, watchPost } from './soak-faults.js';
 import { type RoundFacts, toolCacheLeftovers } from './soak-oracle.js';
 import { FAULTS, MINIMIZE_INPUTS, type RoundPlan } from './soak-plan.js';
@@ -232,7 +232,7 @@ async function runActionSteps(
   return {
     main: run.main,
     outputs: pickOutputs(run.outputs),
-    runId: run.state['runId'] ?? /^run ([0-9a-f]{8}): /m.exec(run.main.stdout)?.[1],
+    runId: run.state['runId'] ?? runIdIn(run.main.stdout),
     post: { step: run.post, end },
   };
 }

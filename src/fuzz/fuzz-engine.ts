@@ -25,6 +25,8 @@ export interface FuzzContext {
   githubApiUrl?: string | undefined;
   /** Told of each case's run as it starts, so that a signal handler can remove the one running. */
   onRunStarted?: (run: { runId: string; workDir: string; settings: Settings } | undefined) => void;
+  /** True once the run was asked to stop (the CLI's SIGINT): no case starts after it, no report is written. */
+  stopped?: () => boolean;
 }
 
 /** The engine's lines of one case go to the log only as warnings: the fuzzer prints one line a case. */
@@ -80,9 +82,12 @@ export async function fuzzOnEngine(
     },
     now: () => Date.now(),
     log,
+    ...(context.stopped ? { stopped: context.stopped } : {}),
   };
   const ran = await runFuzz(settings, fuzz, outDir, seams);
   const report = buildFuzzReport(ran.run, ran.cases);
+  // The case the stop cut short failed of its own removal: a report would take that for its result.
+  if (context.stopped?.()) return { report, reportPath: '' };
   const reportPath = path.join(outDir, 'fuzz-report.json');
   fs.writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   return { report, reportPath };

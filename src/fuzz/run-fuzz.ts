@@ -33,6 +33,8 @@ export interface FuzzSeams {
   writeFinding(fuzzCase: FuzzCase, result: CaseResult, run: RunResult): string;
   now(): number;
   log: Log;
+  /** True once the run was asked to stop: no case starts after it. */
+  stopped?(): boolean;
 }
 
 /** The case numbers this shard runs, in order: one case when asked for, else every count-th from index-1. */
@@ -91,6 +93,7 @@ export async function runFuzz(
   const minimized = new Set<string>();
   let stoppedBy: FuzzRunFacts['stoppedBy'] = 'cases';
   for (const caseNumber of caseNumbers(fuzz)) {
+    if (seams.stopped?.()) break;
     if (fuzz.budgetSeconds > 0 && (seams.now() - started) / 1000 >= fuzz.budgetSeconds) {
       stoppedBy = 'budget';
       break;

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { cliFlags } from '../support/action-runner.js';
 import { leftovers } from '../support/leftovers.js';
 import { ATTEMPTS_TO_A_LOSS } from '../support/loss-odds.js';
 import { poisonLocalCache } from '../support/poison-cache.js';
@@ -28,7 +29,7 @@ describe('the CLI, end to end on the test bed', () => {
 
   // Asynchronous: the release server answers from this same process.
   async function cli(flags: Record<string, string>, env: Record<string, string> = {}, cwd = home) {
-    const args = Object.entries(flags).map(([name, value]) => `--${name}=${value}`);
+    const args = cliFlags(flags);
     const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'cli', 'index.js'), ...args], {
       cwd,
       env: {

@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { type ActionRun, runAction, runnerDirs } from '../support/action-runner.js';
+import { type ActionRun, cliFlags, runAction, runNode, runnerDirs } from '../support/action-runner.js';
 import { BedSuite } from '../support/bed-suite.js';
 import { verdictWithoutLoss } from '../support/ladder.js';
 import { leftovers, mirrorTags } from '../support/leftovers.js';
@@ -233,14 +233,14 @@ describe('fault suite, on the test bed', () => {
 
   // Found by the soak: the CLI stopped mid-reset went on to print "No verdict: an infrastructure step failed"
   // and write a report, its own removal taken for a failure.
-  for (const [signal, code] of [
-    ['SIGINT', 130],
-    ['SIGTERM', 143],
+  for (const [signal, code, phase, detail] of [
+    ['SIGINT', 130, 'attempt', '2'],
+    ['SIGTERM', 143, 'reset', 'lane 1'],
   ] as const) {
-    it(`the CLI sent ${signal} as its first reset starts: it removes its run, exits ${code}, says no verdict`, async () => {
+    it(`the CLI sent ${signal} as ${phase} ${detail} starts: it removes its run, exits ${code}, says no verdict`, async () => {
       const child = spawn(
         process.execPath,
-        [path.join(repoRoot, 'dist', 'cli', 'index.js'), ...flags(fixed({ retries: '400' }))],
+        [path.join(repoRoot, 'dist', 'cli', 'index.js'), ...cliFlags(fixed({ retries: '400' }))],
         {
           env: {
             ...process.env,
@@ -256,7 +256,7 @@ describe('fault suite, on the test bed', () => {
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const runId = await runIdOf(child, phaseStart('reset', 'lane 1'));
+      const runId = await runIdOf(child, phaseStart(phase, detail));
       child.kill(signal);
       const exit = await new Promise<number | null>((resolve) => child.on('close', resolve));
       assert.equal(exit, code, stderr);
@@ -268,7 +268,7 @@ describe('fault suite, on the test bed', () => {
       );
       assert.equal(fs.existsSync(path.join(suite.dirs.temp, `lost-layer-${runId}`, 'report.json')), false);
       assert.deepEqual(leftovers(`dev.lost-layer.run=${runId}`), []);
-      outcomes.push(`CLI ${signal} as a reset starts → exit ${code}, no verdict, cleaned up`);
+      outcomes.push(`CLI ${signal} as ${phase} ${detail} starts → exit ${code}, no verdict, cleaned up`);
     });
   }
 
@@ -359,6 +359,57 @@ describe('fault suite, on the test bed', () => {
       assert.ok(endedAt - filledAt < 60_000, `ended ${endedAt - filledAt} ms after the disk filled`);
       // The post step works on the disk still full.
       assertNothingLeft(run);
+    });
+  });
+
+  // Found by an outside read of the soak's CLI rounds: the CLI wrote its report before its verdict line, and
+  // a write that failed on a full disk ended it with "unexpected error", the loss it had found unsaid.
+  it('the disk filled to its last byte as minimization starts, on v0.9.0: the action and the CLI still say the loss, the report not written', async (t) => {
+    const inputs = suite.inputs('v0.9.0', 'rootful', {
+      retries: String(ATTEMPTS_TO_A_LOSS),
+      minimize: 'true',
+      'minimize-timeout': '60',
+    });
+    await onTinyDisk(t, '128m', async (temp) => {
+      const filler = path.join(temp, 'filler');
+      const fillAtMinimize = onPhase('minimize', undefined, () => fillDisk(filler));
+      const run = await act(
+        inputs,
+        // The runner's own files stay off the disk that fills: it is the run's disk that is full.
+        { filesDir: suite.dirs.workspace, onMainStarted: fillAtMinimize },
+        { ...suite.dirs, temp },
+      );
+      assert.ok(fs.existsSync(filler), 'the disk was filled');
+      assert.equal(run.outputs['verdict'], 'reproduced', run.main.stdout);
+      assert.equal(run.outputs['report'], '');
+      assert.equal(run.main.exitCode, 1);
+      assert.match(run.main.stdout, /^::warning::the report could not be written: ENOSPC/m);
+      assertNothingLeft(run);
+
+      fs.rmSync(filler);
+      const env = {
+        ...(process.env as Record<string, string>),
+        GITHUB_API_URL: suite.releases.origin,
+        RUNNER_TOOL_CACHE: suite.dirs.toolCache,
+        RUNNER_TEMP: temp,
+        RUNNER_DEBUG: '1',
+      };
+      const cli = await runNode(path.join(repoRoot, 'dist', 'cli', 'index.js'), env, fillAtMinimize, {
+        args: cliFlags(inputs),
+      });
+      assert.ok(fs.existsSync(filler), 'the disk was filled again');
+      assert.match(cli.stdout, /^Layer lost: attempt \d+: /m, cli.stderr);
+      assert.doesNotMatch(cli.stdout, /^report: /m);
+      assert.match(cli.stderr, /^warning: the report could not be written: ENOSPC/m);
+      assert.doesNotMatch(cli.stderr, /unexpected error/);
+      // 2: the minimization on the full disk failed; 1 would be the loss alone.
+      assert.equal(cli.exitCode, 2, cli.stdout);
+      const runId = /^run ([0-9a-f]{8}): /m.exec(cli.stderr)?.[1];
+      assert.ok(runId);
+      assert.deepEqual(leftovers(`dev.lost-layer.run=${runId}`), []);
+      outcomes.push(
+        `disk full at minimization → the loss said by the action and the CLI, exit ${cli.exitCode}`,
+      );
     });
   });
 
@@ -599,7 +650,3 @@ describe('hostile inputs through the bundled action', () => {
     });
   }
 });
-
-function flags(inputs: Record<string, string>): string[] {
-  return Object.entries(inputs).map(([name, value]) => `--${name}=${value}`);
-}

@@ -117,13 +117,19 @@ export async function runAction(
   };
 }
 
-function runNode(
+/** Runs a Node script to its end: a step of the action, or the CLI with its arguments. */
+export function runNode(
   script: string,
   env: Record<string, string>,
   onStarted?: (child: ChildProcess) => void,
+  { args = [], cwd }: { args?: string[]; cwd?: string } = {},
 ): Promise<StepResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(cwd ? { cwd } : {}),
+    });
     onStarted?.(child);
     let stdout = '';
     let stderr = '';
@@ -132,6 +138,11 @@ function runNode(
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ exitCode: code ?? -1, signal, stdout, stderr }));
   });
+}
+
+/** The CLI's flags for the action's inputs: `--retries=40`, named alike. */
+export function cliFlags(inputs: Record<string, string>): string[] {
+  return Object.entries(inputs).map(([name, value]) => `--${name}=${value}`);
 }
 
 /** GITHUB_OUTPUT and GITHUB_STATE: `name<<DELIMITER`, the value's lines, `DELIMITER`. */

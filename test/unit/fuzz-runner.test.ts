@@ -256,6 +256,19 @@ describe('the fuzz run with a fake engine', () => {
     assert.equal(report.cases.length, 2, 'two cases of 30 s fill 60 s');
     assert.equal(report.run.stoppedBy, 'budget');
   });
+
+  it('no case starts after a stop (the CLI sent SIGINT during case 2)', async () => {
+    const settings = parseSettings({ fuzz: 'true', 'fuzz-cases': '100' }, paths);
+    assert.ok(settings.fuzz);
+    const fake = fakeSeams([{ kind: 'clean', attemptsRun: 20, classes: CLASSES }], { now: 0 });
+    const stopped = () => fake.checked.length >= 2;
+    const report = await runFuzz(settings, settings.fuzz, path.join(root, 'stop'), {
+      ...fake.seams,
+      stopped,
+    });
+    assert.equal(fake.checked.length, 2);
+    assert.equal(report.cases.length, 2);
+  });
 });
 
 describe('the fuzz inputs', () => {

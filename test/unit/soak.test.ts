@@ -804,6 +804,29 @@ describe('soak oracle', () => {
     // Ctrl-C: the CLI removes what it made, then exits 130.
     assert.equal(killed('sigint-main', 130, null).leftoversExpected, false);
     assert.deepEqual(killed('sigint-main', 130, null).wrong, []);
+    // Any other code after Ctrl-C is not the CLI's stop (the bug the soak found exited 130 after a verdict).
+    assert.match(killed('sigint-main', 2, null).wrong.join(), /the CLI exited 2 after SIGINT, not 130/);
+    // A CLI the soak killed at its deadline: a hang, and what it left had nothing after it to remove it.
+    const hung = judgeRound(
+      withoutPost({
+        plan: plan({ entry: 'cli' }),
+        outputs: {},
+        main: { exitCode: -1, signal: 'SIGKILL', timedOut: true },
+        leftovers: ['network n'],
+      }),
+    );
+    assert.deepEqual(
+      [hung.leftoversExpected, hung.problems],
+      [true, ["the main step did not end by the soak's deadline"]],
+    );
+    const hungAction = judgeRound(
+      facts({
+        outputs: {},
+        main: { exitCode: -1, signal: 'SIGKILL', timedOut: true },
+        leftovers: ['network n'],
+      }),
+    );
+    assert.equal(hungAction.leftoversExpected, false, 'the post step ran after the hung main step');
 
     const cli = (out: RoundFacts['outputs'], exitCode: number, round: Partial<RoundFacts> = {}) => {
       const judged = withoutPost({

@@ -49,6 +49,24 @@ const VERDICT_LINES: readonly [RegExp, string][] = [
   [/^Cache created; no attempts were run/, 'not-run'],
 ];
 
+/** What each of the CLI's minimization lines says (minimizationLine); `error` makes its exit 2. */
+const MINIMIZATION_LINES: readonly [RegExp, string][] = [
+  [/^Minimize: no result: an infrastructure step failed /, 'error'],
+  [/^Minimize: no result: the smallest candidate /, 'unconfirmed'],
+  [/^Minimized \(/, 'minimized'],
+  [/^Minimize: /, 'skipped'],
+];
+
+/** The first line's pattern that matches, as its word. */
+function lineSays(lines: readonly string[], patterns: readonly (readonly [RegExp, string])[]) {
+  for (const line of lines)
+    for (const [pattern, word] of patterns) {
+      const match = pattern.exec(line);
+      if (match) return { word, match, line };
+    }
+  return undefined;
+}
+
 interface CliReport {
   verdict?: { kind?: string; failedAttempt?: number };
   attempts?: unknown[];
@@ -57,19 +75,17 @@ interface CliReport {
 
 /**
  * What the CLI said: `said`, the verdict of its line on stdout; the verdict, failed attempt, attempt count and
- * minimization of the report it names. Without a report (a full disk), what its line says of them.
+ * minimization of the report it names. Without a report (a full disk), what its lines say of them.
  */
 export function cliOutputs(stdout: string): RoundFacts['outputs'] {
   const lines = stdout.split('\n');
-  const said = lines.flatMap((line) =>
-    VERDICT_LINES.flatMap(([pattern, verdict]) => {
-      const match = pattern.exec(line);
-      // "No difference in 8 attempts", "… (of 8 attempts: …)"; one attempt has no count.
-      const attempts = /^No difference in (\d+) attempts|\(of (\d+) attempts: [^)]*\)$/.exec(line);
-      const count = attempts?.[1] ?? attempts?.[2];
-      return match ? [{ verdict, failed: match[1] ?? '', ...(count ? { attempts: count } : {}) }] : [];
-    }),
-  )[0];
+  const verdict = lineSays(lines, VERDICT_LINES);
+  // "No difference in 8 attempts", "… (of 8 attempts: …)"; one attempt has no count.
+  const count =
+    verdict && /^No difference in (\d+) attempts|\(of (\d+) attempts: [^)]*\)$/.exec(verdict.line);
+  const attempts = count?.[1] ?? count?.[2];
+  const minimization = lineSays(lines, MINIMIZATION_LINES)?.word;
+  const said = verdict && { verdict: verdict.word, failed: verdict.match[1] ?? '', attempts };
   const reportFile = /^report: (.+)$/m.exec(stdout)?.[1];
   let report: CliReport | undefined;
   try {
@@ -89,6 +105,7 @@ export function cliOutputs(stdout: string): RoundFacts['outputs'] {
         verdict: said.verdict,
         'failed-attempt': said.failed,
         ...(said.attempts ? { attempts: said.attempts } : {}),
+        ...(minimization ? { minimization } : {}),
       };
   return { ...fromReport, ...(said ? { said: said.verdict } : {}) };
 }

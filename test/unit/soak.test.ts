@@ -10,7 +10,7 @@ import { describeRecord } from '../../src/attempts/record-text.js';
 import { usableLanes } from '../../src/attempts/run-attempts.js';
 import { AZBLOB_ACCOUNT_NAME_SINCE, CACHE_BACKENDS, CACHE_TYPES } from '../../src/backends/backends.js';
 import { phaseLine } from '../../src/log.js';
-import { verdictLine } from '../../src/model/wording.js';
+import { minimizationLine, verdictLine } from '../../src/model/wording.js';
 import { cliOutputs } from '../../scripts/lib/soak-cli.js';
 import { AttemptClock, MainWatch, watchPost } from '../../scripts/lib/soak-faults.js';
 import { PHASES } from '../../scripts/lib/soak-report.js';
@@ -266,6 +266,21 @@ describe('soak facts from the main step lines', () => {
       minimization: 'error',
     });
     assert.deepEqual(cliOutputs('lost-layer-check: unexpected error: ENOSPC\n'), {});
+    // The soak's round 129 (seed 1): no report (a full disk), a failed minimization said only in its line.
+    const failedMinimization = minimizationLine({
+      kind: 'error',
+      cause: 'ENOSPC: no space left on device, write',
+      candidatesJudged: 0,
+      seconds: 1,
+      candidates: [],
+    });
+    assert.deepEqual(cliOutputs(`${lost}\n${failedMinimization}\n`), {
+      verdict: 'reproduced',
+      'failed-attempt': '3',
+      attempts: '3',
+      minimization: 'error',
+      said: 'reproduced',
+    });
     fs.rmSync(dir, { recursive: true });
   });
 
@@ -858,6 +873,10 @@ describe('soak oracle', () => {
     assert.equal(v090({ ...lost, minimization: 'error' }, 2), '');
     assert.match(v090(lost, 2), /verdict reproduced with exit code 2/);
     assert.match(v090({ ...lost, minimization: 'error' }, 1), /verdict reproduced with exit code 1/);
+    // Round 129: config-differs, its minimization failed on a full disk, no report: exit 2 is right.
+    const config = { verdict: 'config-differs', 'failed-attempt': '', attempts: '8', said: 'config-differs' };
+    assert.equal(v090({ ...config, minimization: 'error' }, 2), '');
+    assert.match(v090(config, 2), /verdict config-differs with exit code 2/);
   });
 
   it('finds a tool-cache lock and an entry without its .complete marker, not a finished one', () => {

@@ -1,15 +1,16 @@
-// The fault soak (a script that prints figures, not a test): many short runs of the bundled action on the test
-// bed, each with one fault drawn from (seed, round) — a registry, buildkitd or the cache's server killed or
-// paused, the cache registry answering 500 or the run's disk full for a while, the main or post step sent
-// SIGINT, SIGTERM or SIGKILL, or nothing (control rounds) — fired as the run's phase line says the phase
-// starts (minimization's too, in rounds that run a release that loses layers with `minimize`); each round
-// judged from what was seen from outside (scripts/lib/soak-oracle.ts). A line per round, then the figures:
-// faults planned and fired by kind and phase, wrong verdicts and rounds with leftovers (the goal of both: 0).
-// Every round's facts go to OUT/soak.json, the logs of a flagged round to OUT/round-N/. Ctrl-C ends the soak
-// after the round in flight (which the interrupt reaches too).
+// The fault soak (a script that prints figures, not a test): many short runs of the bundled action (or, in a
+// third of the rounds that can be, the CLI) on the test bed, each with one fault drawn from (seed, round) — a
+// registry or buildkitd killed or paused, the cache's server killed, the cache registry answering 500 or the
+// run's disk full for a while, the main step (the CLI) or the post step sent SIGINT, SIGTERM or SIGKILL, or
+// nothing (control rounds) — fired as the run's phase line says the phase starts (minimization's too, in
+// rounds that run a release that loses layers with `minimize`); each round judged from what was seen from
+// outside (scripts/lib/soak-oracle.ts). A line per round, then the figures: faults planned and fired by kind
+// and phase, wrong verdicts and rounds with leftovers (the goal of both: 0). Every round's facts go to
+// OUT/soak.json, the logs of a flagged round to OUT/round-N/. Ctrl-C ends the soak after the round in flight
+// (which the interrupt reaches too).
 // Usage: node --import tsx scripts/soak.ts [--rounds 300] [--seed 1]
-//          [--backends registry,local,inline,s3,azblob,gha] [--kinds pause-cache,pause-mirror,...] [--entries cli]
-//          [--out /tmp/soak] [--dry-run] [--releases v0.9.0,v0.9.1,...] [--deadline 600]
+//          [--backends registry,local,inline,s3,azblob,gha] [--kinds pause-cache,pause-mirror,...]
+//          [--entries cli] [--out /tmp/soak] [--dry-run] [--releases v0.9.0,v0.9.1,...] [--deadline 600]
 //        --dry-run prints the schedule only and touches no Docker; without --releases it reads the bed's
 //        release list as `scripts/testbed.sh env` would, without running it.
 //        node --import tsx scripts/soak.ts --rejudge OUT/soak.json: the saved facts judged again, nothing run.

@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cliFlags, type RunnerDirs, runNode, type StepResult } from '../../test/support/action-runner.js';
-import type { RoundFacts } from './soak-oracle.js';
+import { type RoundFacts, runIdIn } from './soak-oracle.js';
 import { repoRoot } from './testbed.js';
 
 export interface CliRun {
@@ -13,9 +13,6 @@ export interface CliRun {
   outputs: RoundFacts['outputs'];
   runId: string | undefined;
 }
-
-/** The run id in the line each run starts with (runLabelLine): the action's on stdout, the CLI's on stderr. */
-export const runIdIn = (log: string): string | undefined => /^run ([0-9a-f]{8}): /m.exec(log)?.[1];
 
 /** Runs the CLI to its end; `onStarted` gets its process (the fault watch reads its log, on stderr). */
 export async function runCli(

@@ -6,8 +6,14 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { phaseLine } from '../../src/log.js';
 import { fillDisk, onLines } from '../../test/support/run-watch.js';
-import { runIdIn } from './soak-cli.js';
-import { attemptEnded, faultTiming, type FaultFacts, type LineEvent, phaseOfLine } from './soak-oracle.js';
+import {
+  attemptEnded,
+  faultTiming,
+  type FaultFacts,
+  type LineEvent,
+  phaseOfLine,
+  runIdIn,
+} from './soak-oracle.js';
 import {
   FAULTS,
   type FaultKind,

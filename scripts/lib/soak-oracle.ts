@@ -81,6 +81,9 @@ export function phaseOfLine(line: string): string | undefined {
   return match ? [match[1], match[2]].filter((p) => p !== undefined).join(' ') : undefined;
 }
 
+/** The run id in the line each run starts with (runLabelLine): the action's on stdout, the CLI's on stderr. */
+export const runIdIn = (log: string): string | undefined => /^run ([0-9a-f]{8}): /m.exec(log)?.[1];
+
 /** The attempt whose result (describeRecord's line) this is. */
 export function attemptEnded(line: string): number | undefined {
   const match = RESULT.exec(line);

@@ -1,6 +1,6 @@
 // One round of the fault soak (scripts/soak.ts) on the test bed: the backend's server, the bundled action
-// run as the runner runs it with the round's fault, the facts the oracle judges, and then the round's
-// traces removed, so that the next round starts from nothing of this one.
+// run as the runner runs it (or the CLI, scripts/lib/soak-cli.ts) with the round's fault, the facts the
+// oracle judges, and then the round's traces removed, so that the next round starts from nothing of this one.
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,9 +12,9 @@ import { AzuriteServer } from './azurite-server.js';
 import { ghaEnvironment, GhaCacheServer } from './gha-cache-server.js';
 import type { ReleaseServer } from './release-server.js';
 import { S3Server } from './s3-server.js';
-import { runCli, runIdIn } from './soak-cli.js';
+import { runCli } from './soak-cli.js';
 import { MainWatch, type PostEnd, watchPost } from './soak-faults.js';
-import { type RoundFacts, toolCacheLeftovers } from './soak-oracle.js';
+import { type RoundFacts, runIdIn, toolCacheLeftovers } from './soak-oracle.js';
 import { FAULTS, MINIMIZE_INPUTS, type RoundPlan } from './soak-plan.js';
 import { bedInputs, type TestBedFacts } from './testbed.js';
 
